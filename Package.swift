@@ -1,0 +1,29 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Target graph (docs/architecture.md):
+//   swrun -> SwrunCLI -> SwrunCore -> { OCISpec, SwrunSys -> { CSwrun, CLibcap, CLibseccomp } }
+// Only SwrunSys imports Glibc and the C modules; SwrunCore and OCISpec never do.
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "swrun",
+    products: [
+        .executable(name: "swrun", targets: ["swrun"]),
+        .library(name: "SwrunCore", targets: ["SwrunCore"]),
+        .library(name: "OCISpec", targets: ["OCISpec"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibseccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .target(name: "CSwrun", dependencies: ["CLibseccomp"]),
+        .target(name: "SwrunSys", dependencies: ["CSwrun", "CLibcap", "CLibseccomp"], swiftSettings: strict),
+        .target(name: "OCISpec", swiftSettings: strict),
+        .target(name: "SwrunCore", dependencies: ["OCISpec", "SwrunSys"], swiftSettings: strict),
+        .target(name: "SwrunCLI", dependencies: ["SwrunCore", "OCISpec"], swiftSettings: strict),
+        .executableTarget(name: "swrun", dependencies: ["SwrunCLI"], swiftSettings: strict),
+        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "OCISpec"]),
+        .testTarget(name: "IntegrationTests", dependencies: []),
+    ]
+)

@@ -1,0 +1,130 @@
+// cswrun.h: the whole C surface of swrun.
+//
+// Rule: C exists here only for what Swift cannot call directly:
+//   1. variadic or returns_twice functions (clone, prctl, syscall, ioctl with a struct),
+//   2. syscalls glibc 2.36 has no wrapper for (pivot_root, openat2, the new mount API,
+//      close_range, seccomp, keyctl),
+//   3. function-like macros and _GNU_SOURCE constants the Glibc module hides,
+//   4. async-signal-safe signal handlers (signal forwarding for foreground `run`).
+// Every function is prefixed swrun_, returns -1 with errno set on failure (unless noted),
+// and takes only plain integers, C strings and buffers.
+#ifndef CSWRUN_H
+#define CSWRUN_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+// --- clone flags and namespace types (sched.h under _GNU_SOURCE) ---
+extern const int SWRUN_CLONE_NEWNS;
+extern const int SWRUN_CLONE_NEWUTS;
+extern const int SWRUN_CLONE_NEWIPC;
+extern const int SWRUN_CLONE_NEWNET;
+extern const int SWRUN_CLONE_NEWPID;
+extern const int SWRUN_CLONE_NEWUSER;
+extern const int SWRUN_CLONE_NEWCGROUP;
+extern const int SWRUN_CLONE_NEWTIME;
+
+// --- open / resolve ---
+extern const int SWRUN_O_PATH;
+extern const uint64_t SWRUN_RESOLVE_IN_ROOT;
+extern const uint64_t SWRUN_RESOLVE_NO_SYMLINKS;
+extern const uint64_t SWRUN_RESOLVE_NO_MAGICLINKS;
+extern const uint64_t SWRUN_RESOLVE_NO_XDEV;
+extern const uint64_t SWRUN_RESOLVE_BENEATH;
+
+// --- new mount API ---
+extern const unsigned SWRUN_OPEN_TREE_CLONE;
+extern const unsigned SWRUN_AT_RECURSIVE;
+extern const unsigned SWRUN_AT_EMPTY_PATH;
+extern const unsigned SWRUN_AT_SYMLINK_NOFOLLOW;
+extern const uint64_t SWRUN_MOUNT_ATTR_RDONLY;
+extern const uint64_t SWRUN_MOUNT_ATTR_NOSUID;
+extern const uint64_t SWRUN_MOUNT_ATTR_NODEV;
+extern const uint64_t SWRUN_MOUNT_ATTR_NOEXEC;
+extern const uint64_t SWRUN_MOUNT_ATTR__ATIME;
+extern const uint64_t SWRUN_MOUNT_ATTR_RELATIME;
+extern const uint64_t SWRUN_MOUNT_ATTR_NOATIME;
+extern const uint64_t SWRUN_MOUNT_ATTR_STRICTATIME;
+extern const uint64_t SWRUN_MOUNT_ATTR_NODIRATIME;
+extern const uint64_t SWRUN_MOUNT_ATTR_NOSYMFOLLOW;
+
+// --- prctl options ---
+extern const int SWRUN_PR_SET_PDEATHSIG;
+extern const int SWRUN_PR_SET_DUMPABLE;
+extern const int SWRUN_PR_SET_KEEPCAPS;
+extern const int SWRUN_PR_SET_NO_NEW_PRIVS;
+extern const int SWRUN_PR_CAPBSET_DROP;
+extern const int SWRUN_PR_CAPBSET_READ;
+extern const int SWRUN_PR_SET_CHILD_SUBREAPER;
+
+/// Fork-like clone(2): returns 0 in the child (which continues on a copy of the
+/// caller's stack, like fork), the child's pid in the parent, -1 on error.
+/// `flags` are CLONE_NEW* bits; SIGCHLD is added. No atfork handlers run.
+pid_t swrun_fork(int flags);
+
+int swrun_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+int swrun_setns(int fd, int nstype);
+int swrun_unshare(int flags);
+int swrun_pivot_root(const char * _Nonnull new_root, const char * _Nonnull put_old);
+int swrun_openat2(int dirfd, const char * _Nonnull path, uint64_t flags, uint64_t mode, uint64_t resolve);
+int swrun_close_range(unsigned first, unsigned last, unsigned flags);
+int swrun_mark_cloexec_from(unsigned first);
+
+int swrun_open_tree(int dirfd, const char * _Nonnull path, unsigned flags);
+int swrun_move_mount_fd(int from_fd, int to_fd);
+int swrun_fsopen(const char * _Nonnull fstype);
+int swrun_fsconfig_string(int fd, const char * _Nonnull key, const char * _Nonnull value);
+int swrun_fsconfig_flag(int fd, const char * _Nonnull key);
+int swrun_fsconfig_create(int fd);
+int swrun_fsmount(int fd, uint64_t attr);
+int swrun_mount_setattr(int dirfd, const char * _Nonnull path, unsigned flags,
+                        uint64_t attr_set, uint64_t attr_clr, uint64_t propagation);
+/// Reads the kernel's error log of an fs context (fsopen fd) into buf; returns bytes or -1.
+int swrun_fs_errlog(int fd, char * _Nonnull buf, size_t len);
+
+/// Installs a classic BPF seccomp filter (array of struct sock_filter) with seccomp(2).
+int swrun_seccomp_install(const void * _Nonnull insns, size_t count, unsigned flags);
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name).
+int swrun_join_session_keyring(const char * _Nullable name);
+
+/// Brings the loopback interface of the current network namespace up.
+int swrun_loopback_up(void);
+
+/// ioctl(fd, NS_GET_NSTYPE): the CLONE_NEW* type of an nsfs fd.
+int swrun_ns_get_type(int fd);
+
+// --- wait status and device numbers (function-like macros) ---
+int swrun_wifexited(int status);
+int swrun_wexitstatus(int status);
+int swrun_wifsignaled(int status);
+int swrun_wtermsig(int status);
+uint64_t swrun_makedev(unsigned major, unsigned minor);
+unsigned swrun_major(uint64_t dev);
+unsigned swrun_minor(uint64_t dev);
+
+// --- signal forwarding for a foreground `run` (handler in C: async-signal-safe) ---
+/// Installs a handler for every catchable signal except SIGCHLD that forwards it to `pid`.
+int swrun_forward_signals_to(pid_t pid);
+/// Blocks the calling thread's signals (returns 0). Used around clone.
+int swrun_block_all_signals(void * _Nonnull oldset, size_t len);
+int swrun_restore_signals(const void * _Nonnull oldset);
+int swrun_reset_signal_dispositions(void);
+
+// --- seccomp compilation (libseccomp; function-like macros need C) ---
+uint32_t swrun_scmp_act_errno(uint32_t errnum);
+uint32_t swrun_scmp_act_trace(uint32_t msg);
+/// Exports the filter of ctx as BPF into a malloc'd buffer; *out/len set, returns 0 or -errno.
+int swrun_seccomp_export(void * _Nonnull ctx, void * _Nullable * _Nonnull out, size_t * _Nonnull len);
+
+// --- _GNU_SOURCE functions the Glibc module hides ---
+int swrun_setresuid(uid_t uid);
+int swrun_setresgid(gid_t gid);
+int swrun_pipe_cloexec(int * _Nonnull fds);
+/// f_type of fstatfs(2), or -1.
+long swrun_fstatfs_type(int fd);
+int swrun_stat(const char * _Nonnull path, void * _Nonnull st);
+int swrun_flock(int fd, int op);
+
+#endif

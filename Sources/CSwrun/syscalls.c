@@ -1,0 +1,273 @@
+// syscalls.c: thin wrappers over syscalls and macros Swift cannot reach (see cswrun.h).
+#define _GNU_SOURCE
+#include "cswrun.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/filter.h>
+#include <linux/mount.h>
+#include <linux/nsfs.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <linux/keyctl.h>
+#include <seccomp.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef MOUNT_ATTR_NOSYMFOLLOW
+#define MOUNT_ATTR_NOSYMFOLLOW 0x00200000
+#endif
+
+const int SWRUN_CLONE_NEWNS = CLONE_NEWNS;
+const int SWRUN_CLONE_NEWUTS = CLONE_NEWUTS;
+const int SWRUN_CLONE_NEWIPC = CLONE_NEWIPC;
+const int SWRUN_CLONE_NEWNET = CLONE_NEWNET;
+const int SWRUN_CLONE_NEWPID = CLONE_NEWPID;
+const int SWRUN_CLONE_NEWUSER = CLONE_NEWUSER;
+const int SWRUN_CLONE_NEWCGROUP = CLONE_NEWCGROUP;
+const int SWRUN_CLONE_NEWTIME = CLONE_NEWTIME;
+
+const int SWRUN_O_PATH = O_PATH;
+const uint64_t SWRUN_RESOLVE_IN_ROOT = RESOLVE_IN_ROOT;
+const uint64_t SWRUN_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
+const uint64_t SWRUN_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
+const uint64_t SWRUN_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
+const uint64_t SWRUN_RESOLVE_BENEATH = RESOLVE_BENEATH;
+
+const unsigned SWRUN_OPEN_TREE_CLONE = OPEN_TREE_CLONE;
+const unsigned SWRUN_AT_RECURSIVE = AT_RECURSIVE;
+const unsigned SWRUN_AT_EMPTY_PATH = AT_EMPTY_PATH;
+const unsigned SWRUN_AT_SYMLINK_NOFOLLOW = AT_SYMLINK_NOFOLLOW;
+const uint64_t SWRUN_MOUNT_ATTR_RDONLY = MOUNT_ATTR_RDONLY;
+const uint64_t SWRUN_MOUNT_ATTR_NOSUID = MOUNT_ATTR_NOSUID;
+const uint64_t SWRUN_MOUNT_ATTR_NODEV = MOUNT_ATTR_NODEV;
+const uint64_t SWRUN_MOUNT_ATTR_NOEXEC = MOUNT_ATTR_NOEXEC;
+const uint64_t SWRUN_MOUNT_ATTR__ATIME = MOUNT_ATTR__ATIME;
+const uint64_t SWRUN_MOUNT_ATTR_RELATIME = MOUNT_ATTR_RELATIME;
+const uint64_t SWRUN_MOUNT_ATTR_NOATIME = MOUNT_ATTR_NOATIME;
+const uint64_t SWRUN_MOUNT_ATTR_STRICTATIME = MOUNT_ATTR_STRICTATIME;
+const uint64_t SWRUN_MOUNT_ATTR_NODIRATIME = MOUNT_ATTR_NODIRATIME;
+const uint64_t SWRUN_MOUNT_ATTR_NOSYMFOLLOW = MOUNT_ATTR_NOSYMFOLLOW;
+
+const int SWRUN_PR_SET_PDEATHSIG = PR_SET_PDEATHSIG;
+const int SWRUN_PR_SET_DUMPABLE = PR_SET_DUMPABLE;
+const int SWRUN_PR_SET_KEEPCAPS = PR_SET_KEEPCAPS;
+const int SWRUN_PR_SET_NO_NEW_PRIVS = PR_SET_NO_NEW_PRIVS;
+const int SWRUN_PR_CAPBSET_DROP = PR_CAPBSET_DROP;
+const int SWRUN_PR_CAPBSET_READ = PR_CAPBSET_READ;
+const int SWRUN_PR_SET_CHILD_SUBREAPER = PR_SET_CHILD_SUBREAPER;
+
+pid_t swrun_fork(int flags) {
+    // Raw clone with a NULL stack behaves like fork(2) but accepts CLONE_NEW* flags.
+    return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), 0UL, NULL, NULL, 0UL);
+}
+
+int swrun_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
+    return prctl(option, a2, a3, a4, a5);
+}
+
+int swrun_setns(int fd, int nstype) { return setns(fd, nstype); }
+int swrun_unshare(int flags) { return unshare(flags); }
+
+int swrun_pivot_root(const char *new_root, const char *put_old) {
+    return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+int swrun_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = flags;
+    how.mode = mode;
+    how.resolve = resolve;
+    int r;
+    do {
+        r = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    } while (r < 0 && (errno == EINTR || errno == EAGAIN));
+    return r;
+}
+
+int swrun_close_range(unsigned first, unsigned last, unsigned flags) {
+    return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+int swrun_mark_cloexec_from(unsigned first) {
+    return (int)syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+int swrun_open_tree(int dirfd, const char *path, unsigned flags) {
+    return (int)syscall(SYS_open_tree, dirfd, path, flags | OPEN_TREE_CLOEXEC);
+}
+
+int swrun_move_mount_fd(int from_fd, int to_fd) {
+    return (int)syscall(SYS_move_mount, from_fd, "", to_fd, "",
+                        MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+int swrun_fsopen(const char *fstype) { return (int)syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC); }
+
+int swrun_fsconfig_string(int fd, const char *key, const char *value) {
+    return (int)syscall(SYS_fsconfig, fd, FSCONFIG_SET_STRING, key, value, 0);
+}
+
+int swrun_fsconfig_flag(int fd, const char *key) {
+    return (int)syscall(SYS_fsconfig, fd, FSCONFIG_SET_FLAG, key, NULL, 0);
+}
+
+int swrun_fsconfig_create(int fd) {
+    return (int)syscall(SYS_fsconfig, fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+}
+
+int swrun_fsmount(int fd, uint64_t attr) {
+    return (int)syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, (unsigned)attr);
+}
+
+int swrun_mount_setattr(int dirfd, const char *path, unsigned flags,
+                        uint64_t attr_set, uint64_t attr_clr, uint64_t propagation) {
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = attr_set;
+    attr.attr_clr = attr_clr;
+    attr.propagation = propagation;
+    return (int)syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof attr);
+}
+
+int swrun_fs_errlog(int fd, char *buf, size_t len) {
+    ssize_t n = read(fd, buf, len - 1);
+    if (n < 0) return -1;
+    buf[n] = 0;
+    return (int)n;
+}
+
+int swrun_seccomp_install(const void *insns, size_t count, unsigned flags) {
+    struct sock_fprog prog = { .len = (unsigned short)count, .filter = (struct sock_filter *)insns };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+int swrun_join_session_keyring(const char *name) {
+    return (int)syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+}
+
+int swrun_loopback_up(void) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+    if (r == 0) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        r = ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    int saved = errno;
+    close(s);
+    errno = saved;
+    return r;
+}
+
+int swrun_ns_get_type(int fd) { return ioctl(fd, NS_GET_NSTYPE); }
+
+int swrun_wifexited(int status) { return WIFEXITED(status); }
+int swrun_wexitstatus(int status) { return WEXITSTATUS(status); }
+int swrun_wifsignaled(int status) { return WIFSIGNALED(status); }
+int swrun_wtermsig(int status) { return WTERMSIG(status); }
+uint64_t swrun_makedev(unsigned major, unsigned minor) { return makedev(major, minor); }
+unsigned swrun_major(uint64_t dev) { return major(dev); }
+unsigned swrun_minor(uint64_t dev) { return minor(dev); }
+
+static volatile pid_t forward_pid = 0;
+
+static void forward_handler(int sig) {
+    int saved = errno;
+    if (forward_pid > 0) kill(forward_pid, sig);
+    errno = saved;
+}
+
+int swrun_forward_signals_to(pid_t pid) {
+    forward_pid = pid;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || sig == SIGPIPE) continue;
+        if (sig == 32 || sig == 33) continue; // reserved by glibc for threads
+        sigaction(sig, &sa, NULL);
+    }
+    return 0;
+}
+
+int swrun_block_all_signals(void *oldset, size_t len) {
+    if (len < sizeof(sigset_t)) { errno = EINVAL; return -1; }
+    sigset_t all;
+    sigfillset(&all);
+    return sigprocmask(SIG_SETMASK, &all, (sigset_t *)oldset);
+}
+
+int swrun_restore_signals(const void *oldset) {
+    return sigprocmask(SIG_SETMASK, (const sigset_t *)oldset, NULL);
+}
+
+int swrun_reset_signal_dispositions(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &sa, NULL);
+    }
+    return 0;
+}
+
+uint32_t swrun_scmp_act_errno(uint32_t errnum) { return SCMP_ACT_ERRNO(errnum); }
+uint32_t swrun_scmp_act_trace(uint32_t msg) { return SCMP_ACT_TRACE(msg); }
+
+int swrun_seccomp_export(void *ctx, void **out, size_t *len) {
+    // libseccomp 2.5.4 has no seccomp_export_bpf_mem: export into a memfd and read it back.
+    int fd = memfd_create("swrun-bpf", MFD_CLOEXEC);
+    if (fd < 0) return -errno;
+    int rc = seccomp_export_bpf((scmp_filter_ctx)ctx, fd);
+    if (rc < 0) { close(fd); return rc; }
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (size < 0) { int e = errno; close(fd); return -e; }
+    void *buf = malloc((size_t)size ? (size_t)size : 1);
+    if (!buf) { close(fd); return -ENOMEM; }
+    ssize_t got = pread(fd, buf, (size_t)size, 0);
+    int e = errno;
+    close(fd);
+    if (got != size) { free(buf); return got < 0 ? -e : -EIO; }
+    *out = buf;
+    *len = (size_t)size;
+    return 0;
+}
+
+int swrun_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
+int swrun_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }
+int swrun_pipe_cloexec(int *fds) { return pipe2(fds, O_CLOEXEC); }
+long swrun_fstatfs_type(int fd) {
+    struct statfs s;
+    if (fstatfs(fd, &s) != 0) return -1;
+    return (long)s.f_type;
+}
+int swrun_stat(const char *path, void *st) { return stat(path, (struct stat *)st); }
+int swrun_flock(int fd, int op) { return flock(fd, op); }

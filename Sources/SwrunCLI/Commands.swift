@@ -1,0 +1,214 @@
+import OCISpec
+import SwrunCore
+import SwrunSys
+
+/// What `main` needs to finish: an exit code, or an error to report.
+public enum Outcome {
+    case exit(Int32)
+    case failure(SwrunError, verb: String?)
+    case usage(UsageError)
+}
+
+public enum SwrunCLI {
+    /// Parses argv (without argv[0]), configures logging, and runs one verb.
+    public static func run(_ argv: [String]) -> Outcome {
+        let globals: ParsedArgs
+        do {
+            globals = try ArgParser.parse(argv[...], flags: Verbs.globals, stopAtPositional: true, verb: nil)
+        } catch {
+            return .usage(error)
+        }
+        let format: Log.Format
+        switch globals.string("log-format") ?? "text" {
+        case "text": format = .text
+        case "json": format = .json
+        case let other: return .failure(SwrunError(.usage, "invalid log-format: \(other)"), verb: nil)
+        }
+        do { try Log.configure(path: globals.string("log"), format: format, debug: globals.bool("debug")) } catch {
+            return .failure(error, verb: nil)
+        }
+        if globals.bool("version") {
+            Stdio.writeStdout(Help.versionText(libseccomp: SeccompInfo.version))
+            return .exit(0)
+        }
+        guard let verbName = globals.positional.first, verbName != "help", verbName != "h" else {
+            if globals.positional.count > 1, let v = Verbs.find(globals.positional[1]) {
+                Stdio.writeStdout(Help.verb(v))
+            } else {
+                Stdio.writeStdout(Help.root())
+            }
+            return .exit(0)
+        }
+        if globals.bool("systemd-cgroup") {
+            return .failure(SwrunError(.usage, "--systemd-cgroup: systemd cgroup management is not supported by this version of swrun"), verb: verbName)
+        }
+        guard let verb = Verbs.find(verbName) else {
+            if verbName == "checkpoint" || verbName == "restore" {
+                return .failure(SwrunError(.usage, "\(verbName): checkpoint/restore (CRIU) is not supported by swrun"), verb: verbName)
+            }
+            return .usage(UsageError(message: "No help topic for '\(verbName)'", verb: nil))
+        }
+        let args: ParsedArgs
+        do {
+            args = try ArgParser.parse(globals.positional.dropFirst(), flags: verb.flags + [FlagSpec(["help", "h"], help: "show help")], stopAtPositional: verb.stopAtPositional, verb: verb.name)
+        } catch {
+            return .usage(error)
+        }
+        if args.bool("help") {
+            Stdio.writeStdout(Help.verb(verb))
+            return .exit(0)
+        }
+        if let e = checkArgs(verb, args.positional) { return .usage(e) }
+        let container = Container(root: globals.string("root") ?? "/run/swrun")
+        do {
+            return .exit(try dispatch(verb.name, args, container))
+        } catch {
+            return .failure(error, verb: verb.name)
+        }
+    }
+
+    static func checkArgs(_ v: VerbSpec, _ p: [String]) -> UsageError? {
+        if let max = v.maxArgs, max == v.minArgs, p.count != max {
+            return UsageError(message: "swrun: \"\(v.name)\" requires exactly \(max) argument(s)", verb: v.name)
+        }
+        if p.count < v.minArgs { return UsageError(message: "swrun: \"\(v.name)\" requires a minimum of \(v.minArgs) argument(s)", verb: v.name) }
+        if let max = v.maxArgs, p.count > max { return UsageError(message: "swrun: \"\(v.name)\" requires a maximum of \(max) argument(s)", verb: v.name) }
+        return nil
+    }
+
+    static func createOptions(_ a: ParsedArgs) throws(SwrunError) -> CreateOptions {
+        var o = CreateOptions()
+        o.noPivot = a.bool("no-pivot")
+        o.noNewKeyring = a.bool("no-new-keyring")
+        if let n = a.string("preserve-fds") {
+            guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \"\(n)\" for flag -preserve-fds") }
+            o.preserveFds = v
+        }
+        if a.has("console-socket") {
+            throw SwrunError(.usage, "--console-socket: terminals are not supported by this version of swrun")
+        }
+        if a.has("pidfd-socket") {
+            throw SwrunError(.usage, "--pidfd-socket is not supported by this version of swrun")
+        }
+        return o
+    }
+
+    static func dispatch(_ verb: String, _ a: ParsedArgs, _ c: Container) throws(SwrunError) -> Int32 {
+        let id = a.positional.first ?? ""
+        switch verb {
+        case "create":
+            try c.create(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: try createOptions(a))
+        case "run":
+            return try c.run(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: try createOptions(a), detach: a.bool("detach"))
+        case "start":
+            try c.start(id)
+        case "state":
+            Stdio.writeStdout(try c.state(id).runtimeJSON.encoded(indent: "  "))
+        case "kill":
+            let sig = try parseSignal(a.positional.count > 1 ? a.positional[1] : "SIGTERM")
+            try c.kill(id, signal: sig, all: a.bool("all"))
+        case "delete":
+            try c.delete(id, force: a.bool("force"))
+        case "list":
+            try list(c, format: a.string("format") ?? "table", quiet: a.bool("quiet"))
+        case "ps":
+            try ps(c, id: id, format: a.string("format") ?? "table", psArgs: Array(a.positional.dropFirst()))
+        case "pause":
+            try c.pause(id)
+        case "resume":
+            try c.resume(id)
+        case "spec":
+            try spec(bundle: a.string("bundle"), rootless: a.bool("rootless"))
+        case "features":
+            Stdio.writeStdout(Features.json().encoded(indent: "    ") + "\n")
+        case "exec":
+            throw SwrunError(.usage, "exec is not supported by this version of swrun")
+        case "update":
+            throw SwrunError(.usage, "update is not supported by this version of swrun")
+        case "events":
+            throw SwrunError(.usage, "events is not supported by this version of swrun")
+        default:
+            throw SwrunError(.usage, "unknown command \(verb)")
+        }
+        return 0
+    }
+
+    /// runc's parseSignal: a number, or a name with or without SIG, any case.
+    public static func parseSignal(_ s: String) throws(SwrunError) -> Int32 {
+        if let n = Int32(s) {
+            guard n > 0, n <= Signals.maxSignal else { throw SwrunError(.usage, "unknown signal \"\(s)\"") }
+            return n
+        }
+        var name = s.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        if let hit = Signals.table.first(where: { $0.0 == name }) { return hit.1 }
+        if name.hasPrefix("RTMIN") || name.hasPrefix("RTMAX") {
+            let base: Int32 = name.hasPrefix("RTMIN") ? 34 : 64
+            let rest = name.dropFirst(5)
+            if rest.isEmpty { return base }
+            if let off = Int32(rest), (name.hasPrefix("RTMIN") ? base + off : base + off) <= 64, base + off >= 34 { return base + off }
+        }
+        throw SwrunError(.usage, "unknown signal \"\(s)\"")
+    }
+
+    static func list(_ c: Container, format: String, quiet: Bool) throws(SwrunError) {
+        let states = try c.list()
+        if quiet {
+            Stdio.writeStdout(states.map { $0.id + "\n" }.joined())
+            return
+        }
+        switch format {
+        case "json":
+            Stdio.writeStdout(JSON.array(states.map(\.runtimeJSON)).encoded() + "\n")
+        case "table":
+            let rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]] + states.map {
+                [$0.id, String($0.pid), $0.status, $0.bundle, $0.created, $0.owner]
+            }
+            Stdio.writeStdout(Table.render(rows))
+        default:
+            throw SwrunError(.usage, "invalid format option")
+        }
+    }
+
+    static func ps(_ c: Container, id: String, format: String, psArgs: [String]) throws(SwrunError) {
+        let pids = try c.pids(id)
+        switch format {
+        case "json":
+            Stdio.writeStdout(JSON.array(pids.map { .int(Int64($0)) }).encoded() + "\n")
+        case "table":
+            // runc runs ps(1) and keeps the container's lines; swrun reads /proc itself.
+            var rows = [["PID", "CMD"]]
+            for pid in pids {
+                let cmd = (try? Files.readFile("/proc/\(pid)/cmdline")).map { bytes in
+                    bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+                } ?? ""
+                rows.append([String(pid), cmd])
+            }
+            Stdio.writeStdout(Table.render(rows))
+        default:
+            throw SwrunError(.usage, "invalid format option")
+        }
+    }
+
+    static func spec(bundle: String?, rootless: Bool) throws(SwrunError) {
+        let dir = bundle ?? "."
+        let path = dir + "/config.json"
+        if Files.exists(path) { throw SwrunError(.usage, "File config.json exists. Remove it first") }
+        let text = rootless ? DefaultSpec.rootlessJSON(uid: Creds.geteuid(), gid: Creds.getegid()) : DefaultSpec.json
+        do { try Files.writeAtomic(path, Array(text.utf8), mode: 0o644) } catch {
+            throw SwrunError.system(error).wrapped("write \(path)")
+        }
+    }
+}
+
+/// Go's text/tabwriter with runc's settings (minwidth 12, padding 3, no trailing padding).
+public enum Table {
+    public static func render(_ rows: [[String]]) -> String {
+        guard let cols = rows.first?.count else { return "" }
+        var widths = [Int](repeating: 0, count: cols)
+        for r in rows { for (i, cell) in r.enumerated() where i < cols - 1 { widths[i] = max(widths[i], max(12, cell.count + 3)) } }
+        return rows.map { r in
+            r.enumerated().map { i, cell in i < cols - 1 ? cell + String(repeating: " ", count: widths[i] - cell.count) : cell }.joined()
+        }.joined(separator: "\n") + "\n"
+    }
+}

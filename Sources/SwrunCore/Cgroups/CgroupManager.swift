@@ -1,0 +1,216 @@
+import SwrunSys
+
+/// One mounted cgroup hierarchy: a v1 controller hierarchy (`/sys/fs/cgroup/memory`) or the
+/// v2 unified one (`/sys/fs/cgroup` on pure v2, `/sys/fs/cgroup/unified` on hybrid hosts).
+public struct CgroupHierarchy: Equatable, Sendable {
+    public var mountpoint: String
+    public var root: String          // the mount's root within the hierarchy (field 4 of mountinfo)
+    public var controllers: [String] // v1 controllers ("cpu", "cpuacct"); empty for v2
+    public var isV2: Bool
+    public var ownPath: String       // this process's cgroup in the hierarchy, relative to `root`
+
+    public var name: String { isV2 ? "unified" : controllers.joined(separator: ",") }
+}
+
+/// Discovers hierarchies from /proc/self/mountinfo and /proc/self/cgroup, and maps a
+/// container's cgroupsPath onto one directory per hierarchy (runc's fs manager rules).
+public struct CgroupLayout: Sendable {
+    public var hierarchies: [CgroupHierarchy]
+
+    public var isPureV2: Bool { hierarchies.count == 1 && hierarchies[0].isV2 }
+
+    /// Options of a v1 cgroup mount that are not controllers.
+    static let nonControllers: Set<String> = ["rw", "ro", "clone_children", "noprefix", "xattr", "nsdelegate", "cpuset_v2_mode", "favordynmods", "memory_recursiveprot", "memory_localevents", "memory_hugetlb_accounting", "pids_localevents"]
+
+    public static func discover() throws(SwrunError) -> CgroupLayout {
+        let mountinfo = try sys { try Files.readString("/proc/self/mountinfo") }
+        let selfCgroup = try sys { try Files.readString("/proc/self/cgroup") }
+        return parse(mountinfo: mountinfo, selfCgroup: selfCgroup)
+    }
+
+    /// Pure parsing, unit-tested with this host's hybrid layout and a pure v2 one.
+    public static func parse(mountinfo: String, selfCgroup: String) -> CgroupLayout {
+        var v1Paths: [String: String] = [:]
+        var v2Path: String?
+        for line in selfCgroup.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            if parts[0] == "0" && parts[1].isEmpty { v2Path = String(parts[2]); continue }
+            for c in parts[1].split(separator: ",") { v1Paths[String(c)] = String(parts[2]) }
+        }
+        var result: [CgroupHierarchy] = []
+        var seen: Set<String> = []
+        for line in mountinfo.split(separator: "\n") {
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2 else { continue }
+            let pre = halves[0].split(separator: " ")
+            let post = halves[1].split(separator: " ")
+            guard pre.count >= 5, post.count >= 3 else { continue }
+            let fstype = post[0], root = String(pre[3]), mountpoint = unescape(String(pre[4]))
+            if fstype == "cgroup2" {
+                guard let own = v2Path, !seen.contains("unified") else { continue }
+                seen.insert("unified")
+                result.append(CgroupHierarchy(mountpoint: mountpoint, root: root, controllers: [], isV2: true, ownPath: relative(own, to: root)))
+            } else if fstype == "cgroup" {
+                let opts = post[2].split(separator: ",").map(String.init)
+                if opts.contains(where: { $0.hasPrefix("name=") }) { continue } // named (systemd): left alone
+                let ctrls = opts.filter { !nonControllers.contains($0) && !$0.contains("=") }
+                guard let first = ctrls.first, let own = v1Paths[first], !seen.contains(first) else { continue }
+                ctrls.forEach { seen.insert($0) }
+                result.append(CgroupHierarchy(mountpoint: mountpoint, root: root, controllers: ctrls, isV2: false, ownPath: relative(own, to: root)))
+            }
+        }
+        return CgroupLayout(hierarchies: result)
+    }
+
+    static func relative(_ path: String, to root: String) -> String {
+        if root == "/" { return path }
+        if path == root { return "/" }
+        if path.hasPrefix(root + "/") { return String(path.dropFirst(root.count)) }
+        return path
+    }
+
+    static func unescape(_ s: String) -> String {
+        s.replacing("\\040", with: " ").replacing("\\011", with: "\t").replacing("\\012", with: "\n").replacing("\\134", with: "\\")
+    }
+
+    /// The container's directory in each hierarchy. Absolute cgroupsPath: from the hierarchy's
+    /// root; relative (or empty, meaning the container id): under this process's own cgroup.
+    public func directories(cgroupsPath: String?, id: String) throws(SwrunError) -> [String] {
+        var inner = cgroupsPath ?? ""
+        if inner.isEmpty { inner = id }
+        if inner.contains(":") && !inner.hasPrefix("/") {
+            throw SwrunError.config("linux.cgroupsPath \"\(inner)\": systemd-style slice:prefix:name paths need --systemd-cgroup, which is not supported")
+        }
+        let comps = inner.split(separator: "/")
+        if comps.contains(where: { $0 == ".." }) {
+            throw SwrunError.config("linux.cgroupsPath \"\(inner)\": must not contain \"..\"")
+        }
+        let clean = comps.joined(separator: "/")
+        if clean.isEmpty { throw SwrunError.config("linux.cgroupsPath \"\(inner)\": names the root cgroup") }
+        return hierarchies.map { h in
+            let base = inner.hasPrefix("/") ? "" : (h.ownPath == "/" ? "" : h.ownPath)
+            return h.mountpoint + base + "/" + clean
+        }
+    }
+}
+
+/// The cgroup side of a container's life: create the directories, place the init process,
+/// freeze, signal everything, and remove what was created. Only directories swrun created are
+/// ever removed, and nothing outside them is written.
+public enum CgroupManager {
+    /// Creates `dirs` and returns every directory that did not exist before, outermost first.
+    /// The caller records the list *before* calling (crash safety): see Launcher.
+    public static func create(_ dirs: [String], layout: CgroupLayout) throws(SwrunError) -> [String] {
+        var created: [String] = []
+        for (dir, h) in zip(dirs, layout.hierarchies) {
+            let made = try sys("create cgroup \(dir)") { try Files.mkdirAll(dir) }
+            created += made
+            if h.controllers.contains("cpuset") { try initCpuset(made) }
+        }
+        return created
+    }
+
+    /// A new v1 cpuset cgroup starts with empty cpus/mems and rejects tasks until filled:
+    /// copy the parent's, level by level (runc does the same).
+    static func initCpuset(_ made: [String]) throws(SwrunError) {
+        for dir in made {
+            let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.endIndex)])
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                guard let cur = try? Files.readString(dir + "/" + file), trimWhitespace(cur).isEmpty,
+                      let val = try? Files.readString(parent + "/" + file) else { continue }
+                try sys("initialise \(dir)/\(file)") { try Files.writeFile(dir + "/" + file, trimWhitespace(val)) }
+            }
+        }
+    }
+
+    public static func join(_ dirs: [String], pid: Int32) throws(SwrunError) {
+        for dir in dirs {
+            try sys("join cgroup \(dir)") { try Files.writeFile(dir + "/cgroup.procs", String(pid), flags: OpenFlags.writeOnly) }
+        }
+    }
+
+    public static func pids(_ dir: String) -> [Int32] {
+        guard let s = try? Files.readString(dir + "/cgroup.procs") else { return [] }
+        return s.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// Every process in the container's cgroups (the first hierarchy that lists any).
+    public static func allPids(_ dirs: [String]) -> [Int32] {
+        for d in dirs {
+            let p = pids(d)
+            if !p.isEmpty { return p }
+        }
+        return []
+    }
+
+    /// Sends `sig` to every process in the cgroups; SIGKILL on v2 uses cgroup.kill.
+    public static func signalAll(_ dirs: [String], _ sig: Int32) throws(SwrunError) {
+        if sig == Signals.kill, let v2 = dirs.first(where: { Files.exists($0 + "/cgroup.kill") }) {
+            try sys("kill cgroup \(v2)") { try Files.writeFile(v2 + "/cgroup.kill", "1", flags: OpenFlags.writeOnly) }
+        }
+        for pid in allPids(dirs) { _ = try? Proc.kill(pid, sig) }
+    }
+
+    public static func freezerState(_ dirs: [String]) -> String? {
+        for d in dirs {
+            if let s = try? Files.readString(d + "/freezer.state") { return trimWhitespace(s) }
+        }
+        for d in dirs {
+            if let s = try? Files.readString(d + "/cgroup.freeze") { return trimWhitespace(s) == "1" ? "FROZEN" : "THAWED" }
+        }
+        return nil
+    }
+
+    public static func freeze(_ dirs: [String], _ frozen: Bool) throws(SwrunError) {
+        if let d = dirs.first(where: { Files.exists($0 + "/freezer.state") }) {
+            try sys("freeze \(d)") { try Files.writeFile(d + "/freezer.state", frozen ? "FROZEN" : "THAWED") }
+            // The v1 freezer moves through FREEZING; wait until it settles.
+            for _ in 0..<500 {
+                let s = freezerState([d]) ?? ""
+                if s == (frozen ? "FROZEN" : "THAWED") { return }
+                Proc.sleep(milliseconds: 2)
+            }
+            throw SwrunError(.system, "freeze \(d): state did not settle")
+        } else if let d = dirs.first(where: { Files.exists($0 + "/cgroup.freeze") }) {
+            try sys("freeze \(d)") { try Files.writeFile(d + "/cgroup.freeze", frozen ? "1" : "0") }
+        } else {
+            throw SwrunError(.system, "no freezer available for the container's cgroup")
+        }
+    }
+
+    /// Removes the container's cgroups: kills what is left, rmdirs each leaf (retrying while
+    /// the kernel reaps), then the parents swrun created (only if they are empty).
+    public static func destroy(leaves: [String], created: [String]) throws(SwrunError) {
+        var failures: [String] = []
+        let existing = leaves.filter { Files.exists($0) }
+        if !existing.isEmpty {
+            if freezerState(existing) == "FROZEN" { try? freeze(existing, false) }
+            try? signalAll(existing, Signals.kill)
+        }
+        for leaf in existing {
+            var lastError: SyscallError?
+            for attempt in 0..<200 {
+                do {
+                    try Files.rmdir(leaf)
+                    lastError = nil
+                    break
+                } catch {
+                    if error.errno == Errno.ENOENT { lastError = nil; break }
+                    lastError = error
+                    if attempt % 20 == 0 { for pid in pids(leaf) { _ = try? Proc.kill(pid, Signals.kill) } }
+                    Proc.sleep(milliseconds: 5)
+                }
+            }
+            if let lastError { failures.append(lastError.description) }
+        }
+        let leafSet = Set(leaves)
+        for dir in created.reversed() where !leafSet.contains(dir) {
+            do { try Files.rmdir(dir) } catch {
+                // A parent shared with other containers stays; only report real failures.
+                if ![Errno.ENOENT, Errno.EBUSY, Errno.ENOTEMPTY].contains(error.errno) { failures.append(error.description) }
+            }
+        }
+        if !failures.isEmpty { throw SwrunError(.system, "remove cgroups: " + failures.joined(separator: "; ")) }
+    }
+}

@@ -1,0 +1,213 @@
+import OCISpec
+import SwrunSys
+
+/// The library's façade: one function per verb. The CLI parses, this decides and acts, and
+/// only `main` turns a thrown SwrunError into stderr, a log line and an exit code.
+public struct Container {
+    public let store: StateStore
+
+    public init(root: String) { store = StateStore(root: root) }
+
+    public static let ociVersion = "1.0.2-dev"
+
+    static func state(_ r: ContainerRecord, status: ContainerStatus, pid: Int32) -> ContainerState {
+        ContainerState(ociVersion: r.ociVersion.isEmpty ? ociVersion : r.ociVersion, id: r.id, status: status.rawValue,
+                       pid: pid, bundle: r.bundle, rootfs: r.rootfs, created: r.created, annotations: r.annotations, owner: r.owner)
+    }
+
+    /// The state as clients see it: pid 0 once stopped, as runc reports it.
+    public func state(_ id: String) throws(SwrunError) -> ContainerState {
+        try ContainerID.validate(id)
+        let r = try store.load(id)
+        let status = ContainerStatus.derive(r, store: store)
+        return Self.state(r, status: status, pid: status == .stopped ? 0 : (status == .creating ? r.initPid : r.initPid))
+    }
+
+    // MARK: create / start / run
+
+    public func create(id: String, bundle: String, pidFile: String?, options: CreateOptions) throws(SwrunError) {
+        try store.ensureRoot()
+        let absPid = try absolute(pidFile)
+        _ = try Launcher.create(id: id, bundle: bundle, options: options, pidFile: absPid, store: store)
+    }
+
+    func absolute(_ path: String?) throws(SwrunError) -> String? {
+        guard let path, !path.isEmpty else { return nil }
+        if path.hasPrefix("/") { return path }
+        return try sys { try Files.getcwd() } + "/" + path
+    }
+
+    public func start(_ id: String) throws(SwrunError) {
+        try ContainerID.validate(id)
+        let lock = try store.lock(id)
+        defer { withExtendedLifetime(lock) {} }
+        let r = try store.load(id)
+        switch ContainerStatus.derive(r, store: store) {
+        case .created: break
+        case .stopped: throw SwrunError(.badState, "cannot start a container that has stopped")
+        case .running: throw SwrunError(.badState, "cannot start an already running container")
+        case .paused: throw SwrunError(.badState, "cannot start a paused container")
+        case .creating: throw SwrunError(.badState, "cannot start a container that is still being created")
+        }
+        try releaseFifo(r)
+        do {
+            try HookRunner.run(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
+        } catch {
+            // runc: a failed poststart hook stops the container.
+            _ = try? Proc.kill(r.initPid, Signals.kill)
+            throw error
+        }
+    }
+
+    /// Opens exec.fifo for reading, which releases the init blocked on its write end, and
+    /// waits for its byte. A dead init cannot hang `start`: liveness is checked while waiting.
+    func releaseFifo(_ r: ContainerRecord) throws(SwrunError) {
+        let path = store.fifoPath(r.id)
+        let fifo = try sys("open exec fifo") { try Files.open(path, OpenFlags.readOnly | OpenFlags.nonBlock) }
+        while true {
+            if try sys(nil, { try Files.pollReadable(fifo.raw, timeoutMs: 100) }) {
+                let b = try sys { try Files.read(fifo.raw, max: 1, display: path) }
+                if b.isEmpty { throw SwrunError(.badState, "cannot start a container that has stopped") }
+                break
+            }
+            if !ProcFS.isSameLiveProcess(pid: r.initPid, startTime: r.initStartTime) {
+                throw SwrunError(.badState, "cannot start a container that has stopped")
+            }
+        }
+        try sys("remove exec fifo") { try Files.unlink(path) }
+    }
+
+    /// Foreground `run`: create, start, forward signals, wait, delete; returns the exit code.
+    public func run(id: String, bundle: String, pidFile: String?, options: CreateOptions, detach: Bool) throws(SwrunError) -> Int32 {
+        try store.ensureRoot()
+        let absPid = try absolute(pidFile)
+        let created = try Launcher.create(id: id, bundle: bundle, options: options, pidFile: absPid, store: store)
+        let r = created.record
+        do {
+            try releaseFifo(r)
+            try HookRunner.run(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
+        } catch {
+            try? destroy(r)
+            throw error
+        }
+        created.lock.unlock()
+        if detach { return 0 }
+        Proc.forwardSignals(to: created.pid)
+        guard let status = try sys("wait for container", { try Proc.waitpid(created.pid) }) else {
+            throw SwrunError(.system, "wait for container: no status")
+        }
+        let lock = try store.lock(id)
+        try destroy(try store.load(id))
+        withExtendedLifetime(lock) {}
+        return status.shellCode
+    }
+
+    // MARK: kill / delete
+
+    public func kill(_ id: String, signal: Int32, all: Bool) throws(SwrunError) {
+        try ContainerID.validate(id)
+        let r = try store.load(id)
+        let status = ContainerStatus.derive(r, store: store)
+        if status == .stopped || status == .creating { throw SwrunError.notRunning }
+        if all {
+            try CgroupManager.signalAll(r.cgroupLeaves, signal)
+            if status == .paused && signal == Signals.kill { try? CgroupManager.freeze(r.cgroupLeaves, false) }
+            return
+        }
+        guard try sys(nil, { try Proc.kill(r.initPid, signal) }) else { throw SwrunError.notRunning }
+    }
+
+    public func delete(_ id: String, force: Bool) throws(SwrunError) {
+        try ContainerID.validate(id)
+        let lock: StateStore.Lock
+        do { lock = try store.lock(id) } catch where error.kind == .notExist {
+            if force { return }
+            throw error
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let r: ContainerRecord
+        do { r = try store.load(id) } catch where error.kind == .notExist {
+            // A create killed before its first record: only the directory exists.
+            try store.remove(id)
+            if force { return }
+            throw error
+        }
+        let status = ContainerStatus.derive(r, store: store)
+        switch status {
+        case .stopped, .created:
+            try destroy(r)
+        case .running, .paused, .creating:
+            guard force else { throw SwrunError(.badState, "cannot delete container \(id) that is not stopped: \(status.rawValue)") }
+            try destroy(r)
+        }
+    }
+
+    /// Kills what is left, removes the cgroups, runs poststop hooks, removes the state.
+    func destroy(_ r: ContainerRecord) throws(SwrunError) {
+        if ProcFS.isSameLiveProcess(pid: r.initPid, startTime: r.initStartTime) {
+            _ = try? Proc.kill(r.initPid, Signals.kill)
+            for _ in 0..<400 where ProcFS.isSameLiveProcess(pid: r.initPid, startTime: r.initStartTime) {
+                Proc.sleep(milliseconds: 5)
+            }
+        }
+        if r.creatorPid != Proc.getpid(), ProcFS.isSameLiveProcess(pid: r.creatorPid, startTime: r.creatorStartTime), !r.setupComplete {
+            _ = try? Proc.kill(r.creatorPid, Signals.kill)
+        }
+        try CgroupManager.destroy(leaves: r.cgroupLeaves, created: r.cgroupCreated)
+        do {
+            try HookRunner.run(r.poststop, kind: "poststop", state: Self.state(r, status: .stopped, pid: 0).hookJSON.encoded())
+        } catch {
+            Log.warning(error.message)
+        }
+        try store.remove(r.id)
+    }
+
+    // MARK: list / ps / pause / resume
+
+    public func list() throws(SwrunError) -> [ContainerState] {
+        var out: [ContainerState] = []
+        for id in try store.ids() {
+            guard let r = try? store.load(id) else { continue }
+            let status = ContainerStatus.derive(r, store: store)
+            var s = Self.state(r, status: status, pid: status == .stopped ? 0 : r.initPid)
+            s.owner = owner(of: store.directory(id))
+            out.append(s)
+        }
+        return out
+    }
+
+    /// The owner of the state directory by name, from the host's /etc/passwd (no NSS).
+    func owner(of dir: String) -> String {
+        guard let st = try? Files.stat(dir) else { return "" }
+        let users = (try? Files.readString("/etc/passwd")).map(UserDB.parsePasswd) ?? []
+        return users.first { $0.uid == st.uid }?.name ?? "#\(st.uid)"
+    }
+
+    public func pids(_ id: String) throws(SwrunError) -> [Int32] {
+        try ContainerID.validate(id)
+        let r = try store.load(id)
+        if ContainerStatus.derive(r, store: store) == .stopped { throw SwrunError.notRunning }
+        return CgroupManager.allPids(r.cgroupLeaves).sorted()
+    }
+
+    public func pause(_ id: String) throws(SwrunError) {
+        try ContainerID.validate(id)
+        let lock = try store.lock(id)
+        defer { withExtendedLifetime(lock) {} }
+        let r = try store.load(id)
+        switch ContainerStatus.derive(r, store: store) {
+        case .running, .created: try CgroupManager.freeze(r.cgroupLeaves, true)
+        case .paused: throw SwrunError(.badState, "container already paused")
+        default: throw SwrunError.notRunning
+        }
+    }
+
+    public func resume(_ id: String) throws(SwrunError) {
+        try ContainerID.validate(id)
+        let lock = try store.lock(id)
+        defer { withExtendedLifetime(lock) {} }
+        let r = try store.load(id)
+        guard ContainerStatus.derive(r, store: store) == .paused else { throw SwrunError(.badState, "container not paused") }
+        try CgroupManager.freeze(r.cgroupLeaves, false)
+    }
+}

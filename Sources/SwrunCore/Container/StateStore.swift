@@ -1,0 +1,109 @@
+import FoundationEssentials
+import OCISpec
+import SwrunSys
+
+/// What swrun persists about a container: facts only (ids, paths, pid + start time, the
+/// cgroups it made), never a status; status is derived from the kernel (Status.swift).
+///
+/// Written before each thing it names is created, so that `delete --force` after a SIGKILLed
+/// create finds and removes everything (crash safety, docs/architecture.md).
+public struct ContainerRecord: Codable, Sendable {
+    public var id: String
+    public var bundle: String
+    public var rootfs: String
+    public var created: String
+    public var ociVersion: String
+    public var annotations: [String: String]
+    public var owner: String
+    /// The `swrun create`/`run` process, while setup is under way.
+    public var creatorPid: Int32
+    public var creatorStartTime: UInt64
+    /// The container's init process (0 until cloned).
+    public var initPid: Int32 = 0
+    public var initStartTime: UInt64 = 0
+    /// True once create finished: the init waits on exec.fifo or runs.
+    public var setupComplete: Bool = false
+    /// One leaf directory per cgroup hierarchy, and every directory swrun made (outermost first).
+    public var cgroupLeaves: [String] = []
+    public var cgroupCreated: [String] = []
+    public var poststart: [Hook] = []
+    public var poststop: [Hook] = []
+}
+
+/// `<root>/<id>/state.json` (atomic rename) plus `exec.fifo`; a flock on the directory
+/// serializes commands that change one container.
+public struct StateStore: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public func directory(_ id: String) -> String { root + "/" + id }
+    public func fifoPath(_ id: String) -> String { directory(id) + "/exec.fifo" }
+
+    /// A locked container directory; the lock lasts as long as the value.
+    public final class Lock {
+        let fd: OwnedFD
+        init(_ fd: OwnedFD) { self.fd = fd }
+        public func unlock() { fd.close() }
+    }
+
+    public func ensureRoot() throws(SwrunError) {
+        try sys("create state root") { _ = try Files.mkdirAll(root, mode: 0o711) }
+    }
+
+    /// Creates `<root>/<id>` exclusively (a duplicate id fails here) and locks it.
+    public func createDirectory(_ id: String) throws(SwrunError) -> Lock {
+        try ensureRoot()
+        do {
+            try Files.mkdir(directory(id), mode: 0o711)
+        } catch where error.errno == Errno.EEXIST {
+            throw SwrunError(.exists, "container with given ID already exists")
+        } catch {
+            throw SwrunError.system(error)
+        }
+        return try lock(id)
+    }
+
+    public func lock(_ id: String) throws(SwrunError) -> Lock {
+        let fd: OwnedFD
+        do {
+            fd = try Files.open(directory(id), OpenFlags.readOnly | OpenFlags.directory)
+        } catch where error.errno == Errno.ENOENT || error.errno == Errno.ENOTDIR {
+            throw SwrunError.notExist
+        } catch {
+            throw SwrunError.system(error)
+        }
+        try sys { try Files.flock(fd.raw, exclusive: true, display: directory(id)) }
+        return Lock(fd)
+    }
+
+    public func save(_ record: ContainerRecord) throws(SwrunError) {
+        let bytes = SpecLoader.encode(record)
+        try sys("save state") { try Files.writeAtomic(directory(record.id) + "/state.json", bytes) }
+    }
+
+    public func load(_ id: String) throws(SwrunError) -> ContainerRecord {
+        let bytes: [UInt8]
+        do {
+            bytes = try Files.readFile(directory(id) + "/state.json")
+        } catch where error.errno == Errno.ENOENT || error.errno == Errno.ENOTDIR {
+            throw SwrunError.notExist
+        } catch {
+            throw SwrunError.system(error)
+        }
+        do {
+            return try SpecLoader.decode(ContainerRecord.self, bytes)
+        } catch {
+            throw SwrunError(.system, "read state of \(id): \(error)")
+        }
+    }
+
+    public func ids() throws(SwrunError) -> [String] {
+        guard Files.exists(root) else { return [] }
+        return try sys("list \(root)") { try Files.listDirectory(root) }.sorted()
+    }
+
+    public func remove(_ id: String) throws(SwrunError) {
+        try sys("remove state") { try Files.removeAll(directory(id)) }
+    }
+}

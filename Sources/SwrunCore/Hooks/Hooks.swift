@@ -1,0 +1,50 @@
+import OCISpec
+import SwrunSys
+
+/// Runs OCI hooks: posix_spawn (never fork from Swift here: hooks also run from the container's
+/// init), the state JSON on stdin, stdout and stderr captured for the error message, and the
+/// hook's timeout enforced with SIGKILL.
+public enum HookRunner {
+    public static func run(_ hooks: [Hook], kind: String, state: String) throws(SwrunError) {
+        for (i, h) in hooks.enumerated() {
+            do { try runOne(h, state: state) } catch {
+                throw error.wrapped("error running \(kind) hook #\(i)")
+            }
+        }
+    }
+
+    static func runOne(_ h: Hook, state: String) throws(SwrunError) {
+        let stdin = try sys("hook stdin") { try Files.pipe() }
+        let output = try sys("hook output") { try Files.pipe() }
+        let args = h.args.flatMap { $0.isEmpty ? nil : $0 } ?? [h.path]
+        let pid = try sys("spawn hook \(h.path)") {
+            try Proc.spawn(h.path, args, h.env ?? [], stdin: stdin.read.raw, stdout: output.write.raw, stderr: output.write.raw)
+        }
+        stdin.read.close()
+        output.write.close()
+        // A hook that does not read its stdin must not block us: ignore EPIPE.
+        try? Files.writeAll(fd: stdin.write.raw, state)
+        stdin.write.close()
+        let deadline = h.timeout.map { Clock.monotonicMilliseconds() + $0 * 1000 }
+        var captured: [UInt8] = []
+        var status: ExitStatus? = nil
+        while status == nil {
+            if (try? Files.pollReadable(output.read.raw, timeoutMs: 20)) == true,
+               let chunk = try? Files.read(output.read.raw, max: 4096, display: "hook output"), !chunk.isEmpty {
+                if captured.count < 4096 { captured += chunk }
+            }
+            status = try sys { try Proc.waitpid(pid, noHang: true) }
+            if status == nil, let deadline, Clock.monotonicMilliseconds() > deadline {
+                _ = try? Proc.kill(pid, Signals.kill)
+                _ = try? Proc.waitpid(pid)
+                throw SwrunError(.system, "hook ran past specified timeout of \(h.timeout ?? 0).0s")
+            }
+        }
+        guard let status, status != .exited(0) else { return }
+        let out = trimWhitespace(String(decoding: captured, as: UTF8.self))
+        switch status {
+        case .exited(let c): throw SwrunError(.system, "exit status \(c)" + (out.isEmpty ? "" : ", output: \(out)"))
+        case .signaled(let s): throw SwrunError(.system, "killed by signal \(s)" + (out.isEmpty ? "" : ", output: \(out)"))
+        }
+    }
+}

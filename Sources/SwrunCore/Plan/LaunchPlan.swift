@@ -1,0 +1,127 @@
+import OCISpec
+import SwrunSys
+
+/// A key and an optional value (`mode=755`, `newinstance`), for mount data and sysctls.
+public struct KeyValue: Equatable, Sendable {
+    public var key: String
+    public var value: String?
+    public init(_ key: String, _ value: String?) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// One mount, decided: what to mount, which attributes to set, what propagation.
+public struct MountOp: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        case bind(source: String, recursive: Bool)
+        case filesystem(type: String, source: String)
+        case cgroup
+    }
+
+    public var destination: String
+    public var kind: Kind
+    public var attrSet: UInt64 = 0
+    public var attrClear: UInt64 = 0
+    public var recursiveAttrSet: UInt64 = 0
+    public var recursiveAttrClear: UInt64 = 0
+    public var propagation: UInt64 = 0
+    public var propagationRecursive = false
+    public var data: [KeyValue] = []
+    public var tmpcopyup = false
+
+    public init(destination: String, kind: Kind) {
+        self.destination = destination
+        self.kind = kind
+    }
+}
+
+public struct DeviceNode: Equatable, Sendable {
+    public var path: String
+    public var fileType: UInt32 // S_IFCHR, S_IFBLK, S_IFIFO
+    public var major: UInt32
+    public var minor: UInt32
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+}
+
+public struct RlimitOp: Equatable, Sendable {
+    public var name: String
+    public var resource: Int32
+    public var soft: UInt64
+    public var hard: UInt64
+}
+
+/// A namespace to join by path: the fd is opened and type-checked by the parent.
+public struct NamespaceJoin: Equatable, Sendable {
+    public var type: String
+    public var flag: Int32
+    public var path: String
+}
+
+/// Everything the container's init does between clone and execve, decided before the fork
+/// by PlanBuilder from the spec and the command line. Flat values only: no Spec types are
+/// consulted in the child.
+public struct LaunchPlan: Sendable {
+    public var id: String
+    public var bundle: String
+    public var rootfs: String
+
+    // Namespaces
+    public var cloneFlags: Int32 = 0
+    public var joins: [NamespaceJoin] = []
+    public var pidJoinPath: String?
+    public var newCgroupNamespace = false
+    public var newTimeNamespace = false
+    public var timeOffsets: [String] = []
+    public var newNetworkNamespace = false
+    public var newKeyring = true
+
+    // Identity of the container
+    public var hostname: String?
+    public var domainname: String?
+
+    // Root filesystem
+    public var rootPropagation: UInt = 0
+    public var rootPropagationExplicit = false
+    public var readonlyRoot = false
+    public var noPivot = false
+    public var mounts: [MountOp] = []
+    public var setupDev = true
+    public var devices: [DeviceNode] = []
+    public var maskedPaths: [String] = []
+    public var readonlyPaths: [String] = []
+    public var sysctls: [KeyValue] = []
+    public var cgroupLeaves: [String] = []
+    public var cgroupLayout = CgroupLayout(hierarchies: [])
+
+    // Process
+    public var args: [String] = []
+    public var env: [String] = []
+    public var cwd = "/"
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
+    public var additionalGids: [UInt32] = []
+    public var umask: UInt32 = 0o022
+    public var rlimits: [RlimitOp] = []
+    public var oomScoreAdj: Int?
+    public var capabilities = CapabilityMasks()
+    public var lastCap = 40
+    public var noNewPrivileges = false
+    public var apparmorProfile: String?
+    public var selinuxLabel: String?
+    public var seccompFilter: [UInt8]?
+    public var seccompFlags: UInt32 = 0
+    public var preserveFds = 0
+
+    // Hooks run by the init itself (in the container's namespaces)
+    public var createContainerHooks: [Hook] = []
+    public var startContainerHooks: [Hook] = []
+
+    public init(id: String, bundle: String, rootfs: String) {
+        self.id = id
+        self.bundle = bundle
+        self.rootfs = rootfs
+    }
+}

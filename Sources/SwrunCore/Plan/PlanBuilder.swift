@@ -1,0 +1,233 @@
+import OCISpec
+import SwrunSys
+
+/// Command-line choices that shape the plan.
+public struct CreateOptions: Sendable {
+    public var noPivot = false
+    public var noNewKeyring = false
+    public var preserveFds = 0
+    public init() {}
+}
+
+/// Spec + bundle + options -> LaunchPlan. Every check that can fail does so here, in the
+/// parent, before anything is created; each error names the field (`process.args`).
+public enum PlanBuilder {
+    static let namespaceFlags: [String: Int32] = [
+        "pid": NamespaceFlag.pid, "network": NamespaceFlag.network, "mount": NamespaceFlag.mount,
+        "ipc": NamespaceFlag.ipc, "uts": NamespaceFlag.uts, "user": NamespaceFlag.user,
+        "cgroup": NamespaceFlag.cgroup, "time": NamespaceFlag.time,
+    ]
+
+    public static func build(spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String]) throws(SwrunError) -> LaunchPlan {
+        guard let root = spec.root, !root.path.isEmpty else { throw SwrunError.config("root.path: required field is missing") }
+        let rootPath = root.path.hasPrefix("/") ? root.path : bundle + "/" + root.path
+        let rootfs: String
+        do { rootfs = try Files.realpath(rootPath) } catch {
+            throw SwrunError.config("root.path: rootfs (\(rootPath)) does not exist")
+        }
+        guard (try? Files.stat(rootfs))?.isDirectory == true else { throw SwrunError.config("root.path: rootfs (\(rootfs)) is not a directory") }
+        var plan = LaunchPlan(id: id, bundle: bundle, rootfs: rootfs)
+        plan.readonlyRoot = root.readonly ?? false
+        plan.noPivot = options.noPivot
+        plan.newKeyring = !options.noNewKeyring
+        plan.preserveFds = options.preserveFds
+        plan.cgroupLeaves = cgroupLeaves
+        plan.cgroupLayout = layout
+        let linux = spec.linux ?? Linux()
+        try namespaces(linux, &plan)
+        try identity(spec, &plan)
+        try rootfsPlan(spec, linux, &plan)
+        try process(spec, &plan)
+        let hooks = spec.hooks ?? Hooks()
+        plan.createContainerHooks = try validHooks(hooks.createContainer, "hooks.createContainer")
+        plan.startContainerHooks = try validHooks(hooks.startContainer, "hooks.startContainer")
+        try security(spec, linux, &plan)
+        return plan
+    }
+
+    // MARK: namespaces
+
+    static func namespaces(_ linux: Linux, _ plan: inout LaunchPlan) throws(SwrunError) {
+        var seen: Set<String> = []
+        for (i, ns) in (linux.namespaces ?? []).enumerated() {
+            let field = "linux.namespaces[\(i)]"
+            guard let flag = namespaceFlags[ns.type] else { throw SwrunError.config("\(field).type: unknown namespace type \"\(ns.type)\"") }
+            guard seen.insert(ns.type).inserted else { throw SwrunError.config("\(field): duplicate \(ns.type) namespace") }
+            if ns.type == "user" {
+                throw SwrunError.config("\(field): user namespaces are not supported by this version of swrun")
+            }
+            if let path = ns.path, !path.isEmpty {
+                guard path.hasPrefix("/") else { throw SwrunError.config("\(field).path: \"\(path)\" must be absolute") }
+                guard Files.exists(path) else { throw SwrunError.config("\(field).path: \(path): no such file or directory") }
+                if ns.type == "pid" { plan.pidJoinPath = path } else { plan.joins.append(NamespaceJoin(type: ns.type, flag: flag, path: path)) }
+                continue
+            }
+            switch ns.type {
+            case "cgroup": plan.newCgroupNamespace = true
+            case "time": plan.newTimeNamespace = true
+            default:
+                plan.cloneFlags |= flag
+                if ns.type == "network" { plan.newNetworkNamespace = true }
+            }
+        }
+        if let offsets = linux.timeOffsets, !offsets.isEmpty {
+            guard plan.newTimeNamespace else { throw SwrunError.config("linux.timeOffsets: requires a new time namespace") }
+            for (clock, off) in offsets.sorted(by: { $0.key < $1.key }) {
+                guard clock == "monotonic" || clock == "boottime" else { throw SwrunError.config("linux.timeOffsets: unknown clock \"\(clock)\"") }
+                plan.timeOffsets.append("\(clock) \(off.secs ?? 0) \(off.nanosecs ?? 0)")
+            }
+        }
+    }
+
+    static func identity(_ spec: Spec, _ plan: inout LaunchPlan) throws(SwrunError) {
+        let newUTS = plan.cloneFlags & NamespaceFlag.uts != 0 || plan.joins.contains { $0.type == "uts" }
+        if let h = spec.hostname, !h.isEmpty {
+            guard newUTS else { throw SwrunError.config("hostname: unable to set hostname without a private UTS namespace") }
+            plan.hostname = h
+        }
+        if let d = spec.domainname, !d.isEmpty {
+            guard newUTS else { throw SwrunError.config("domainname: unable to set domainname without a private UTS namespace") }
+            plan.domainname = d
+        }
+    }
+
+    // MARK: root filesystem
+
+    static func propagationFlag(_ s: String, field: String) throws(SwrunError) -> UInt {
+        switch s {
+        case "private": return MountFlags.privateProp
+        case "rprivate": return MountFlags.privateProp | MountFlags.rec
+        case "slave": return MountFlags.slave
+        case "rslave": return MountFlags.slave | MountFlags.rec
+        case "shared": return MountFlags.shared
+        case "rshared": return MountFlags.shared | MountFlags.rec
+        case "unbindable": return MountFlags.unbindable
+        case "runbindable": return MountFlags.unbindable | MountFlags.rec
+        default: throw SwrunError.config("\(field): invalid propagation \"\(s)\"")
+        }
+    }
+
+    static func rootfsPlan(_ spec: Spec, _ linux: Linux, _ plan: inout LaunchPlan) throws(SwrunError) {
+        if let p = linux.rootfsPropagation, !p.isEmpty {
+            plan.rootPropagation = try propagationFlag(p, field: "linux.rootfsPropagation")
+            plan.rootPropagationExplicit = true
+        } else {
+            plan.rootPropagation = MountFlags.slave | MountFlags.rec
+        }
+        if plan.cloneFlags & NamespaceFlag.mount == 0 && !plan.joins.contains(where: { $0.type == "mount" }) {
+            throw SwrunError.config("linux.namespaces: a mount namespace is required")
+        }
+        for (i, m) in (spec.mounts ?? []).enumerated() {
+            plan.mounts.append(try MountPlan.op(m, index: i, bundle: plan.bundle))
+        }
+        // runc: devices are created unless /dev is bind-mounted from the host.
+        plan.setupDev = !plan.mounts.contains { $0.destination == "/dev" && { if case .bind = $0.kind { return true } else { return false } }($0) }
+        if plan.setupDev { plan.devices = Devices.defaults }
+        for (i, d) in (linux.devices ?? []).enumerated() {
+            let node = try Devices.node(d, field: "linux.devices[\(i)]")
+            plan.devices.removeAll { $0.path == node.path }
+            plan.devices.append(node)
+        }
+        for (i, p) in (linux.maskedPaths ?? []).enumerated() where !p.isEmpty {
+            guard p.hasPrefix("/") else { throw SwrunError.config("linux.maskedPaths[\(i)]: \"\(p)\" must be absolute") }
+            plan.maskedPaths.append(p)
+        }
+        for (i, p) in (linux.readonlyPaths ?? []).enumerated() where !p.isEmpty {
+            guard p.hasPrefix("/") else { throw SwrunError.config("linux.readonlyPaths[\(i)]: \"\(p)\" must be absolute") }
+            plan.readonlyPaths.append(p)
+        }
+        for (key, value) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
+            try Sysctl.validate(key, plan: plan)
+            plan.sysctls.append(KeyValue(key, value))
+        }
+    }
+
+    // MARK: process
+
+    static func process(_ spec: Spec, _ plan: inout LaunchPlan) throws(SwrunError) {
+        guard let p = spec.process else { throw SwrunError.config("process: required field is missing") }
+        guard let args = p.args, !args.isEmpty, !args[0].isEmpty else { throw SwrunError.config("process.args: args must not be empty") }
+        plan.args = args
+        guard p.cwd.hasPrefix("/") else { throw SwrunError.config("process.cwd: \"\(p.cwd)\" must be an absolute path") }
+        plan.cwd = p.cwd
+        for (i, e) in (p.env ?? []).enumerated() where !e.contains("=") || e.hasPrefix("=") {
+            throw SwrunError.config("process.env[\(i)]: \"\(e)\" is not of the form NAME=value")
+        }
+        plan.env = p.env ?? []
+        plan.uid = p.user.uid
+        plan.gid = p.user.gid
+        plan.additionalGids = p.user.additionalGids ?? []
+        if let m = p.user.umask {
+            guard m <= 0o777 else { throw SwrunError.config("process.user.umask: \(m) is not a valid umask") }
+            plan.umask = m
+        }
+        if !plan.env.contains(where: { $0.hasPrefix("HOME=") }) {
+            plan.env.append("HOME=" + homeDirectory(rootfs: plan.rootfs, uid: plan.uid))
+        }
+        if p.terminal == true {
+            throw SwrunError.config("process.terminal: terminals are not supported by this version of swrun; set \"terminal\": false")
+        }
+        var seen: Set<String> = []
+        for (i, r) in (p.rlimits ?? []).enumerated() {
+            let field = "process.rlimits[\(i)]"
+            guard let res = RlimitNames.all[r.type] else { throw SwrunError.config("\(field).type: unknown rlimit \"\(r.type)\"") }
+            guard seen.insert(r.type).inserted else { throw SwrunError.config("\(field): duplicate rlimit \(r.type)") }
+            guard r.soft <= r.hard else { throw SwrunError.config("\(field): soft limit \(r.soft) exceeds hard limit \(r.hard)") }
+            plan.rlimits.append(RlimitOp(name: r.type, resource: res, soft: r.soft, hard: r.hard))
+        }
+        if let adj = p.oomScoreAdj {
+            guard (-1000...1000).contains(adj) else { throw SwrunError.config("process.oomScoreAdj: \(adj) is outside -1000..1000") }
+            plan.oomScoreAdj = adj
+        }
+        plan.noNewPrivileges = p.noNewPrivileges ?? false
+        let caps = p.capabilities
+        plan.lastCap = Capabilities.lastCap()
+        plan.capabilities.bounding = try CapabilityNames.mask(caps?.bounding, field: "process.capabilities.bounding")
+        plan.capabilities.effective = try CapabilityNames.mask(caps?.effective, field: "process.capabilities.effective")
+        plan.capabilities.permitted = try CapabilityNames.mask(caps?.permitted, field: "process.capabilities.permitted")
+        plan.capabilities.inheritable = try CapabilityNames.mask(caps?.inheritable, field: "process.capabilities.inheritable")
+        let ambient = try CapabilityNames.mask(caps?.ambient, field: "process.capabilities.ambient")
+        // The kernel raises an ambient capability only if it is permitted and inheritable.
+        // runc's default spec asks for ambient caps without inheritable ones, and runc ignores
+        // the failure; swrun drops them here, with a debug line, so the result is the same.
+        plan.capabilities.ambient = ambient & plan.capabilities.inheritable & plan.capabilities.permitted
+        if plan.capabilities.ambient != ambient {
+            Log.debug("process.capabilities.ambient: ignoring capabilities that are not both permitted and inheritable")
+        }
+        plan.apparmorProfile = p.apparmorProfile.flatMap { $0.isEmpty ? nil : $0 }
+        plan.selinuxLabel = p.selinuxLabel.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// HOME from the container's /etc/passwd, read through the rootfs with RESOLVE_IN_ROOT
+    /// (never NSS, never a host path); "/" when the user has no entry, as runc does.
+    static func homeDirectory(rootfs: String, uid: UInt32) -> String {
+        guard let root = try? Files.open(rootfs, OpenFlags.path | OpenFlags.directory),
+              let fd = try? Files.openat2(root.raw, "/etc/passwd", OpenFlags.readOnly, resolve: Resolve.inRoot | Resolve.noMagicLinks),
+              let bytes = try? Files.readAll(fd: fd.raw) else { return "/" }
+        return UserDB.parsePasswd(String(decoding: bytes, as: UTF8.self)).first { $0.uid == uid }?.home ?? "/"
+    }
+
+    static func validHooks(_ hooks: [Hook]?, _ field: String) throws(SwrunError) -> [Hook] {
+        for (i, h) in (hooks ?? []).enumerated() {
+            guard h.path.hasPrefix("/") else { throw SwrunError.config("\(field)[\(i)].path: \"\(h.path)\" must be absolute") }
+            if let t = h.timeout, t <= 0 { throw SwrunError.config("\(field)[\(i)].timeout: must be positive") }
+        }
+        return hooks ?? []
+    }
+
+    // MARK: security
+
+    static func security(_ spec: Spec, _ linux: Linux, _ plan: inout LaunchPlan) throws(SwrunError) {
+        if let profile = plan.apparmorProfile, !Files.exists("/sys/kernel/security/apparmor") {
+            throw SwrunError.config("process.apparmorProfile: profile \"\(profile)\" requested but AppArmor is not enabled on this host")
+        }
+        if let label = plan.selinuxLabel, !Files.exists("/sys/fs/selinux/enforce") {
+            throw SwrunError.config("process.selinuxLabel: label \"\(label)\" requested but SELinux is not enabled on this host")
+        }
+        if let seccomp = linux.seccomp {
+            let compiled = try SeccompCompiler.compile(seccomp)
+            plan.seccompFilter = compiled.bpf
+            plan.seccompFlags = compiled.flags
+        }
+    }
+}

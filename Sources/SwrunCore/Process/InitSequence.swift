@@ -1,0 +1,185 @@
+import OCISpec
+import SwrunSys
+
+/// The container's init, from clone to execve. Runs in the child of a fork-like clone of the
+/// single-threaded `swrun create`. Each step says why it happens where it does.
+enum InitSequence {
+    struct Context {
+        var plan: LaunchPlan
+        var channel: SyncChannel
+        var stateDir: Int32      // O_RDONLY fd of <root>/<id>: reaches exec.fifo after pivot_root
+        var parentPid: Int32
+        var runtimeHooks: Bool   // prestart/createRuntime hooks exist: ask the parent to run them
+    }
+
+    /// Never returns: execs the container process or exits after reporting the error.
+    static func run(_ ctx: Context) -> Never {
+        do {
+            try steps(ctx)
+        } catch {
+            try? ctx.channel.send(.error(errno: 0, message: error.message))
+            Proc.exit(1)
+        }
+    }
+
+    static func steps(_ ctx: Context) throws(SwrunError) -> Never {
+        let plan = ctx.plan
+        // 1. Die with `swrun create` until it hands over: a killed create leaves no orphan.
+        //    (A parent that died before this prctl is seen as EOF on the sync socket below;
+        //    getppid() cannot tell, as it reads 0 in a new PID namespace.)
+        try sys { try Prctl.setPdeathsig(Signals.kill) }
+        // 2. The parent blocked signals around clone; reset inherited handlers, then unblock.
+        Proc.resetSignalHandlers()
+        Proc.unblockAllSignals()
+        // 3. Not dumpable while we hold host fds: the container cannot ptrace us or open our
+        //    /proc/<pid>/fd before exec (exec makes the process dumpable again).
+        try sys { try Prctl.setDumpable(false) }
+        // 4. Devices and files are created with exact modes; the spec's umask is set before exec.
+        Files.umask(0)
+        // 5. Wait until the parent has put us in the container's cgroups, so that a new cgroup
+        //    namespace below is rooted at the container's cgroup.
+        guard case .cgroupJoined(let stateJSON) = try ctx.channel.expect("cgroupJoined") else { Proc.exit(1) }
+        // 6. A verified handle on the host's procfs: sysctls and /proc/self files are written
+        //    through it, whatever the container mounts on /proc.
+        let proc = try sys { try ProcFS.openVerified() }
+        try joinNamespaces(plan)
+        // 7. cgroup and time namespaces are unshared now (after the cgroup join; time offsets
+        //    must be written before any process enters the namespace, which exec does).
+        if plan.newCgroupNamespace { try sys { try Namespaces.unshare(NamespaceFlag.cgroup, display: "cgroup namespace") } }
+        if plan.newTimeNamespace {
+            try sys { try Namespaces.unshare(NamespaceFlag.time, display: "time namespace") }
+            for line in plan.timeOffsets {
+                try sys("set time offsets") { try Files.writeFileAt(proc.raw, "self/timens_offsets", line, display: "/proc/self/timens_offsets") }
+            }
+        }
+        // 8. A new session: the container must not share the caller's controlling terminal.
+        try sys { try Proc.setsid() }
+        if plan.newKeyring {
+            do { try Namespaces.joinSessionKeyring("_ses.\(plan.id)") } catch where error.errno == Errno.ENOSYS || error.errno == Errno.EACCES {} catch {
+                throw SwrunError.system(error)
+            }
+        }
+        if let h = plan.hostname { try sys { try Namespaces.sethostname(h) } }
+        if let d = plan.domainname { try sys { try Namespaces.setdomainname(d) } }
+        if plan.newNetworkNamespace { try sys { try Namespaces.loopbackUp() } }
+        // 9. Mounts and devices, still able to see the host's paths for bind sources.
+        let root = try RootfsSequence.prepare(plan)
+        // 10. prestart and createRuntime hooks run in the runtime's namespaces, by the parent,
+        //     after the container's namespaces exist and before pivot_root.
+        if ctx.runtimeHooks {
+            try ctx.channel.send(.runHooks)
+            _ = try ctx.channel.expect("hooksDone")
+        }
+        // 11. createContainer hooks: in the container's namespaces, before pivot_root.
+        try HookRunner.run(plan.createContainerHooks, kind: "createContainer", state: stateJSON)
+        try RootfsSequence.pivot(plan, root: root)
+        // 12. Sysctls after the namespaces are final, through the verified procfs handle.
+        for s in plan.sysctls {
+            let file = "sys/" + s.key.replacing(".", with: "/")
+            try sys("write sysctl \(s.key)") { try Files.writeFileAt(proc.raw, file, s.value ?? "", display: "/proc/" + file) }
+        }
+        try RootfsSequence.finalize(plan)
+        // 13. Limits and scores need privileges the user switch below may drop.
+        for r in plan.rlimits {
+            let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
+            if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
+        }
+        if let adj = plan.oomScoreAdj {
+            try sys("set oom_score_adj") { try Files.writeFileAt(proc.raw, "self/oom_score_adj", String(adj), display: "/proc/self/oom_score_adj") }
+        }
+        if let profile = plan.apparmorProfile {
+            try sys("apply AppArmor profile") { try Files.writeFileAt(proc.raw, "self/attr/apparmor/exec", "exec \(profile)", display: "/proc/self/attr/apparmor/exec") }
+        }
+        if let label = plan.selinuxLabel {
+            try sys("apply SELinux label") { try Files.writeFileAt(proc.raw, "self/attr/exec", label, display: "/proc/self/attr/exec") }
+        }
+        // 14. Identity: bounding set, groups, uid/gid, then the capability sets.
+        try setIdentity(plan)
+        Files.umask(plan.umask)
+        do { try Files.chdir(plan.cwd) } catch {
+            throw SwrunError(.system, "chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(Errno.text(error.errno))")
+        }
+        // 15. Look the executable up now, so that a missing binary fails `create` (as runc).
+        let executable = try lookPath(plan.args[0], env: plan.env)
+        if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
+        // 16. Without no_new_privs, seccomp needs CAP_SYS_ADMIN: install it before handing over.
+        if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
+            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
+        }
+        try ctx.channel.send(.ready)
+        _ = try ctx.channel.expect("proceed")
+        // 17. Setup is handed over: survive the parent from now on, and tell it so (EOF).
+        try sys { try Prctl.setPdeathsig(0) }
+        ctx.channel.socket.fd.close()
+        // 18. Block until `swrun start` opens the fifo for reading.
+        let fifo = try sys("open exec fifo") { try Files.openat(ctx.stateDir, "exec.fifo", OpenFlags.writeOnly) }
+        try sys("write exec fifo") { try Files.writeAll(fd: fifo.raw, "0") }
+        fifo.close()
+        // 19. startContainer hooks: after start, before the user's program.
+        var started = stateJSON
+        started = started.replacing("\"status\":\"creating\"", with: "\"status\":\"running\"")
+        try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
+        // 20. With no_new_privs, seccomp goes in as late as possible: fewer syscalls to allow.
+        if let bpf = plan.seccompFilter, plan.noNewPrivileges {
+            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
+        }
+        // 21. Only 0-2 and --preserve-fds survive exec (CVE-2024-21626: no host fd may leak).
+        try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
+        let ownFds: Set<Int32> = [ctx.stateDir, proc.raw, Log.config.fd]
+        for fd in 3..<(3 + Int32(plan.preserveFds)) where !ownFds.contains(fd) && Files.isOpen(fd) {
+            try sys { try Files.setCloexec(fd, false) }
+        }
+        let err = Proc.exec(executable, plan.args, plan.env)
+        throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
+    }
+
+    static func joinNamespaces(_ plan: LaunchPlan) throws(SwrunError) {
+        // Open every namespace file first: after joining a mount namespace, paths change.
+        var fds: [(NamespaceJoin, OwnedFD)] = []
+        for j in plan.joins {
+            let fd = try sys("open \(j.type) namespace") { try Files.open(j.path, OpenFlags.readOnly) }
+            fds.append((j, fd))
+        }
+        for (j, fd) in fds {
+            try sys("join \(j.type) namespace") { try Namespaces.setns(fd.raw, j.flag, display: j.path) }
+        }
+    }
+
+    static func setIdentity(_ plan: LaunchPlan) throws(SwrunError) {
+        let caps = plan.capabilities
+        try sys { try Prctl.setKeepCaps(true) }
+        try sys { try Capabilities.limitBounding(to: caps.bounding, lastCap: plan.lastCap) }
+        try sys { try Creds.setgroups(plan.additionalGids) }
+        try sys { try Creds.setresgid(plan.gid) }
+        try sys { try Creds.setresuid(plan.uid) }
+        try sys("apply capabilities") { try Capabilities.setProcess(caps, lastCap: plan.lastCap) }
+        try sys { try Prctl.setKeepCaps(false) }
+        try sys { try Capabilities.setAmbient(caps.ambient, lastCap: plan.lastCap) }
+    }
+
+    /// Go's exec.LookPath, with runc's wording (docker maps "no such file or directory" and
+    /// "executable file not found" to exit 127).
+    static func lookPath(_ name: String, env: [String]) throws(SwrunError) -> String {
+        if name.contains("/") {
+            let st: FileStat
+            do { st = try Files.stat(name) } catch {
+                throw SwrunError(.system, "exec: \(JSONQuote.q(name)): stat \(name): \(Errno.text(error.errno))")
+            }
+            if st.isDirectory || !Files.isExecutable(name) {
+                throw SwrunError(.system, "exec: \(JSONQuote.q(name)): permission denied")
+            }
+            return name
+        }
+        let pathVar = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
+            ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        for dir in pathVar.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
+            if let st = try? Files.stat(candidate), st.isRegular, Files.isExecutable(candidate) { return candidate }
+        }
+        throw SwrunError(.system, "exec: \(JSONQuote.q(name)): executable file not found in $PATH")
+    }
+}
+
+enum JSONQuote {
+    static func q(_ s: String) -> String { JSON.quoted(s) }
+}

@@ -1,0 +1,154 @@
+import OCISpec
+import SwrunSys
+
+/// The parent side of `create`: validate, plan, record, clone, drive the sync protocol,
+/// and on any failure remove everything this create made.
+enum Launcher {
+    struct Created {
+        var record: ContainerRecord
+        var pid: Int32
+        var lock: StateStore.Lock
+    }
+
+    static func create(id: String, bundle: String, options: CreateOptions, pidFile: String?, store: StateStore) throws(SwrunError) -> Created {
+        try ContainerID.validate(id)
+        // runc chdirs into the bundle: relative paths in config.json are bundle-relative.
+        let bundlePath: String
+        do {
+            try Files.chdir(bundle)
+            bundlePath = try Files.getcwd()
+        } catch {
+            throw SwrunError(.invalidConfig, error.description)
+        }
+        let spec = try loadSpec(bundlePath)
+        let layout = try CgroupLayout.discover()
+        let leaves = try layout.directories(cgroupsPath: spec.linux?.cgroupsPath, id: id)
+        let plan = try PlanBuilder.build(spec: spec, bundle: bundlePath, id: id, options: options, layout: layout, cgroupLeaves: leaves)
+        let hooks = spec.hooks ?? Hooks()
+        let runtimeHooks = try PlanBuilder.validHooks(hooks.prestart, "hooks.prestart") + PlanBuilder.validHooks(hooks.createRuntime, "hooks.createRuntime")
+        let lock = try store.createDirectory(id)
+        let me = Proc.getpid()
+        var record = ContainerRecord(
+            id: id, bundle: bundlePath, rootfs: plan.rootfs, created: Clock.rfc3339(nanoseconds: true),
+            ociVersion: spec.ociVersion, annotations: spec.annotations ?? [:], owner: "",
+            creatorPid: me, creatorStartTime: ProcFS.startTime(of: me) ?? 0)
+        record.cgroupLeaves = leaves
+        record.poststart = try PlanBuilder.validHooks(hooks.poststart, "hooks.poststart")
+        record.poststop = try PlanBuilder.validHooks(hooks.poststop, "hooks.poststop")
+        var pid: Int32 = 0
+        do {
+            // Crash safety: each thing is recorded before it is made.
+            try store.save(record)
+            try sys("create exec fifo") { try Files.mkfifo(store.fifoPath(id), mode: 0o622) }
+            record.cgroupCreated = missingDirectories(leaves)
+            try store.save(record)
+            _ = try CgroupManager.create(leaves, layout: layout)
+            let channel: SyncChannel
+            (pid, channel) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
+            record.initPid = pid
+            record.initStartTime = ProcFS.startTime(of: pid) ?? 0
+            try store.save(record)
+            try handshake(channel, pid: pid, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store)
+            return Created(record: record, pid: pid, lock: lock)
+        } catch {
+            Log.debug("create failed, cleaning up: \(error.message)")
+            if pid > 0 {
+                _ = try? Proc.kill(pid, Signals.kill)
+                _ = try? Proc.waitpid(pid)
+            }
+            try? CgroupManager.destroy(leaves: record.cgroupLeaves, created: record.cgroupCreated)
+            try? store.remove(id)
+            throw error
+        }
+    }
+
+    static func loadSpec(_ bundle: String) throws(SwrunError) -> Spec {
+        let bytes: [UInt8]
+        do { bytes = try Files.readFile("config.json") } catch where error.errno == Errno.ENOENT {
+            throw SwrunError.config("JSON specification file config.json not found in \(bundle)")
+        } catch {
+            throw SwrunError.config(error.description)
+        }
+        do { return try SpecLoader.decodeSpec(bytes) } catch {
+            throw SwrunError.config("config.json: \(error.message)")
+        }
+    }
+
+    /// The directories mkdir -p would create for `leaves`, outermost first.
+    static func missingDirectories(_ leaves: [String]) -> [String] {
+        var out: [String] = []
+        for leaf in leaves {
+            var missing: [String] = []
+            var dir = leaf
+            while !dir.isEmpty, dir != "/", !Files.exists(dir) {
+                missing.insert(dir, at: 0)
+                dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
+            }
+            out += missing
+        }
+        return out
+    }
+
+    /// Clones the init. Joining an existing PID namespace is done here, in the parent, since
+    /// setns(CLONE_NEWPID) only applies to children: no extra process is needed.
+    static func spawnInit(_ plan: LaunchPlan, runtimeHooks: Bool, stateDir: String, lock: StateStore.Lock) throws(SwrunError) -> (Int32, SyncChannel) {
+        // Its own O_PATH fd, not the locked one: flock belongs to the open file description,
+        // and an init holding the locked description would hold the lock until `start`.
+        let dirFd = try sys { try Files.open(stateDir, OpenFlags.path | OpenFlags.directory) }
+        let (parentEnd, childEnd) = try sys("create sync socket") { try PacketSocket.pair() }
+        var restorePid: OwnedFD?
+        if let path = plan.pidJoinPath {
+            restorePid = try sys { try Files.open("/proc/self/ns/pid", OpenFlags.readOnly) }
+            let fd = try sys("open pid namespace") { try Files.open(path, OpenFlags.readOnly) }
+            try sys("join pid namespace") { try Namespaces.setns(fd.raw, NamespaceFlag.pid, display: path) }
+        }
+        let me = Proc.getpid()
+        let pid = try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> Int32 in try Proc.fork(namespaces: plan.cloneFlags) } }
+        if pid == 0 {
+            // The child's copy of the locked description would keep `start` waiting.
+            lock.unlock()
+            parentEnd.fd.close()
+            let ctx = InitSequence.Context(plan: plan, channel: SyncChannel(childEnd, role: "init"), stateDir: dirFd.raw, parentPid: me, runtimeHooks: runtimeHooks)
+            InitSequence.run(ctx)
+        }
+        childEnd.fd.close()
+        if let restorePid { try sys("restore pid namespace") { try Namespaces.setns(restorePid.raw, NamespaceFlag.pid, display: "/proc/self/ns/pid") } }
+        return (pid, SyncChannel(parentEnd, role: "create"))
+    }
+
+    static func handshake(_ channel: SyncChannel, pid: Int32, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore) throws(SwrunError) {
+        try CgroupManager.join(record.cgroupLeaves, pid: pid)
+        let state = Container.state(record, status: .creating, pid: pid)
+        try channel.send(.cgroupJoined(stateJSON: state.hookJSON.encoded()))
+        while true {
+            guard let m = try channel.receive() else {
+                throw SwrunError(.system, "unable to start container process: container init exited unexpectedly")
+            }
+            switch m {
+            case .runHooks:
+                try HookRunner.run(runtimeHooks, kind: "prestart/createRuntime", state: state.hookJSON.encoded())
+                try channel.send(.hooksDone)
+            case .ready:
+                record.setupComplete = true
+                try store.save(record)
+                if let pidFile { try writePidFile(pidFile, pid) }
+                try channel.send(.proceed)
+                // EOF: the init has cleared its parent-death signal and may outlive us.
+                if let extra = try channel.receive() {
+                    if case .error(_, let msg) = extra { throw SwrunError(.system, "unable to start container process: \(msg)") }
+                }
+                return
+            case .error(_, let msg):
+                throw SwrunError(.system, "unable to start container process: \(msg)")
+            default:
+                throw SwrunError(.system, "unexpected sync message \(m.name)")
+            }
+        }
+    }
+
+    /// A bare decimal pid, no newline (containerd parses it with strconv.Atoi), written
+    /// atomically so a reader never sees a partial file.
+    static func writePidFile(_ path: String, _ pid: Int32) throws(SwrunError) {
+        try sys("write pid file") { try Files.writeAtomic(path, Array(String(pid).utf8), mode: 0o644) }
+    }
+}

@@ -1,0 +1,103 @@
+import SwrunSys
+
+/// The sync protocol between `swrun create` (parent) and the container's init (child), over a
+/// SOCK_SEQPACKET socketpair. One message per packet: a type byte, then the payload.
+/// The sequence is drawn in docs/sync-protocol.md; change both together.
+///
+///     parent                                   child (init)
+///     clone ------------------------------->   [pdeathsig, wait]
+///     [record pid, join cgroups]
+///     cgroupJoined(stateJSON) ------------->   [setns, unshare, hostname, mounts, devices]
+///                           <-------------    runHooks            (only if any are configured)
+///     [prestart + createRuntime hooks]
+///     hooksDone --------------------------->   [createContainer hooks, pivot_root, masks,
+///                                              sysctl, rlimits, user, caps, look up exe]
+///                           <-------------    ready
+///     [state.json complete, pid file]
+///     proceed ----------------------------->   [clear pdeathsig, close socket]
+///                           <------ EOF ---    [block on exec.fifo until `start`]
+///
+///     error(errno, message) may come from the child at any step instead; the parent then
+///     kills the child and removes everything the create made.
+public enum SyncMessage: Equatable, Sendable {
+    case cgroupJoined(stateJSON: String)
+    case runHooks
+    case hooksDone
+    case ready
+    case proceed
+    case error(errno: Int32, message: String)
+
+    static let tags: [UInt8] = [1, 2, 3, 4, 5, 0xFF]
+
+    public func encode() -> [UInt8] {
+        switch self {
+        case .cgroupJoined(let s): return [1] + Array(s.utf8)
+        case .runHooks: return [2]
+        case .hooksDone: return [3]
+        case .ready: return [4]
+        case .proceed: return [5]
+        case .error(let e, let m):
+            let u = UInt32(bitPattern: e)
+            return [0xFF, UInt8(u & 0xff), UInt8((u >> 8) & 0xff), UInt8((u >> 16) & 0xff), UInt8(u >> 24)] + Array(m.utf8)
+        }
+    }
+
+    public static func decode(_ b: [UInt8]) -> SyncMessage? {
+        guard let t = b.first else { return nil }
+        switch t {
+        case 1: return .cgroupJoined(stateJSON: String(decoding: b.dropFirst(), as: UTF8.self))
+        case 2: return b.count == 1 ? .runHooks : nil
+        case 3: return b.count == 1 ? .hooksDone : nil
+        case 4: return b.count == 1 ? .ready : nil
+        case 5: return b.count == 1 ? .proceed : nil
+        case 0xFF:
+            guard b.count >= 5 else { return nil }
+            let e = UInt32(b[1]) | UInt32(b[2]) << 8 | UInt32(b[3]) << 16 | UInt32(b[4]) << 24
+            return .error(errno: Int32(bitPattern: e), message: String(decoding: b.dropFirst(5), as: UTF8.self))
+        default: return nil
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .cgroupJoined: return "cgroupJoined"
+        case .runHooks: return "runHooks"
+        case .hooksDone: return "hooksDone"
+        case .ready: return "ready"
+        case .proceed: return "proceed"
+        case .error: return "error"
+        }
+    }
+}
+
+/// A role-typed end of the sync socket: sends and receives SyncMessage values.
+public struct SyncChannel {
+    let socket: PacketSocket
+    let role: String
+
+    init(_ socket: PacketSocket, role: String) {
+        self.socket = socket
+        self.role = role
+    }
+
+    public func send(_ m: SyncMessage) throws(SwrunError) {
+        Log.debug("\(role): sending sync \(m.name)")
+        try sys("\(role): send \(m.name)") { try socket.send(m.encode()) }
+    }
+
+    /// nil means the peer closed its end (or died).
+    public func receive() throws(SwrunError) -> SyncMessage? {
+        guard let bytes = try sys("\(role): receive", { try socket.receive() }) else { return nil }
+        guard let m = SyncMessage.decode(bytes) else { throw SwrunError(.system, "\(role): malformed sync message") }
+        Log.debug("\(role): received sync \(m.name)")
+        return m
+    }
+
+    /// Receives one message and insists on its kind; an error from the peer becomes ours.
+    public func expect(_ wanted: String) throws(SwrunError) -> SyncMessage {
+        guard let m = try receive() else { throw SwrunError(.system, "\(role): peer exited while waiting for \(wanted)") }
+        if case .error(_, let msg) = m { throw SwrunError(.system, msg) }
+        guard m.name == wanted else { throw SwrunError(.system, "\(role): expected \(wanted), got \(m.name)") }
+        return m
+    }
+}

@@ -1,0 +1,74 @@
+import OCISpec
+import SwrunSys
+
+/// OCI mounts -> MountOp. Pure: unit-tested without root.
+public enum MountPlan {
+    public static func op(_ m: OCISpec.Mount, index: Int, bundle: String) throws(SwrunError) -> MountOp {
+        let field = "mounts[\(index)]"
+        guard !m.destination.isEmpty else { throw SwrunError.config("\(field).destination: required field is missing") }
+        // Relative destinations are taken relative to the rootfs, as runc does.
+        let dest = normalize(m.destination.hasPrefix("/") ? m.destination : "/" + m.destination)
+        var bind: Bool? = nil
+        var op = MountOp(destination: dest, kind: .cgroup)
+        for opt in m.options ?? [] {
+            if opt == "idmap" || opt == "ridmap" {
+                throw SwrunError.config("\(field).options: \"\(opt)\" needs user namespaces, which this version of swrun does not support")
+            }
+            switch MountOptions.table[opt] {
+            case .attr(let s, let c)?:
+                op.attrSet = (op.attrSet & ~c) | s
+                op.attrClear = (op.attrClear & ~s) | c
+            case .recursiveAttr(let s, let c)?:
+                op.recursiveAttrSet = (op.recursiveAttrSet & ~c) | s
+                op.recursiveAttrClear = (op.recursiveAttrClear & ~s) | c
+            case .propagation(let p, let rec)?:
+                op.propagation = p
+                op.propagationRecursive = rec
+            case .bind(let rec)?:
+                bind = rec || (bind ?? false)
+            case .superblockFlag(let flag)?:
+                op.data.append(KeyValue(flag, nil))
+            case .tmpcopyup?:
+                op.tmpcopyup = true
+            case .ignored?:
+                break
+            case nil:
+                // Unknown options are filesystem data, as runc passes them to mount(2).
+                if let eq = opt.firstIndex(of: "=") {
+                    op.data.append(KeyValue(String(opt[..<eq]), String(opt[opt.index(after: eq)...])))
+                } else {
+                    op.data.append(KeyValue(opt, nil))
+                }
+            }
+        }
+        let type = m.type ?? ""
+        if type == "bind" && bind == nil { bind = false }
+        if let rec = bind {
+            guard let src = m.source, !src.isEmpty else { throw SwrunError.config("\(field).source: a bind mount needs a source") }
+            let abs = src.hasPrefix("/") ? src : bundle + "/" + src
+            op.kind = .bind(source: abs, recursive: rec)
+            op.data = op.data.filter { $0.value == nil && ["sync", "dirsync"].contains($0.key) ? false : true }
+            if op.tmpcopyup { throw SwrunError.config("\(field).options: tmpcopyup applies to tmpfs mounts only") }
+            return op
+        }
+        guard !type.isEmpty else { throw SwrunError.config("\(field).type: required for a non-bind mount") }
+        if type == "cgroup" || type == "cgroup2" {
+            op.kind = .cgroup
+            return op
+        }
+        if op.tmpcopyup && type != "tmpfs" { throw SwrunError.config("\(field).options: tmpcopyup applies to tmpfs mounts only") }
+        op.kind = .filesystem(type: type, source: m.source ?? type)
+        return op
+    }
+
+    /// Lexical clean-up of an absolute path ("//a/./b/" -> "/a/b"); ".." cannot climb above "/".
+    public static func normalize(_ path: String) -> String {
+        var out: [Substring] = []
+        for c in path.split(separator: "/") {
+            if c == "." { continue }
+            if c == ".." { if !out.isEmpty { out.removeLast() }; continue }
+            out.append(c)
+        }
+        return "/" + out.joined(separator: "/")
+    }
+}

@@ -1,0 +1,232 @@
+import SwrunSys
+
+/// The container's root filesystem, built in the init's new mount namespace:
+/// propagation -> bind rootfs -> mounts -> devices -> pivot_root -> ro/masked paths -> ro root.
+/// Every target is resolved through SafePath; every mount is made detached (open_tree or
+/// fsopen/fsmount), given its attributes, then attached onto an fd with move_mount.
+enum RootfsSequence {
+    /// Steps before pivot_root. Returns the rootfs handle.
+    static func prepare(_ plan: LaunchPlan) throws(SwrunError) -> SafePath {
+        // 1. Nothing mounted from here on may propagate back to the host.
+        try sys("make / \(plan.rootPropagationExplicit ? "per rootfsPropagation" : "rslave")") {
+            try Mount.mount(nil, "/", nil, plan.rootPropagation)
+        }
+        // 2. pivot_root refuses a shared parent mount; only a shared rootfsPropagation makes one.
+        if plan.rootPropagation & MountFlags.shared != 0 { try makeParentPrivate(plan.rootfs) }
+        // 3. Bind the rootfs onto itself: pivot_root needs a mount point, and the copy keeps
+        //    our mounts off the host's view of the directory.
+        let tree = try sys("bind rootfs \(plan.rootfs)") { try Mount.cloneTree(plan.rootfs, recursive: true) }
+        let target = try sys { try Files.open(plan.rootfs, OpenFlags.path | OpenFlags.directory) }
+        try sys("bind rootfs \(plan.rootfs)") { try Mount.attach(tree.raw, onto: target.raw, display: plan.rootfs) }
+        // 4. Opened after the bind, so that it refers to the new mount.
+        let root = try SafePath(rootPath: plan.rootfs)
+        for op in plan.mounts {
+            do { try mount(op, root: root, plan: plan) } catch { throw error.wrapped("mount \(describe(op.kind)) to \(op.destination)") }
+        }
+        // 5. Devices last: a tmpfs on /dev has to exist first.
+        if !plan.devices.isEmpty || plan.setupDev { try createDevices(plan, root: root) }
+        return root
+    }
+
+    static func describe(_ k: MountOp.Kind) -> String {
+        switch k {
+        case .bind(let s, _): return s
+        case .filesystem(let t, _): return t
+        case .cgroup: return "cgroup"
+        }
+    }
+
+    static func makeParentPrivate(_ rootfs: String) throws(SwrunError) {
+        let info = try sys { try Files.readString("/proc/self/mountinfo") }
+        var best = "/"
+        for line in info.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count > 4 else { continue }
+            let mp = CgroupLayout.unescape(String(f[4]))
+            if (rootfs == mp || rootfs.hasPrefix(mp == "/" ? "/" : mp + "/")) && mp.count > best.count { best = mp }
+        }
+        try sys("make \(best) private") { try Mount.mount(nil, best, nil, MountFlags.privateProp) }
+    }
+
+    static func mount(_ op: MountOp, root: SafePath, plan: LaunchPlan) throws(SwrunError) {
+        Log.debug("mount \(describe(op.kind)) to \(op.destination)")
+        switch op.kind {
+        case .bind(let source, let recursive):
+            let st = try sys { try Files.stat(source) }
+            let target = st.isDirectory ? try root.mkdirAll(op.destination) : try root.createFile(op.destination)
+            let tree = try sys { try Mount.cloneTree(source, recursive: recursive) }
+            try setAttributes(tree.raw, op)
+            try sys { try Mount.attach(tree.raw, onto: target.raw, display: op.destination) }
+            try setPropagation(tree.raw, op)
+        case .filesystem(let type, let source):
+            let target = try root.mkdirAll(op.destination)
+            let fs = try sys { try Mount.newFilesystem(type: type, source: source, options: op.data.map { ($0.key, $0.value) }, attr: op.attrSet, display: op.destination) }
+            if op.recursiveAttrSet | op.recursiveAttrClear != 0 {
+                try sys { try Mount.setAttr(fs.raw, recursive: true, set: op.recursiveAttrSet, clear: op.recursiveAttrClear, display: op.destination) }
+            }
+            if op.tmpcopyup {
+                // Copy the directory's existing content into the still-detached tmpfs.
+                let dst = try sys { try Files.openat(fs.raw, ".", OpenFlags.readOnly | OpenFlags.directory) }
+                try sys("tmpcopyup") { try Files.copyTree(from: target.raw, to: dst.raw, display: op.destination) }
+            }
+            try sys { try Mount.attach(fs.raw, onto: target.raw, display: op.destination) }
+            try setPropagation(fs.raw, op)
+        case .cgroup:
+            try CgroupMount.mount(op, root: root, plan: plan)
+        }
+    }
+
+    static func setAttributes(_ fd: Int32, _ op: MountOp) throws(SwrunError) {
+        if op.attrSet | op.attrClear != 0 {
+            try sys { try Mount.setAttr(fd, recursive: false, set: op.attrSet, clear: op.attrClear, display: op.destination) }
+        }
+        if op.recursiveAttrSet | op.recursiveAttrClear != 0 {
+            try sys { try Mount.setAttr(fd, recursive: true, set: op.recursiveAttrSet, clear: op.recursiveAttrClear, display: op.destination) }
+        }
+    }
+
+    static func setPropagation(_ fd: Int32, _ op: MountOp) throws(SwrunError) {
+        guard op.propagation != 0 else { return }
+        try sys { try Mount.setAttr(fd, recursive: op.propagationRecursive, set: 0, clear: 0, propagation: op.propagation, display: op.destination) }
+    }
+
+    static func createDevices(_ plan: LaunchPlan, root: SafePath) throws(SwrunError) {
+        for d in plan.devices {
+            let (dir, base) = SafePath.split(d.path)
+            let parent = try root.mkdirAll(dir)
+            do {
+                try Files.mknodat(parent.raw, base, mode: d.fileType | d.mode, dev: Files.makedev(d.major, d.minor), display: d.path)
+            } catch where error.errno == Errno.EEXIST {
+                continue // already provided by the rootfs or a mount: left as it is, as runc does
+            } catch {
+                throw SwrunError.system(error).wrapped("create device \(d.path)")
+            }
+            try sys("create device \(d.path)") { try Files.fchownat(parent.raw, base, uid: d.uid, gid: d.gid, display: d.path) }
+        }
+        guard plan.setupDev else { return }
+        let dev = try root.mkdirAll("/dev")
+        var links = Devices.symlinks
+        if Files.exists("/proc/kcore") { links.append(("/dev/core", "/proc/kcore")) }
+        for (path, target) in links {
+            let name = String(path.dropFirst(5))
+            do { try Files.symlinkat(target, dev.raw, name, display: path) } catch where error.errno == Errno.EEXIST {} catch {
+                throw SwrunError.system(error)
+            }
+        }
+        // /dev/ptmx must be the devpts instance's own ptmx (newinstance), as runc sets it up.
+        do { try Files.unlinkat(dev.raw, "ptmx", display: "/dev/ptmx") } catch where error.errno == Errno.ENOENT {} catch {
+            throw SwrunError.system(error)
+        }
+        try sys { try Files.symlinkat("pts/ptmx", dev.raw, "ptmx", display: "/dev/ptmx") }
+    }
+
+    /// pivot_root into the rootfs and detach the old root (or, with --no-pivot, move the
+    /// rootfs over / and chroot, for rootfs on a ramdisk where pivot_root fails).
+    static func pivot(_ plan: LaunchPlan, root: SafePath) throws(SwrunError) {
+        try sys { try Files.fchdir(root.root.raw, display: plan.rootfs) }
+        if plan.noPivot {
+            try sys { try Mount.mount(plan.rootfs, "/", nil, MountFlags.move) }
+            try sys { try Files.chroot(".") }
+        } else {
+            try sys { try Mount.pivotRoot(".", ".") }
+            // The old root is stacked on "."; make it a slave so the unmount cannot propagate
+            // to the host, then detach it.
+            try sys("make old root rslave") { try Mount.mount(nil, ".", nil, MountFlags.slave | MountFlags.rec) }
+            try sys("unmount old root") { try Mount.umount(".", detach: true) }
+        }
+        try sys { try Files.chdir("/") }
+        if plan.rootPropagationExplicit {
+            try sys("set rootfsPropagation") { try Mount.mount(nil, "/", nil, plan.rootPropagation) }
+        }
+    }
+
+    /// After pivot_root: readonly paths, masked paths (fatal on failure: an unmasked
+    /// /proc/kcore is a hole), then the read-only root.
+    static func finalize(_ plan: LaunchPlan) throws(SwrunError) {
+        let root = try SafePath(rootPath: "/")
+        for p in plan.readonlyPaths {
+            guard let fd = try root.open(p) else { continue }
+            let tree = try sys("make \(p) read-only") { try Mount.cloneTree(dir: fd.raw, "", recursive: true, display: p) }
+            try sys("make \(p) read-only") { try Mount.setAttr(tree.raw, recursive: true, set: MountAttr.rdonly, clear: 0, display: p) }
+            try sys("make \(p) read-only") { try Mount.attach(tree.raw, onto: fd.raw, display: p) }
+        }
+        if !plan.maskedPaths.isEmpty {
+            let devNull = try verifiedDevNull(root)
+            for p in plan.maskedPaths {
+                guard let fd = try root.open(p) else { continue }
+                let st = try sys { try Files.fstat(fd.raw, display: p) }
+                let mask: OwnedFD
+                if st.isDirectory {
+                    mask = try sys("mask \(p)") { try Mount.newFilesystem(type: "tmpfs", source: "tmpfs", options: [], attr: MountAttr.rdonly, display: p) }
+                } else {
+                    mask = try sys("mask \(p)") { try Mount.cloneTree(dir: devNull.raw, "", recursive: false, display: "/dev/null") }
+                }
+                try sys("mask \(p)") { try Mount.attach(mask.raw, onto: fd.raw, display: p) }
+            }
+        }
+        if plan.readonlyRoot {
+            try sys("make rootfs read-only") { try Mount.setAttr(path: "/", recursive: false, set: MountAttr.rdonly, clear: 0) }
+        }
+    }
+
+    /// The /dev/null used for masking must be the real device (1:3): a rootfs that makes it a
+    /// symlink or a file would otherwise turn masking into a bind of something else
+    /// (CVE-2025-31133).
+    static func verifiedDevNull(_ root: SafePath) throws(SwrunError) -> OwnedFD {
+        guard let fd = try root.open("/dev/null", flags: OpenFlags.path | OpenFlags.noFollow) else {
+            throw SwrunError(.system, "mask paths: /dev/null does not exist in the container")
+        }
+        let st = try sys { try Files.fstat(fd.raw, display: "/dev/null") }
+        guard st.isCharDevice, st.rdev == Files.makedev(1, 3) else {
+            throw SwrunError(.system, "mask paths: /dev/null in the container is not the null device")
+        }
+        return fd
+    }
+}
+
+/// Mount of type cgroup: on pure v2, cgroup2 (new cgroup namespace) or a bind of the
+/// container's own cgroup; on v1/hybrid hosts, a tmpfs holding one mount per hierarchy.
+enum CgroupMount {
+    static func mount(_ op: MountOp, root: SafePath, plan: LaunchPlan) throws(SwrunError) {
+        let layout = plan.cgroupLayout
+        let target = try root.mkdirAll(op.destination)
+        if layout.isPureV2 {
+            let m = try hierarchyMount(layout.hierarchies[0], leaf: plan.cgroupLeaves[0], op: op, plan: plan)
+            try sys { try Mount.attach(m.raw, onto: target.raw, display: op.destination) }
+            return
+        }
+        let tmpfs = try sys { try Mount.newFilesystem(type: "tmpfs", source: "cgroup", options: [("mode", "755")], attr: op.attrSet & ~MountAttr.rdonly, display: op.destination) }
+        try sys { try Mount.attach(tmpfs.raw, onto: target.raw, display: op.destination) }
+        guard let dir = try root.open(op.destination, flags: OpenFlags.path | OpenFlags.directory) else {
+            throw SwrunError(.system, "\(op.destination) vanished")
+        }
+        for (h, leaf) in zip(layout.hierarchies, plan.cgroupLeaves) {
+            let name = h.isV2 ? "unified" : h.name
+            try sys { try Files.mkdirat(dir.raw, name, mode: 0o755, display: op.destination + "/" + name) }
+            guard let sub = try root.open(op.destination + "/" + name, flags: OpenFlags.path | OpenFlags.directory) else { continue }
+            let m = try hierarchyMount(h, leaf: leaf, op: op, plan: plan)
+            try sys { try Mount.attach(m.raw, onto: sub.raw, display: op.destination + "/" + name) }
+            if h.controllers.count > 1 {
+                for c in h.controllers {
+                    do { try Files.symlinkat(name, dir.raw, c, display: op.destination + "/" + c) } catch where error.errno == Errno.EEXIST {} catch {
+                        throw SwrunError.system(error)
+                    }
+                }
+            }
+        }
+        if op.attrSet & MountAttr.rdonly != 0 {
+            try sys { try Mount.setAttr(tmpfs.raw, recursive: false, set: MountAttr.rdonly, clear: 0, display: op.destination) }
+        }
+    }
+
+    static func hierarchyMount(_ h: CgroupHierarchy, leaf: String, op: MountOp, plan: LaunchPlan) throws(SwrunError) -> OwnedFD {
+        if plan.newCgroupNamespace {
+            let type = h.isV2 ? "cgroup2" : "cgroup"
+            let opts: [(key: String, value: String?)] = h.isV2 ? [] : h.controllers.map { ($0, nil) }
+            return try sys { try Mount.newFilesystem(type: type, source: "cgroup", options: opts, attr: op.attrSet, display: op.destination) }
+        }
+        let tree = try sys { try Mount.cloneTree(leaf, recursive: false) }
+        try RootfsSequence.setAttributes(tree.raw, op)
+        return tree
+    }
+}

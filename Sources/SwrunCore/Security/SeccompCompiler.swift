@@ -1,0 +1,80 @@
+import OCISpec
+import SwrunSys
+
+/// linux.seccomp -> BPF, in the parent. Names are mapped here; libseccomp does the codegen.
+public enum SeccompCompiler {
+    public struct Compiled: Sendable {
+        public var bpf: [UInt8]
+        public var flags: UInt32
+    }
+
+    static let ops: [String: UInt32] = [
+        "SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+        "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7,
+    ]
+
+    static let flagBits: [String: UInt32] = [
+        "SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2,
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": 32,
+    ]
+
+    static func action(_ name: String, errnoRet: UInt32?, defaultErrno: UInt32, field: String) throws(SwrunError) -> UInt32 {
+        switch name {
+        case "SCMP_ACT_ALLOW": return SeccompBPF.actAllow
+        case "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD": return SeccompBPF.actKillThread
+        case "SCMP_ACT_KILL_PROCESS": return SeccompBPF.actKillProcess
+        case "SCMP_ACT_TRAP": return SeccompBPF.actTrap
+        case "SCMP_ACT_LOG": return SeccompBPF.actLog
+        case "SCMP_ACT_ERRNO": return SeccompBPF.actErrno(errnoRet ?? defaultErrno)
+        case "SCMP_ACT_TRACE": return SeccompBPF.actTrace(errnoRet ?? defaultErrno)
+        case "SCMP_ACT_NOTIFY":
+            throw SwrunError.config("\(field): SCMP_ACT_NOTIFY is not supported by this version of swrun")
+        default: throw SwrunError.config("\(field): unknown seccomp action \"\(name)\"")
+        }
+    }
+
+    public static func compile(_ s: LinuxSeccomp) throws(SwrunError) -> Compiled {
+        let defAction = try action(s.defaultAction, errnoRet: s.defaultErrnoRet, defaultErrno: 1, field: "linux.seccomp.defaultAction")
+        var arches: [UInt32] = []
+        for (i, a) in (s.architectures ?? []).enumerated() {
+            let name = a.hasPrefix("SCMP_ARCH_") ? String(a.dropFirst(10)).lowercased() : a.lowercased()
+            guard let v = SeccompBPF.resolveArch(name) else { throw SwrunError.config("linux.seccomp.architectures[\(i)]: unknown architecture \"\(a)\"") }
+            arches.append(v)
+        }
+        var flags: UInt32 = 0
+        for (i, f) in (s.flags ?? []).enumerated() {
+            guard let bit = flagBits[f] else { throw SwrunError.config("linux.seccomp.flags[\(i)]: unknown flag \"\(f)\"") }
+            flags |= bit
+        }
+        var rules: [SeccompRule] = []
+        for (i, sc) in (s.syscalls ?? []).enumerated() {
+            let field = "linux.seccomp.syscalls[\(i)]"
+            let act = try action(sc.action, errnoRet: sc.errnoRet, defaultErrno: 1, field: field + ".action")
+            // A rule with the default action is a no-op, and libseccomp rejects it.
+            if act == defAction { continue }
+            var cmps: [SeccompArgCmp] = []
+            for (j, arg) in (sc.args ?? []).enumerated() {
+                guard let op = ops[arg.op] else { throw SwrunError.config("\(field).args[\(j)].op: unknown operator \"\(arg.op)\"") }
+                guard arg.index < 6 else { throw SwrunError.config("\(field).args[\(j)].index: \(arg.index) is out of range 0..5") }
+                cmps.append(SeccompArgCmp(index: arg.index, op: op, a: arg.value, b: arg.valueTwo ?? 0))
+            }
+            // Several comparisons on one argument cannot be one rule: runc adds one rule each.
+            let indices = cmps.map(\.index)
+            let split = Set(indices).count != indices.count
+            for name in sc.names {
+                // Names unknown to libseccomp (newer or other-arch syscalls) are skipped, as runc does.
+                guard let nr = SeccompBPF.resolveSyscall(name) else {
+                    Log.debug("seccomp: skipping unknown syscall \(name)")
+                    continue
+                }
+                if split {
+                    for c in cmps { rules.append(SeccompRule(syscall: nr, action: act, args: [c])) }
+                } else {
+                    rules.append(SeccompRule(syscall: nr, action: act, args: cmps))
+                }
+            }
+        }
+        let bpf = try sys("compile seccomp profile") { try SeccompBPF.compile(defaultAction: defAction, arches: arches, rules: rules) }
+        return Compiled(bpf: bpf, flags: flags)
+    }
+}

@@ -1,0 +1,388 @@
+import CSwrun
+import Glibc
+
+/// An owned file descriptor: closed when the last reference goes away, unless released.
+public final class OwnedFD {
+    public private(set) var raw: Int32
+
+    public init(_ raw: Int32) { self.raw = raw }
+
+    deinit { if raw >= 0 { Glibc.close(raw) } }
+
+    /// Gives up ownership: the caller closes the descriptor.
+    public func release() -> Int32 {
+        let r = raw
+        raw = -1
+        return r
+    }
+
+    public func close() {
+        if raw >= 0 { Glibc.close(raw) }
+        raw = -1
+    }
+}
+
+public struct FileStat: Sendable {
+    public let mode: UInt32
+    public let uid: UInt32
+    public let gid: UInt32
+    public let size: Int64
+    public let rdev: UInt64
+    public let dev: UInt64
+    public let ino: UInt64
+
+    init(_ st: stat) {
+        mode = st.st_mode
+        uid = st.st_uid
+        gid = st.st_gid
+        size = Int64(st.st_size)
+        rdev = UInt64(st.st_rdev)
+        dev = UInt64(st.st_dev)
+        ino = UInt64(st.st_ino)
+    }
+
+    public var isDirectory: Bool { mode & S_IFMT == S_IFDIR }
+    public var isRegular: Bool { mode & S_IFMT == S_IFREG }
+    public var isSymlink: Bool { mode & S_IFMT == S_IFLNK }
+    public var isCharDevice: Bool { mode & S_IFMT == S_IFCHR }
+    public var isFIFO: Bool { mode & S_IFMT == S_IFIFO }
+    public var permissions: UInt32 { mode & 0o7777 }
+}
+
+public enum OpenFlags {
+    public static let readOnly = O_RDONLY
+    public static let writeOnly = O_WRONLY
+    public static let readWrite = O_RDWR
+    public static let create = O_CREAT
+    public static let exclusive = O_EXCL
+    public static let truncate = O_TRUNC
+    public static let append = O_APPEND
+    public static let directory = O_DIRECTORY
+    public static let noFollow = O_NOFOLLOW
+    public static let cloexec = O_CLOEXEC
+    public static let nonBlock = O_NONBLOCK
+    public static let path = SWRUN_O_PATH
+}
+
+public enum Resolve {
+    public static let inRoot = SWRUN_RESOLVE_IN_ROOT
+    public static let noSymlinks = SWRUN_RESOLVE_NO_SYMLINKS
+    public static let noMagicLinks = SWRUN_RESOLVE_NO_MAGICLINKS
+    public static let noXdev = SWRUN_RESOLVE_NO_XDEV
+    public static let beneath = SWRUN_RESOLVE_BENEATH
+}
+
+public enum Files {
+    public static let atCWD = AT_FDCWD
+
+    public static func open(_ path: String, _ flags: Int32, mode: UInt32 = 0o644) throws(SyscallError) -> OwnedFD {
+        let fd = try check("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        return OwnedFD(fd)
+    }
+
+    public static func openat(_ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0o644, display: String? = nil) throws(SyscallError) -> OwnedFD {
+        let fd = try check("open", display ?? path) { Glibc.openat(dir, path, flags | O_CLOEXEC, mode) }
+        return OwnedFD(fd)
+    }
+
+    /// openat2(2): the only way swrun resolves a path inside a container's rootfs.
+    public static func openat2(_ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0, resolve: UInt64, display: String? = nil) throws(SyscallError) -> OwnedFD {
+        let fd = try check("openat2", display ?? path) {
+            swrun_openat2(dir, path, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), UInt64(mode), resolve)
+        }
+        return OwnedFD(fd)
+    }
+
+    public static func readAll(fd: Int32, path: String = "") throws(SyscallError) -> [UInt8] {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = try check("read", path) { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if n == 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return out
+    }
+
+    public static func readFile(_ path: String) throws(SyscallError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY)
+        return try readAll(fd: fd.raw, path: path)
+    }
+
+    public static func readString(_ path: String) throws(SyscallError) -> String {
+        String(decoding: try readFile(path), as: UTF8.self)
+    }
+
+    public static func writeAll(fd: Int32, _ bytes: [UInt8], path: String = "") throws(SyscallError) {
+        var off = 0
+        while off < bytes.count {
+            let n = try check("write", path) {
+                bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+            }
+            off += n
+        }
+    }
+
+    public static func writeAll(fd: Int32, _ s: String, path: String = "") throws(SyscallError) {
+        try writeAll(fd: fd, Array(s.utf8), path: path)
+    }
+
+    /// Writes a small control file (cgroup, procfs) in one write(2), as the kernel expects.
+    public static func writeFile(_ path: String, _ s: String, flags: Int32 = O_WRONLY | O_TRUNC) throws(SyscallError) {
+        let fd = try open(path, flags)
+        try writeAll(fd: fd.raw, s, path: path)
+    }
+
+    public static func writeFileAt(_ dir: Int32, _ name: String, _ s: String, display: String) throws(SyscallError) {
+        let fd = try openat(dir, name, O_WRONLY | O_TRUNC, display: display)
+        try writeAll(fd: fd.raw, s, path: display)
+    }
+
+    /// Writes `path` atomically: a temporary file in the same directory, fsync'd, renamed over.
+    public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o600) throws(SyscallError) {
+        let tmp = path + ".tmp"
+        let fd = try open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        try writeAll(fd: fd.raw, bytes, path: tmp)
+        _ = try check("fsync", tmp) { Glibc.fsync(fd.raw) }
+        fd.close()
+        _ = try check("rename", tmp) { Glibc.rename(tmp, path) }
+    }
+
+    public static func stat(_ path: String) throws(SyscallError) -> FileStat {
+        var st = Glibc.stat()
+        _ = try check("stat", path) { swrun_stat(path, &st) }
+        return FileStat(st)
+    }
+
+    public static func lstat(_ path: String) throws(SyscallError) -> FileStat {
+        var st = Glibc.stat()
+        _ = try check("lstat", path) { Glibc.lstat(path, &st) }
+        return FileStat(st)
+    }
+
+    public static func fstat(_ fd: Int32, display: String = "") throws(SyscallError) -> FileStat {
+        var st = Glibc.stat()
+        _ = try check("fstat", display) { Glibc.fstat(fd, &st) }
+        return FileStat(st)
+    }
+
+    public static func fstatat(_ dir: Int32, _ name: String, followSymlinks: Bool = false, display: String? = nil) throws(SyscallError) -> FileStat {
+        var st = Glibc.stat()
+        let flags = (followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW) | (name.isEmpty ? Int32(SWRUN_AT_EMPTY_PATH) : 0)
+        _ = try check("stat", display ?? name) { Glibc.fstatat(dir, name, &st, flags) }
+        return FileStat(st)
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
+
+    public static func mkdir(_ path: String, mode: UInt32 = 0o755) throws(SyscallError) {
+        _ = try check("mkdir", path) { Glibc.mkdir(path, mode) }
+    }
+
+    public static func mkdirat(_ dir: Int32, _ name: String, mode: UInt32, display: String) throws(SyscallError) {
+        _ = try check("mkdir", display) { Glibc.mkdirat(dir, name, mode) }
+    }
+
+    /// mkdir -p for host paths the runtime owns (state root, cgroup parents). Returns the
+    /// directories it created, outermost first, so that a caller can record and undo them.
+    @discardableResult
+    public static func mkdirAll(_ path: String, mode: UInt32 = 0o755) throws(SyscallError) -> [String] {
+        var created: [String] = []
+        var current = ""
+        for comp in path.split(separator: "/") {
+            current += "/" + comp
+            if Glibc.mkdir(current, mode) == 0 {
+                created.append(current)
+            } else if Glibc.errno != Glibc.EEXIST {
+                throw SyscallError("mkdir", current, errno: Glibc.errno)
+            }
+        }
+        return created
+    }
+
+    public static func mknodat(_ dir: Int32, _ name: String, mode: UInt32, dev: UInt64, display: String) throws(SyscallError) {
+        _ = try check("mknod", display) { Glibc.mknodat(dir, name, mode, dev_t(dev)) }
+    }
+
+    public static func mkfifo(_ path: String, mode: UInt32) throws(SyscallError) {
+        _ = try check("mkfifo", path) { Glibc.mkfifo(path, mode) }
+    }
+
+    public static func symlinkat(_ target: String, _ dir: Int32, _ name: String, display: String) throws(SyscallError) {
+        _ = try check("symlink", display) { Glibc.symlinkat(target, dir, name) }
+    }
+
+    public static func fchownat(_ dir: Int32, _ name: String, uid: UInt32, gid: UInt32, display: String) throws(SyscallError) {
+        let flags = AT_SYMLINK_NOFOLLOW | (name.isEmpty ? Int32(SWRUN_AT_EMPTY_PATH) : 0)
+        _ = try check("chown", display) { Glibc.fchownat(dir, name, uid, gid, flags) }
+    }
+
+    public static func fchmod(_ fd: Int32, mode: UInt32, display: String) throws(SyscallError) {
+        _ = try check("chmod", display) { Glibc.fchmod(fd, mode) }
+    }
+
+    public static func readlinkat(_ dir: Int32, _ name: String) throws(SyscallError) -> String {
+        var buf = [CChar](repeating: 0, count: 4097)
+        let n = try check("readlink", name) { Glibc.readlinkat(dir, name, &buf, 4096) }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public static func unlink(_ path: String) throws(SyscallError) {
+        _ = try check("unlink", path) { Glibc.unlink(path) }
+    }
+
+    public static func rmdir(_ path: String) throws(SyscallError) {
+        _ = try check("rmdir", path) { Glibc.rmdir(path) }
+    }
+
+    /// rm -rf of a runtime-owned directory (the state dir). Does not follow symlinks.
+    public static func removeAll(_ path: String) throws(SyscallError) {
+        let st: FileStat
+        do { st = try lstat(path) } catch where error.errno == Glibc.ENOENT { return }
+        if st.isDirectory {
+            for name in try listDirectory(path) { try removeAll(path + "/" + name) }
+            try rmdir(path)
+        } else {
+            try unlink(path)
+        }
+    }
+
+    public static func listDirectory(_ path: String) throws(SyscallError) -> [String] {
+        guard let dir = opendir(path) else { throw SyscallError("opendir", path, errno: Glibc.errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let ent = readdir(dir) {
+            let name = withUnsafePointer(to: ent.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public static func flock(_ fd: Int32, exclusive: Bool, display: String) throws(SyscallError) {
+        _ = try check("flock", display) { swrun_flock(fd, exclusive ? LOCK_EX : LOCK_SH) }
+    }
+
+    public static func realpath(_ path: String) throws(SyscallError) -> String {
+        guard let p = Glibc.realpath(path, nil) else { throw SyscallError("realpath", path, errno: Glibc.errno) }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    public static func getcwd() throws(SyscallError) -> String {
+        guard let p = Glibc.getcwd(nil, 0) else { throw SyscallError("getcwd", nil, errno: Glibc.errno) }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    public static func chdir(_ path: String) throws(SyscallError) {
+        _ = try check("chdir", path) { Glibc.chdir(path) }
+    }
+
+    public static func fchdir(_ fd: Int32, display: String) throws(SyscallError) {
+        _ = try check("chdir", display) { Glibc.fchdir(fd) }
+    }
+
+    public static func chroot(_ path: String) throws(SyscallError) {
+        _ = try check("chroot", path) { Glibc.chroot(path) }
+    }
+
+    public static func dup2(_ from: Int32, _ to: Int32) throws(SyscallError) {
+        _ = try check("dup2") { Glibc.dup2(from, to) }
+    }
+
+    /// Marks every fd >= first close-on-exec (close_range CLOSE_RANGE_CLOEXEC).
+    public static func markCloexec(from first: Int32) throws(SyscallError) {
+        _ = try check("close_range") { swrun_mark_cloexec_from(UInt32(first)) }
+    }
+
+    public static func setCloexec(_ fd: Int32, _ on: Bool) throws(SyscallError) {
+        let flags = try check("fcntl") { fcntl(fd, F_GETFD) }
+        _ = try check("fcntl") { fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC) }
+    }
+
+    public static func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) >= 0 }
+
+    public static func pipe() throws(SyscallError) -> (read: OwnedFD, write: OwnedFD) {
+        var fds: [Int32] = [0, 0]
+        _ = try check("pipe2") { swrun_pipe_cloexec(&fds) }
+        return (OwnedFD(fds[0]), OwnedFD(fds[1]))
+    }
+
+    public static func umask(_ mask: UInt32) { _ = Glibc.umask(mode_t(mask)) }
+
+    /// Waits up to `timeoutMs` for fd to become readable. Returns true if readable.
+    public static func pollReadable(_ fd: Int32, timeoutMs: Int32) throws(SyscallError) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let n = try check("poll") { Glibc.poll(&p, 1, timeoutMs) }
+        return n > 0
+    }
+
+    public static func read(_ fd: Int32, max: Int, display: String) throws(SyscallError) -> [UInt8] {
+        var buf = [UInt8](repeating: 0, count: max)
+        let n = try check("read", display) { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, max) } }
+        return Array(buf[0..<n])
+    }
+
+    public static let modeDirectory: UInt32 = S_IFDIR
+    public static let modeCharDevice: UInt32 = S_IFCHR
+    public static let modeBlockDevice: UInt32 = S_IFBLK
+    public static let modeFIFO: UInt32 = S_IFIFO
+    public static let modeRegular: UInt32 = S_IFREG
+}
+
+extension Files {
+    /// Entries of a directory given as an fd (O_PATH fds are reopened for reading).
+    public static func listDirectory(fd: Int32, display: String) throws(SyscallError) -> [String] {
+        let dfd = try check("open", display) { Glibc.openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard let dir = fdopendir(dfd) else {
+            Glibc.close(dfd)
+            throw SyscallError("fdopendir", display, errno: Glibc.errno)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let ent = readdir(dir) {
+            let name = withUnsafePointer(to: ent.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Copies the tree under directory fd `from` into directory fd `to` (tmpcopyup): regular
+    /// files, directories, symlinks, with mode and ownership. Nothing is followed.
+    public static func copyTree(from: Int32, to: Int32, display: String) throws(SyscallError) {
+        for name in try listDirectory(fd: from, display: display) {
+            let path = display + "/" + name
+            let st = try fstatat(from, name, display: path)
+            if st.isDirectory {
+                _ = try check("mkdir", path) { Glibc.mkdirat(to, name, st.permissions) }
+                let sub = try openat(from, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: path)
+                let dst = try openat(to, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: path)
+                try copyTree(from: sub.raw, to: dst.raw, display: path)
+                _ = try check("chmod", path) { Glibc.fchmod(dst.raw, st.permissions) }
+            } else if st.isSymlink {
+                let target = try readlinkat(from, name)
+                _ = try check("symlink", path) { Glibc.symlinkat(target, to, name) }
+            } else if st.isRegular {
+                let src = try openat(from, name, O_RDONLY | O_NOFOLLOW, display: path)
+                let dst = try openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: st.permissions, display: path)
+                try writeAll(fd: dst.raw, try readAll(fd: src.raw, path: path), path: path)
+                _ = try check("chmod", path) { Glibc.fchmod(dst.raw, st.permissions) }
+            } else {
+                continue // devices, fifos and sockets are not copied up, as runc
+            }
+            _ = try check("chown", path) { Glibc.fchownat(to, name, st.uid, st.gid, AT_SYMLINK_NOFOLLOW) }
+        }
+    }
+
+    public static func unlinkat(_ dir: Int32, _ name: String, display: String) throws(SyscallError) {
+        _ = try check("unlink", display) { Glibc.unlinkat(dir, name, 0) }
+    }
+
+    public static func makedev(_ major: UInt32, _ minor: UInt32) -> UInt64 { swrun_makedev(major, minor) }
+}

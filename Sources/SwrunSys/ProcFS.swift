@@ -1,0 +1,101 @@
+import CSwrun
+import Glibc
+
+public enum ProcFS {
+    /// Field 22 of /proc/<pid>/stat: the start time in clock ticks since boot. Together with
+    /// the pid it names one process for its whole life (pids are reused; start times are not).
+    public static func startTime(of pid: Int32) -> UInt64? {
+        guard let s = try? Files.readString("/proc/\(pid)/stat") else { return nil }
+        // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+        guard let close = s.lastIndex(of: ")") else { return nil }
+        let rest = s[s.index(after: close)...].split(separator: " ")
+        // rest[0] is field 3 (state); field 22 is rest[19].
+        guard rest.count > 19 else { return nil }
+        return UInt64(rest[19])
+    }
+
+    /// The one-letter state (R, S, D, Z, T, ...) of /proc/<pid>/stat.
+    public static func state(of pid: Int32) -> Character? {
+        guard let s = try? Files.readString("/proc/\(pid)/stat"),
+              let close = s.lastIndex(of: ")") else { return nil }
+        return s[s.index(after: close)...].split(separator: " ").first?.first
+    }
+
+    /// True if `pid` is the same live, non-zombie process that started at `startTime`.
+    public static func isSameLiveProcess(pid: Int32, startTime: UInt64) -> Bool {
+        guard pid > 0, let st = ProcFS.startTime(of: pid), st == startTime else { return false }
+        return state(of: pid) != "Z"
+    }
+
+    public static let procSuperMagic: Int = 0x9fa0
+
+    /// Opens /proc as an O_PATH directory and verifies it is a real procfs (a container or a
+    /// racing mount must not be able to substitute another filesystem for it).
+    public static func openVerified(_ path: String = "/proc") throws(SyscallError) -> OwnedFD {
+        let fd = try Files.open(path, OpenFlags.path | Glibc.O_DIRECTORY)
+        let type = try check("statfs", path) { swrun_fstatfs_type(fd.raw) }
+        if type != procSuperMagic {
+            throw SyscallError("\(path) is not procfs", nil, errno: EINVAL)
+        }
+        return fd
+    }
+}
+
+public enum Clock {
+    /// RFC 3339 time in UTC: `2026-11-23T11:30:23Z`, or with nanoseconds as runc's state has.
+    public static func rfc3339(nanoseconds: Bool) -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        func pad(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        var s = "\(pad(tmv.tm_year + 1900, 4))-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2))"
+        if nanoseconds {
+            var frac = pad(Int32(ts.tv_nsec), 9)
+            while frac.hasSuffix("0") { frac.removeLast() }
+            if !frac.isEmpty { s += "." + frac }
+        }
+        return s + "Z"
+    }
+
+    public static func monotonicMilliseconds() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
+    }
+}
+
+public enum Stdio {
+    public static func writeStdout(_ s: String) { try? Files.writeAll(fd: 1, s) }
+    public static func writeStderr(_ s: String) { try? Files.writeAll(fd: 2, s) }
+    public static func isatty(_ fd: Int32) -> Bool { Glibc.isatty(fd) == 1 }
+}
+
+public enum Signals {
+    /// Signal names without the SIG prefix, as `kill -l` and runc accept them.
+    public static let table: [(String, Int32)] = [
+        ("HUP", SIGHUP), ("INT", SIGINT), ("QUIT", SIGQUIT), ("ILL", SIGILL), ("TRAP", SIGTRAP),
+        ("ABRT", SIGABRT), ("IOT", SIGIOT), ("BUS", SIGBUS), ("FPE", SIGFPE), ("KILL", SIGKILL),
+        ("USR1", SIGUSR1), ("SEGV", SIGSEGV), ("USR2", SIGUSR2), ("PIPE", SIGPIPE), ("ALRM", SIGALRM),
+        ("TERM", SIGTERM), ("STKFLT", SIGSTKFLT), ("CHLD", SIGCHLD), ("CONT", SIGCONT), ("STOP", SIGSTOP),
+        ("TSTP", SIGTSTP), ("TTIN", SIGTTIN), ("TTOU", SIGTTOU), ("URG", SIGURG), ("XCPU", SIGXCPU),
+        ("XFSZ", SIGXFSZ), ("VTALRM", SIGVTALRM), ("PROF", SIGPROF), ("WINCH", SIGWINCH), ("IO", SIGIO),
+        ("POLL", SIGPOLL), ("PWR", SIGPWR), ("SYS", SIGSYS),
+    ]
+    public static let kill = SIGKILL
+    public static let term = SIGTERM
+    public static let maxSignal: Int32 = 64
+}
+
+/// Trims ASCII whitespace (no Foundation in the runtime targets).
+public func trimWhitespace<S: StringProtocol>(_ s: S) -> String {
+    let ws: Set<Character> = [" ", "\n", "\t", "\r"]
+    var sub = Substring(s)
+    while let f = sub.first, ws.contains(f) { sub.removeFirst() }
+    while let l = sub.last, ws.contains(l) { sub.removeLast() }
+    return String(sub)
+}

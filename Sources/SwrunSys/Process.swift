@@ -1,0 +1,147 @@
+import CSwrun
+import Glibc
+
+public enum ExitStatus: Equatable, Sendable {
+    case exited(Int32)
+    case signaled(Int32)
+
+    init(raw: Int32) {
+        if swrun_wifexited(raw) != 0 { self = .exited(swrun_wexitstatus(raw)) }
+        else { self = .signaled(swrun_wtermsig(raw)) }
+    }
+
+    /// The shell convention runc uses for `run`: the exit code, or 128 + signal.
+    public var shellCode: Int32 {
+        switch self {
+        case .exited(let c): return c
+        case .signaled(let s): return 128 + s
+        }
+    }
+}
+
+public enum Proc {
+    public static func getpid() -> Int32 { Glibc.getpid() }
+    public static func getppid() -> Int32 { Glibc.getppid() }
+
+    /// Fork-like clone with CLONE_NEW* flags. The single-thread invariant is checked first:
+    /// forking a multi-threaded Swift process can leave runtime locks held in the child.
+    public static func fork(namespaces flags: Int32) throws(SyscallError) -> Int32 {
+        try ThreadGuard.assertSingleThreaded()
+        fflush(nil)
+        return try check("clone") { swrun_fork(flags) }
+    }
+
+    public static func waitpid(_ pid: Int32, noHang: Bool = false) throws(SyscallError) -> ExitStatus? {
+        var status: Int32 = 0
+        let r = try check("waitpid") { Glibc.waitpid(pid, &status, noHang ? WNOHANG : 0) }
+        if r == 0 { return nil }
+        return ExitStatus(raw: status)
+    }
+
+    /// Sends a signal; returns false if the process does not exist.
+    @discardableResult
+    public static func kill(_ pid: Int32, _ sig: Int32) throws(SyscallError) -> Bool {
+        if Glibc.kill(pid, sig) == 0 { return true }
+        if errno == ESRCH { return false }
+        throw SyscallError("kill", String(pid), errno: errno)
+    }
+
+    public static func isAlive(_ pid: Int32) -> Bool { Glibc.kill(pid, 0) == 0 || errno == EPERM }
+
+    public static func exit(_ code: Int32) -> Never { _exit(code) }
+
+    public static func setsid() throws(SyscallError) { _ = try check("setsid") { Glibc.setsid() } }
+
+    public static func sleep(milliseconds: Int) {
+        var ts = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        var rem = timespec()
+        while nanosleep(&ts, &rem) != 0 && errno == EINTR { ts = rem }
+    }
+
+    /// execve(2). Returns only on failure.
+    public static func exec(_ path: String, _ args: [String], _ env: [String]) -> SyscallError {
+        let cargs = args.map { strdup($0) } + [nil]
+        let cenv = env.map { strdup($0) } + [nil]
+        Glibc.execve(path, cargs, cenv)
+        return SyscallError("exec", path, errno: errno)
+    }
+
+    /// posix_spawn with stdin/stdout/stderr replaced by the given fds (-1 keeps ours).
+    public static func spawn(_ path: String, _ args: [String], _ env: [String], stdin: Int32, stdout: Int32, stderr: Int32) throws(SyscallError) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if stdin >= 0 { posix_spawn_file_actions_adddup2(&actions, stdin, 0) }
+        if stdout >= 0 { posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
+        if stderr >= 0 { posix_spawn_file_actions_adddup2(&actions, stderr, 2) }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // The hook must not inherit swrun's blocked or ignored signals.
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let cargs = args.map { strdup($0) } + [nil]
+        let cenv = env.map { strdup($0) } + [nil]
+        defer {
+            for p in cargs { free(p) }
+            for p in cenv { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attr, cargs, cenv)
+        if rc != 0 { throw SyscallError("spawn", path, errno: rc) }
+        return pid
+    }
+
+    public static func forwardSignals(to pid: Int32) { _ = swrun_forward_signals_to(pid) }
+
+    public static func resetSignalHandlers() { _ = swrun_reset_signal_dispositions() }
+
+    /// Runs `body` with every signal blocked (around a fork: no handler may run in the child
+    /// before it has reset its dispositions).
+    public static func withSignalsBlocked<T>(_ body: () throws(SyscallError) -> T) throws(SyscallError) -> T {
+        var old = sigset_t()
+        _ = swrun_block_all_signals(&old, MemoryLayout<sigset_t>.size)
+        defer { _ = swrun_restore_signals(&old) }
+        return try body()
+    }
+
+    public static func unblockAllSignals() {
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
+    }
+
+    public static func ignoreSignal(_ sig: Int32) { signal(sig, SIG_IGN) }
+
+    public static func environment() -> [String] {
+        var out: [String] = []
+        var p = environ
+        while let s = p.pointee {
+            out.append(String(cString: s))
+            p += 1
+        }
+        return out
+    }
+
+    public static func getenv(_ name: String) -> String? {
+        guard let v = Glibc.getenv(name) else { return nil }
+        return String(cString: v)
+    }
+}
+
+public enum ThreadGuard {
+    /// Counts entries in /proc/self/task.
+    public static func threadCount() -> Int {
+        (try? Files.listDirectory("/proc/self/task").count) ?? -1
+    }
+
+    public static func assertSingleThreaded() throws(SyscallError) {
+        let n = threadCount()
+        if n != 1 { throw SyscallError("refusing to fork with \(n) threads", nil, errno: EDEADLK) }
+    }
+}

@@ -1,0 +1,23 @@
+import SwrunCLI
+import SwrunCore
+import SwrunSys
+
+// The only place that chooses an exit code and writes errors to stderr and the log.
+let argv = Array(CommandLine.arguments.dropFirst())
+switch SwrunCLI.run(argv) {
+case .exit(let code):
+    Proc.exit(code)
+case .usage(let e):
+    Log.error(e.message)
+    if !Log.config.isStderr || e.verb == nil {
+        Stdio.writeStderr("Incorrect Usage. \(e.message)\n\n")
+    }
+    Proc.exit(1)
+case .failure(let e, let verb):
+    // runc prefixes the failures of create and run; clients match the rest of the text.
+    let msg = (verb == "create" || verb == "run") && e.kind != .usage ? "swrun \(verb ?? ""): \(e.message)" : e.message
+    let text = (verb == "create" || verb == "run") ? "swrun \(verb ?? "") failed: \(e.message)" : msg
+    Log.error(text)
+    if !Log.config.isStderr { Stdio.writeStderr(text + "\n") }
+    Proc.exit(1)
+}
