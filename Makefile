@@ -1,0 +1,57 @@
+# swrun: build, demo, test, install.
+#   make demo      install what is missing, build, make the busybox bundle, run a container
+#   make test      install what is missing, build, run unit and integration tests
+#   make install PREFIX=/usr/local
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+SWIFT ?= swift
+RELEASE_FLAGS := -c release -Xswiftc -static-executable
+BIN := .build/release/swrun
+PROBE := .build/probe/swrun-probe
+BUNDLE := bundle
+# Debian packages the build, the bundle and the tests need.
+DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iproute2 util-linux
+
+.PHONY: all deps build probe bundle demo test unit integration install clean lint
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build $(RELEASE_FLAGS) 2>&1 | grep -v "statically linked applications requires at runtime" || true
+	@test -x $(BIN) && $(BIN) --version | head -1
+
+probe: $(PROBE)
+$(PROBE): Tests/Probe/swrun-probe.c
+	@mkdir -p $(dir $(PROBE))
+	gcc -static -O2 -Wall -o $@ $<
+
+bundle: build probe
+	scripts/make-bundle.sh $(abspath $(BIN)) $(abspath $(PROBE)) $(BUNDLE)
+
+demo: bundle
+	@echo "== swrun run demo (bundle: $(BUNDLE))"
+	$(BIN) --root /run/swrun-demo run -b $(BUNDLE) swrun-demo-$$$$
+
+lint:
+	@! grep -rnE '^import (Foundation|Dispatch)$$' Sources/ || (echo "Foundation/Dispatch imported in the runtime"; exit 1)
+	@! grep -rnE 'Task \{|async |await ' Sources/ || (echo "async code in the runtime"; exit 1)
+	@! grep -rnE 'try!' Sources/ || (echo "try! in the runtime"; exit 1)
+
+unit: deps
+	$(SWIFT) test --filter 'OCISpecTests|SwrunCoreTests'
+
+test: lint build probe
+	SWRUN_BIN=$(abspath $(BIN)) SWRUN_PROBE=$(abspath $(PROBE)) $(SWIFT) test
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/swrun
+
+clean:
+	rm -rf .build $(BUNDLE)

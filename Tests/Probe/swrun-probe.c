@@ -1,0 +1,153 @@
+// swrun-probe: a static multi-call checker run as the container's process. It reports, from
+// inside, what the runtime actually applied, as key=value lines the tests parse.
+//   report            identity, limits, security state, hostname, cwd, umask, open fds
+//   stat PATH         type mode uid gid major minor of PATH (lstat)
+//   write PATH        tries to open PATH for writing: "ok" or the errno name
+//   mountopts PATH    the per-mount options of the mount at PATH (from /proc/self/mountinfo)
+//   exit N            exits with N;   sleep N   sleeps N seconds;   env   prints the environment
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void status_field(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) { printf("%s=?\n", key); return; }
+    char line[512];
+    size_t n = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, n) == 0 && line[n] == ':') {
+            char *v = line + n + 1;
+            while (*v == ' ' || *v == '\t') v++;
+            v[strcspn(v, "\n")] = 0;
+            printf("%s=%s\n", key, v);
+        }
+    }
+    fclose(f);
+}
+
+static const char *rnames[] = {"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
+                               "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime"};
+
+static int report(void) {
+    printf("pid=%d\nppid=%d\nuid=%d\ngid=%d\neuid=%d\negid=%d\n", getpid(), getppid(), getuid(), getgid(), geteuid(), getegid());
+    gid_t groups[64];
+    int ng = getgroups(64, groups);
+    printf("groups=");
+    for (int i = 0; i < ng; i++) printf("%s%d", i ? "," : "", groups[i]);
+    printf("\n");
+    mode_t m = umask(0);
+    umask(m);
+    printf("umask=%04o\n", m);
+    char cwd[4096];
+    printf("cwd=%s\n", getcwd(cwd, sizeof cwd) ? cwd : "?");
+    struct utsname u;
+    uname(&u);
+    printf("hostname=%s\ndomainname=%s\n", u.nodename, u.domainname);
+    printf("nnp=%d\ndumpable=%d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+    const char *fields[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "Seccomp", "Seccomp_filters", "NoNewPrivs"};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) status_field(fields[i]);
+    for (int r = 0; r < 16; r++) {
+        struct rlimit rl;
+        if (getrlimit(r, &rl) == 0)
+            printf("rlimit.%s=%lld:%lld\n", rnames[r], rl.rlim_cur == RLIM_INFINITY ? -1LL : (long long)rl.rlim_cur,
+                   rl.rlim_max == RLIM_INFINITY ? -1LL : (long long)rl.rlim_max);
+    }
+    FILE *f = fopen("/proc/self/oom_score_adj", "r");
+    int adj = 0;
+    if (f) { if (fscanf(f, "%d", &adj) != 1) adj = 0; fclose(f); }
+    printf("oom_score_adj=%d\n", adj);
+    // Open fds, excluding the one opendir uses.
+    DIR *d = opendir("/proc/self/fd");
+    printf("fds=");
+    if (d) {
+        int self = dirfd(d), first = 1;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            int fd = atoi(e->d_name);
+            if (fd == self) continue;
+            printf("%s%d", first ? "" : ",", fd);
+            first = 0;
+        }
+        closedir(d);
+    }
+    printf("\n");
+    f = fopen("/proc/self/cgroup", "r");
+    if (f) {
+        char line[1024];
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = 0;
+            printf("cgroup=%s\n", line);
+        }
+        fclose(f);
+    }
+    return 0;
+}
+
+static int do_stat(const char *p) {
+    struct stat st;
+    if (lstat(p, &st) != 0) { printf("error=%s\n", strerrorname_np(errno)); return 1; }
+    const char *t = S_ISDIR(st.st_mode) ? "dir" : S_ISCHR(st.st_mode) ? "char" : S_ISBLK(st.st_mode) ? "block"
+                  : S_ISFIFO(st.st_mode) ? "fifo" : S_ISLNK(st.st_mode) ? "symlink" : S_ISREG(st.st_mode) ? "file" : "other";
+    printf("type=%s\nmode=%04o\nuid=%d\ngid=%d\nmajor=%u\nminor=%u\n", t, st.st_mode & 07777, st.st_uid, st.st_gid,
+           major(st.st_rdev), minor(st.st_rdev));
+    if (S_ISLNK(st.st_mode)) {
+        char buf[4096];
+        ssize_t n = readlink(p, buf, sizeof buf - 1);
+        if (n >= 0) { buf[n] = 0; printf("target=%s\n", buf); }
+    }
+    return 0;
+}
+
+static int do_write(const char *p) {
+    int fd = open(p, O_WRONLY | O_CREAT, 0644);
+    if (fd < 0) { printf("%s\n", strerrorname_np(errno)); return 1; }
+    close(fd);
+    printf("ok\n");
+    return 0;
+}
+
+static int do_mountopts(const char *p) {
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    if (!f) return 1;
+    char line[4096], found[4096] = "";
+    while (fgets(line, sizeof line, f)) {
+        char mp[2048], opts[1024];
+        if (sscanf(line, "%*s %*s %*s %*s %2047s %1023s", mp, opts) == 2 && strcmp(mp, p) == 0) {
+            char *sep = strstr(line, " - ");
+            char fstype[256] = "";
+            if (sep) sscanf(sep + 3, "%255s", fstype);
+            snprintf(found, sizeof found, "opts=%s\nfstype=%s\n", opts, fstype);
+        }
+    }
+    fclose(f);
+    if (!*found) { printf("notmounted\n"); return 1; }
+    fputs(found, stdout);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2 || strcmp(argv[1], "report") == 0) return report();
+    if (strcmp(argv[1], "stat") == 0 && argc > 2) return do_stat(argv[2]);
+    if (strcmp(argv[1], "write") == 0 && argc > 2) return do_write(argv[2]);
+    if (strcmp(argv[1], "mountopts") == 0 && argc > 2) return do_mountopts(argv[2]);
+    if (strcmp(argv[1], "exit") == 0 && argc > 2) return atoi(argv[2]);
+    if (strcmp(argv[1], "sleep") == 0 && argc > 2) { sleep((unsigned)atoi(argv[2])); return 0; }
+    if (strcmp(argv[1], "env") == 0) { for (char **e = environ; *e; e++) puts(*e); return 0; }
+    fprintf(stderr, "swrun-probe: unknown command %s\n", argv[1]);
+    return 2;
+}
