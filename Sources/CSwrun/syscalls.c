@@ -271,3 +271,19 @@ long swrun_fstatfs_type(int fd) {
 }
 int swrun_stat(const char *path, void *st) { return stat(path, (struct stat *)st); }
 int swrun_flock(int fd, int op) { return flock(fd, op); }
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+int swrun_close_fds_except(const int *keep, size_t count) {
+    int sorted[256];
+    if (count > 256) { errno = EINVAL; return -1; }
+    memcpy(sorted, keep, count * sizeof(int));
+    qsort(sorted, count, sizeof(int), cmp_int);
+    unsigned next = 3;
+    for (size_t i = 0; i < count; i++) {
+        if (sorted[i] < (int)next) continue;
+        if ((unsigned)sorted[i] > next && syscall(SYS_close_range, next, (unsigned)sorted[i] - 1, 0) != 0) return -1;
+        next = (unsigned)sorted[i] + 1;
+    }
+    return (int)syscall(SYS_close_range, next, ~0U, 0);
+}

@@ -219,6 +219,10 @@ public enum Files {
         _ = try check("chown", display) { Glibc.fchownat(dir, name, uid, gid, flags) }
     }
 
+    public static func chmod(_ path: String, mode: UInt32) throws(SyscallError) {
+        _ = try check("chmod", path) { Glibc.chmod(path, mode) }
+    }
+
     public static func fchmod(_ fd: Int32, mode: UInt32, display: String) throws(SyscallError) {
         _ = try check("chmod", display) { Glibc.fchmod(fd, mode) }
     }
@@ -297,6 +301,12 @@ public enum Files {
     /// Marks every fd >= first close-on-exec (close_range CLOSE_RANGE_CLOEXEC).
     public static func markCloexec(from first: Int32) throws(SyscallError) {
         _ = try check("close_range") { swrun_mark_cloexec_from(UInt32(first)) }
+    }
+
+    /// Closes every descriptor >= 3 except `keep` (inherited fds must not live on in the
+    /// container's init while it waits for `start`: containerd's shim socket, for one).
+    public static func closeAll(except keep: [Int32]) throws(SyscallError) {
+        _ = try check("close_range") { keep.withUnsafeBufferPointer { swrun_close_fds_except($0.baseAddress!, keep.count) } }
     }
 
     public static func setCloexec(_ fd: Int32, _ on: Bool) throws(SyscallError) {

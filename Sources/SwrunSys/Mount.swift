@@ -91,7 +91,8 @@ public enum Mount {
             var buf = [CChar](repeating: 0, count: 512)
             let n = swrun_fs_errlog(fs.raw, &buf, 512)
             if n > 0 {
-                let log = String(cString: buf).split(separator: "\n").first.map(String.init) ?? ""
+                let bytes = buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }
+                let log = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
                 throw SyscallError("\(error.op) (\(log))", error.path, errno: error.errno)
             }
             throw error

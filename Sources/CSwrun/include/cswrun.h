@@ -70,6 +70,8 @@ int swrun_pivot_root(const char * _Nonnull new_root, const char * _Nonnull put_o
 int swrun_openat2(int dirfd, const char * _Nonnull path, uint64_t flags, uint64_t mode, uint64_t resolve);
 int swrun_close_range(unsigned first, unsigned last, unsigned flags);
 int swrun_mark_cloexec_from(unsigned first);
+/// Closes every fd >= 3 that is not in keep[0..count) (sorted or not).
+int swrun_close_fds_except(const int * _Nonnull keep, size_t count);
 
 int swrun_open_tree(int dirfd, const char * _Nonnull path, unsigned flags);
 int swrun_move_mount_fd(int from_fd, int to_fd);

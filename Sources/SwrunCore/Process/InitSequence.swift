@@ -28,22 +28,27 @@ enum InitSequence {
         //    (A parent that died before this prctl is seen as EOF on the sync socket below;
         //    getppid() cannot tell, as it reads 0 in a new PID namespace.)
         try sys { try Prctl.setPdeathsig(Signals.kill) }
-        // 2. The parent blocked signals around clone; reset inherited handlers, then unblock.
+        // 2. Inherited descriptors (a shim's socket, a test runner's status pipe) must not
+        //    live on in an init that may wait for `start` for days: close all but stdio, the
+        //    --preserve-fds range and our own.
+        let keep = [ctx.channel.socket.fd.raw, ctx.stateDir, Log.config.fd] + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
+        try sys("close inherited fds") { try Files.closeAll(except: keep) }
+        // 3. The parent blocked signals around clone; reset inherited handlers, then unblock.
         Proc.resetSignalHandlers()
         Proc.unblockAllSignals()
-        // 3. Not dumpable while we hold host fds: the container cannot ptrace us or open our
+        // 4. Not dumpable while we hold host fds: the container cannot ptrace us or open our
         //    /proc/<pid>/fd before exec (exec makes the process dumpable again).
         try sys { try Prctl.setDumpable(false) }
-        // 4. Devices and files are created with exact modes; the spec's umask is set before exec.
+        // 5. Devices and files are created with exact modes; the spec's umask is set before exec.
         Files.umask(0)
-        // 5. Wait until the parent has put us in the container's cgroups, so that a new cgroup
+        // 6. Wait until the parent has put us in the container's cgroups, so that a new cgroup
         //    namespace below is rooted at the container's cgroup.
         guard case .cgroupJoined(let stateJSON) = try ctx.channel.expect("cgroupJoined") else { Proc.exit(1) }
-        // 6. A verified handle on the host's procfs: sysctls and /proc/self files are written
+        // 7. A verified handle on the host's procfs: sysctls and /proc/self files are written
         //    through it, whatever the container mounts on /proc.
         let proc = try sys { try ProcFS.openVerified() }
         try joinNamespaces(plan)
-        // 7. cgroup and time namespaces are unshared now (after the cgroup join; time offsets
+        // 8. cgroup and time namespaces are unshared now (after the cgroup join; time offsets
         //    must be written before any process enters the namespace, which exec does).
         if plan.newCgroupNamespace { try sys { try Namespaces.unshare(NamespaceFlag.cgroup, display: "cgroup namespace") } }
         if plan.newTimeNamespace {
@@ -52,7 +57,7 @@ enum InitSequence {
                 try sys("set time offsets") { try Files.writeFileAt(proc.raw, "self/timens_offsets", line, display: "/proc/self/timens_offsets") }
             }
         }
-        // 8. A new session: the container must not share the caller's controlling terminal.
+        // 9. A new session: the container must not share the caller's controlling terminal.
         try sys { try Proc.setsid() }
         if plan.newKeyring {
             do { try Namespaces.joinSessionKeyring("_ses.\(plan.id)") } catch where error.errno == Errno.ENOSYS || error.errno == Errno.EACCES {} catch {
@@ -62,24 +67,24 @@ enum InitSequence {
         if let h = plan.hostname { try sys { try Namespaces.sethostname(h) } }
         if let d = plan.domainname { try sys { try Namespaces.setdomainname(d) } }
         if plan.newNetworkNamespace { try sys { try Namespaces.loopbackUp() } }
-        // 9. Mounts and devices, still able to see the host's paths for bind sources.
+        // 10. Mounts and devices, still able to see the host's paths for bind sources.
         let root = try RootfsSequence.prepare(plan)
-        // 10. prestart and createRuntime hooks run in the runtime's namespaces, by the parent,
+        // 11. prestart and createRuntime hooks run in the runtime's namespaces, by the parent,
         //     after the container's namespaces exist and before pivot_root.
         if ctx.runtimeHooks {
             try ctx.channel.send(.runHooks)
             _ = try ctx.channel.expect("hooksDone")
         }
-        // 11. createContainer hooks: in the container's namespaces, before pivot_root.
+        // 12. createContainer hooks: in the container's namespaces, before pivot_root.
         try HookRunner.run(plan.createContainerHooks, kind: "createContainer", state: stateJSON)
         try RootfsSequence.pivot(plan, root: root)
-        // 12. Sysctls after the namespaces are final, through the verified procfs handle.
+        // 13. Sysctls after the namespaces are final, through the verified procfs handle.
         for s in plan.sysctls {
             let file = "sys/" + s.key.replacing(".", with: "/")
             try sys("write sysctl \(s.key)") { try Files.writeFileAt(proc.raw, file, s.value ?? "", display: "/proc/" + file) }
         }
         try RootfsSequence.finalize(plan)
-        // 13. Limits and scores need privileges the user switch below may drop.
+        // 14. Limits and scores need privileges the user switch below may drop.
         for r in plan.rlimits {
             let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
             if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
@@ -93,37 +98,37 @@ enum InitSequence {
         if let label = plan.selinuxLabel {
             try sys("apply SELinux label") { try Files.writeFileAt(proc.raw, "self/attr/exec", label, display: "/proc/self/attr/exec") }
         }
-        // 14. Identity: bounding set, groups, uid/gid, then the capability sets.
+        // 15. Identity: bounding set, groups, uid/gid, then the capability sets.
         try setIdentity(plan)
         Files.umask(plan.umask)
         do { try Files.chdir(plan.cwd) } catch {
             throw SwrunError(.system, "chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(Errno.text(error.errno))")
         }
-        // 15. Look the executable up now, so that a missing binary fails `create` (as runc).
+        // 16. Look the executable up now, so that a missing binary fails `create` (as runc).
         let executable = try lookPath(plan.args[0], env: plan.env)
         if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
-        // 16. Without no_new_privs, seccomp needs CAP_SYS_ADMIN: install it before handing over.
+        // 17. Without no_new_privs, seccomp needs CAP_SYS_ADMIN: install it before handing over.
         if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
             try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
         }
         try ctx.channel.send(.ready)
         _ = try ctx.channel.expect("proceed")
-        // 17. Setup is handed over: survive the parent from now on, and tell it so (EOF).
+        // 18. Setup is handed over: survive the parent from now on, and tell it so (EOF).
         try sys { try Prctl.setPdeathsig(0) }
         ctx.channel.socket.fd.close()
-        // 18. Block until `swrun start` opens the fifo for reading.
+        // 19. Block until `swrun start` opens the fifo for reading.
         let fifo = try sys("open exec fifo") { try Files.openat(ctx.stateDir, "exec.fifo", OpenFlags.writeOnly) }
         try sys("write exec fifo") { try Files.writeAll(fd: fifo.raw, "0") }
         fifo.close()
-        // 19. startContainer hooks: after start, before the user's program.
+        // 20. startContainer hooks: after start, before the user's program.
         var started = stateJSON
         started = started.replacing("\"status\":\"creating\"", with: "\"status\":\"running\"")
         try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
-        // 20. With no_new_privs, seccomp goes in as late as possible: fewer syscalls to allow.
+        // 21. With no_new_privs, seccomp goes in as late as possible: fewer syscalls to allow.
         if let bpf = plan.seccompFilter, plan.noNewPrivileges {
             try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
         }
-        // 21. Only 0-2 and --preserve-fds survive exec (CVE-2024-21626: no host fd may leak).
+        // 22. Only 0-2 and --preserve-fds survive exec (CVE-2024-21626: no host fd may leak).
         try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
         let ownFds: Set<Int32> = [ctx.stateDir, proc.raw, Log.config.fd]
         for fd in 3..<(3 + Int32(plan.preserveFds)) where !ownFds.contains(fd) && Files.isOpen(fd) {

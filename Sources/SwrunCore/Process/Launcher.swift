@@ -39,7 +39,11 @@ enum Launcher {
         do {
             // Crash safety: each thing is recorded before it is made.
             try store.save(record)
-            try sys("create exec fifo") { try Files.mkfifo(store.fifoPath(id), mode: 0o622) }
+            // 0622 whatever our umask: the init opens it after switching to the container's user.
+            try sys("create exec fifo") {
+                try Files.mkfifo(store.fifoPath(id), mode: 0o622)
+                try Files.chmod(store.fifoPath(id), mode: 0o622)
+            }
             record.cgroupCreated = missingDirectories(leaves)
             try store.save(record)
             _ = try CgroupManager.create(leaves, layout: layout)

@@ -5,6 +5,13 @@ public struct PasswdEntry: Equatable, Sendable {
     public var uid: UInt32
     public var gid: UInt32
     public var home: String
+
+    public init(name: String, uid: UInt32, gid: UInt32, home: String) {
+        self.name = name
+        self.uid = uid
+        self.gid = gid
+        self.home = home
+    }
 }
 
 public struct GroupEntry: Equatable, Sendable {

@@ -1,0 +1,206 @@
+import Foundation
+import Testing
+
+/// Drives the built `swrun` binary (never SwrunCore in-process: the test runner is
+/// multi-threaded, and swrun forks). Each test gets its own state root, bundle and cgroup
+/// parent below the test runner's own cgroup.
+enum Harness {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: String {
+        ProcessInfo.processInfo.environment["SWRUN_BIN"] ?? packageRoot.appendingPathComponent(".build/release/swrun").path
+    }
+
+    static var probe: String {
+        ProcessInfo.processInfo.environment["SWRUN_PROBE"] ?? packageRoot.appendingPathComponent(".build/probe/swrun-probe").path
+    }
+
+    static var isRoot: Bool { getuid() == 0 }
+
+    /// Integration tests need root; in CI they must also find the binaries (a missing binary
+    /// fails the suite instead of skipping it).
+    static var enabled: Bool { isRoot }
+
+    static let busybox: String = ["/bin/busybox", "/usr/bin/busybox"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/bin/busybox"
+
+    nonisolated(unsafe) static let defaultSpec: [String: Any] = {
+        let dir = NSTemporaryDirectory() + "swrun-spec-\(getpid())-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = run([binary, "spec", "--bundle", dir])
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) ?? Data()
+        try? FileManager.default.removeItem(atPath: dir)
+        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
+    }()
+
+    struct Result {
+        var code: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs a command; `extraFd` is inherited as fd 3 when given.
+    @discardableResult
+    static func run(_ argv: [String], stdin: String? = nil, env: [String: String]? = nil, extraFd: FileHandle? = nil, timeout: TimeInterval = 60) -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: argv[0])
+        p.arguments = Array(argv.dropFirst())
+        if let env { p.environment = env }
+        // Output goes to files: no reader threads to coordinate.
+        let base = NSTemporaryDirectory() + "swrun-out-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        guard let out = FileHandle(forWritingAtPath: base + ".out"), let err = FileHandle(forWritingAtPath: base + ".err") else {
+            return Result(code: -1, stdout: "", stderr: "cannot create output files")
+        }
+        p.standardOutput = out
+        p.standardError = err
+        let inp = Pipe()
+        p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
+        do { try p.run() } catch { return Result(code: -1, stdout: "", stderr: "\(error)") }
+        try? out.close()
+        try? err.close()
+        if let stdin {
+            inp.fileHandleForWriting.write(stdin.data(using: .utf8) ?? Data())
+            try? inp.fileHandleForWriting.close()
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(2000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        let outData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data()
+        let errData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
+        return Result(code: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// One test's world: a state root, a bundle with a busybox + probe rootfs, a unique id.
+final class Sandbox {
+    let dir: String
+    let root: String
+    let bundle: String
+    let cgroupParent: String
+    var config: [String: Any]
+
+    init(_ name: String = #function) throws {
+        let tag = name.filter { $0.isLetter || $0.isNumber }.prefix(24)
+        dir = NSTemporaryDirectory() + "swrun-it-\(tag)-\(UUID().uuidString.prefix(8))"
+        root = dir + "/state"
+        bundle = dir + "/bundle"
+        cgroupParent = "swrun-tests-\(getpid())"
+        let fm = FileManager.default
+        let rootfs = bundle + "/rootfs"
+        for d in ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "data"] {
+            try fm.createDirectory(atPath: rootfs + "/" + d, withIntermediateDirectories: true)
+        }
+        try fm.copyItem(atPath: Harness.busybox, toPath: rootfs + "/bin/busybox")
+        for applet in ["sh", "true", "false", "cat", "echo", "ls", "id", "hostname", "sleep", "mkdir", "touch", "grep", "mount", "env", "ps", "kill"] {
+            try fm.createSymbolicLink(atPath: rootfs + "/bin/" + applet, withDestinationPath: "busybox")
+        }
+        try fm.copyItem(atPath: Harness.probe, toPath: rootfs + "/bin/swrun-probe")
+        try "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n".write(toFile: rootfs + "/etc/passwd", atomically: true, encoding: .utf8)
+        try "root:x:0:\nalice:x:1000:\n".write(toFile: rootfs + "/etc/group", atomically: true, encoding: .utf8)
+        config = Harness.defaultSpec
+        process["terminal"] = false
+        process["args"] = ["/bin/swrun-probe", "report"]
+        linux["cgroupsPath"] = "\(cgroupParent)/\(id("c"))"
+    }
+
+    deinit {
+        for id in ids { _ = Harness.run([Harness.binary, "--root", root, "delete", "--force", id]) }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    private var ids: [String] = []
+    private var counter = 0
+
+    /// A unique container id (registered for clean-up).
+    func id(_ prefix: String) -> String {
+        counter += 1
+        let s = "\(prefix)\(counter)-\(dir.suffix(8))"
+        ids.append(s)
+        return s
+    }
+
+    var process: [String: Any] {
+        get { config["process"] as? [String: Any] ?? [:] }
+        set { config["process"] = newValue }
+    }
+
+    var linux: [String: Any] {
+        get { config["linux"] as? [String: Any] ?? [:] }
+        set { config["linux"] = newValue }
+    }
+
+    var rootfs: String { bundle + "/rootfs" }
+
+    func args(_ a: [String]) { process["args"] = a }
+
+    func writeConfig() throws {
+        let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: bundle + "/config.json"))
+    }
+
+    /// Uses a fresh cgroup for the next container id.
+    func freshCgroup(_ id: String) { linux["cgroupsPath"] = "\(cgroupParent)/\(id)" }
+
+    @discardableResult
+    func swrun(_ args: [String], stdin: String? = nil, extraFd: FileHandle? = nil, log: String? = nil, format: String? = nil) -> Harness.Result {
+        var argv = [Harness.binary, "--root", root]
+        if let log { argv += ["--log", log] }
+        if let format { argv += ["--log-format", format] }
+        return Harness.run(argv + args, stdin: stdin)
+    }
+
+    /// `run` in the foreground with the current config; returns the result.
+    func runContainer(_ id: String? = nil, extra: [String] = []) throws -> Harness.Result {
+        let cid = id ?? self.id("r")
+        freshCgroup(cid)
+        try writeConfig()
+        return swrun(["run", "--bundle", bundle] + extra + [cid])
+    }
+
+    /// Runs the probe's `report` and returns its key=value lines (repeated keys joined by \n).
+    func report() throws -> [String: String] {
+        args(["/bin/swrun-probe", "report"])
+        let r = try runContainer()
+        #expect(r.code == 0, "run failed: \(r.stderr)")
+        return Sandbox.parse(r.stdout)
+    }
+
+    static func parse(_ s: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for line in s.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            let k = String(line[..<eq]), v = String(line[line.index(after: eq)...])
+            out[k] = out[k].map { $0 + "\n" + v } ?? v
+        }
+        return out
+    }
+
+    func state(_ id: String) -> [String: Any] {
+        let r = swrun(["state", id])
+        return ((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]) ?? [:]
+    }
+
+    /// Directories under every cgroup hierarchy that hold `name` (to assert clean-up).
+    static func cgroupDirs(named name: String) -> [String] {
+        var found: [String] = []
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        for line in mounts.split(separator: "\n") where line.contains(" - cgroup") {
+            let f = line.split(separator: " ")
+            guard f.count > 4 else { continue }
+            let mp = String(f[4])
+            if let e = FileManager.default.enumerator(atPath: mp) {
+                while let p = e.nextObject() as? String {
+                    if p.hasSuffix("/" + name) || p == name { found.append(mp + "/" + p) }
+                    if p.split(separator: "/").count > 4 { e.skipDescendants() }
+                }
+            }
+        }
+        return found
+    }
+}

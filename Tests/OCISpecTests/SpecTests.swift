@@ -1,0 +1,78 @@
+import Foundation
+import OCISpec
+import Testing
+
+@Suite("OCI spec decoding")
+struct SpecTests {
+    static func fixture(_ name: String) throws -> [UInt8] {
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"))
+        return Array(try Data(contentsOf: url))
+    }
+
+    @Test(arguments: ["runc-spec", "docker", "containerd", "podman"])
+    func decodeEncodeRoundTrip(name: String) throws {
+        let bytes = try Self.fixture(name)
+        let spec = try SpecLoader.decodeSpec(bytes)
+        let again = try SpecLoader.decodeSpec(SpecLoader.encode(spec))
+        #expect(spec == again)
+        // Every field present in the input survives: compare as JSON objects.
+        let original = try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary
+        let reencoded = try JSONSerialization.jsonObject(with: Data(SpecLoader.encode(spec))) as? NSDictionary
+        #expect(original == reencoded)
+    }
+
+    @Test func dockerFieldsDecode() throws {
+        let spec = try SpecLoader.decodeSpec(try Self.fixture("docker"))
+        #expect(spec.linux?.seccomp?.syscalls?.count == 4)
+        #expect(spec.linux?.resources?.memory?.limit == 67108864)
+        #expect(spec.hooks?.prestart?.first?.args?.first == "libnetwork-setkey")
+        #expect(spec.mounts?.last?.options == ["rbind", "rprivate"])
+    }
+
+    @Test func unknownFieldsAreIgnored() throws {
+        let s = try SpecLoader.decodeSpec(Array(#"{"ociVersion":"1.0.0","solaris":{"x":1},"future":true}"#.utf8))
+        #expect(s.ociVersion == "1.0.0" && s.process == nil)
+    }
+
+    @Test func errorsNameTheField() {
+        func message(_ json: String) -> String {
+            do { _ = try SpecLoader.decodeSpec(Array(json.utf8)); return "" } catch { return error.message }
+        }
+        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":"x"}}"#).hasPrefix("process.args: expected an array"))
+        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0},"cwd":"/"}}"#).hasPrefix("process.user.gid: required field is missing"))
+        #expect(message(#"{"ociVersion":"1","mounts":[{"destination":"/a"},{"type":"x"}]}"#).hasPrefix("mounts[1].destination"))
+        #expect(message(#"{"ociVersion":"#).contains("(root)"))
+    }
+
+    @Test func defaultSpecIsRuncsAndDecodes() throws {
+        let spec = try SpecLoader.decodeSpec(Array(DefaultSpec.json.utf8))
+        #expect(spec.ociVersion == "1.0.2-dev")
+        #expect(spec.process?.terminal == true)
+        #expect(spec.process?.args == ["sh"])
+        #expect(spec.linux?.namespaces?.map(\.type) == ["pid", "network", "ipc", "uts", "mount"])
+        #expect(DefaultSpec.json.contains("\n\t\"process\": {"), "tab-indented like runc's")
+        let runc = String(decoding: try Self.fixture("runc-spec"), as: UTF8.self)
+        #expect(DefaultSpec.json == runc.trimmingCharacters(in: .newlines), "byte for byte runc spec's output")
+        let rootless = try SpecLoader.decodeSpec(Array(DefaultSpec.rootlessJSON(uid: 1000, gid: 1001).utf8))
+        #expect(rootless.linux?.uidMappings?.first?.hostID == 1000 && rootless.linux?.gidMappings?.first?.hostID == 1001)
+    }
+}
+
+@Suite("JSON writer")
+struct JSONWriterTests {
+    @Test func compactAndIndented() {
+        let v: JSON = .object([("b", .int(1)), ("a", .array([.string("x<y"), .bool(true), .null]))])
+        #expect(v.encoded() == #"{"b":1,"a":["x\u003cy",true,null]}"#)
+        #expect(v.encoded(indent: "  ") == "{\n  \"b\": 1,\n  \"a\": [\n    \"x\\u003cy\",\n    true,\n    null\n  ]\n}")
+        #expect(JSON.quoted("a\"b\\\n\u{1}") == #""a\"b\\\n\u0001""#)
+    }
+
+    @Test func stateShapeMatchesRunc() {
+        let s = ContainerState(ociVersion: "1.0.2-dev", id: "c1", status: "running", pid: 42, bundle: "/b", rootfs: "/b/rootfs", created: "2026-01-01T00:00:00Z", annotations: [:], owner: "")
+        #expect(s.runtimeJSON.encoded() == #"{"ociVersion":"1.0.2-dev","id":"c1","pid":42,"status":"running","bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-01T00:00:00Z","owner":""}"#)
+        var a = s
+        a.annotations = ["k": "v"]
+        #expect(a.runtimeJSON.encoded().contains(#""created":"2026-01-01T00:00:00Z","annotations":{"k":"v"},"owner":"""#))
+        #expect(a.hookJSON.encoded() == #"{"ociVersion":"1.0.2-dev","id":"c1","status":"running","pid":42,"bundle":"/b","annotations":{"k":"v"}}"#)
+    }
+}

@@ -1,0 +1,75 @@
+import SwrunCLI
+import SwrunCore
+import Testing
+
+@Suite("argv spellings (runc's)")
+struct CLITests {
+    let create = Verbs.find("create")!.flags
+
+    @Test func globalsBeforeVerb() throws {
+        let g = try ArgParser.parse(["--root", "/x", "--log=/l", "--log-format", "json", "--debug", "create", "--bundle", "b", "id"][...], flags: Verbs.globals, stopAtPositional: true, verb: nil)
+        #expect(g.string("root") == "/x" && g.string("log") == "/l" && g.string("log-format") == "json" && g.bool("debug"))
+        #expect(g.positional == ["create", "--bundle", "b", "id"])
+    }
+
+    @Test func goStyleSingleDashAndEquals() throws {
+        let a = try ArgParser.parse(["-bundle", "/b", "--pid-file=/p", "-b", "/c", "id"][...], flags: create, stopAtPositional: false, verb: "create")
+        #expect(a.string("bundle") == "/c" && a.string("pid-file") == "/p" && a.positional == ["id"])
+    }
+
+    @Test func booleansAcceptExplicitValues() throws {
+        let a = try ArgParser.parse(["--no-pivot=false", "--no-new-keyring", "id"][...], flags: create, stopAtPositional: false, verb: "create")
+        #expect(!a.bool("no-pivot") && a.bool("no-new-keyring"))
+    }
+
+    @Test func unknownFlagAndMissingValue() {
+        #expect(throws: UsageError.self) { try ArgParser.parse(["--nope", "id"][...], flags: create, stopAtPositional: false, verb: "create") }
+        do {
+            _ = try ArgParser.parse(["--pid-file"][...], flags: create, stopAtPositional: false, verb: "create")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message == "flag needs an argument: -pid-file")
+        }
+        do {
+            _ = try ArgParser.parse(["--nope"][...], flags: create, stopAtPositional: false, verb: "create")
+        } catch {
+            #expect(error.message == "flag provided but not defined: -nope")
+        }
+    }
+
+    @Test func execStopsAtTheCommand() throws {
+        let a = try ArgParser.parse(["--tty", "id", "ls", "-la", "--color"][...], flags: Verbs.find("exec")!.flags, stopAtPositional: true, verb: "exec")
+        #expect(a.bool("tty") && a.positional == ["id", "ls", "-la", "--color"])
+    }
+
+    @Test func doubleDashEndsFlags() throws {
+        let a = try ArgParser.parse(["--", "-weird-id"][...], flags: create, stopAtPositional: false, verb: "create")
+        #expect(a.positional == ["-weird-id"])
+    }
+
+    @Test(arguments: [("KILL", 9), ("SIGKILL", 9), ("9", 9), ("term", 15), ("SIGUSR1", 10), ("HUP", 1), ("RTMIN+2", 36)])
+    func signals(name: String, number: Int32) throws {
+        #expect(try SwrunCLI.parseSignal(name) == number)
+    }
+
+    @Test func badSignals() {
+        for s in ["NOPE", "0", "65", "-1", ""] {
+            #expect(throws: SwrunError.self) { try SwrunCLI.parseSignal(s) }
+        }
+    }
+
+    @Test func everyVerbHasHelp() {
+        for v in Verbs.all {
+            let h = Help.verb(v)
+            #expect(h.contains("swrun \(v.name) - ") && h.contains("USAGE:"))
+        }
+        #expect(Help.root().contains("GLOBAL OPTIONS:") && Help.root().contains("--systemd-cgroup"))
+        #expect(Help.versionText(libseccomp: "2.5.4").hasPrefix("swrun version "))
+        #expect(Help.versionText(libseccomp: "2.5.4").contains("\ncommit: ") && Help.versionText(libseccomp: "2.5.4").contains("\nspec: 1.0.2-dev"))
+    }
+
+    @Test func tableLikeGoTabwriter() {
+        let t = Table.render([["ID", "PID", "STATUS"], ["a-long-container-id", "1", "running"]])
+        #expect(t == "ID                    PID         STATUS\na-long-container-id   1           running\n")
+    }
+}

@@ -1,0 +1,134 @@
+import OCISpec
+import SwrunCore
+import SwrunSys
+import Testing
+
+@Suite("plan building and tables (no root)")
+struct CoreTests {
+    @Test(arguments: ["abc", "a.b-c_d+e", "ABC123"])
+    func validIDs(id: String) throws { try ContainerID.validate(id) }
+
+    @Test(arguments: ["", ".", "..", "a/b", "a b", "ä", "x:y"])
+    func invalidIDs(id: String) {
+        #expect(throws: SwrunError.self) { try ContainerID.validate(id) }
+    }
+
+    @Test func mountOptionTable() throws {
+        let m = try MountPlan.op(Mount(destination: "/data//x/", type: "bind", source: "rel", options: ["rbind", "ro", "nosuid", "rnodev", "rslave", "noatime"]), index: 0, bundle: "/b")
+        #expect(m.destination == "/data/x")
+        #expect(m.kind == .bind(source: "/b/rel", recursive: true))
+        #expect(m.attrSet == MountAttr.rdonly | MountAttr.nosuid | MountAttr.noatime)
+        #expect(m.recursiveAttrSet == MountAttr.nodev)
+        #expect(m.propagation == UInt64(MountFlags.slave) && m.propagationRecursive)
+        let t = try MountPlan.op(Mount(destination: "dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k", "rw", "tmpcopyup"]), index: 0, bundle: "/b")
+        #expect(t.destination == "/dev")
+        #expect(t.kind == .filesystem(type: "tmpfs", source: "tmpfs"))
+        #expect(t.data == [KeyValue("mode", "755"), KeyValue("size", "65536k")])
+        #expect(t.attrSet == MountAttr.nosuid | MountAttr.strictatime)
+        #expect(t.attrClear & MountAttr.rdonly != 0 && t.tmpcopyup)
+    }
+
+    @Test func mountErrorsNameTheField() {
+        #expect(throws: SwrunError.self) { try MountPlan.op(Mount(destination: "/x", type: "bind", source: nil, options: ["bind"]), index: 3, bundle: "/b") }
+        do {
+            _ = try MountPlan.op(Mount(destination: "/x", type: nil, source: nil, options: []), index: 3, bundle: "/b")
+        } catch {
+            #expect(error.message == "mounts[3].type: required for a non-bind mount")
+        }
+        do {
+            _ = try MountPlan.op(Mount(destination: "/x", type: "proc", source: "proc", options: ["tmpcopyup"]), index: 1, bundle: "/b")
+        } catch {
+            #expect(error.message.hasPrefix("mounts[1].options: tmpcopyup"))
+        }
+    }
+
+    @Test func everyRuncMountOptionIsKnown() {
+        let runc = ["acl", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud", "mand", "noacl", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable"]
+        for o in runc { #expect(MountOptions.table[o] != nil, "\(o)") }
+    }
+
+    @Test func cgroupLayoutHybrid() throws {
+        let mountinfo = """
+        31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+        32 31 0:29 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate
+        33 31 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+        34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+        35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+        """
+        let selfCg = "4:memory:/svc/x\n3:cpu,cpuacct:/\n1:name=systemd:/\n0::/\n"
+        let l = CgroupLayout.parse(mountinfo: mountinfo, selfCgroup: selfCg)
+        #expect(l.hierarchies.map(\.name) == ["unified", "cpu,cpuacct", "memory"])
+        #expect(!l.isPureV2)
+        #expect(try l.directories(cgroupsPath: "a/b", id: "c") == ["/sys/fs/cgroup/unified/a/b", "/sys/fs/cgroup/cpu,cpuacct/a/b", "/sys/fs/cgroup/memory/svc/x/a/b"])
+        #expect(try l.directories(cgroupsPath: "/abs/c", id: "c") == ["/sys/fs/cgroup/unified/abs/c", "/sys/fs/cgroup/cpu,cpuacct/abs/c", "/sys/fs/cgroup/memory/abs/c"])
+        #expect(try l.directories(cgroupsPath: nil, id: "c1")[2] == "/sys/fs/cgroup/memory/svc/x/c1")
+        #expect(throws: SwrunError.self) { try l.directories(cgroupsPath: "../escape", id: "c") }
+        #expect(throws: SwrunError.self) { try l.directories(cgroupsPath: "system.slice:docker:abc", id: "c") }
+    }
+
+    @Test func cgroupLayoutPureV2() {
+        let l = CgroupLayout.parse(mountinfo: "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate", selfCgroup: "0::/user.slice/x.scope\n")
+        #expect(l.isPureV2 && l.hierarchies[0].ownPath == "/user.slice/x.scope")
+    }
+
+    @Test func syncMessagesRoundTrip() {
+        let all: [SyncMessage] = [.cgroupJoined(stateJSON: "{\"a\":1}"), .runHooks, .hooksDone, .ready, .proceed, .error(errno: -2, message: "mount proc: no such device")]
+        for m in all { #expect(SyncMessage.decode(m.encode()) == m) }
+        #expect(SyncMessage.decode([]) == nil && SyncMessage.decode([9]) == nil && SyncMessage.decode([0xFF, 1]) == nil)
+    }
+
+    @Test func logLinesHaveRuncsShape() {
+        let json = Log.line(.error, "container \"x\" not running", format: .json)
+        #expect(json.hasPrefix(#"{"level":"error","msg":"container \"x\" not running","time":""#) && json.hasSuffix("Z\"}\n"))
+        let text = Log.line(.error, "boom", format: .text)
+        #expect(text.hasPrefix("time=\"") && text.hasSuffix(" level=error msg=\"boom\"\n"))
+    }
+
+    @Test func errorWordingClientsMatch() {
+        #expect(SwrunError.notExist.message == "container does not exist")
+        #expect(SwrunError.notRunning.message == "container not running")
+        #expect(SwrunError.notExist.wrapped("state x").message == "state x: container does not exist")
+        #expect(SyscallError("stat", "/x", errno: Errno.ENOENT).description == "stat /x: no such file or directory")
+    }
+
+    @Test func capabilitiesAndRlimits() throws {
+        #expect(CapabilityNames.number("CAP_KILL") == 5 && CapabilityNames.number("net_raw") == 13)
+        #expect(try CapabilityNames.mask(["CAP_CHOWN", "CAP_KILL"], field: "f") == 0x21)
+        do {
+            _ = try CapabilityNames.mask(["CAP_BOGUS"], field: "process.capabilities.bounding")
+        } catch {
+            #expect(error.message == "process.capabilities.bounding: unknown capability \"CAP_BOGUS\"")
+        }
+        #expect(RlimitNames.all["RLIMIT_NOFILE"] == 7 && RlimitNames.all.count == 16)
+    }
+
+    @Test func passwdAndGroupParsing() {
+        let p = UserDB.parsePasswd("root:x:0:0:root:/root:/bin/sh\n# comment\nbad\nalice:x:1000:100::/home/a:/bin/sh\n")
+        #expect(p == [PasswdEntry(name: "root", uid: 0, gid: 0, home: "/root"), PasswdEntry(name: "alice", uid: 1000, gid: 100, home: "/home/a")])
+        let g = UserDB.parseGroup("wheel:x:10:alice,bob\nstaff:x:50:\n")
+        #expect(g[0].members == ["alice", "bob"] && g[1].members.isEmpty)
+    }
+
+    @Test func sysctlValidation() throws {
+        var plan = LaunchPlan(id: "x", bundle: "/b", rootfs: "/r")
+        plan.cloneFlags = NamespaceFlag.ipc | NamespaceFlag.mount
+        try Sysctl.validate("kernel.shmmax", plan: plan)
+        try Sysctl.validate("fs.mqueue.queues_max", plan: plan)
+        #expect(throws: SwrunError.self) { try Sysctl.validate("net.ipv4.ip_forward", plan: plan) }
+        #expect(throws: SwrunError.self) { try Sysctl.validate("kernel.panic", plan: plan) }
+        #expect(throws: SwrunError.self) { try Sysctl.validate("../../x", plan: plan) }
+    }
+
+    @Test func seccompProfilesCompile() throws {
+        let docker = try SpecLoader.decode(LinuxSeccomp.self, Array(#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"flags":["SECCOMP_FILTER_FLAG_LOG"],"syscalls":[{"names":["read","write","no_such_syscall"],"action":"SCMP_ACT_ALLOW"},{"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]}]}"#.utf8))
+        let c = try SeccompCompiler.compile(docker)
+        #expect(c.bpf.count > 0 && c.bpf.count % 8 == 0)
+        #expect(c.flags == 2)
+        var bad = docker
+        bad.defaultAction = "SCMP_ACT_NOPE"
+        #expect(throws: SwrunError.self) { try SeccompCompiler.compile(bad) }
+        bad = docker
+        bad.architectures = ["SCMP_ARCH_VAX"]
+        #expect(throws: SwrunError.self) { try SeccompCompiler.compile(bad) }
+    }
+}
