@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/mman.h>
@@ -287,3 +290,89 @@ int swrun_close_fds_except(const int *keep, size_t count) {
     }
     return (int)syscall(SYS_close_range, next, ~0U, 0);
 }
+
+int swrun_pty_open(char *name, size_t len) {
+    int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -1;
+    if (unlockpt(m) != 0 || ptsname_r(m, name, len) != 0) {
+        int e = errno;
+        close(m);
+        errno = e;
+        return -1;
+    }
+    return m;
+}
+
+int swrun_set_ctty(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
+
+int swrun_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize ws = { .ws_row = rows, .ws_col = cols };
+    return ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+int swrun_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0) return -1;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+
+int swrun_unix_connect(const char *path) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+    strcpy(addr.sun_path, path);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    if (connect(s, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        int e = errno;
+        close(s);
+        errno = e;
+        return -1;
+    }
+    return s;
+}
+
+int swrun_send_fd(int sock, int fd, const void *payload, size_t len) {
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = { .iov_base = (void *)payload, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    ssize_t n;
+    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return n < 0 ? -1 : 0;
+}
+
+int swrun_tty_make_raw(int fd, void *saved, size_t len) {
+    if (len < sizeof(struct termios)) { errno = EINVAL; return -1; }
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -1;
+    memcpy(saved, &t, sizeof t);
+    cfmakeraw(&t);
+    return tcsetattr(fd, TCSANOW, &t);
+}
+
+int swrun_tty_restore(int fd, const void *saved) { return tcsetattr(fd, TCSANOW, (const struct termios *)saved); }
+
+int swrun_recv_fd(int sock) {
+    char buf[256], cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+    ssize_t n;
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) { errno = EBADMSG; return -1; }
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
+}
+
+int swrun_stream_pair(int *fds) { return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds); }

@@ -45,6 +45,8 @@ public struct LinuxCapabilities: Codable, Equatable, Sendable {
     public var inheritable: [String]?
     public var permitted: [String]?
     public var ambient: [String]?
+
+    public init() {}
 }
 
 public struct POSIXRlimit: Codable, Equatable, Sendable {

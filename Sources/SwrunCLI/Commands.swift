@@ -84,9 +84,7 @@ public enum SwrunCLI {
             guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \"\(n)\" for flag -preserve-fds") }
             o.preserveFds = v
         }
-        if a.has("console-socket") {
-            throw SwrunError(.usage, "--console-socket: terminals are not supported by this version of swrun")
-        }
+        o.consoleSocket = a.string("console-socket")
         if a.has("pidfd-socket") {
             throw SwrunError(.usage, "--pidfd-socket is not supported by this version of swrun")
         }
@@ -99,7 +97,9 @@ public enum SwrunCLI {
         case "create":
             try c.create(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: try createOptions(a))
         case "run":
-            return try c.run(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: try createOptions(a), detach: a.bool("detach"))
+            var o = try createOptions(a)
+            o.detached = a.bool("detach")
+            return try c.run(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o, detach: a.bool("detach"))
         case "start":
             try c.start(id)
         case "state":
@@ -122,7 +122,7 @@ public enum SwrunCLI {
         case "features":
             Stdio.writeStdout(Features.json().encoded(indent: "    ") + "\n")
         case "exec":
-            throw SwrunError(.usage, "exec is not supported by this version of swrun")
+            return try c.exec(id, try execOptions(a))
         case "update":
             throw SwrunError(.usage, "update is not supported by this version of swrun")
         case "events":
@@ -131,6 +131,32 @@ public enum SwrunCLI {
             throw SwrunError(.usage, "unknown command \(verb)")
         }
         return 0
+    }
+
+    static func execOptions(_ a: ParsedArgs) throws(SwrunError) -> ExecOptions {
+        var o = ExecOptions()
+        o.processFile = a.string("process")
+        o.args = Array(a.positional.dropFirst())
+        o.env = a.strings("env")
+        o.cwd = a.string("cwd")
+        o.user = a.string("user")
+        o.additionalGids = a.strings("additional-gids").flatMap { $0.split(separator: ",").map(String.init) }
+        o.caps = a.strings("cap")
+        o.noNewPrivs = a.bool("no-new-privs")
+        o.apparmor = a.string("apparmor")
+        o.processLabel = a.string("process-label")
+        o.tty = a.bool("tty")
+        o.consoleSocket = a.string("console-socket")
+        o.detach = a.bool("detach")
+        o.pidFile = a.string("pid-file")
+        o.ignorePaused = a.bool("ignore-paused")
+        if let n = a.string("preserve-fds") {
+            guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \"\(n)\" for flag -preserve-fds") }
+            o.preserveFds = v
+        }
+        if a.has("pidfd-socket") { throw SwrunError(.usage, "--pidfd-socket is not supported by this version of swrun") }
+        if !a.strings("cgroup").isEmpty { throw SwrunError(.usage, "--cgroup (exec into a sub-cgroup) is not supported by this version of swrun") }
+        return o
     }
 
     /// runc's parseSignal: a number, or a name with or without SIG, any case.

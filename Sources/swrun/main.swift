@@ -15,8 +15,7 @@ case .usage(let e):
     Proc.exit(1)
 case .failure(let e, let verb):
     // runc prefixes the failures of create and run; clients match the rest of the text.
-    let msg = (verb == "create" || verb == "run") && e.kind != .usage ? "swrun \(verb ?? ""): \(e.message)" : e.message
-    let text = (verb == "create" || verb == "run") ? "swrun \(verb ?? "") failed: \(e.message)" : msg
+    let text = (verb == "create" || verb == "run") ? "swrun \(verb ?? "") failed: \(e.message)" : e.message
     Log.error(text)
     if !Log.config.isStderr { Stdio.writeStderr(text + "\n") }
     Proc.exit(1)

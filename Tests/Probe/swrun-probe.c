@@ -4,6 +4,8 @@
 //   stat PATH         type mode uid gid major minor of PATH (lstat)
 //   write PATH        tries to open PATH for writing: "ok" or the errno name
 //   mountopts PATH    the per-mount options of the mount at PATH (from /proc/self/mountinfo)
+//   recvtty SOCK      (on the host) listens on SOCK, receives a pty master with SCM_RIGHTS,
+//                     prints the payload as "name=...", then copies the terminal's output
 //   exit N            exits with N;   sleep N   sleeps N seconds;   env   prints the environment
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -15,6 +17,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -139,12 +143,35 @@ static int do_mountopts(const char *p) {
     return 0;
 }
 
+static int do_recvtty(const char *path) {
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+    unlink(path);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1)) { perror("bind"); return 1; }
+    int c = accept(s, NULL, NULL);
+    if (c < 0) { perror("accept"); return 1; }
+    char name[256] = "", cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = name, .iov_len = sizeof name - 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    ssize_t n = recvmsg(c, &m, 0);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    if (n < 0 || !cm || cm->cmsg_type != SCM_RIGHTS) { fprintf(stderr, "no fd received\n"); return 1; }
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    printf("name=%s\n", name);
+    char buf[4096];
+    while ((n = read(fd, buf, sizeof buf)) > 0) fwrite(buf, 1, (size_t)n, stdout);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2 || strcmp(argv[1], "report") == 0) return report();
     if (strcmp(argv[1], "stat") == 0 && argc > 2) return do_stat(argv[2]);
     if (strcmp(argv[1], "write") == 0 && argc > 2) return do_write(argv[2]);
     if (strcmp(argv[1], "mountopts") == 0 && argc > 2) return do_mountopts(argv[2]);
+    if (strcmp(argv[1], "recvtty") == 0 && argc > 2) return do_recvtty(argv[2]);
     if (strcmp(argv[1], "exit") == 0 && argc > 2) return atoi(argv[2]);
     if (strcmp(argv[1], "sleep") == 0 && argc > 2) { sleep((unsigned)atoi(argv[2])); return 0; }
     if (strcmp(argv[1], "env") == 0) { for (char **e = environ; *e; e++) puts(*e); return 0; }

@@ -129,4 +129,24 @@ long swrun_fstatfs_type(int fd);
 int swrun_stat(const char * _Nonnull path, void * _Nonnull st);
 int swrun_flock(int fd, int op);
 
+// --- terminals and unix sockets ---
+/// Opens /dev/ptmx (of the current mount namespace), unlocks it, writes the slave's path to
+/// name; returns the master fd (O_CLOEXEC) or -1.
+int swrun_pty_open(char * _Nonnull name, size_t len);
+/// Makes fd the controlling terminal of the calling process (TIOCSCTTY).
+int swrun_set_ctty(int fd);
+int swrun_set_winsize(int fd, unsigned short rows, unsigned short cols);
+int swrun_get_winsize(int fd, unsigned short * _Nonnull rows, unsigned short * _Nonnull cols);
+/// Connects a SOCK_STREAM unix socket to path; returns the fd (O_CLOEXEC) or -1.
+int swrun_unix_connect(const char * _Nonnull path);
+/// Sends fd with SCM_RIGHTS and a payload.
+int swrun_send_fd(int sock, int fd, const void * _Nonnull payload, size_t len);
+/// Receives one fd sent with SCM_RIGHTS; returns it (O_CLOEXEC) or -1.
+int swrun_recv_fd(int sock);
+/// A SOCK_STREAM socketpair, close-on-exec.
+int swrun_stream_pair(int * _Nonnull fds);
+/// Terminal raw mode for the relay of a foreground `run` with a terminal.
+int swrun_tty_make_raw(int fd, void * _Nonnull saved, size_t len);
+int swrun_tty_restore(int fd, const void * _Nonnull saved);
+
 #endif

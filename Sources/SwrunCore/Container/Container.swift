@@ -28,6 +28,8 @@ public struct Container {
     public func create(id: String, bundle: String, pidFile: String?, options: CreateOptions) throws(SwrunError) {
         try store.ensureRoot()
         let absPid = try absolute(pidFile)
+        var options = options
+        options.consoleSocket = try absolute(options.consoleSocket)
         _ = try Launcher.create(id: id, bundle: bundle, options: options, pidFile: absPid, store: store)
     }
 
@@ -81,6 +83,8 @@ public struct Container {
     public func run(id: String, bundle: String, pidFile: String?, options: CreateOptions, detach: Bool) throws(SwrunError) -> Int32 {
         try store.ensureRoot()
         let absPid = try absolute(pidFile)
+        var options = options
+        options.consoleSocket = try absolute(options.consoleSocket)
         let created = try Launcher.create(id: id, bundle: bundle, options: options, pidFile: absPid, store: store)
         let r = created.record
         do {
@@ -93,8 +97,14 @@ public struct Container {
         created.lock.unlock()
         if detach { return 0 }
         Proc.forwardSignals(to: created.pid)
-        guard let status = try sys("wait for container", { try Proc.waitpid(created.pid) }) else {
-            throw SwrunError(.system, "wait for container: no status")
+        let status: ExitStatus
+        if let relay = created.relay {
+            status = try relay.relay(pid: created.pid)
+        } else {
+            guard let s = try sys("wait for container", { try Proc.waitpid(created.pid) }) else {
+                throw SwrunError(.system, "wait for container: no status")
+            }
+            status = s
         }
         let lock = try store.lock(id)
         try destroy(try store.load(id))

@@ -114,6 +114,10 @@ public struct LaunchPlan: Sendable {
     public var seccompFilter: [UInt8]?
     public var seccompFlags: UInt32 = 0
     public var preserveFds = 0
+    /// process.terminal: a pty is made and its master sent to the console socket.
+    public var terminal = false
+    public var consoleSize: [UInt16] = []   // rows, cols
+    public var consoleSocket: Int32 = -1    // connected by the parent before clone
 
     // Hooks run by the init itself (in the container's namespaces)
     public var createContainerHooks: [Hook] = []

@@ -6,6 +6,9 @@ public struct CreateOptions: Sendable {
     public var noPivot = false
     public var noNewKeyring = false
     public var preserveFds = 0
+    public var consoleSocket: String?
+    /// create, or run --detach: nobody will relay a terminal.
+    public var detached = true
     public init() {}
 }
 
@@ -146,6 +149,11 @@ public enum PlanBuilder {
 
     static func process(_ spec: Spec, _ plan: inout LaunchPlan) throws(SwrunError) {
         guard let p = spec.process else { throw SwrunError.config("process: required field is missing") }
+        try process(p, &plan)
+    }
+
+    /// The process part of a plan, shared by create and exec.
+    public static func process(_ p: Process, _ plan: inout LaunchPlan) throws(SwrunError) {
         guard let args = p.args, !args.isEmpty, !args[0].isEmpty else { throw SwrunError.config("process.args: args must not be empty") }
         plan.args = args
         guard p.cwd.hasPrefix("/") else { throw SwrunError.config("process.cwd: \"\(p.cwd)\" must be an absolute path") }
@@ -164,9 +172,8 @@ public enum PlanBuilder {
         if !plan.env.contains(where: { $0.hasPrefix("HOME=") }) {
             plan.env.append("HOME=" + homeDirectory(rootfs: plan.rootfs, uid: plan.uid))
         }
-        if p.terminal == true {
-            throw SwrunError.config("process.terminal: terminals are not supported by this version of swrun; set \"terminal\": false")
-        }
+        plan.terminal = p.terminal ?? false
+        if let size = p.consoleSize { plan.consoleSize = [UInt16(clamping: size.height), UInt16(clamping: size.width)] }
         var seen: Set<String> = []
         for (i, r) in (p.rlimits ?? []).enumerated() {
             let field = "process.rlimits[\(i)]"
@@ -201,10 +208,16 @@ public enum PlanBuilder {
     /// HOME from the container's /etc/passwd, read through the rootfs with RESOLVE_IN_ROOT
     /// (never NSS, never a host path); "/" when the user has no entry, as runc does.
     static func homeDirectory(rootfs: String, uid: UInt32) -> String {
-        guard let root = try? Files.open(rootfs, OpenFlags.path | OpenFlags.directory),
-              let fd = try? Files.openat2(root.raw, "/etc/passwd", OpenFlags.readOnly, resolve: Resolve.inRoot | Resolve.noMagicLinks),
-              let bytes = try? Files.readAll(fd: fd.raw) else { return "/" }
-        return UserDB.parsePasswd(String(decoding: bytes, as: UTF8.self)).first { $0.uid == uid }?.home ?? "/"
+        guard let text = readInRoot(rootfs, "/etc/passwd") else { return "/" }
+        return UserDB.parsePasswd(text).first { $0.uid == uid }?.home ?? "/"
+    }
+
+    /// Reads a file inside a root directory with RESOLVE_IN_ROOT (nil if it cannot be read).
+    static func readInRoot(_ root: String, _ path: String) -> String? {
+        guard let rootFd = try? Files.open(root, OpenFlags.path | OpenFlags.directory),
+              let fd = try? Files.openat2(rootFd.raw, path, OpenFlags.readOnly, resolve: Resolve.inRoot | Resolve.noMagicLinks),
+              let bytes = try? Files.readAll(fd: fd.raw) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func validHooks(_ hooks: [Hook]?, _ field: String) throws(SwrunError) -> [Hook] {

@@ -31,7 +31,7 @@ enum InitSequence {
         // 2. Inherited descriptors (a shim's socket, a test runner's status pipe) must not
         //    live on in an init that may wait for `start` for days: close all but stdio, the
         //    --preserve-fds range and our own.
-        let keep = [ctx.channel.socket.fd.raw, ctx.stateDir, Log.config.fd] + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
+        let keep = [ctx.channel.socket.fd.raw, ctx.stateDir, Log.config.fd, plan.consoleSocket] + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
         try sys("close inherited fds") { try Files.closeAll(except: keep) }
         // 3. The parent blocked signals around clone; reset inherited handlers, then unblock.
         Proc.resetSignalHandlers()
@@ -78,6 +78,9 @@ enum InitSequence {
         // 12. createContainer hooks: in the container's namespaces, before pivot_root.
         try HookRunner.run(plan.createContainerHooks, kind: "createContainer", state: stateJSON)
         try RootfsSequence.pivot(plan, root: root)
+        // The pty comes from the container's devpts, so after pivot_root; before the
+        // read-only root, since /dev/console may have to be created.
+        try Console.setUp(plan, bindDevConsole: true)
         // 13. Sysctls after the namespaces are final, through the verified procfs handle.
         for s in plan.sysctls {
             let file = "sys/" + s.key.replacing(".", with: "/")

@@ -8,6 +8,7 @@ enum Launcher {
         var record: ContainerRecord
         var pid: Int32
         var lock: StateStore.Lock
+        var relay: TTYRelay?
     }
 
     static func create(id: String, bundle: String, options: CreateOptions, pidFile: String?, store: StateStore) throws(SwrunError) -> Created {
@@ -20,10 +21,12 @@ enum Launcher {
         } catch {
             throw SwrunError(.invalidConfig, error.description)
         }
-        let spec = try loadSpec(bundlePath)
+        let (spec, configBytes) = try loadSpec(bundlePath)
         let layout = try CgroupLayout.discover()
         let leaves = try layout.directories(cgroupsPath: spec.linux?.cgroupsPath, id: id)
-        let plan = try PlanBuilder.build(spec: spec, bundle: bundlePath, id: id, options: options, layout: layout, cgroupLeaves: leaves)
+        var plan = try PlanBuilder.build(spec: spec, bundle: bundlePath, id: id, options: options, layout: layout, cgroupLeaves: leaves)
+        let (console, relay) = try Console.connect(options.consoleSocket, terminal: plan.terminal, detached: options.detached)
+        plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
         let hooks = spec.hooks ?? Hooks()
         let runtimeHooks = try PlanBuilder.validHooks(hooks.prestart, "hooks.prestart") + PlanBuilder.validHooks(hooks.createRuntime, "hooks.createRuntime")
         let lock = try store.createDirectory(id)
@@ -39,6 +42,9 @@ enum Launcher {
         do {
             // Crash safety: each thing is recorded before it is made.
             try store.save(record)
+            // exec reads the configuration the container was created with, not the bundle's
+            // current one.
+            try sys("save config") { try Files.writeAtomic(store.directory(id) + "/config.json", configBytes) }
             // 0622 whatever our umask: the init opens it after switching to the container's user.
             try sys("create exec fifo") {
                 try Files.mkfifo(store.fifoPath(id), mode: 0o622)
@@ -53,7 +59,8 @@ enum Launcher {
             record.initStartTime = ProcFS.startTime(of: pid) ?? 0
             try store.save(record)
             try handshake(channel, pid: pid, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store)
-            return Created(record: record, pid: pid, lock: lock)
+            console?.close()
+            return Created(record: record, pid: pid, lock: lock, relay: relay)
         } catch {
             Log.debug("create failed, cleaning up: \(error.message)")
             if pid > 0 {
@@ -66,14 +73,14 @@ enum Launcher {
         }
     }
 
-    static func loadSpec(_ bundle: String) throws(SwrunError) -> Spec {
+    static func loadSpec(_ bundle: String) throws(SwrunError) -> (Spec, [UInt8]) {
         let bytes: [UInt8]
         do { bytes = try Files.readFile("config.json") } catch where error.errno == Errno.ENOENT {
             throw SwrunError.config("JSON specification file config.json not found in \(bundle)")
         } catch {
             throw SwrunError.config(error.description)
         }
-        do { return try SpecLoader.decodeSpec(bytes) } catch {
+        do { return (try SpecLoader.decodeSpec(bytes), bytes) } catch {
             throw SwrunError.config("config.json: \(error.message)")
         }
     }

@@ -1,0 +1,237 @@
+import OCISpec
+import SwrunSys
+
+/// `exec` options, as the CLI parsed them (runc's flags).
+public struct ExecOptions: Sendable {
+    public var processFile: String?
+    public var args: [String] = []
+    public var env: [String] = []
+    public var cwd: String?
+    public var user: String?
+    public var additionalGids: [String] = []
+    public var caps: [String] = []
+    public var noNewPrivs = false
+    public var apparmor: String?
+    public var processLabel: String?
+    public var tty = false
+    public var consoleSocket: String?
+    public var detach = false
+    public var pidFile: String?
+    public var preserveFds = 0
+    public var ignorePaused = false
+    public init() {}
+}
+
+extension Container {
+    /// Runs a new process in a running container: joins its namespaces and cgroups and gets
+    /// the same treatment as the init (rlimits, user, capabilities, no_new_privs, seccomp).
+    public func exec(_ id: String, _ o: ExecOptions) throws(SwrunError) -> Int32 {
+        try ContainerID.validate(id)
+        let r = try store.load(id)
+        switch ContainerStatus.derive(r, store: store) {
+        case .stopped, .creating: throw SwrunError(.badState, "cannot exec in a stopped container")
+        case .paused where !o.ignorePaused: throw SwrunError(.badState, "cannot exec in a paused container (use --ignore-paused)")
+        default: break
+        }
+        let spec = try savedSpec(r)
+        let process = try execProcess(o, spec: spec, initPid: r.initPid)
+        var plan = LaunchPlan(id: id, bundle: r.bundle, rootfs: r.rootfs)
+        try PlanBuilder.process(process, &plan)
+        // HOME comes from the container's passwd, read through its root as the init sees it.
+        if !(process.env ?? []).contains(where: { $0.hasPrefix("HOME=") }) {
+            plan.env.removeAll { $0.hasPrefix("HOME=") }
+            plan.env.append("HOME=" + PlanBuilder.homeDirectory(rootfs: "/proc/\(r.initPid)/root", uid: plan.uid))
+        }
+        plan.preserveFds = o.preserveFds
+        if let seccomp = spec.linux?.seccomp {
+            let compiled = try SeccompCompiler.compile(seccomp)
+            plan.seccompFilter = compiled.bpf
+            plan.seccompFlags = compiled.flags
+        }
+        let (console, relay) = try Console.connect(try absolute(o.consoleSocket), terminal: plan.terminal, detached: o.detach)
+        plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
+        let pidFile = try absolute(o.pidFile)
+        let namespaces = try containerNamespaces(spec, initPid: r.initPid)
+        let (pid, channel) = try spawnExec(plan, namespaces: namespaces)
+        do throws(SwrunError) {
+            try CgroupManager.join(r.cgroupLeaves, pid: pid)
+            try channel.send(.cgroupJoined(stateJSON: ""))
+            _ = try channel.expect("ready")
+            if let pidFile { try Launcher.writePidFile(pidFile, pid) }
+            try channel.send(.proceed)
+            if let extra = try channel.receive(), case .error(_, let msg) = extra { throw SwrunError(.system, msg) }
+        } catch {
+            _ = try? Proc.kill(pid, Signals.kill)
+            _ = try? Proc.waitpid(pid)
+            throw error.wrapped("exec failed: unable to start container process")
+        }
+        console?.close()
+        if o.detach { return 0 }
+        Proc.forwardSignals(to: pid)
+        if let relay { return try relay.relay(pid: pid).shellCode }
+        guard let status = try sys("wait for exec process", { try Proc.waitpid(pid) }) else { return 1 }
+        return status.shellCode
+    }
+
+    func savedSpec(_ r: ContainerRecord) throws(SwrunError) -> Spec {
+        let bytes = try sys("read saved config") { try Files.readFile(store.directory(r.id) + "/config.json") }
+        do { return try SpecLoader.decodeSpec(bytes) } catch { throw SwrunError.config("config.json: \(error.message)") }
+    }
+
+    /// --process FILE, or the container's process with the argv-form flags on top (runc).
+    func execProcess(_ o: ExecOptions, spec: Spec, initPid: Int32) throws(SwrunError) -> Process {
+        if let file = o.processFile {
+            let bytes = try sys("read process file") { file == "-" ? try Files.readAll(fd: 0) : try Files.readFile(file) }
+            do { return try SpecLoader.decodeProcess(bytes) } catch { throw SwrunError.config("\(file): \(error.message)") }
+        }
+        guard var p = spec.process else { throw SwrunError.config("process: required field is missing") }
+        guard !o.args.isEmpty else { throw SwrunError(.usage, "exec: no command given (args or --process)") }
+        p.args = o.args
+        p.env = (p.env ?? []) + o.env
+        if let cwd = o.cwd { p.cwd = cwd }
+        p.terminal = o.tty
+        p.consoleSize = nil
+        if let user = o.user { p.user = try parseUser(user, base: p.user, initPid: initPid) }
+        if !o.additionalGids.isEmpty {
+            var gids: [UInt32] = []
+            for g in o.additionalGids {
+                guard let v = UInt32(g) else { throw SwrunError(.usage, "invalid additional-gids value \"\(g)\"") }
+                gids.append(v)
+            }
+            p.user.additionalGids = gids
+        }
+        if !o.caps.isEmpty {
+            // CVE-2022-29162: --cap goes to bounding, effective and permitted, never inheritable.
+            var caps = p.capabilities ?? LinuxCapabilities()
+            caps.bounding = (caps.bounding ?? []) + o.caps
+            caps.effective = (caps.effective ?? []) + o.caps
+            caps.permitted = (caps.permitted ?? []) + o.caps
+            p.capabilities = caps
+        }
+        if o.noNewPrivs { p.noNewPrivileges = true }
+        if let a = o.apparmor { p.apparmorProfile = a }
+        if let l = o.processLabel { p.selinuxLabel = l }
+        return p
+    }
+
+    /// `uid[:gid]` numerically, or a name from the container's /etc/passwd. Strict: no
+    /// trailing garbage, no negative numbers.
+    func parseUser(_ s: String, base: User, initPid: Int32) throws(SwrunError) -> User {
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, !parts[0].isEmpty else { throw SwrunError(.usage, "invalid user \"\(s)\": expected <uid>[:<gid>]") }
+        var u = base
+        u.additionalGids = nil
+        if let uid = UInt32(parts[0]) {
+            u.uid = uid
+            u.gid = 0
+        } else {
+            let text = PlanBuilder.readInRoot("/proc/\(initPid)/root", "/etc/passwd") ?? ""
+            guard let e = UserDB.parsePasswd(text).first(where: { $0.name == parts[0] }) else {
+                throw SwrunError(.usage, "invalid user \"\(s)\": no user \(parts[0]) in the container's /etc/passwd")
+            }
+            u.uid = e.uid
+            u.gid = e.gid
+        }
+        if parts.count == 2 {
+            guard let gid = UInt32(parts[1]) else { throw SwrunError(.usage, "invalid user \"\(s)\": gid must be a number") }
+            u.gid = gid
+        }
+        return u
+    }
+
+    /// The init's namespaces, as /proc/<pid>/ns paths, for every type in the config.
+    func containerNamespaces(_ spec: Spec, initPid: Int32) throws(SwrunError) -> [NamespaceJoin] {
+        let names: [String: String] = ["pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "time": "time"]
+        var out: [NamespaceJoin] = []
+        for ns in spec.linux?.namespaces ?? [] {
+            guard let n = names[ns.type], let flag = PlanBuilder.namespaceFlags[ns.type] else { continue }
+            out.append(NamespaceJoin(type: ns.type, flag: flag, path: "/proc/\(initPid)/ns/\(n)"))
+        }
+        // The mount namespace last: after it, host paths are gone.
+        return out.filter { $0.type != "mount" } + out.filter { $0.type == "mount" }
+    }
+
+    func spawnExec(_ plan: LaunchPlan, namespaces: [NamespaceJoin]) throws(SwrunError) -> (Int32, SyncChannel) {
+        let (parentEnd, childEnd) = try sys("create sync socket") { try PacketSocket.pair() }
+        var fds: [(NamespaceJoin, OwnedFD)] = []
+        for j in namespaces {
+            fds.append((j, try sys("open \(j.type) namespace") { try Files.open(j.path, OpenFlags.readOnly) }))
+        }
+        var restorePid: OwnedFD?
+        if let pidns = fds.first(where: { $0.0.type == "pid" }) {
+            restorePid = try sys { try Files.open("/proc/self/ns/pid", OpenFlags.readOnly) }
+            try sys("join pid namespace") { try Namespaces.setns(pidns.1.raw, NamespaceFlag.pid, display: pidns.0.path) }
+        }
+        let pid = try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> Int32 in try Proc.fork(namespaces: 0) } }
+        if pid == 0 {
+            parentEnd.fd.close()
+            ExecSequence.run(plan, channel: SyncChannel(childEnd, role: "exec"), namespaces: fds.filter { $0.0.type != "pid" })
+        }
+        childEnd.fd.close()
+        if let restorePid { try sys("restore pid namespace") { try Namespaces.setns(restorePid.raw, NamespaceFlag.pid, display: "/proc/self/ns/pid") } }
+        return (pid, SyncChannel(parentEnd, role: "exec"))
+    }
+}
+
+/// The child side of exec: join, then the same process setup as the init.
+enum ExecSequence {
+    static func run(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)]) -> Never {
+        do {
+            try steps(plan, channel: channel, namespaces: namespaces)
+        } catch {
+            try? channel.send(.error(errno: 0, message: error.message))
+            Proc.exit(1)
+        }
+    }
+
+    static func steps(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)]) throws(SwrunError) -> Never {
+        // 1. Die with swrun until set up; close what we inherited; default signals; not
+        //    dumpable while we hold host fds (the container must not ptrace us).
+        try sys { try Prctl.setPdeathsig(Signals.kill) }
+        let keep = [channel.socket.fd.raw, Log.config.fd, plan.consoleSocket] + namespaces.map { $0.1.raw } + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
+        try sys("close inherited fds") { try Files.closeAll(except: keep) }
+        Proc.resetSignalHandlers()
+        Proc.unblockAllSignals()
+        try sys { try Prctl.setDumpable(false) }
+        // 2. The parent places us in the container's cgroups before we join its cgroup
+        //    namespace.
+        _ = try channel.expect("cgroupJoined")
+        // 3. Join; the mount namespace last, which also moves root and cwd into the container.
+        for (j, fd) in namespaces {
+            try sys("join \(j.type) namespace") { try Namespaces.setns(fd.raw, j.flag, display: j.path) }
+            fd.close()
+        }
+        try sys { try Files.chdir("/") }
+        try sys { try Proc.setsid() }
+        try Console.setUp(plan, bindDevConsole: false)
+        for r in plan.rlimits {
+            let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
+            if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
+        }
+        if let adj = plan.oomScoreAdj {
+            try sys("set oom_score_adj") { try Files.writeFile("/proc/self/oom_score_adj", String(adj)) }
+        }
+        // 4. Identity and working directory: chdir after the user switch and inside the
+        //    container (CVE-2024-21626: never a host directory).
+        try InitSequence.setIdentity(plan)
+        Files.umask(plan.umask)
+        do { try Files.chdir(plan.cwd) } catch {
+            throw SwrunError(.system, "chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(Errno.text(error.errno))")
+        }
+        let executable = try InitSequence.lookPath(plan.args[0], env: plan.env)
+        if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
+        if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
+            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
+        }
+        try channel.send(.ready)
+        _ = try channel.expect("proceed")
+        try sys { try Prctl.setPdeathsig(0) }
+        channel.socket.fd.close()
+        if let bpf = plan.seccompFilter, plan.noNewPrivileges {
+            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
+        }
+        try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
+        let err = Proc.exec(executable, plan.args, plan.env)
+        throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
+    }
+}

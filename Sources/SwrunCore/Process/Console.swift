@@ -1,0 +1,40 @@
+import SwrunSys
+
+/// The container's terminal: a pty from the container's own devpts instance, made the
+/// controlling terminal and stdio of the process, with its master sent over the console
+/// socket (SCM_RIGHTS, the pty's name as payload) as runc does.
+enum Console {
+    /// Parent side: connect to --console-socket before the clone (the path is a host path).
+    /// Returns the socket to hand the master to: --console-socket, or for a foreground
+    /// run/exec without one, a private socketpair whose other end swrun relays.
+    static func connect(_ path: String?, terminal: Bool, detached: Bool) throws(SwrunError) -> (socket: OwnedFD?, relay: TTYRelay?) {
+        guard terminal else {
+            if path != nil { throw SwrunError(.usage, "--console-socket specified, but process.terminal is false") }
+            return (nil, nil)
+        }
+        guard let path else {
+            if detached { throw SwrunError(.usage, "cannot allocate tty if swrun will detach without setting console socket") }
+            return (nil, try TTYRelay())
+        }
+        return (try sys("connect to console socket") { try Terminal.connect(path) }, nil)
+    }
+
+    /// Child side, after pivot_root (or setns into the mount namespace for exec).
+    static func setUp(_ plan: LaunchPlan, bindDevConsole: Bool) throws(SwrunError) {
+        guard plan.terminal, plan.consoleSocket >= 0 else { return }
+        let (master, slavePath) = try sys("set up console") { try Terminal.openPTY() }
+        if plan.consoleSize.count == 2 {
+            try sys("set console size") { try Terminal.setSize(master.raw, rows: plan.consoleSize[0], cols: plan.consoleSize[1]) }
+        }
+        let slave = try sys("open console \(slavePath)") { try Files.open(slavePath, OpenFlags.readWrite) }
+        if bindDevConsole {
+            let root = try SafePath(rootPath: "/")
+            let target = try root.createFile("/dev/console")
+            let tree = try sys("mount console") { try Mount.cloneTree(dir: slave.raw, "", recursive: false, display: slavePath) }
+            try sys("mount console") { try Mount.attach(tree.raw, onto: target.raw, display: "/dev/console") }
+        }
+        for fd: Int32 in [0, 1, 2] { try sys("dup console") { try Files.dup2(slave.raw, fd) } }
+        try sys { try Terminal.setControllingTerminal(0) }
+        try sys { try Terminal.sendFD(plan.consoleSocket, master.raw, payload: slavePath) }
+    }
+}
