@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+@Suite("exec and terminals", .enabled(if: Harness.enabled))
+struct ExecTerminalTests {
+    func startSleeper(_ s: Sandbox, _ prefix: String) throws -> String {
+        s.args(["/bin/sleep", "60"])
+        let id = s.id(prefix)
+        s.freshCgroup(id)
+        try s.writeConfig()
+        let r = s.swrun(["run", "-d", "--bundle", s.bundle, id])
+        #expect(r.code == 0, "\(r.stderr)")
+        return id
+    }
+
+    @Test func execJoinsNamespacesAndCgroup() throws {
+        let s = try Sandbox()
+        s.config["hostname"] = "exec-host"
+        let id = try startSleeper(s, "ex")
+        let r = s.swrun(["exec", id, "/bin/swrun-probe", "report"])
+        #expect(r.code == 0, "\(r.stderr)")
+        let rep = Sandbox.parse(r.stdout)
+        #expect(rep["hostname"] == "exec-host")
+        #expect(rep["pid"] != "1" && Int(rep["pid"] ?? "") ?? 0 < 100, "in the container's pid namespace: \(rep["pid"] ?? "")")
+        #expect((rep["cgroup"] ?? "").contains(id), "in the container's cgroup")
+        #expect(rep["fds"] == "0,1,2")
+        #expect(rep["CapInh"] == "0000000000000000" && rep["nnp"] == "1")
+        #expect(s.swrun(["exec", id, "/bin/swrun-probe", "exit", "42"]).code == 42)
+    }
+
+    @Test func execFlags() throws {
+        let s = try Sandbox()
+        let id = try startSleeper(s, "exf")
+        let r = s.swrun(["exec", "--user", "1000:1000", "--additional-gids", "7", "--cwd", "/tmp", "--env", "A=b", id, "/bin/swrun-probe", "report"])
+        let rep = Sandbox.parse(r.stdout)
+        #expect(rep["uid"] == "1000" && rep["gid"] == "1000" && rep["groups"] == "7" && rep["cwd"] == "/tmp", "\(r.stderr)")
+        let named = Sandbox.parse(s.swrun(["exec", "--user", "alice", id, "/bin/swrun-probe", "report"]).stdout)
+        #expect(named["uid"] == "1000" && named["gid"] == "1000")
+        #expect(s.swrun(["exec", "--user", "1000x", id, "/bin/true"]).code != 0, "user specs are parsed strictly")
+        // CVE-2022-29162: --cap never reaches the inheritable set.
+        let caps = Sandbox.parse(s.swrun(["exec", "--cap", "CAP_SYS_ADMIN", id, "/bin/swrun-probe", "report"]).stdout)
+        #expect(caps["CapEff"] == "0000000020200420" && caps["CapInh"] == "0000000000000000" && caps["CapAmb"] == "0000000000000000")
+        let env = s.swrun(["exec", "--env", "A=b", id, "/bin/swrun-probe", "env"]).stdout
+        #expect(env.contains("A=b\n") && env.contains("HOME=/root"))
+        let missing = s.swrun(["exec", id, "nonexistent"])
+        #expect(missing.code != 0 && missing.stderr.contains("executable file not found in $PATH"))
+    }
+
+    @Test func execProcessFileDetachedAndPidFile() throws {
+        let s = try Sandbox()
+        let id = try startSleeper(s, "exp")
+        let proc: [String: Any] = ["args": ["/bin/sleep", "30"], "cwd": "/", "user": ["uid": 0, "gid": 0], "env": ["PATH=/bin"]]
+        let file = s.dir + "/process.json"
+        try JSONSerialization.data(withJSONObject: proc).write(to: URL(fileURLWithPath: file))
+        let pidFile = s.dir + "/exec.pid"
+        let r = s.swrun(["exec", "--process", file, "--detach", "--pid-file", pidFile, id])
+        #expect(r.code == 0, "\(r.stderr)")
+        let pidText = try String(contentsOfFile: pidFile, encoding: .utf8)
+        let pid = try #require(Int32(pidText))
+        #expect(kill(pid, 0) == 0, "a detached exec keeps running after swrun exits")
+        let pids = s.swrun(["ps", "--format", "json", id]).stdout
+        #expect(pids.contains(String(pid)))
+        #expect(s.swrun(["delete", "--force", id]).code == 0)
+    }
+
+    @Test func execInStoppedContainerFails() throws {
+        let s = try Sandbox()
+        let id = try startSleeper(s, "exs")
+        _ = s.swrun(["kill", id, "KILL"])
+        usleep(200_000)
+        let r = s.swrun(["exec", id, "/bin/true"])
+        #expect(r.code != 0 && r.stderr.contains("stopped"))
+    }
+
+    @Test func consoleSocketReceivesThePty() throws {
+        let s = try Sandbox()
+        s.process["terminal"] = true
+        s.process["consoleSize"] = ["height": 31, "width": 97]
+        s.args(["/bin/sh", "-c", "tty; stty size; ls -l /dev/console"])
+        let sock = s.dir + "/tty.sock"
+        let recv = Process()
+        recv.executableURL = URL(fileURLWithPath: Harness.probe)
+        recv.arguments = ["recvtty", sock]
+        let outPath = s.dir + "/tty.out"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        recv.standardOutput = FileHandle(forWritingAtPath: outPath)
+        try recv.run()
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: sock) { usleep(5000) }
+        let id = s.id("tty")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        let r = s.swrun(["run", "-d", "--console-socket", sock, "--bundle", s.bundle, id])
+        #expect(r.code == 0, "\(r.stderr)")
+        recv.waitUntilExit()
+        let out = try String(contentsOfFile: outPath, encoding: .utf8)
+        #expect(out.hasPrefix("name=/dev/pts/0"))
+        #expect(out.contains("/dev/pts/0\r\n31 97\r\n"), "\(out)")
+        #expect(out.contains("136,   0 "), "/dev/console is the pty")
+        let noSock = s.swrun(["create", "--bundle", s.bundle, s.id("tty")])
+        #expect(noSock.code != 0 && noSock.stderr.contains("console socket"))
+    }
+
+    @Test func foregroundRunRelaysATerminal() throws {
+        let s = try Sandbox()
+        s.process["terminal"] = true
+        s.args(["/bin/sh", "-c", "stty size; tty; exit 4"])
+        let id = s.id("rel")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        // script(1) gives swrun a real terminal of a known size.
+        let cmd = "stty rows 40 cols 120; \(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(id)"
+        let r = Harness.run(["/usr/bin/script", "-qec", cmd, "/dev/null"])
+        #expect(r.code == 4, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("40 120") && r.stdout.contains("/dev/pts/0"), "\(r.stdout)")
+    }
+}
