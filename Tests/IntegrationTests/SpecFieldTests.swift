@@ -34,6 +34,28 @@ struct SpecFieldTests {
         #expect(try s.runContainer().stdout.contains("HOME=/home/alice"))
     }
 
+    @Test func usernameFromTheContainersPasswd() throws {
+        let s = try Sandbox()
+        s.process["user"] = ["uid": 0, "gid": 0, "username": "alice"]
+        let r = try s.report()
+        #expect(r["uid"] == "1000" && r["gid"] == "1000")
+        s.process["user"] = ["uid": 0, "gid": 0, "username": "mallory"]
+        let bad = try s.runContainer()
+        #expect(bad.code == 1 && bad.stderr.contains("process.user.username: no user") && bad.stderr.contains("mallory"))
+    }
+
+    @Test func rootfsPropagationShared() throws {
+        let s = try Sandbox()
+        var linux = s.linux
+        linux["rootfsPropagation"] = "rshared"
+        s.linux = linux
+        s.args(["/bin/cat", "/proc/self/mountinfo"])
+        let r = try s.runContainer()
+        #expect(r.code == 0, "\(r.stderr)")
+        let root = r.stdout.split(separator: "\n").first { $0.split(separator: " ").dropFirst(4).first == "/" } ?? ""
+        #expect(root.contains("shared:"), "the container's / is shared: \(root)")
+    }
+
     @Test func capabilitySets() throws {
         let s = try Sandbox()
         s.process["capabilities"] = [

@@ -164,6 +164,14 @@ public enum PlanBuilder {
         plan.env = p.env ?? []
         plan.uid = p.user.uid
         plan.gid = p.user.gid
+        if let name = p.user.username, !name.isEmpty {
+            // Resolved in the container's /etc/passwd (never NSS, never the host's).
+            guard let entry = UserDB.parsePasswd(readInRoot(plan.rootfs, "/etc/passwd") ?? "").first(where: { $0.name == name }) else {
+                throw SwrunError.config("process.user.username: no user \"\(name)\" in the container's /etc/passwd")
+            }
+            plan.uid = entry.uid
+            plan.gid = entry.gid
+        }
         plan.additionalGids = p.user.additionalGids ?? []
         if let m = p.user.umask {
             guard m <= 0o777 else { throw SwrunError.config("process.user.umask: \(m) is not a valid umask") }
