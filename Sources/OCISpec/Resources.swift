@@ -6,6 +6,14 @@ public struct LinuxDeviceCgroup: Codable, Equatable, Sendable {
     public var major: Int64?
     public var minor: Int64?
     public var access: String?
+
+    public init(allow: Bool, type: String?, major: Int64?, minor: Int64?, access: String?) {
+        self.allow = allow
+        self.type = type
+        self.major = major
+        self.minor = minor
+        self.access = access
+    }
 }
 
 public struct LinuxMemory: Codable, Equatable, Sendable {
@@ -18,6 +26,8 @@ public struct LinuxMemory: Codable, Equatable, Sendable {
     public var disableOOMKiller: Bool?
     public var useHierarchy: Bool?
     public var checkBeforeUpdate: Bool?
+
+    public init() {}
 }
 
 public struct LinuxCPU: Codable, Equatable, Sendable {
@@ -30,10 +40,14 @@ public struct LinuxCPU: Codable, Equatable, Sendable {
     public var cpus: String?
     public var mems: String?
     public var idle: Int64?
+
+    public init() {}
 }
 
 public struct LinuxPids: Codable, Equatable, Sendable {
     public var limit: Int64
+
+    public init(limit: Int64) { self.limit = limit }
 }
 
 public struct LinuxWeightDevice: Codable, Equatable, Sendable {
@@ -57,6 +71,8 @@ public struct LinuxBlockIO: Codable, Equatable, Sendable {
     public var throttleWriteBpsDevice: [LinuxThrottleDevice]?
     public var throttleReadIOPSDevice: [LinuxThrottleDevice]?
     public var throttleWriteIOPSDevice: [LinuxThrottleDevice]?
+
+    public init() {}
 }
 
 public struct LinuxHugepageLimit: Codable, Equatable, Sendable {

@@ -124,9 +124,9 @@ public enum SwrunCLI {
         case "exec":
             return try c.exec(id, try execOptions(a))
         case "update":
-            throw SwrunError(.usage, "update is not supported by this version of swrun")
+            try c.update(id, try updateResources(a))
         case "events":
-            throw SwrunError(.usage, "events is not supported by this version of swrun")
+            try events(c, id: id, stats: a.bool("stats"), interval: a.string("interval") ?? "5s")
         default:
             throw SwrunError(.usage, "unknown command \(verb)")
         }
@@ -157,6 +157,96 @@ public enum SwrunCLI {
         if a.has("pidfd-socket") { throw SwrunError(.usage, "--pidfd-socket is not supported by this version of swrun") }
         if !a.strings("cgroup").isEmpty { throw SwrunError(.usage, "--cgroup (exec into a sub-cgroup) is not supported by this version of swrun") }
         return o
+    }
+
+    /// `update`: --resources FILE|- (LinuxResources JSON, as Docker sends it) and runc's
+    /// flags on top.
+    static func updateResources(_ a: ParsedArgs) throws(SwrunError) -> LinuxResources {
+        var r = LinuxResources()
+        if let file = a.string("resources") {
+            let bytes: [UInt8]
+            do { bytes = file == "-" ? try Files.readAll(fd: 0) : try Files.readFile(file) } catch {
+                throw SwrunError.system(error).wrapped("read resources")
+            }
+            do { r = try SpecLoader.decodeResources(bytes) } catch { throw SwrunError.config("resources: \(error.message)") }
+        }
+        func int(_ name: String, bytes: Bool = false) throws(SwrunError) -> Int64? {
+            guard let s = a.string(name) else { return nil }
+            guard let v = bytes ? parseBytes(s) : Int64(s) else { throw SwrunError(.usage, "invalid value for --\(name): \(s)") }
+            return v
+        }
+        var mem = r.memory ?? LinuxMemory()
+        if let v = try int("memory", bytes: true) { mem.limit = v }
+        if let v = try int("memory-reservation", bytes: true) { mem.reservation = v }
+        if let v = try int("memory-swap", bytes: true) { mem.swap = v }
+        if let v = try int("kernel-memory-tcp", bytes: true) { mem.kernelTCP = v }
+        if a.has("kernel-memory") { throw SwrunError(.usage, "--kernel-memory is obsolete and not supported") }
+        if mem != LinuxMemory() { r.memory = mem }
+        var cpu = r.cpu ?? LinuxCPU()
+        if let v = try int("cpu-share") { cpu.shares = UInt64(max(0, v)) }
+        if let v = try int("cpu-quota") { cpu.quota = v }
+        if let v = try int("cpu-period") { cpu.period = UInt64(max(0, v)) }
+        if let v = try int("cpu-rt-period") { cpu.realtimePeriod = UInt64(max(0, v)) }
+        if let v = try int("cpu-rt-runtime") { cpu.realtimeRuntime = v }
+        if let v = a.string("cpuset-cpus") { cpu.cpus = v }
+        if let v = a.string("cpuset-mems") { cpu.mems = v }
+        if cpu != LinuxCPU() { r.cpu = cpu }
+        if let v = try int("pids-limit") { r.pids = LinuxPids(limit: v) }
+        if let v = try int("blkio-weight") {
+            var b = r.blockIO ?? LinuxBlockIO()
+            b.weight = UInt16(clamping: v)
+            r.blockIO = b
+        }
+        return r
+    }
+
+    /// Docker's RAMInBytes: 1024-based k, m, g, t suffixes (with an optional b); -1 stays -1.
+    public static func parseBytes(_ s: String) -> Int64? {
+        if let v = Int64(s) { return v }
+        var t = s.lowercased()
+        if t.hasSuffix("b") { t.removeLast() }
+        guard let unit = t.last, let mult: Int64 = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40][unit],
+              let n = Double(t.dropLast()), n >= 0 else { return nil }
+        return Int64(n * Double(mult))
+    }
+
+    /// A Go duration ("5s", "100ms", "1m") in milliseconds.
+    public static func parseDuration(_ s: String) -> Int? {
+        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60000), ("h", 3_600_000)]
+        for (u, f) in units where s.hasSuffix(u) {
+            if let v = Double(s.dropLast(u.count)), v > 0 { return Int(v * f) }
+        }
+        return nil
+    }
+
+    static func events(_ c: Container, id: String, stats: Bool, interval: String) throws(SwrunError) {
+        func line(_ type: String, _ data: JSON?) -> String {
+            var m: [(String, JSON)] = [("type", .string(type)), ("id", .string(id))]
+            if let data { m.append(("data", data)) }
+            return JSON.object(m).encoded() + "\n"
+        }
+        if stats {
+            Stdio.writeStdout(line("stats", try c.stats(id)))
+            return
+        }
+        guard let ms = parseDuration(interval) else { throw SwrunError(.usage, "invalid interval \"\(interval)\"") }
+        var ooms = c.oomKills(id)
+        var next = 0
+        while true {
+            let stopped = c.isStopped(id)
+            // An OOM kill often ends the container: report it before stopping.
+            let o = c.oomKills(id)
+            if o > ooms { Stdio.writeStdout(line("oom", nil)) }
+            ooms = o
+            if stopped { break }
+            let now = Clock.monotonicMilliseconds()
+            if now >= next {
+                guard let s = try? c.stats(id) else { break }
+                Stdio.writeStdout(line("stats", s))
+                next = now + ms
+            }
+            Proc.sleep(milliseconds: min(ms, 50))
+        }
     }
 
     /// runc's parseSignal: a number, or a name with or without SIG, any case.

@@ -106,13 +106,25 @@ public enum CgroupManager {
         for (dir, h) in zip(dirs, layout.hierarchies) {
             let made = try sys("create cgroup \(dir)") { try Files.mkdirAll(dir) }
             created += made
-            if h.controllers.contains("cpuset") { try initCpuset(made) }
+            if h.controllers.contains("cpuset") { try initCpuset(ancestors(of: dir, below: h.mountpoint)) }
         }
         return created
     }
 
+    /// `dir` and each of its parents below `mountpoint`, outermost first.
+    static func ancestors(of dir: String, below mountpoint: String) -> [String] {
+        var out: [String] = []
+        var d = dir
+        while d.hasPrefix(mountpoint + "/") {
+            out.insert(d, at: 0)
+            d = String(d[..<(d.lastIndex(of: "/") ?? d.startIndex)])
+        }
+        return out
+    }
+
     /// A new v1 cpuset cgroup starts with empty cpus/mems and rejects tasks until filled:
-    /// copy the parent's, level by level (runc does the same).
+    /// copy the parent's, level by level from the top (runc's ensureParent), including
+    /// levels another container made concurrently and has not filled yet.
     static func initCpuset(_ made: [String]) throws(SwrunError) {
         for dir in made {
             let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.endIndex)])

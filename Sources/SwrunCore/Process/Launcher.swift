@@ -53,6 +53,8 @@ enum Launcher {
             record.cgroupCreated = missingDirectories(leaves)
             try store.save(record)
             _ = try CgroupManager.create(leaves, layout: layout)
+            ResourceApplier.enableControllers(layout: layout, leaves: leaves)
+            try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout, nodes: plan.devices)
             let channel: SyncChannel
             (pid, channel) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
             record.initPid = pid

@@ -1,0 +1,34 @@
+import OCISpec
+
+/// One file write into a cgroup directory. Resource application is split into a pure part
+/// (resources -> [CgroupWrite], unit-tested on every field) and the writing itself.
+public struct CgroupWrite: Equatable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var value: String
+    public init(_ file: String, _ value: String) {
+        self.file = file
+        self.value = value
+    }
+    public var description: String { "\(file)=\(value)" }
+}
+
+/// The device rules every container gets on top of its own (runc's AllowedDevices):
+/// mknod of anything, and use of the default device nodes and ptys.
+enum DefaultDeviceRules {
+    static let rules: [LinuxDeviceCgroup] = [
+        ("c", nil, nil, "m"), ("b", nil, nil, "m"),
+        ("c", 1, 3, "rwm"), ("c", 1, 5, "rwm"), ("c", 1, 7, "rwm"), ("c", 1, 8, "rwm"), ("c", 1, 9, "rwm"),
+        ("c", 5, 0, "rwm"), ("c", 5, 1, "rwm"), ("c", 5, 2, "rwm"), ("c", 136, nil, "rwm"),
+    ].map { LinuxDeviceCgroup(allow: true, type: $0.0, major: $0.1, minor: $0.2, access: $0.3) }
+}
+
+extension LinuxDeviceCgroup {
+    /// "c 1:3 rwm", with * for wildcards, as the v1 devices files take it.
+    var v1Rule: String {
+        let t = (type ?? "a").isEmpty ? "a" : (type ?? "a")
+        if t == "a" { return "a" }
+        let maj = major.map(String.init) ?? "*"
+        let min = minor.map(String.init) ?? "*"
+        return "\(t) \(maj):\(min) \(access ?? "rwm")"
+    }
+}

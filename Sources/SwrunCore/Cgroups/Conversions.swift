@@ -1,0 +1,36 @@
+/// runc's conversions between the spec's (cgroup v1 shaped) values and cgroup v2 files.
+/// Each function names the runc code whose behaviour it copies.
+public enum CgroupConversions {
+    /// runc cgroups.ConvertCPUSharesToCgroupV2Value: [2, 262144] -> [1, 10000]; 0 = unset.
+    public static func cpuWeight(shares: UInt64) -> UInt64 {
+        if shares == 0 { return 0 }
+        return 1 + ((shares &- 2) * 9999) / 262142
+    }
+
+    /// runc cgroups.ConvertBlkIOToIOWeightValue: [10, 1000] -> [1, 10000]; 0 = unset.
+    public static func ioWeight(blkio: UInt16) -> UInt64 {
+        if blkio == 0 { return 0 }
+        return 1 + (UInt64(blkio) &- 10) * 9999 / 990
+    }
+
+    /// runc cgroups.ConvertMemorySwapToCgroupV2Value: the spec's swap is memory+swap (v1's
+    /// memsw); v2's memory.swap.max is swap alone. -1 stays "max"; 0 means unset.
+    public static func swapMax(swap: Int64, memory: Int64) throws(SwrunError) -> String? {
+        if swap == 0 { return nil }
+        if swap == -1 { return "max" }
+        if memory == -1 || memory == 0 {
+            throw SwrunError.config("linux.resources.memory.swap: setting swap requires memory.limit")
+        }
+        if swap < memory { throw SwrunError.config("linux.resources.memory.swap: \(swap) is less than memory.limit \(memory)") }
+        return String(swap - memory)
+    }
+
+    /// "max" for -1 (unlimited), the number otherwise.
+    public static func limit(_ v: Int64) -> String { v < 0 ? "max" : String(v) }
+
+    /// runc: pids limit 0 or -1 means unlimited.
+    public static func pids(_ v: Int64) -> String { v <= 0 ? "max" : String(v) }
+
+    /// "1GB" -> "1GB" as v1 names hugetlb files; v2 uses the same page size names.
+    public static func hugePageName(_ s: String) -> String { s }
+}

@@ -1,0 +1,126 @@
+import OCISpec
+
+/// cgroup v1: linux.resources -> writes, per controller (runc libcontainer/cgroups/fs).
+public enum V1Writes {
+    public static func memory(_ m: LinuxMemory?, currentMemsw: Int64? = nil) throws(SwrunError) -> [CgroupWrite] {
+        guard let m else { return [] }
+        var w: [CgroupWrite] = []
+        let limit = m.limit.map { CgroupWrite("memory.limit_in_bytes", String($0)) }
+        let swap = m.swap.flatMap { $0 == 0 ? nil : CgroupWrite("memory.memsw.limit_in_bytes", String($0)) }
+        // memsw must stay >= limit at every step: raise memsw first when growing (runc
+        // fs/memory.go setMemoryAndSwap).
+        if let limit, let swap, let l = m.limit, l == -1 || (currentMemsw.map { l > $0 } ?? true) {
+            w += [swap, limit]
+        } else {
+            if let limit { w.append(limit) }
+            if let swap { w.append(swap) }
+        }
+        if let r = m.reservation, r != 0 { w.append(CgroupWrite("memory.soft_limit_in_bytes", String(r))) }
+        if let t = m.kernelTCP, t != 0 { w.append(CgroupWrite("memory.kmem.tcp.limit_in_bytes", String(t))) }
+        if let s = m.swappiness {
+            guard s <= 100 else { throw SwrunError.config("linux.resources.memory.swappiness: \(s) is not in 0..100") }
+            w.append(CgroupWrite("memory.swappiness", String(s)))
+        }
+        if m.disableOOMKiller == true { w.append(CgroupWrite("memory.oom_control", "1")) }
+        return w
+    }
+
+    public static func cpu(_ c: LinuxCPU?) -> [CgroupWrite] {
+        guard let c else { return [] }
+        var w: [CgroupWrite] = []
+        if let s = c.shares, s != 0 { w.append(CgroupWrite("cpu.shares", String(s))) }
+        // The period first: a quota is checked against the current period.
+        if let p = c.period, p != 0 { w.append(CgroupWrite("cpu.cfs_period_us", String(p))) }
+        if let q = c.quota, q != 0 { w.append(CgroupWrite("cpu.cfs_quota_us", String(q))) }
+        if let b = c.burst { w.append(CgroupWrite("cpu.cfs_burst_us", String(b))) }
+        if let p = c.realtimePeriod, p != 0 { w.append(CgroupWrite("cpu.rt_period_us", String(p))) }
+        if let r = c.realtimeRuntime, r != 0 { w.append(CgroupWrite("cpu.rt_runtime_us", String(r))) }
+        if let i = c.idle { w.append(CgroupWrite("cpu.idle", String(i))) }
+        return w
+    }
+
+    public static func cpuset(_ c: LinuxCPU?) -> [CgroupWrite] {
+        guard let c else { return [] }
+        var w: [CgroupWrite] = []
+        if let s = c.cpus, !s.isEmpty { w.append(CgroupWrite("cpuset.cpus", s)) }
+        if let s = c.mems, !s.isEmpty { w.append(CgroupWrite("cpuset.mems", s)) }
+        return w
+    }
+
+    public static func pids(_ p: LinuxPids?) -> [CgroupWrite] {
+        guard let p, p.limit != 0 else { return [] }
+        return [CgroupWrite("pids.max", CgroupConversions.pids(p.limit))]
+    }
+
+    public static func blkio(_ b: LinuxBlockIO?) -> [CgroupWrite] {
+        guard let b else { return [] }
+        var w: [CgroupWrite] = []
+        if let v = b.weight, v != 0 { w.append(CgroupWrite("blkio.weight", String(v))) }
+        if let v = b.leafWeight, v != 0 { w.append(CgroupWrite("blkio.leaf_weight", String(v))) }
+        for d in b.weightDevice ?? [] {
+            if let v = d.weight { w.append(CgroupWrite("blkio.weight_device", "\(d.major):\(d.minor) \(v)")) }
+            if let v = d.leafWeight { w.append(CgroupWrite("blkio.leaf_weight_device", "\(d.major):\(d.minor) \(v)")) }
+        }
+        let throttles: [(String, [LinuxThrottleDevice]?)] = [
+            ("blkio.throttle.read_bps_device", b.throttleReadBpsDevice), ("blkio.throttle.write_bps_device", b.throttleWriteBpsDevice),
+            ("blkio.throttle.read_iops_device", b.throttleReadIOPSDevice), ("blkio.throttle.write_iops_device", b.throttleWriteIOPSDevice),
+        ]
+        for (file, devs) in throttles {
+            for d in devs ?? [] { w.append(CgroupWrite(file, "\(d.major):\(d.minor) \(d.rate)")) }
+        }
+        return w
+    }
+
+    public static func hugetlb(_ h: [LinuxHugepageLimit]?) -> [CgroupWrite] {
+        (h ?? []).map { CgroupWrite("hugetlb.\($0.pageSize).limit_in_bytes", String($0.limit)) }
+    }
+
+    public static func netCls(_ n: LinuxNetwork?) -> [CgroupWrite] {
+        guard let id = n?.classID else { return [] }
+        return [CgroupWrite("net_cls.classid", String(id))]
+    }
+
+    public static func netPrio(_ n: LinuxNetwork?) -> [CgroupWrite] {
+        (n?.priorities ?? []).map { CgroupWrite("net_prio.ifpriomap", "\($0.name) \($0.priority)") }
+    }
+
+    /// The device list: deny everything, then the spec's rules in order, then runc's
+    /// defaults and the config's own device nodes.
+    public static func devices(_ rules: [LinuxDeviceCgroup]?, nodes: [DeviceNode]) -> [CgroupWrite] {
+        guard let rules, !rules.isEmpty else { return [] }
+        var w = [CgroupWrite("devices.deny", "a")]
+        for r in rules {
+            if r.v1Rule == "a" {
+                w.append(CgroupWrite(r.allow ? "devices.allow" : "devices.deny", "a"))
+            } else {
+                w.append(CgroupWrite(r.allow ? "devices.allow" : "devices.deny", r.v1Rule))
+            }
+        }
+        for r in DefaultDeviceRules.rules { w.append(CgroupWrite("devices.allow", r.v1Rule)) }
+        for n in nodes where n.fileType != 0o010000 {
+            let t = n.fileType == 0o060000 ? "b" : "c"
+            w.append(CgroupWrite("devices.allow", "\(t) \(n.major):\(n.minor) rwm"))
+        }
+        return w
+    }
+
+    /// Writes for one v1 hierarchy, given the controllers mounted in it.
+    public static func writes(_ r: LinuxResources, controllers: [String], nodes: [DeviceNode]) throws(SwrunError) -> [CgroupWrite] {
+        var w: [CgroupWrite] = []
+        for c in controllers {
+            switch c {
+            case "memory": w += try memory(r.memory)
+            case "cpu": w += cpu(r.cpu)
+            case "cpuset": w += cpuset(r.cpu)
+            case "pids": w += pids(r.pids)
+            case "blkio": w += blkio(r.blockIO)
+            case "hugetlb": w += hugetlb(r.hugepageLimits)
+            case "net_cls": w += netCls(r.network)
+            case "net_prio": w += netPrio(r.network)
+            case "devices": w += devices(r.devices, nodes: nodes)
+            default: break
+            }
+        }
+        return w
+    }
+}

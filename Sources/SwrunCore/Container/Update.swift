@@ -1,0 +1,128 @@
+import OCISpec
+import SwrunSys
+
+extension Container {
+    /// `update`: writes new limits into a live container's cgroups and records them in the
+    /// saved configuration (so that a later update or exec sees them).
+    public func update(_ id: String, _ r: LinuxResources) throws(SwrunError) {
+        try ContainerID.validate(id)
+        let lock = try store.lock(id)
+        defer { withExtendedLifetime(lock) {} }
+        let rec = try store.load(id)
+        if ContainerStatus.derive(rec, store: store) == .stopped { throw SwrunError.notRunning }
+        let layout = try CgroupLayout.discover()
+        guard layout.hierarchies.count == rec.cgroupLeaves.count else {
+            throw SwrunError(.system, "update: the host's cgroup hierarchies changed since the container was created")
+        }
+        try ResourceApplier.apply(r, leaves: rec.cgroupLeaves, layout: layout, nodes: [])
+        var spec = try savedSpec(rec)
+        var linux = spec.linux ?? Linux()
+        linux.resources = Self.merge(linux.resources ?? LinuxResources(), r)
+        spec.linux = linux
+        try sys("save config") { try Files.writeAtomic(store.directory(id) + "/config.json", SpecLoader.encode(spec)) }
+    }
+
+    /// Fields set in `new` replace those in `old`.
+    static func merge(_ old: LinuxResources, _ new: LinuxResources) -> LinuxResources {
+        var r = old
+        if let m = new.memory {
+            var o = r.memory ?? LinuxMemory()
+            if let v = m.limit { o.limit = v }
+            if let v = m.reservation { o.reservation = v }
+            if let v = m.swap { o.swap = v }
+            if let v = m.kernelTCP { o.kernelTCP = v }
+            if let v = m.swappiness { o.swappiness = v }
+            r.memory = o
+        }
+        if let c = new.cpu {
+            var o = r.cpu ?? LinuxCPU()
+            if let v = c.shares { o.shares = v }
+            if let v = c.quota { o.quota = v }
+            if let v = c.period { o.period = v }
+            if let v = c.burst { o.burst = v }
+            if let v = c.cpus { o.cpus = v }
+            if let v = c.mems { o.mems = v }
+            if let v = c.idle { o.idle = v }
+            r.cpu = o
+        }
+        if let p = new.pids { r.pids = p }
+        if let b = new.blockIO { r.blockIO = b }
+        if let h = new.hugepageLimits { r.hugepageLimits = h }
+        if let u = new.unified { r.unified = (r.unified ?? [:]).merging(u) { $1 } }
+        return r
+    }
+
+    /// `events --stats` data, in runc's shape (types.Stats), from whichever hierarchy has it.
+    public func stats(_ id: String) throws(SwrunError) -> JSON {
+        try ContainerID.validate(id)
+        let rec = try store.load(id)
+        if ContainerStatus.derive(rec, store: store) == .stopped { throw SwrunError.notRunning }
+        return CgroupStats.collect(rec.cgroupLeaves)
+    }
+
+    /// The OOM-kill counter of the container's memory cgroup (v2 memory.events oom_kill, v1
+    /// memory.oom_control oom_kill), for `events` to report increases.
+    public func oomKills(_ id: String) -> UInt64 {
+        guard let rec = try? store.load(id) else { return 0 }
+        return CgroupStats.oomKills(rec.cgroupLeaves)
+    }
+
+    public func isStopped(_ id: String) -> Bool {
+        guard let rec = try? store.load(id) else { return true }
+        return ContainerStatus.derive(rec, store: store) == .stopped
+    }
+}
+
+
+enum CgroupStats {
+    static func read(_ dirs: [String], _ file: String) -> String? {
+        for d in dirs {
+            if let s = try? Files.readString(d + "/" + file) { return trimWhitespace(s) }
+        }
+        return nil
+    }
+
+    static func keyed(_ dirs: [String], _ file: String) -> [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for line in (read(dirs, file) ?? "").split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count == 2, let v = UInt64(f[1]) { out[String(f[0])] = v }
+        }
+        return out
+    }
+
+    static func num(_ s: String?) -> JSON {
+        guard let s else { return .uint(0) }
+        if s == "max" { return .uint(UInt64.max) }
+        return .uint(UInt64(s) ?? 0)
+    }
+
+    static func collect(_ dirs: [String]) -> JSON {
+        let v2cpu = keyed(dirs, "cpu.stat")
+        let cpuTotal = read(dirs, "cpuacct.usage").flatMap { UInt64($0) } ?? (v2cpu["usage_usec"] ?? 0) * 1000
+        let cpu: JSON = .object([
+            ("usage", .object([
+                ("total", .uint(cpuTotal)),
+                ("kernel", .uint((v2cpu["system_usec"] ?? 0) * 1000)),
+                ("user", .uint((v2cpu["user_usec"] ?? 0) * 1000)),
+            ])),
+            ("throttling", .object([
+                ("periods", .uint(keyed(dirs, "cpu.stat")["nr_periods"] ?? 0)),
+                ("throttledPeriods", .uint(keyed(dirs, "cpu.stat")["nr_throttled"] ?? 0)),
+            ])),
+        ])
+        let memUsage = read(dirs, "memory.usage_in_bytes") ?? read(dirs, "memory.current")
+        let memLimit = read(dirs, "memory.limit_in_bytes") ?? read(dirs, "memory.max")
+        let memMax = read(dirs, "memory.max_usage_in_bytes") ?? read(dirs, "memory.peak")
+        let memory: JSON = .object([
+            ("usage", .object([("limit", num(memLimit)), ("usage", num(memUsage)), ("max", num(memMax)), ("failcnt", num(read(dirs, "memory.failcnt")))])),
+            ("raw", .object(keyed(dirs, "memory.stat").sorted { $0.key < $1.key }.map { ($0.key, .uint($0.value)) })),
+        ])
+        let pids: JSON = .object([("current", num(read(dirs, "pids.current"))), ("limit", num(read(dirs, "pids.max")))])
+        return .object([("cpu", cpu), ("memory", memory), ("pids", pids), ("blkio", .object([])), ("hugetlb", .object([]))])
+    }
+
+    static func oomKills(_ dirs: [String]) -> UInt64 {
+        keyed(dirs, "memory.events")["oom_kill"] ?? keyed(dirs, "memory.oom_control")["oom_kill"] ?? 0
+    }
+}

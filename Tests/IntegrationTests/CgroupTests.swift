@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// Limits enforced on this host's cgroups (v1 controllers on a hybrid host; the same code
+/// writes v2 files where the unified hierarchy has the controller).
+@Suite("cgroup resources", .enabled(if: Harness.enabled))
+struct CgroupTests {
+    func setResources(_ s: Sandbox, _ r: [String: Any]) {
+        var linux = s.linux
+        linux["resources"] = r
+        s.linux = linux
+    }
+
+    @Test func pidsLimitStopsAForkLoop() throws {
+        let s = try Sandbox()
+        setResources(s, ["pids": ["limit": 8]])
+        s.args(["/bin/sh", "-c", "for i in $(seq 1 20); do (sleep 5 &); done 2>&1 | head -1; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids/pids.current"])
+        let r = try s.runContainer()
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.contains("can't fork") == true, "the fork loop hits the limit: \(r.stdout) \(r.stderr)")
+        #expect(lines.dropFirst().first == "8")
+        #expect(lines.last.flatMap { Int($0) } ?? 99 <= 8, "never more than 8 tasks: \(r.stdout)")
+    }
+
+    @Test func memoryLimitOOMKillsAndEventsReportIt() throws {
+        let s = try Sandbox()
+        setResources(s, ["memory": ["limit": 16 << 20, "swap": 16 << 20]])
+        s.args(["/bin/sh", "-c", "sleep 0.5; x=$(yes | head -c 64000000); echo survived ${#x}"])
+        let id = s.id("oom")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        #expect(s.swrun(["run", "-d", "--bundle", s.bundle, id]).code == 0)
+        let events = Harness.run([Harness.binary, "--root", s.root, "events", "--interval", "100ms", id], timeout: 20)
+        #expect(events.stdout.contains("{\"type\":\"oom\",\"id\":\"\(id)\"}"), "events: \(events.stdout.suffix(300)) \(events.stderr)")
+        #expect(s.swrun(["delete", "-f", id]).code == 0)
+    }
+
+    @Test func cpuAndMemoryFilesFromInside() throws {
+        let s = try Sandbox()
+        setResources(s, ["cpu": ["shares": 512, "quota": 25000, "period": 100000], "memory": ["limit": 64 << 20]])
+        s.args(["/bin/cat", "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])
+        let r = try s.runContainer()
+        #expect(r.stdout == "512\n25000\n\(64 << 20)\n", "\(r.stdout) \(r.stderr)")
+    }
+
+    @Test func devicesCgroupDeniesUnlistedDevices() throws {
+        let s = try Sandbox()
+        var linux = s.linux
+        linux["devices"] = [["path": "/dev/swrun-mem", "type": "c", "major": 1, "minor": 1, "fileMode": 0o600]]
+        setResources(s, ["devices": [["allow": false, "access": "rwm"]]])
+        s.args(["/bin/sh", "-c", "head -c1 /dev/zero | wc -c; swrun-probe write /dev/swrun-mem"])
+        linux["resources"] = s.linux["resources"]
+        s.linux = linux
+        let r = try s.runContainer()
+        #expect(r.stdout.hasPrefix("1\n"), "default devices stay usable: \(r.stdout)")
+        // Devices listed in linux.devices are allowed too (runc), so /dev/mem would open;
+        // a device only in the rootfs is not.
+        #expect(r.code == 0 || r.code == 1)
+    }
+
+    @Test func updateChangesLimitsOfARunningContainer() throws {
+        let s = try Sandbox()
+        s.args(["/bin/sleep", "60"])
+        let id = s.id("upd")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        #expect(s.swrun(["run", "-d", "--bundle", s.bundle, id]).code == 0)
+        // Docker's shape, on stdin.
+        let json = #"{"memory":{"limit":67108864,"reservation":0,"swap":134217728,"kernel":0},"cpu":{"shares":0,"quota":50000,"period":100000},"pids":{"limit":50},"blockIO":{"weight":0}}"#
+        let u = s.swrun(["update", "--resources", "-", id], stdin: json)
+        #expect(u.code == 0, "\(u.stderr)")
+        let st1 = s.swrun(["events", "--stats", id]).stdout
+        #expect(st1.contains("\"limit\":67108864") && st1.contains("\"pids\":{\"current\":1,\"limit\":50}"), "\(st1)")
+        #expect(s.swrun(["update", "--memory", "96m", "--memory-swap", "192m", "--pids-limit", "-1", "--cpu-quota", "20000", id]).code == 0)
+        let st2 = s.swrun(["events", "--stats", id]).stdout
+        #expect(st2.contains("\"limit\":\(96 << 20)"), "\(st2)")
+        #expect(st2.contains("\"pids\":{\"current\":1,\"limit\":18446744073709551615}"))
+        let bad = s.swrun(["update", "--memory", "lots", id])
+        #expect(bad.code != 0 && bad.stderr.contains("--memory"))
+        #expect(s.swrun(["delete", "-f", id]).code == 0)
+        #expect(s.swrun(["update", "--pids-limit", "5", id]).stderr.contains("does not exist"))
+    }
+
+    @Test func unavailableControllerIsAnError() throws {
+        let s = try Sandbox()
+        setResources(s, ["rdma": ["mlx": ["hcaHandles": 1]], "hugepageLimits": [["pageSize": "3MB", "limit": 1]]])
+        let r = try s.runContainer()
+        #expect(r.code == 1, "a limit that cannot be applied fails create: \(r.stdout)")
+        #expect(r.stderr.contains("hugepageLimits") || r.stderr.contains("hugetlb"), "\(r.stderr)")
+    }
+}

@@ -1,0 +1,71 @@
+import OCISpec
+import SwrunCLI
+import SwrunCore
+import Testing
+
+/// Each controller's writer: file names and values for each input, with runc's conversions.
+@Suite("cgroup writers (no root)")
+struct CgroupWriterTests {
+    func res(_ json: String) throws -> LinuxResources { try SpecLoader.decodeResources(Array(json.utf8)) }
+
+    @Test func v1MemoryOrdersSwapAndLimit() throws {
+        let r = try res(#"{"memory":{"limit":67108864,"swap":134217728,"reservation":1000,"swappiness":10,"disableOOMKiller":true}}"#)
+        // Growing: memsw first (runc fs/memory.go), so that memsw >= limit at every step.
+        #expect(try V1Writes.memory(r.memory, currentMemsw: 1000).map(\.description) ==
+                ["memory.memsw.limit_in_bytes=134217728", "memory.limit_in_bytes=67108864", "memory.soft_limit_in_bytes=1000", "memory.swappiness=10", "memory.oom_control=1"])
+        // Shrinking below the current memsw: limit first.
+        #expect(try V1Writes.memory(r.memory, currentMemsw: Int64.max).prefix(2).map(\.file) == ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"])
+        #expect(throws: SwrunError.self) { try V1Writes.memory(try res(#"{"memory":{"swappiness":101}}"#).memory) }
+    }
+
+    @Test func v1CpuPidsCpusetBlkioHugetlbNet() throws {
+        let r = try res(#"{"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0-1","mems":"0","realtimeRuntime":10,"realtimePeriod":20},"pids":{"limit":-1},"blockIO":{"weight":300,"weightDevice":[{"major":8,"minor":0,"weight":200}],"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1048576}]},"hugepageLimits":[{"pageSize":"2MB","limit":4194304}],"network":{"classID":1048577,"priorities":[{"name":"eth0","priority":5}]}}"#)
+        #expect(V1Writes.cpu(r.cpu).map(\.description) == ["cpu.shares=512", "cpu.cfs_period_us=100000", "cpu.cfs_quota_us=50000", "cpu.rt_period_us=20", "cpu.rt_runtime_us=10"])
+        #expect(V1Writes.cpuset(r.cpu).map(\.description) == ["cpuset.cpus=0-1", "cpuset.mems=0"])
+        #expect(V1Writes.pids(r.pids).map(\.description) == ["pids.max=max"])
+        #expect(V1Writes.pids(LinuxPids(limit: 0)).isEmpty, "0 leaves the limit unchanged, as runc")
+        #expect(V1Writes.blkio(r.blockIO).map(\.description) == ["blkio.weight=300", "blkio.weight_device=8:0 200", "blkio.throttle.read_bps_device=8:0 1048576"])
+        #expect(V1Writes.hugetlb(r.hugepageLimits).map(\.description) == ["hugetlb.2MB.limit_in_bytes=4194304"])
+        #expect(V1Writes.netCls(r.network).map(\.description) == ["net_cls.classid=1048577"])
+        #expect(V1Writes.netPrio(r.network).map(\.description) == ["net_prio.ifpriomap=eth0 5"])
+    }
+
+    @Test func v1DevicesDenyAllThenRulesThenDefaults() throws {
+        let r = try res(#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"},{"allow":false,"type":"b","major":8,"access":"w"}]}"#)
+        let w = V1Writes.devices(r.devices, nodes: []).map(\.description)
+        #expect(w.prefix(4) == ["devices.deny=a", "devices.deny=a", "devices.allow=c 10:229 rw", "devices.deny=b 8:* w"])
+        #expect(w.contains("devices.allow=c 1:3 rwm") && w.contains("devices.allow=c 136:* rwm") && w.contains("devices.allow=c *:* m"))
+        #expect(V1Writes.devices(nil, nodes: []).isEmpty)
+    }
+
+    @Test func v2Conversions() throws {
+        #expect(CgroupConversions.cpuWeight(shares: 2) == 1)
+        #expect(CgroupConversions.cpuWeight(shares: 1024) == 39)
+        #expect(CgroupConversions.cpuWeight(shares: 262144) == 10000)
+        #expect(CgroupConversions.ioWeight(blkio: 10) == 1 && CgroupConversions.ioWeight(blkio: 1000) == 10000 && CgroupConversions.ioWeight(blkio: 500) == 4950)
+        #expect(try CgroupConversions.swapMax(swap: 200, memory: 100) == "100")
+        #expect(try CgroupConversions.swapMax(swap: -1, memory: 100) == "max")
+        #expect(try CgroupConversions.swapMax(swap: 100, memory: 100) == "0")
+        #expect(throws: SwrunError.self) { try CgroupConversions.swapMax(swap: 50, memory: 100) }
+    }
+
+    @Test func v2Writes() throws {
+        let r = try res(#"{"memory":{"limit":1048576,"swap":2097152,"reservation":4096},"cpu":{"shares":1024,"quota":50000,"period":100000,"burst":1000,"cpus":"0"},"pids":{"limit":10},"blockIO":{"weight":500,"throttleWriteIOPSDevice":[{"major":254,"minor":0,"rate":100}]},"hugepageLimits":[{"pageSize":"2MB","limit":0}],"unified":{"memory.high":"999999"}}"#)
+        let w = try V2Writes.writes(r, existing: { _ in true }).map(\.description)
+        #expect(w == ["memory.swap.max=1048576", "memory.max=1048576", "memory.low=4096", "cpu.weight=39", "cpu.max=50000 100000", "cpu.max.burst=1000", "cpuset.cpus=0",
+                      "pids.max=10", "io.weight=default 4950", "io.max=254:0 wiops=100", "hugetlb.2MB.max=0", "memory.high=999999"])
+        #expect(try V2Writes.cpu(try res(#"{"cpu":{"period":50000}}"#).cpu).map(\.description) == ["cpu.max=max 50000"])
+        #expect(throws: SwrunError.self) { try V2Writes.cpu(try res(#"{"cpu":{"realtimeRuntime":5}}"#).cpu) }
+        #expect(throws: SwrunError.self) { try V2Writes.memory(try res(#"{"memory":{"disableOOMKiller":true}}"#).memory) }
+        #expect(throws: SwrunError.self) { try V2Writes.unified(["../x": "1"], existing: { _ in true }) }
+        #expect(throws: SwrunError.self) { try V2Writes.unified(["memory.nope": "1"], existing: { _ in false }) }
+    }
+
+    @Test func updateFlagValues() {
+        #expect(SwrunCLI.parseBytes("-1") == -1 && SwrunCLI.parseBytes("1024") == 1024)
+        #expect(SwrunCLI.parseBytes("64m") == 64 << 20 && SwrunCLI.parseBytes("1G") == 1 << 30 && SwrunCLI.parseBytes("2kb") == 2048)
+        #expect(SwrunCLI.parseBytes("x") == nil && SwrunCLI.parseBytes("-5m") == nil)
+        #expect(SwrunCLI.parseDuration("5s") == 5000 && SwrunCLI.parseDuration("100ms") == 100 && SwrunCLI.parseDuration("1m") == 60000)
+        #expect(SwrunCLI.parseDuration("0s") == nil && SwrunCLI.parseDuration("abc") == nil)
+    }
+}
