@@ -10,9 +10,9 @@ BIN := .build/release/swrun
 PROBE := .build/probe/swrun-probe
 BUNDLE := bundle
 # Debian packages the build, the bundle and the tests need.
-DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iproute2 util-linux
+DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iproute2 util-linux qemu-system-x86 xz-utils
 
-.PHONY: all deps build probe bundle demo test unit integration install clean lint
+.PHONY: all deps build probe bundle demo test unit cgroup2-vm install clean lint
 
 all: build
 
@@ -43,6 +43,10 @@ lint:
 	@! grep -rnE '^import (Foundation|Dispatch)$$' Sources/ || (echo "Foundation/Dispatch imported in the runtime"; exit 1)
 	@! grep -rnE 'Task \{|async |await ' Sources/ || (echo "async code in the runtime"; exit 1)
 	@! grep -rnE 'try!' Sources/ || (echo "try! in the runtime"; exit 1)
+
+# Pure cgroup v2 (every controller) in the throwaway VM from ../shared/tools/cgroup2-vm.
+cgroup2-vm: build probe
+	../shared/tools/cgroup2-vm/cgroup2-vm.sh --mem 1G --share .:/work:ro -- /work/tests/cgroup2/suite.sh /work/$(BIN) /work/$(PROBE)
 
 unit: deps
 	$(SWIFT) test --filter 'OCISpecTests|SwrunCoreTests'

@@ -27,7 +27,10 @@ public enum ResourceApplier {
             }
             try write(writes, dir)
         }
-        for (field, controller) in requested(r) where !handled.contains(controller) && !available.contains(controller) {
+        for (field, controller) in requested(r) {
+            // v1 calls the block I/O controller blkio, v2 io.
+            let names = controller == "blkio" ? ["blkio", "io"] : [controller]
+            if names.contains(where: { handled.contains($0) || available.contains($0) }) { continue }
             if controller == "devices" {
                 // cgroup v2 device control needs an eBPF program, which this version does not
                 // load yet (docs/cgroups.md); the container still gets only its own device nodes.

@@ -1,0 +1,75 @@
+#!/bin/sh
+# Pure cgroup v2 checks for swrun; runs INSIDE the cgroup2 VM (../shared/tools/cgroup2-vm),
+# as root in the root cgroup, with every controller. Usage: suite.sh SWRUN PROBE
+# Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
+set -u
+pass=0 fail=0
+ok()  { echo "PASS: $*"; pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+W=/tmp/swrun-v2
+mkdir -p $W/bundle/rootfs/bin $W/bundle/rootfs/etc $W/bundle/rootfs/proc $W/bundle/rootfs/sys $W/bundle/rootfs/dev $W/bundle/rootfs/tmp
+cp "$1" $W/swrun; cp "$2" $W/bundle/rootfs/bin/swrun-probe
+cp /bin/busybox $W/bundle/rootfs/bin/busybox
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox $W/bundle/rootfs/bin/$a; done
+echo 'root:x:0:0:root:/root:/bin/sh' > $W/bundle/rootfs/etc/passwd
+SW="$W/swrun --root $W/state"
+B=$W/bundle
+CG=/sys/fs/cgroup
+
+# config ARGS_JSON RESOURCES_JSON [CGROUPS_PATH]: a runc-like config with a cgroup namespace.
+config() {
+cat > $B/config.json <<JSON
+{"ociVersion":"1.0.2-dev","process":{"terminal":false,"user":{"uid":0,"gid":0},"args":$1,
+ "env":["PATH=/bin"],"cwd":"/","capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]},
+ "noNewPrivileges":true},
+ "root":{"path":"rootfs"},"hostname":"v2",
+ "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+  {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]},
+  {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]},
+  {"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["nosuid","noexec","nodev","relatime","ro"]}],
+ "linux":{"cgroupsPath":"${3:-/swrun-v2/c}","resources":$2,
+  "namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"cgroup"}],
+  "maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"]}}
+JSON
+}
+
+run() { (cd $B && $SW run "$@"); }
+
+echo "kernel $(uname -r); controllers: $(cat $CG/cgroup.controllers)"
+
+config '["/bin/true"]' '{}'
+run c1 && ok "run /bin/true" || bad "run /bin/true"
+[ ! -d $CG/swrun-v2/c ] && ok "cgroup removed on delete" || bad "cgroup left: $(ls $CG/swrun-v2)"
+
+config '["/bin/sh","-c","grep cgroup2 /proc/self/mounts | cut -d\" \" -f2,3; cat /proc/self/cgroup; cat /sys/fs/cgroup/cgroup.controllers"]' '{}'
+out=$(run c2)
+case "$out" in *"/sys/fs/cgroup cgroup2"*"0::/"*memory*pids*) ok "cgroup2 view in a cgroup namespace" ;; *) bad "cgroup2 view: $out" ;; esac
+
+config '["/bin/sh","-c","for i in $(seq 1 20); do (sleep 3 &); done 2>&1 | head -1; cat /sys/fs/cgroup/pids.max"]' '{"pids":{"limit":6}}'
+out=$(run c3)
+case "$out" in *"can't fork"*6) ok "pids.limit stops a fork loop" ;; *) bad "pids: $out" ;; esac
+
+config '["/bin/sh","-c","cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.swap.max /sys/fs/cgroup/memory.high /sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/io.weight | tr \"\\n\" \" \""]' \
+  '{"cpu":{"shares":512,"quota":20000,"period":100000,"cpus":"0"},"memory":{"limit":67108864,"swap":134217728},"blockIO":{"weight":500},"unified":{"memory.high":"50331648"}}'
+out=$(run c4)
+case "$out" in "20000 100000 20 67108864 67108864 50331648 0 default 4950 ") ok "cpu, memory, swap, cpuset, io, unified files" ;; *) bad "files: '$out'" ;; esac
+
+config '["/bin/sh","-c","sleep 0.3; x=$(yes | head -c 80000000); echo survived"]' '{"memory":{"limit":16777216,"swap":16777216}}'
+(cd $B && $SW run -d c5)
+ev=$($SW events --interval 100ms c5)
+case "$ev" in *'"type":"oom"'*) ok "memory limit OOM-kills and events reports it" ;; *) bad "no oom event" ;; esac
+$SW delete -f c5
+
+config '["/bin/sleep","60"]' '{"pids":{"limit":20}}'
+(cd $B && $SW run -d c6)
+$SW pause c6 && [ "$(cat $CG/swrun-v2/c/cgroup.freeze)" = 1 ] && $SW state c6 | grep -q '"paused"' && ok "pause freezes (cgroup.freeze)" || bad "pause"
+$SW resume c6 && $SW state c6 | grep -q '"running"' && ok "resume" || bad "resume"
+$SW update --memory 96m --pids-limit 7 c6 && [ "$(cat $CG/swrun-v2/c/memory.max)" = $((96*1024*1024)) ] && [ "$(cat $CG/swrun-v2/c/pids.max)" = 7 ] && ok "update memory and pids" || bad "update: $(cat $CG/swrun-v2/c/memory.max)"
+$SW exec -d c6 sleep 50
+[ "$($SW ps --format json c6 | tr ',' '\n' | wc -l)" = 2 ] && ok "exec joins the cgroup (ps lists 2)" || bad "ps: $($SW ps --format json c6)"
+$SW kill --all c6 9; sleep 0.5
+$SW state c6 | grep -q '"stopped"' && ok "kill --all (cgroup.kill)" || bad "kill --all"
+$SW delete c6 && [ ! -d $CG/swrun-v2/c ] && ok "delete after kill --all" || bad "delete"
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
