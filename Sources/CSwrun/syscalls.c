@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/mount.h>
 #include <linux/nsfs.h>
@@ -376,3 +377,36 @@ int swrun_recv_fd(int sock) {
 }
 
 int swrun_stream_pair(int *fds) { return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds); }
+
+int swrun_bpf_attach_device_filter(const void *insns, size_t count, int cgroup_fd, char *log, size_t loglen) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof a);
+    a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    a.insns = (uint64_t)(uintptr_t)insns;
+    a.insn_cnt = (uint32_t)count;
+    a.license = (uint64_t)(uintptr_t)"Apache";
+    log[0] = 0;
+    int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof a);
+    if (prog < 0) {
+        // Load again with the verifier's log, only to explain the failure.
+        int e = errno;
+        a.log_buf = (uint64_t)(uintptr_t)log;
+        a.log_size = (uint32_t)loglen;
+        a.log_level = 1;
+        (void)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof a);
+        errno = e;
+        return -1;
+    }
+    memset(&a, 0, sizeof a);
+    a.target_fd = (uint32_t)cgroup_fd;
+    a.attach_bpf_fd = (uint32_t)prog;
+    a.attach_type = BPF_CGROUP_DEVICE;
+    a.attach_flags = BPF_F_ALLOW_MULTI;
+    if (syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof a) != 0) {
+        int e = errno;
+        close(prog);
+        errno = e;
+        return -1;
+    }
+    return prog;
+}

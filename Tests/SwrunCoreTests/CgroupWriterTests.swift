@@ -69,3 +69,36 @@ struct CgroupWriterTests {
         #expect(SwrunCLI.parseDuration("0s") == nil && SwrunCLI.parseDuration("abc") == nil)
     }
 }
+
+@Suite("cgroup v2 device filter program (no root)")
+struct DeviceFilterTests {
+    func insns(_ p: [UInt8]) -> [[UInt8]] { stride(from: 0, to: p.count, by: 8).map { Array(p[$0..<$0 + 8]) } }
+
+    @Test func denyAllThenAllowOne() {
+        let rules = [LinuxDeviceCgroup(allow: false, type: nil, major: nil, minor: nil, access: "rwm"),
+                     LinuxDeviceCgroup(allow: true, type: "c", major: 1, minor: 3, access: "rw")]
+        let p = insns(DeviceFilter.program(rules))
+        // 6 loads, then the last rule first: type, access subset (3), major, minor, r0=1, exit;
+        // then the catch-all deny ends the program (no unreachable default).
+        #expect(p.count == 6 + 8 + 2)
+        #expect(p[6] == [0x55, 0x02, 7, 0, 2, 0, 0, 0], "if type != char skip the 7 remaining insns of the block")
+        #expect(p[7][0] == 0xbc && p[8] == [0x54, 0x01, 0, 0, 1, 0, 0, 0], "access & ~rw")
+        #expect(p[12] == [0xb7, 0, 0, 0, 1, 0, 0, 0] && p[13][0] == 0x95)
+        #expect(p[14] == [0xb7, 0, 0, 0, 0, 0, 0, 0] && p[15][0] == 0x95)
+    }
+
+    @Test func defaultDenyWhenNothingMatches() {
+        let p = insns(DeviceFilter.program([LinuxDeviceCgroup(allow: true, type: "b", major: 8, minor: nil, access: "r")]))
+        #expect(p.suffix(2) == [[0xb7, 0, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]])
+        let jumpRegisters = p.filter { $0[0] == 0x55 }.map { Int($0[1] & 0x0f) }
+        #expect(jumpRegisters == [2, 1, 4], "type, access, major; no minor test for a wildcard")
+    }
+
+    @Test func rulesIncludeRuncDefaultsAndNodes() {
+        let node = DeviceNode(path: "/dev/x", fileType: 0o060000, major: 7, minor: 1, mode: 0o600, uid: 0, gid: 0)
+        let r = DeviceFilter.rules([], nodes: [node])
+        let pts = r.filter { rule in rule.type == "c" && rule.major == 136 }
+        #expect(pts.count == 1 && pts[0].minor == nil)
+        #expect(r.last == LinuxDeviceCgroup(allow: true, type: "b", major: 7, minor: 1, access: "rwm"))
+    }
+}

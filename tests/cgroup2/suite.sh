@@ -60,6 +60,11 @@ ev=$($SW events --interval 100ms c5)
 case "$ev" in *'"type":"oom"'*) ok "memory limit OOM-kills and events reports it" ;; *) bad "no oom event" ;; esac
 $SW delete -f c5
 
+mknod $B/rootfs/mem c 1 1 2>/dev/null
+config '["/bin/sh","-c","head -c1 /dev/zero | wc -c; head -c1 /mem 2>&1 | grep -c \"not permitted\""]' '{"devices":[{"allow":false,"access":"rwm"}]}'
+out=$(run c7 | tr '\n' ' ')
+[ "$out" = "1 1 " ] && ok "eBPF device filter: default devices allowed, others denied" || bad "device filter: '$out'"
+
 config '["/bin/sleep","60"]' '{"pids":{"limit":20}}'
 (cd $B && $SW run -d c6)
 $SW pause c6 && [ "$(cat $CG/swrun-v2/c/cgroup.freeze)" = 1 ] && $SW state c6 | grep -q '"paused"' && ok "pause freezes (cgroup.freeze)" || bad "pause"

@@ -129,6 +129,12 @@ long swrun_fstatfs_type(int fd);
 int swrun_stat(const char * _Nonnull path, void * _Nonnull st);
 int swrun_flock(int fd, int op);
 
+// --- eBPF cgroup device filter (cgroup v2 device control) ---
+/// Loads a BPF_PROG_TYPE_CGROUP_DEVICE program (struct bpf_insn array) and attaches it to the
+/// cgroup directory fd with BPF_F_ALLOW_MULTI. Returns the program fd or -1; the verifier's
+/// log goes to log (NUL-terminated).
+int swrun_bpf_attach_device_filter(const void * _Nonnull insns, size_t count, int cgroup_fd, char * _Nonnull log, size_t loglen);
+
 // --- terminals and unix sockets ---
 /// Opens /dev/ptmx (of the current mount namespace), unlocks it, writes the slave's path to
 /// name; returns the master fd (O_CLOEXEC) or -1.

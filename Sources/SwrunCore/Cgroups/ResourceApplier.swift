@@ -31,10 +31,10 @@ public enum ResourceApplier {
             // v1 calls the block I/O controller blkio, v2 io.
             let names = controller == "blkio" ? ["blkio", "io"] : [controller]
             if names.contains(where: { handled.contains($0) || available.contains($0) }) { continue }
-            if controller == "devices" {
-                // cgroup v2 device control needs an eBPF program, which this version does not
-                // load yet (docs/cgroups.md); the container still gets only its own device nodes.
-                Log.debug("linux.resources.devices: not enforced on cgroup v2 by this version")
+            if controller == "devices", let i = layout.hierarchies.firstIndex(where: \.isV2) {
+                // cgroup v2 has no devices files: an eBPF program attached to the cgroup.
+                let program = DeviceFilter.program(DeviceFilter.rules(r.devices ?? [], nodes: nodes))
+                try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: leaves[i]) }
                 continue
             }
             throw SwrunError.config("linux.resources.\(field): the \(controller) controller is not available for the container's cgroup")

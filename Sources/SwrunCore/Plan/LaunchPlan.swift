@@ -44,6 +44,16 @@ public struct DeviceNode: Equatable, Sendable {
     public var mode: UInt32
     public var uid: UInt32
     public var gid: UInt32
+
+    public init(path: String, fileType: UInt32, major: UInt32, minor: UInt32, mode: UInt32, uid: UInt32, gid: UInt32) {
+        self.path = path
+        self.fileType = fileType
+        self.major = major
+        self.minor = minor
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+    }
 }
 
 public struct RlimitOp: Equatable, Sendable {
