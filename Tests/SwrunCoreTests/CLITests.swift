@@ -68,6 +68,12 @@ struct CLITests {
         #expect(Help.versionText(libseccomp: "2.5.4").contains("\ncommit: ") && Help.versionText(libseccomp: "2.5.4").contains("\nspec: 1.0.2-dev"))
     }
 
+    @Test func psFilterKeepsHeaderAndContainerPids() throws {
+        let out = "UID   PID  PPID  C STIME TTY  TIME CMD\nroot    1     0  0 10:00 ?    00:00:01 /sbin/init\nroot  4242     1  0 10:00 ?    00:00:00 sleep 60\n"
+        #expect(try HostPS.filter(out, pids: [4242]) == "UID   PID  PPID  C STIME TTY  TIME CMD\nroot  4242     1  0 10:00 ?    00:00:00 sleep 60\n")
+        #expect(throws: SwrunError.self) { try HostPS.filter("NOPE\n1\n", pids: [1]) }
+    }
+
     @Test func tableLikeGoTabwriter() {
         let t = Table.render([["ID", "PID", "STATUS"], ["a-long-container-id", "1", "running"]])
         #expect(t == "ID                    PID         STATUS\na-long-container-id   1           running\n")
