@@ -1,0 +1,55 @@
+#!/bin/bash
+# Shared helpers for the engine end-to-end tests: PASS/FAIL accounting, a busybox-static
+# rootfs, and a locally built OCI image (no registry, no network).
+pass=0 fail=0
+ok()  { echo "PASS: $*"; pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; }
+
+# make_rootfs DIR: busybox-static with every applet, /etc/passwd and /etc/group.
+make_rootfs() {
+    local d=$1 bb
+    bb=$(command -v busybox || echo /bin/busybox)
+    mkdir -p "$d"/{bin,etc,proc,sys,dev,tmp,root}
+    cp "$bb" "$d/bin/busybox"
+    for a in $("$bb" --list); do [ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"; done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$d/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/etc/group"
+}
+
+# make_oci_image ROOTFS OUT.tar NAME: an OCI image layout archive of one layer.
+make_oci_image() {
+    local rootfs=$1 out=$2 name=$3 w
+    w=$(mktemp -d)
+    mkdir -p "$w/blobs/sha256"
+    tar -C "$rootfs" --numeric-owner -cf "$w/layer.tar" .
+    local diffid; diffid=$(sha256sum "$w/layer.tar" | cut -d' ' -f1)
+    gzip -n "$w/layer.tar"
+    local ldig lsize; ldig=$(sha256sum "$w/layer.tar.gz" | cut -d' ' -f1); lsize=$(stat -c %s "$w/layer.tar.gz")
+    mv "$w/layer.tar.gz" "$w/blobs/sha256/$ldig"
+    printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$diffid" >"$w/config.json"
+    local cdig csize; cdig=$(sha256sum "$w/config.json" | cut -d' ' -f1); csize=$(stat -c %s "$w/config.json")
+    mv "$w/config.json" "$w/blobs/sha256/$cdig"
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]}' \
+        "$cdig" "$csize" "$ldig" "$lsize" >"$w/manifest.json"
+    local mdig msize; mdig=$(sha256sum "$w/manifest.json" | cut -d' ' -f1); msize=$(stat -c %s "$w/manifest.json")
+    mv "$w/manifest.json" "$w/blobs/sha256/$mdig"
+    printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}' \
+        "$mdig" "$msize" "$name" >"$w/index.json"
+    echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci-layout"
+    tar -C "$w" -cf "$out" oci-layout index.json blobs
+    rm -rf "$w"
+}
+
+# wait_for PATH [SECONDS]
+wait_for() { local i=0; while [ ! -e "$1" ] && [ $i -lt $(( ${2:-30} * 10 )) ]; do sleep 0.1; i=$((i+1)); done; [ -e "$1" ]; }
+
+# no_leftovers ROOT PATTERN: no state dirs under ROOT, no cgroups or processes matching PATTERN.
+no_leftovers() {
+    local root=$1 pat=$2
+    [ -z "$(ls -A "$root" 2>/dev/null)" ] || { echo "state left in $root: $(ls -A "$root")"; return 1; }
+    local cg; cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*$pat*" 2>/dev/null | head -3)
+    [ -z "$cg" ] || { echo "cgroups left: $cg"; return 1; }
+    return 0
+}
