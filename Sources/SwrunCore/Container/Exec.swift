@@ -211,7 +211,11 @@ enum ExecSequence {
         if let adj = plan.oomScoreAdj {
             try sys("set oom_score_adj") { try Files.writeFile("/proc/self/oom_score_adj", String(adj)) }
         }
-        // 4. Identity and working directory: chdir after the user switch and inside the
+        // 4. Seccomp before the identity switch when it needs CAP_SYS_ADMIN (no NNP), as runc.
+        if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
+            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
+        }
+        // 5. Identity and working directory: chdir after the user switch and inside the
         //    container (CVE-2024-21626: never a host directory).
         try InitSequence.setIdentity(plan)
         Files.umask(plan.umask)
@@ -220,9 +224,6 @@ enum ExecSequence {
         }
         let executable = try InitSequence.lookPath(plan.args[0], env: plan.env)
         if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
-        if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
-            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
-        }
         try channel.send(.ready)
         _ = try channel.expect("proceed")
         try sys { try Prctl.setPdeathsig(0) }

@@ -101,19 +101,21 @@ enum InitSequence {
         if let label = plan.selinuxLabel {
             try sys("apply SELinux label") { try Files.writeFileAt(proc.raw, "self/attr/exec", label, display: "/proc/self/attr/exec") }
         }
-        // 15. Identity: bounding set, groups, uid/gid, then the capability sets.
+        // 15. Without no_new_privs, installing seccomp needs CAP_SYS_ADMIN, which the identity
+        //     switch below may drop: install it now, as runc does (the profile must allow
+        //     what follows, as it must for runc).
+        if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
+            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
+        }
+        // 16. Identity: bounding set, groups, uid/gid, then the capability sets.
         try setIdentity(plan)
         Files.umask(plan.umask)
         do { try Files.chdir(plan.cwd) } catch {
             throw SwrunError(.system, "chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(Errno.text(error.errno))")
         }
-        // 16. Look the executable up now, so that a missing binary fails `create` (as runc).
+        // 17. Look the executable up now, so that a missing binary fails `create` (as runc).
         let executable = try lookPath(plan.args[0], env: plan.env)
         if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
-        // 17. Without no_new_privs, seccomp needs CAP_SYS_ADMIN: install it before handing over.
-        if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
-            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
-        }
         try ctx.channel.send(.ready)
         _ = try ctx.channel.expect("proceed")
         // 18. Setup is handed over: survive the parent from now on, and tell it so (EOF).
