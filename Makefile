@@ -12,12 +12,22 @@ BUNDLE := bundle
 # Debian packages the build, the bundle and the tests need.
 DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iproute2 util-linux qemu-system-x86 xz-utils
 
-.PHONY: all deps build probe bundle demo test unit cgroup2-vm install clean lint
+# Engines for the end-to-end tests (make e2e).
+E2E_DEPS := containerd docker.io podman bsdutils
+
+.PHONY: all deps e2e-deps build probe bundle demo test unit cgroup2-vm e2e install clean lint
 
 all: build
 
 deps:
 	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+e2e-deps:
+	@missing=""; for p in $(E2E_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
@@ -53,6 +63,11 @@ unit: deps
 
 test: lint build probe
 	SWRUN_BIN=$(abspath $(BIN)) SWRUN_PROBE=$(abspath $(PROBE)) $(SWIFT) test
+
+# containerd (ctr --runc-binary), Docker (--add-runtime) and Podman (--runtime), each started
+# privately under a temporary directory; see e2e/.
+e2e: build e2e-deps
+	e2e/run-all.sh $(abspath $(BIN))
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/swrun

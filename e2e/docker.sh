@@ -4,6 +4,7 @@
 # Usage: e2e/docker.sh /abs/path/to/swrun
 set -u
 . "$(dirname "$0")/lib.sh"
+export -f traces
 SWRUN=$1
 W=$(mktemp -d /tmp/swrun-e2e-dkr.XXXXXX)
 export DOCKER_HOST=unix://$W/docker.sock
@@ -39,6 +40,8 @@ out=$(script -qec "$D --rm -t swrun-e2e /bin/tty" /dev/null 2>&1 | tr -d '\r')
 check "tty run" bash -c "grep -q /dev/pts/0 <<<'$out'"
 
 check "detached run" $D -d --name d1 swrun-e2e /bin/sleep 300
+ID1=$(docker inspect -f "{{.Id}}" d1)
+check "state and cgroup of a running container are found" bash -c "traces $ID1 | grep -q state.json && traces $ID1 | grep -q /sys/fs/cgroup"
 out=$(docker exec d1 /bin/echo in 2>&1)
 check "exec" [ "$out" = in ]
 out=$(script -qec "docker exec -t d1 /bin/tty" /dev/null 2>&1 | tr -d '\r')
@@ -52,9 +55,9 @@ out=$(docker exec d1 cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null
 check "memory limit applied ($out)" [ "$out" = 67108864 ]
 check "stop" docker stop -t 1 d1
 check "rm" docker rm d1
+check "nothing left of d1 (state, cgroups)" bash -c "[ -z \"\$(traces $ID1)\" ]"
 check "detached run for rm -f" $D -d --name f1 swrun-e2e /bin/sleep 300
 check "rm -f of a running container" docker rm -f f1
 sleep 0.3
-check "nothing left behind" no_leftovers "$W/exec/runtime-swrun/moby" "swrun-e2e-nothing"
 check "no container process left" bash -c "! pgrep -f '^/bin/sleep 300\$' >/dev/null"
 finish

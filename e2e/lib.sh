@@ -45,11 +45,11 @@ make_oci_image() {
 # wait_for PATH [SECONDS]
 wait_for() { local i=0; while [ ! -e "$1" ] && [ $i -lt $(( ${2:-30} * 10 )) ]; do sleep 0.1; i=$((i+1)); done; [ -e "$1" ]; }
 
-# no_leftovers ROOT PATTERN: no state dirs under ROOT, no cgroups or processes matching PATTERN.
-no_leftovers() {
-    local root=$1 pat=$2
-    [ -z "$(ls -A "$root" 2>/dev/null)" ] || { echo "state left in $root: $(ls -A "$root")"; return 1; }
-    local cg; cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*$pat*" 2>/dev/null | head -3)
-    [ -z "$cg" ] || { echo "cgroups left: $cg"; return 1; }
-    return 0
+# traces ID: swrun state directories (holding state.json) and cgroup directories of a
+# container, wherever an engine put them. Used while it runs (to prove the check looks in
+# the right places) and after it is removed (to prove nothing is left).
+traces() {
+    local id=$1
+    find /run /tmp -maxdepth 7 -type f -name state.json -path "*/$id/state.json" 2>/dev/null
+    find /sys/fs/cgroup -maxdepth 7 -type d -name "*$id*" 2>/dev/null
 }
