@@ -410,3 +410,5 @@ int swrun_bpf_attach_device_filter(const void *insns, size_t count, int cgroup_f
     }
     return prog;
 }
+
+int swrun_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

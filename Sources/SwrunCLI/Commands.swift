@@ -85,9 +85,9 @@ public enum SwrunCLI {
             o.preserveFds = v
         }
         o.consoleSocket = a.string("console-socket")
-        if a.has("pidfd-socket") {
-            throw SwrunError(.usage, "--pidfd-socket is not supported by this version of swrun")
-        }
+        o.pidfdSocket = a.string("pidfd-socket")
+        // systemd socket activation: runc passes LISTEN_FDS on to the container.
+        if let n = Proc.getenv("LISTEN_FDS").flatMap(Int.init), n > 0 { o.listenFds = n }
         return o
     }
 
@@ -154,7 +154,7 @@ public enum SwrunCLI {
             guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \"\(n)\" for flag -preserve-fds") }
             o.preserveFds = v
         }
-        if a.has("pidfd-socket") { throw SwrunError(.usage, "--pidfd-socket is not supported by this version of swrun") }
+        o.pidfdSocket = a.string("pidfd-socket")
         if !a.strings("cgroup").isEmpty { throw SwrunError(.usage, "--cgroup (exec into a sub-cgroup) is not supported by this version of swrun") }
         return o
     }

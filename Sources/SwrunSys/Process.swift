@@ -97,6 +97,10 @@ public enum Proc {
         return pid
     }
 
+    public static func pidfdOpen(_ pid: Int32) throws(SyscallError) -> OwnedFD {
+        OwnedFD(try check("pidfd_open", String(pid)) { swrun_pidfd_open(pid) })
+    }
+
     public static func forwardSignals(to pid: Int32) { _ = swrun_forward_signals_to(pid) }
 
     public static func resetSignalHandlers() { _ = swrun_reset_signal_dispositions() }

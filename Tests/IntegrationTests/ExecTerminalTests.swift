@@ -100,6 +100,58 @@ struct ExecTerminalTests {
         #expect(noSock.code != 0 && noSock.stderr.contains("console socket"))
     }
 
+    /// Starts the probe's receiver on a fresh socket; returns the process and its output file.
+    func receiver(_ s: Sandbox, _ name: String) throws -> (Process, String, String) {
+        let sock = s.dir + "/\(name).sock", outPath = s.dir + "/\(name).out"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Harness.probe)
+        p.arguments = ["recvtty", sock]
+        p.standardOutput = FileHandle(forWritingAtPath: outPath)
+        try p.run()
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: sock) { usleep(5000) }
+        return (p, sock, outPath)
+    }
+
+    @Test func pidfdSocketForCreateAndExec() throws {
+        let s = try Sandbox()
+        s.args(["/bin/sleep", "60"])
+        let id = s.id("pfd")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        let (p, sock, out) = try receiver(s, "pidfd")
+        let r = s.swrun(["create", "--pidfd-socket", sock, "--bundle", s.bundle, id])
+        #expect(r.code == 0, "\(r.stderr)")
+        p.waitUntilExit()
+        let pid = s.state(id)["pid"] as? Int ?? -1
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "name=pidfd\npidfd.pid=\(pid)\n")
+        #expect(s.swrun(["start", id]).code == 0)
+        let (p2, sock2, out2) = try receiver(s, "pidfd2")
+        let pidFile = s.dir + "/e.pid"
+        #expect(s.swrun(["exec", "-d", "--pid-file", pidFile, "--pidfd-socket", sock2, id, "/bin/sleep", "30"]).code == 0)
+        p2.waitUntilExit()
+        let epid = try String(contentsOfFile: pidFile, encoding: .utf8)
+        #expect(try String(contentsOfFile: out2, encoding: .utf8) == "name=pidfd\npidfd.pid=\(epid)\n")
+    }
+
+    @Test func listenFdsArePassedOn() throws {
+        let s = try Sandbox()
+        let id = s.id("lfd")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        var env = ProcessInfo.processInfo.environment
+        env["LISTEN_FDS"] = "2"
+        let r = Harness.run(["/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname 5</etc/hostname; exec \"$@\"", "sh", Harness.binary, "--root", s.root, "run", "--bundle", s.bundle, id], env: env)
+        let rep = Sandbox.parse(r.stdout)
+        #expect(rep["fds"] == "0,1,2,3,4", "LISTEN_FDS fds pass, others do not: \(r.stdout) \(r.stderr)")
+        s.args(["/bin/swrun-probe", "env"])
+        let id2 = s.id("lfd")
+        s.freshCgroup(id2)
+        try s.writeConfig()
+        let e = Harness.run(["/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname; exec \"$@\"", "sh", Harness.binary, "--root", s.root, "run", "--bundle", s.bundle, id2], env: env)
+        #expect(e.stdout.contains("LISTEN_FDS=2\n") && e.stdout.contains("LISTEN_PID=1\n"))
+    }
+
     @Test func foregroundRunRelaysATerminal() throws {
         let s = try Sandbox()
         s.process["terminal"] = true

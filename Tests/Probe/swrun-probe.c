@@ -160,6 +160,17 @@ static int do_recvtty(const char *path) {
     int fd;
     memcpy(&fd, CMSG_DATA(cm), sizeof fd);
     printf("name=%s\n", name);
+    if (strcmp(name, "pidfd") == 0) {
+        // A pidfd: report which process it refers to.
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+        FILE *f = fopen(path, "r");
+        char line[256];
+        while (f && fgets(line, sizeof line, f))
+            if (strncmp(line, "Pid:", 4) == 0) printf("pidfd.pid=%d\n", atoi(line + 4));
+        if (f) fclose(f);
+        return 0;
+    }
     char buf[4096];
     while ((n = read(fd, buf, sizeof buf)) > 0) fwrite(buf, 1, (size_t)n, stdout);
     return 0;

@@ -135,6 +135,9 @@ int swrun_flock(int fd, int op);
 /// log goes to log (NUL-terminated).
 int swrun_bpf_attach_device_filter(const void * _Nonnull insns, size_t count, int cgroup_fd, char * _Nonnull log, size_t loglen);
 
+/// pidfd_open(2).
+int swrun_pidfd_open(pid_t pid);
+
 // --- terminals and unix sockets ---
 /// Opens /dev/ptmx (of the current mount namespace), unlocks it, writes the slave's path to
 /// name; returns the master fd (O_CLOEXEC) or -1.

@@ -30,6 +30,7 @@ public struct Container {
         let absPid = try absolute(pidFile)
         var options = options
         options.consoleSocket = try absolute(options.consoleSocket)
+        options.pidfdSocket = try absolute(options.pidfdSocket)
         _ = try Launcher.create(id: id, bundle: bundle, options: options, pidFile: absPid, store: store)
     }
 
@@ -85,6 +86,7 @@ public struct Container {
         let absPid = try absolute(pidFile)
         var options = options
         options.consoleSocket = try absolute(options.consoleSocket)
+        options.pidfdSocket = try absolute(options.pidfdSocket)
         let created = try Launcher.create(id: id, bundle: bundle, options: options, pidFile: absPid, store: store)
         let r = created.record
         do {

@@ -18,6 +18,7 @@ public struct ExecOptions: Sendable {
     public var detach = false
     public var pidFile: String?
     public var preserveFds = 0
+    public var pidfdSocket: String?
     public var ignorePaused = false
     public init() {}
 }
@@ -66,6 +67,7 @@ extension Container {
             throw error.wrapped("exec failed: unable to start container process")
         }
         console?.close()
+        if let path = try absolute(o.pidfdSocket) { try PidfdSocket.send(pid: pid, to: path) }
         if o.detach { return 0 }
         Proc.forwardSignals(to: pid)
         if let relay { return try relay.relay(pid: pid).shellCode }

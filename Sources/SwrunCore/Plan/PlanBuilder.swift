@@ -7,6 +7,10 @@ public struct CreateOptions: Sendable {
     public var noNewKeyring = false
     public var preserveFds = 0
     public var consoleSocket: String?
+    public var pidfdSocket: String?
+    /// LISTEN_FDS from swrun's environment (systemd socket activation): those fds are passed
+    /// on before the --preserve-fds ones, with LISTEN_FDS and LISTEN_PID=1 in the container.
+    public var listenFds = 0
     /// create, or run --detach: nobody will relay a terminal.
     public var detached = true
     public init() {}
@@ -33,7 +37,7 @@ public enum PlanBuilder {
         plan.readonlyRoot = root.readonly ?? false
         plan.noPivot = options.noPivot
         plan.newKeyring = !options.noNewKeyring
-        plan.preserveFds = options.preserveFds
+        plan.preserveFds = options.listenFds + options.preserveFds
         plan.cgroupLeaves = cgroupLeaves
         plan.cgroupLayout = layout
         let linux = spec.linux ?? Linux()
@@ -41,6 +45,10 @@ public enum PlanBuilder {
         try identity(spec, &plan)
         try rootfsPlan(spec, linux, &plan)
         try process(spec, &plan)
+        if options.listenFds > 0 {
+            plan.env.removeAll { $0.hasPrefix("LISTEN_FDS=") || $0.hasPrefix("LISTEN_PID=") }
+            plan.env += ["LISTEN_FDS=\(options.listenFds)", "LISTEN_PID=1"]
+        }
         let hooks = spec.hooks ?? Hooks()
         plan.createContainerHooks = try validHooks(hooks.createContainer, "hooks.createContainer")
         plan.startContainerHooks = try validHooks(hooks.startContainer, "hooks.startContainer")

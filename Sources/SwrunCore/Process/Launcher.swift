@@ -61,6 +61,7 @@ enum Launcher {
             record.initStartTime = ProcFS.startTime(of: pid) ?? 0
             try store.save(record)
             try handshake(channel, pid: pid, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store)
+            if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
             console?.close()
             return Created(record: record, pid: pid, lock: lock, relay: relay)
         } catch {
