@@ -412,3 +412,34 @@ int swrun_bpf_attach_device_filter(const void *insns, size_t count, int cgroup_f
 }
 
 int swrun_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+static int unix_addr(struct sockaddr_un *a, const char *path) {
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof a->sun_path) { errno = ENAMETOOLONG; return -1; }
+    strcpy(a->sun_path, path);
+    return 0;
+}
+
+int swrun_unix_dgram_bind(const char *path) {
+    struct sockaddr_un a;
+    if (unix_addr(&a, path) != 0) return -1;
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    unlink(path);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0) { int e = errno; close(s); errno = e; return -1; }
+    chmod(path, 0777);
+    return s;
+}
+
+int swrun_unix_dgram_sendto(const char *path, const void *buf, size_t len) {
+    struct sockaddr_un a;
+    if (unix_addr(&a, path) != 0) return -1;
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    ssize_t n = sendto(s, buf, len, MSG_NOSIGNAL, (struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    close(s);
+    errno = e;
+    return n < 0 ? -1 : 0;
+}

@@ -73,3 +73,14 @@ extension Files {
         return n > 0 ? Array(buf[0..<n]) : []
     }
 }
+
+/// sd_notify sockets (datagrams).
+public enum NotifySocket {
+    public static func bind(_ path: String) throws(SyscallError) -> OwnedFD {
+        OwnedFD(try check("bind notify socket", path) { swrun_unix_dgram_bind(path) })
+    }
+
+    public static func send(_ path: String, _ message: [UInt8]) throws(SyscallError) {
+        _ = try check("send to notify socket", path) { message.withUnsafeBytes { swrun_unix_dgram_sendto(path, $0.baseAddress!, $0.count) } }
+    }
+}

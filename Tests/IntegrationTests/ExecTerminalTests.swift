@@ -134,6 +134,32 @@ struct ExecTerminalTests {
         #expect(try String(contentsOfFile: out2, encoding: .utf8) == "name=pidfd\npidfd.pid=\(epid)\n")
     }
 
+    @Test func notifySocketIsRelayed() throws {
+        let s = try Sandbox()
+        s.args(["/bin/sh", "-c", "swrun-probe notify STATUS=starting; sleep 0.2; swrun-probe notify READY=1; sleep 30"])
+        let id = s.id("ntf")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        let host = s.dir + "/host-notify.sock"
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: Harness.probe)
+        listener.arguments = ["notify-listen", host]
+        let out = s.dir + "/notify.out"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        listener.standardOutput = FileHandle(forWritingAtPath: out)
+        try listener.run()
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: host) { usleep(5000) }
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = host
+        #expect(Harness.run([Harness.binary, "--root", s.root, "create", "--bundle", s.bundle, id], env: env).code == 0)
+        let start = Harness.run([Harness.binary, "--root", s.root, "start", id], env: env, timeout: 20)
+        #expect(start.code == 0, "\(start.stderr)")
+        listener.waitUntilExit()
+        let pid = s.state(id)["pid"] as? Int ?? -1
+        let got = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(got == "msg=STATUS=starting\nmsg=READY=1\nmsg=MAINPID=\(pid)\n\n", "\(got)")
+    }
+
     @Test func listenFdsArePassedOn() throws {
         let s = try Sandbox()
         let id = s.id("lfd")

@@ -176,6 +176,36 @@ static int do_recvtty(const char *path) {
     return 0;
 }
 
+// notify MSG: sends MSG to $NOTIFY_SOCKET (sd_notify). notify-listen SOCK: binds SOCK and
+// prints each datagram until one holds READY=1 and one MAINPID= has followed.
+static int do_notify(const char *msg) {
+    const char *p = getenv("NOTIFY_SOCKET");
+    if (!p) { printf("no NOTIFY_SOCKET\n"); return 1; }
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strncpy(a.sun_path, p, sizeof a.sun_path - 1);
+    if (sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof a) < 0) { perror("sendto"); return 1; }
+    return 0;
+}
+
+static int do_notify_listen(const char *path) {
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+    unlink(path);
+    if (bind(s, (struct sockaddr *)&a, sizeof a)) { perror("bind"); return 1; }
+    int ready = 0;
+    for (;;) {
+        char buf[1024];
+        ssize_t n = recv(s, buf, sizeof buf - 1, 0);
+        if (n <= 0) return 1;
+        buf[n] = 0;
+        printf("msg=%s\n", buf);
+        if (strstr(buf, "READY=1")) ready = 1;
+        if (ready && strstr(buf, "MAINPID=")) return 0;
+    }
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2 || strcmp(argv[1], "report") == 0) return report();
@@ -183,6 +213,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "write") == 0 && argc > 2) return do_write(argv[2]);
     if (strcmp(argv[1], "mountopts") == 0 && argc > 2) return do_mountopts(argv[2]);
     if (strcmp(argv[1], "recvtty") == 0 && argc > 2) return do_recvtty(argv[2]);
+    if (strcmp(argv[1], "notify") == 0 && argc > 2) return do_notify(argv[2]);
+    if (strcmp(argv[1], "notify-listen") == 0 && argc > 2) return do_notify_listen(argv[2]);
     if (strcmp(argv[1], "exit") == 0 && argc > 2) return atoi(argv[2]);
     if (strcmp(argv[1], "sleep") == 0 && argc > 2) { sleep((unsigned)atoi(argv[2])); return 0; }
     if (strcmp(argv[1], "env") == 0) { for (char **e = environ; *e; e++) puts(*e); return 0; }

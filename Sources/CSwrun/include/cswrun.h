@@ -135,6 +135,10 @@ int swrun_flock(int fd, int op);
 /// log goes to log (NUL-terminated).
 int swrun_bpf_attach_device_filter(const void * _Nonnull insns, size_t count, int cgroup_fd, char * _Nonnull log, size_t loglen);
 
+/// A SOCK_DGRAM unix socket bound at path (any old file there is removed first).
+int swrun_unix_dgram_bind(const char * _Nonnull path);
+/// Sends one datagram to the unix socket at path.
+int swrun_unix_dgram_sendto(const char * _Nonnull path, const void * _Nonnull buf, size_t len);
 /// pidfd_open(2).
 int swrun_pidfd_open(pid_t pid);
 

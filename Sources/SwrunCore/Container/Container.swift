@@ -52,6 +52,7 @@ public struct Container {
         case .paused: throw SwrunError(.badState, "cannot start a paused container")
         case .creating: throw SwrunError(.badState, "cannot start a container that is still being created")
         }
+        let notify = try Notify.listen(stateDir: store.directory(id))
         try releaseFifo(r)
         do {
             try HookRunner.run(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
@@ -60,6 +61,7 @@ public struct Container {
             _ = try? Proc.kill(r.initPid, Signals.kill)
             throw error
         }
+        if let notify { try Notify.relay(notify, pid: r.initPid, startTime: r.initStartTime) }
     }
 
     /// Opens exec.fifo for reading, which releases the init blocked on its write end, and
@@ -89,6 +91,7 @@ public struct Container {
         options.pidfdSocket = try absolute(options.pidfdSocket)
         let created = try Launcher.create(id: id, bundle: bundle, options: options, pidFile: absPid, store: store)
         let r = created.record
+        let notify = detach ? try Notify.listen(stateDir: store.directory(id)) : nil
         do {
             try releaseFifo(r)
             try HookRunner.run(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
@@ -97,6 +100,7 @@ public struct Container {
             throw error
         }
         created.lock.unlock()
+        if let notify { try Notify.relay(notify, pid: r.initPid, startTime: r.initStartTime) }
         if detach { return 0 }
         Proc.forwardSignals(to: created.pid)
         let status: ExitStatus

@@ -30,6 +30,10 @@ enum Launcher {
         let hooks = spec.hooks ?? Hooks()
         let runtimeHooks = try PlanBuilder.validHooks(hooks.prestart, "hooks.prestart") + PlanBuilder.validHooks(hooks.createRuntime, "hooks.createRuntime")
         let lock = try store.createDirectory(id)
+        do { try Notify.prepare(&plan, stateDir: store.directory(id)) } catch {
+            try? store.remove(id)
+            throw error
+        }
         let me = Proc.getpid()
         var record = ContainerRecord(
             id: id, bundle: bundlePath, rootfs: plan.rootfs, created: Clock.rfc3339(nanoseconds: true),
