@@ -87,6 +87,7 @@ public enum Signals {
         ("POLL", SIGPOLL), ("PWR", SIGPWR), ("SYS", SIGSYS),
     ]
     public static let kill = SIGKILL
+    public static let pipe = SIGPIPE
     public static let term = SIGTERM
     public static let maxSignal: Int32 = 64
 }

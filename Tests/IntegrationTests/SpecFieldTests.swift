@@ -73,6 +73,15 @@ struct SpecFieldTests {
         #expect(r["CapAmb"] == "0000000000000020")
     }
 
+    @Test func containerGetsDefaultSignalDispositions() throws {
+        // swrun ignores SIGPIPE itself; the container must not inherit that.
+        let s = try Sandbox()
+        s.args(["/bin/sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status"])
+        let r = try s.runContainer()
+        #expect(r.stdout.contains("SigBlk:\t0000000000000000"), "\(r.stdout)")
+        #expect(!r.stdout.contains("SigIgn:\t0000000000001000"), "SIGPIPE must not be ignored: \(r.stdout)")
+    }
+
     @Test func defaultSpecHasEmptyInheritableAndNoNewPrivs() throws {
         let s = try Sandbox()
         let r = try s.report()

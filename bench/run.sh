@@ -1,0 +1,124 @@
+#!/bin/bash
+# swrun vs runc vs crun, side by side, in one run. Usage: bench/run.sh SWRUN [OUT.md]
+# Every case runs the three runtimes on the same bundle (busybox, the default `spec` config
+# with terminal off) inside one private mount namespace where /sys/fs/cgroup/unified is
+# unmounted, because crun 1.8.1 refuses this host's hybrid layout; so all three see the same
+# pure-v1 cgroups. Reports medians and the ratios swrun/crun and swrun/runc.
+# BENCH_RUNS (default 30) and BENCH_N (containers for state/list, default 1000) scale it.
+set -euo pipefail
+if [ -z "${SWRUN_BENCH_INNER:-}" ]; then
+    export SWRUN_BENCH_INNER=1
+    exec unshare -m --propagation private "$0" "$@"
+fi
+mountpoint -q /sys/fs/cgroup/unified && umount /sys/fs/cgroup/unified
+SWRUN=$1 OUT=${2:-/dev/stdout}
+RUNS=${BENCH_RUNS:-30} N=${BENCH_N:-1000}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../e2e/lib.sh"
+W=$(mktemp -d /tmp/swrun-bench.XXXXXX)
+trap 'for r in swrun runc crun; do for id in $(${RT[$r]} list -q 2>/dev/null); do ${RT[$r]} delete -f $id >/dev/null 2>&1; done; done; rm -rf $W' EXIT
+make_rootfs "$W/bundle/rootfs"
+(cd "$W/bundle" && "$SWRUN" spec)
+sed -i -e 's/"terminal": true/"terminal": false/' -e 's/^\(\t\t\t\)"sh"$/\1"\/bin\/true"/' "$W/bundle/config.json"
+B=$W/bundle
+declare -A RT=([swrun]="$SWRUN --root $W/root-swrun" [runc]="runc --root $W/root-runc" [crun]="crun --root $W/root-crun")
+NAMES="swrun crun runc"
+results=$W/results.txt
+: >"$results"
+
+# hyperfine_median NAME CASE COMMAND...: the median in ms, appended to the results.
+measure() {
+    local name=$1 case=$2; shift 2
+    hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$W/h.json" "$@" >/dev/null 2>&1 || { echo "$case $name FAILED" >>"$results"; return; }
+    python3 -c "import json;print('$case', '$name', json.load(open('$W/h.json'))['results'][0]['median']*1000)" >>"$results"
+}
+
+# 1. run /bin/true
+for r in $NAMES; do measure $r "run /bin/true (ms)" "${RT[$r]} run -b $B b1"; done
+# floor: the namespaces and a chroot, nothing else
+measure floor "run /bin/true (ms)" "unshare -m -u -i -n -p -f chroot $B/rootfs /bin/true"
+
+# 2. create + start + wait + delete, as containerd sequences them
+for r in $NAMES; do
+    cat >"$W/seq-$r.sh" <<SEQ
+#!/bin/sh
+${RT[$r]} create -b $B --pid-file $W/p-$r s1 && ${RT[$r]} start s1
+while ${RT[$r]} state s1 2>/dev/null | grep -q '"running"'; do :; done
+${RT[$r]} delete s1
+SEQ
+    chmod +x "$W/seq-$r.sh"
+    measure $r "create+start+wait+delete (ms)" "$W/seq-$r.sh"
+done
+
+# 3. exec into a running container
+sed 's/"\/bin\/true"/"\/bin\/sleep", "1000"/' "$B/config.json" >"$W/sleep.json"
+mkdir -p "$W/sleepb" && ln -s "$B/rootfs" "$W/sleepb/rootfs" && cp "$W/sleep.json" "$W/sleepb/config.json"
+for r in $NAMES; do
+    ${RT[$r]} run -d -b "$W/sleepb" x1 >/dev/null
+    measure $r "exec /bin/true (ms)" "${RT[$r]} exec x1 /bin/true"
+    ${RT[$r]} delete -f x1 >/dev/null
+done
+
+# 4. state and list with N created containers
+for r in $NAMES; do
+    for i in $(seq 1 "$N"); do ${RT[$r]} create -b "$W/sleepb" "n$i" >/dev/null 2>&1 || true; done
+    measure $r "state, $N containers (ms)" "${RT[$r]} state n1"
+    measure $r "list, $N containers (ms)" "${RT[$r]} list"
+    for i in $(seq 1 "$N"); do ${RT[$r]} delete -f "n$i" >/dev/null 2>&1 || true; done
+done
+
+# 5. start with a docker-style seccomp profile (3 architectures, every syscall but a few allowed)
+python3 - "$B/config.json" "$W/seccompb/config.json" <<'PY'
+import json, re, sys
+names = sorted(set(re.findall(r'#define __NR_(\w+)', open('/usr/include/x86_64-linux-gnu/asm/unistd_64.h').read())))
+deny = {"acct", "add_key", "bpf", "kexec_load", "keyctl", "mount", "umount2", "pivot_root", "reboot", "swapon", "swapoff", "init_module", "delete_module"}
+c = json.load(open(sys.argv[1]))
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+    "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+    "syscalls": [{"names": [n for n in names if n not in deny], "action": "SCMP_ACT_ALLOW"},
+                 {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+                 {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}
+import os; os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
+json.dump(c, open(sys.argv[2], "w"))
+PY
+ln -s "$B/rootfs" "$W/seccompb/rootfs"
+for r in $NAMES; do measure $r "run with a 3-arch seccomp profile (ms)" "${RT[$r]} run -b $W/seccompb sc1"; done
+
+# 6. 100 containers started in parallel (total time)
+for r in $NAMES; do
+    cat >"$W/par-$r.sh" <<PAR
+#!/bin/bash
+for i in \$(seq 1 100); do ${RT[$r]} run -b $B p\$i & done
+wait
+PAR
+    chmod +x "$W/par-$r.sh"
+    RUNS=3 measure $r "100 parallel runs, total (ms)" "$W/par-$r.sh"
+done
+
+# 7. peak RSS of the runtime process (KB, median of 10) and binary size
+for r in $NAMES; do
+    for i in $(seq 10); do /usr/bin/time -f %M ${RT[$r]} run -b $B m1 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 5p | sed "s/^/peak RSS of run (KB) $r /" >>"$results"
+    bin=$(echo "${RT[$r]}" | cut -d' ' -f1); bin=$(command -v "$bin" || echo "$bin")
+    echo "binary size (KB) $r $(( $(stat -L -c %s "$bin") / 1024 ))" >>"$results"
+done
+
+python3 - "$results" "$SWRUN" >"$OUT" <<'PY'
+import sys, collections, subprocess
+rows = collections.OrderedDict()
+for line in open(sys.argv[1]):
+    parts = line.rsplit(None, 2)
+    if len(parts) != 3: continue
+    case, name, value = parts
+    rows.setdefault(case, {})[name] = value
+def f(v):
+    try: return float(v)
+    except: return None
+print("| case | swrun | crun | runc | floor | swrun/crun | swrun/runc |")
+print("|---|---|---|---|---|---|---|")
+for case, r in rows.items():
+    s, c, u = f(r.get("swrun")), f(r.get("crun")), f(r.get("runc"))
+    fl = r.get("floor", "")
+    fmt = lambda v: "" if v is None else ("%.2f" % v if v < 1000 else "%.0f" % v)
+    print("| %s | %s | %s | %s | %s | %s | %s |" % (case, fmt(s), fmt(c), fmt(u), fmt(f(fl)) if fl else "",
+        "%.2f" % (s / c) if s and c else "", "%.2f" % (s / u) if s and u else ""))
+PY
