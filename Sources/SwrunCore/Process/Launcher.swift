@@ -44,7 +44,9 @@ enum Launcher {
         record.poststop = try PlanBuilder.validHooks(hooks.poststop, "hooks.poststop")
         var pid: Int32 = 0
         do {
-            // Crash safety: each thing is recorded before it is made.
+            // Crash safety: each thing is recorded before it is made (the cgroup directories
+            // that do not exist yet included).
+            record.cgroupCreated = missingDirectories(leaves)
             try store.save(record)
             // exec reads the configuration the container was created with, not the bundle's
             // current one.
@@ -54,8 +56,6 @@ enum Launcher {
                 try Files.mkfifo(store.fifoPath(id), mode: 0o622)
                 try Files.chmod(store.fifoPath(id), mode: 0o622)
             }
-            record.cgroupCreated = missingDirectories(leaves)
-            try store.save(record)
             _ = try CgroupManager.create(leaves, layout: layout)
             ResourceApplier.enableControllers(layout: layout, leaves: leaves)
             try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout, nodes: plan.devices)
