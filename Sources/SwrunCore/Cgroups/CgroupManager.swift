@@ -40,19 +40,22 @@ public struct CgroupLayout: Sendable {
         }
         var result: [CgroupHierarchy] = []
         var seen: Set<String> = []
-        for line in mountinfo.split(separator: "\n") {
-            let halves = line.split(separator: " - ", maxSplits: 1)
-            guard halves.count == 2 else { continue }
-            let pre = halves[0].split(separator: " ")
-            let post = halves[1].split(separator: " ")
-            guard pre.count >= 5, post.count >= 3 else { continue }
-            let fstype = post[0], root = String(pre[3]), mountpoint = unescape(String(pre[4]))
+        // Byte-level parsing: mountinfo can be long, and only cgroup lines matter.
+        let space = UInt8(ascii: " "), dashByte = UInt8(ascii: "-")
+        for line in mountinfo.utf8.split(separator: UInt8(ascii: "\n")) {
+            let f = line.split(separator: space)
+            guard let dash = f.firstIndex(where: { $0.count == 1 && $0.first == dashByte }), dash >= 5, dash + 3 < f.count + 1, dash + 2 < f.count else { continue }
+            let fstype = String(decoding: f[dash + 1], as: UTF8.self)
+            guard fstype == "cgroup" || fstype == "cgroup2" else { continue }
+            let root = String(decoding: f[3], as: UTF8.self)
+            let mountpoint = unescape(String(decoding: f[4], as: UTF8.self))
+            let superOptions = String(decoding: f[dash + 3 < f.count ? dash + 3 : dash + 2], as: UTF8.self)
             if fstype == "cgroup2" {
                 guard let own = v2Path, !seen.contains("unified") else { continue }
                 seen.insert("unified")
                 result.append(CgroupHierarchy(mountpoint: mountpoint, root: root, controllers: [], isV2: true, ownPath: relative(own, to: root)))
-            } else if fstype == "cgroup" {
-                let opts = post[2].split(separator: ",").map(String.init)
+            } else {
+                let opts = superOptions.split(separator: ",").map(String.init)
                 if opts.contains(where: { $0.hasPrefix("name=") }) { continue } // named (systemd): left alone
                 let ctrls = opts.filter { !nonControllers.contains($0) && !$0.contains("=") }
                 guard let first = ctrls.first, let own = v1Paths[first], !seen.contains(first) else { continue }
@@ -71,7 +74,8 @@ public struct CgroupLayout: Sendable {
     }
 
     static func unescape(_ s: String) -> String {
-        s.replacing("\\040", with: " ").replacing("\\011", with: "\t").replacing("\\012", with: "\n").replacing("\\134", with: "\\")
+        guard s.contains("\\") else { return s }
+        return s.replacing("\\040", with: " ").replacing("\\011", with: "\t").replacing("\\012", with: "\n").replacing("\\134", with: "\\")
     }
 
     /// The container's directory in each hierarchy. Absolute cgroupsPath: from the hierarchy's
