@@ -221,9 +221,7 @@ enum ExecSequence {
         //    container (CVE-2024-21626: never a host directory).
         try InitSequence.setIdentity(plan)
         Files.umask(plan.umask)
-        do { try Files.chdir(plan.cwd) } catch {
-            throw SwrunError(.system, "chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(Errno.text(error.errno))")
-        }
+        try WorkingDirectory.enter(plan.cwd)
         let executable = try InitSequence.lookPath(plan.args[0], env: plan.env)
         if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
         try channel.send(.ready)

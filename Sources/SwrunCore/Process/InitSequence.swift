@@ -110,9 +110,7 @@ enum InitSequence {
         // 16. Identity: bounding set, groups, uid/gid, then the capability sets.
         try setIdentity(plan)
         Files.umask(plan.umask)
-        do { try Files.chdir(plan.cwd) } catch {
-            throw SwrunError(.system, "chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(Errno.text(error.errno))")
-        }
+        try WorkingDirectory.enter(plan.cwd)
         // 17. Look the executable up now, so that a missing binary fails `create` (as runc).
         let executable = try lookPath(plan.args[0], env: plan.env)
         if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }

@@ -29,6 +29,11 @@ public struct SafePath {
 
     /// mkdir -p inside the root; returns an O_PATH fd of the final directory.
     public func mkdirAll(_ path: String, mode: UInt32 = 0o755) throws(SwrunError) -> OwnedFD {
+        try mkdirAll(path, mode: mode, depth: 0)
+    }
+
+    func mkdirAll(_ path: String, mode: UInt32, depth: Int) throws(SwrunError) -> OwnedFD {
+        guard depth < 40 else { throw SwrunError(.system, "mkdir \(display(path)): too many levels of symbolic links") }
         if let fd = try open(path, flags: OpenFlags.path | OpenFlags.directory) { return fd }
         var current = try sys { try Files.openat(root.raw, ".", OpenFlags.path | OpenFlags.directory) }
         var prefix = ""
@@ -41,7 +46,13 @@ public struct SafePath {
             do {
                 try Files.mkdirat(current.raw, String(comp), mode: mode, display: display(prefix))
             } catch where error.errno == Errno.EEXIST {
-                // Lost a race with another creator, or a dangling symlink: resolved again below.
+                // Lost a race with another creator, or a dangling symlink: then its target is
+                // created, resolved inside the root as the kernel would resolve it.
+                if let target = try? Files.readlinkat(current.raw, String(comp)) {
+                    let parent = String(prefix.dropLast(comp.count + 1))
+                    let resolved = MountPlan.normalize(target.hasPrefix("/") ? target : parent + "/" + target)
+                    _ = try mkdirAll(resolved, mode: mode, depth: depth + 1)
+                }
             } catch {
                 throw SwrunError.system(error)
             }

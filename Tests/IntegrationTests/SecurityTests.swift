@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+/// Regression tests named after runtime CVEs (../shared/docs/SECURITY.md): each reproduces
+/// the attack with a malicious bundle or container and asserts it fails and the host is
+/// unchanged. docs/security.md lists which CVEs are covered so far.
+@Suite("security regressions", .enabled(if: Harness.enabled))
+struct SecurityTests {
+    /// CVE-2024-21626: a cwd of /proc/self/fd/N must not land in a host directory held open
+    /// by the runtime, and no runtime fd may reach the container.
+    @Test func cve_2024_21626_leakedFdCwd() throws {
+        let s = try Sandbox()
+        for n in 3...9 {
+            s.process["cwd"] = "/proc/self/fd/\(n)"
+            let r = try s.runContainer()
+            #expect(r.code == 1, "cwd /proc/self/fd/\(n) must fail, got \(r.code): \(r.stdout)")
+            #expect(r.stderr.contains("chdir to cwd"), "\(r.stderr)")
+        }
+        s.process["cwd"] = "/"
+        #expect(Sandbox.parse(try s.report().map { "\($0)=\($1)" }.joined(separator: "\n"))["fds"] == "0,1,2")
+        // exec: the same through --cwd
+        s.args(["/bin/sleep", "60"])
+        let id = s.id("lv")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        #expect(s.swrun(["run", "-d", "--bundle", s.bundle, id]).code == 0)
+        for n in 3...9 {
+            let r = s.swrun(["exec", "--cwd", "/proc/self/fd/\(n)", id, "/bin/ls"])
+            #expect(r.code != 0, "exec --cwd /proc/self/fd/\(n) must fail: \(r.stdout)")
+        }
+        #expect(Sandbox.parse(s.swrun(["exec", id, "/bin/swrun-probe", "report"]).stdout)["fds"] == "0,1,2")
+    }
+
+    /// CVE-2019-19921, CVE-2023-27561: /proc in the rootfs is a symlink pointing out of it;
+    /// the proc mount must stay inside the rootfs and the host path must not be touched.
+    @Test func cve_2019_19921_procSymlinkOutOfRoot() throws {
+        let s = try Sandbox()
+        let canary = s.dir + "/host-canary"
+        try FileManager.default.createDirectory(atPath: canary, withIntermediateDirectories: true)
+        try FileManager.default.removeItem(atPath: s.rootfs + "/proc")
+        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/proc", withDestinationPath: "../../../../../../../..\(canary)")
+        s.args(["/bin/true"])
+        _ = try s.runContainer()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: canary).isEmpty, "nothing mounted or created in the host directory")
+        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        #expect(!mounts.contains(canary))
+    }
+
+    /// CVE-2024-45310 (deterministic form): a mount target under a symlink that points out
+    /// of the rootfs is created inside the rootfs, never on the host.
+    @Test func cve_2024_45310_mountTargetUnderSymlink() throws {
+        let s = try Sandbox()
+        let canary = s.dir + "/host-canary2"
+        try FileManager.default.createDirectory(atPath: canary, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/vol", withDestinationPath: canary)
+        var mounts = s.config["mounts"] as? [[String: Any]] ?? []
+        mounts.append(["destination": "/vol/a/b/c", "type": "tmpfs", "source": "tmpfs", "options": []])
+        s.config["mounts"] = mounts
+        s.config["root"] = ["path": "rootfs", "readonly": false]
+        s.args(["/bin/true"])
+        let r = try s.runContainer()
+        #expect(r.code == 0, "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: canary).isEmpty, "no directory created on the host")
+        #expect(FileManager.default.fileExists(atPath: s.rootfs + canary + "/a/b/c"), "created inside the rootfs instead")
+    }
+
+    /// CVE-2025-31133: masking binds /dev/null; if the container's /dev/null is not the null
+    /// device (here: a bind of a host file), masking must fail rather than expose that file.
+    @Test func cve_2025_31133_devNullReplaced() throws {
+        let s = try Sandbox()
+        let target = s.dir + "/not-null"
+        try "secret".write(toFile: target, atomically: true, encoding: .utf8)
+        var mounts = s.config["mounts"] as? [[String: Any]] ?? []
+        mounts.append(["destination": "/dev/null", "type": "bind", "source": target, "options": ["bind"]])
+        s.config["mounts"] = mounts
+        let r = try s.runContainer()
+        #expect(r.code == 1)
+        #expect(r.stderr.contains("not the null device"), "\(r.stderr)")
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "secret")
+    }
+
+    /// CVE-2016-9962 / CVE-2019-5736: until it execs, the init is swrun's image holding host
+    /// fds; it is non-dumpable, so a process in the container without CAP_SYS_PTRACE can
+    /// neither read its memory or environment nor open its /proc/<pid>/exe.
+    @Test func cve_2016_9962_initNotDumpableBeforeExec() throws {
+        let s = try Sandbox()
+        s.args(["/bin/sleep", "60"])
+        let id = s.id("dmp")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        let binaryHash = Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout
+        #expect(s.swrun(["create", "--bundle", s.bundle, id]).code == 0)
+        let r = s.swrun(["exec", id, "/bin/sh", "-c", "cat /proc/1/environ >/dev/null 2>&1 && echo environ-readable; readlink /proc/1/exe >/dev/null 2>&1 && echo exe-readable; echo x > /proc/1/exe 2>/dev/null && echo exe-writable; echo done"])
+        #expect(r.stdout == "done\n", "\(r.stdout) \(r.stderr)")
+        #expect(s.swrun(["start", id]).code == 0)
+        usleep(100_000)
+        let after = s.swrun(["exec", id, "/bin/sh", "-c", "readlink /proc/1/exe"])
+        #expect(after.stdout == "/bin/busybox\n", "after exec the init is the container's program: \(after.stdout)")
+        #expect(Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout == binaryHash, "swrun's binary is unchanged")
+    }
+
+    /// CVE-2022-29162 / CVE-2022-27650 / CVE-2025-27612: exec --cap never adds inheritable or
+    /// ambient capabilities; exec without --cap has an empty inheritable set even when the
+    /// container's own process has one.
+    @Test func cve_2022_29162_execCapNotInheritable() throws {
+        let s = try Sandbox()
+        s.process["capabilities"] = ["bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"], "inheritable": ["CAP_KILL"]]
+        s.args(["/bin/sleep", "60"])
+        let id = s.id("cap")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        #expect(s.swrun(["run", "-d", "--bundle", s.bundle, id]).code == 0)
+        let withCap = Sandbox.parse(s.swrun(["exec", "--cap", "CAP_AUDIT_WRITE", "--process", "/dev/stdin", id], stdin: #"{"args":["/bin/swrun-probe","report"],"cwd":"/","user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}}"#).stdout)
+        #expect(withCap["CapInh"] == "0000000000000000" && withCap["CapAmb"] == "0000000000000000")
+        let plain = Sandbox.parse(s.swrun(["exec", "--cap", "CAP_AUDIT_WRITE", id, "/bin/swrun-probe", "report"]).stdout)
+        #expect(plain["CapAmb"] == "0000000000000000")
+        #expect(plain["CapEff"] == "0000000020000020", "CAP_KILL + CAP_AUDIT_WRITE: \(plain["CapEff"] ?? "")")
+    }
+}
