@@ -168,7 +168,7 @@ public enum SwrunCLI {
             do { bytes = file == "-" ? try Files.readAll(fd: 0) : try Files.readFile(file) } catch {
                 throw SwrunError.system(error).wrapped("read resources")
             }
-            do { r = try SpecLoader.decodeResources(bytes) } catch { throw SwrunError.config("resources: \(error.message)") }
+            do { r = try SpecLoader.decodeResourcesFast(bytes) } catch { throw SwrunError.config("resources: \(error.message)") }
         }
         func int(_ name: String, bytes: Bool = false) throws(SwrunError) -> Int64? {
             guard let s = a.string(name) else { return nil }

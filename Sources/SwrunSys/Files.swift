@@ -93,15 +93,29 @@ public enum Files {
         return OwnedFD(fd)
     }
 
+    /// Reads to end-of-file straight into the result (no zero-filled scratch buffer: most
+    /// files read here are small control files).
     public static func readAll(fd: Int32, path: String = "") throws(SyscallError) -> [UInt8] {
         var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
+        var capacity = 4096
         while true {
-            let n = try check("read", path) { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
-            if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
+            let start = out.count
+            var readError: Int32 = 0
+            var got = 0
+            out.append(contentsOf: repeatElement(0, count: capacity))
+            out.withUnsafeMutableBytes { buf in
+                while true {
+                    let n = Glibc.read(fd, buf.baseAddress! + start, capacity)
+                    if n < 0 && Glibc.errno == Glibc.EINTR { continue }
+                    if n < 0 { readError = Glibc.errno } else { got = n }
+                    break
+                }
+            }
+            if readError != 0 { throw SyscallError("read", path, errno: readError) }
+            out.removeLast(capacity - got)
+            if got == 0 { return out }
+            capacity = min(capacity * 2, 1 << 20)
         }
-        return out
     }
 
     public static func readFile(_ path: String) throws(SyscallError) -> [UInt8] {

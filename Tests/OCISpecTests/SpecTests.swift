@@ -21,6 +21,37 @@ struct SpecTests {
         #expect(original == reencoded)
     }
 
+    @Test(arguments: ["runc-spec", "docker", "containerd", "podman"])
+    func fastDecoderMatchesCodable(name: String) throws {
+        let bytes = try Self.fixture(name)
+        #expect(try SpecLoader.decodeSpecFast(bytes) == SpecLoader.decodeSpec(bytes))
+        // And on what the Codable side writes back (every field spelled out, sorted keys).
+        let encoded = SpecLoader.encode(try SpecLoader.decodeSpec(bytes))
+        #expect(try SpecLoader.decodeSpecFast(encoded) == SpecLoader.decodeSpec(encoded))
+    }
+
+    @Test func fastDecoderStringsAndNumbers() throws {
+        let json = #"{"ociVersion":"1.0.0","hostname":"a\"b\\c\/d\u00e9\ud83d\ude00\n","process":{"user":{"uid":4294967295,"gid":0},"cwd":"/","oomScoreAdj":-1000,"env":[]},"annotations":{"k":"v"}}"#
+        let fast = try SpecLoader.decodeSpecFast(Array(json.utf8))
+        #expect(fast == (try SpecLoader.decodeSpec(Array(json.utf8))))
+        #expect(fast.hostname == "a\"b\\c/dé😀\n" && fast.process?.user.uid == UInt32.max && fast.process?.oomScoreAdj == -1000)
+    }
+
+    @Test func fastDecoderErrorsNameTheField() {
+        func message(_ json: String) -> String {
+            do { _ = try SpecLoader.decodeSpecFast(Array(json.utf8)); return "" } catch { return error.message }
+        }
+        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":"x"}}"#) == "process.args: expected an array, found a string")
+        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0},"cwd":"/"}}"#) == "process.user.gid: required field is missing")
+        #expect(message(#"{"ociVersion":"1","mounts":[{"destination":"/a"},{"type":"x"}]}"#) == "mounts[1].destination: required field is missing")
+        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":-1,"gid":0},"cwd":"/"}}"#) == "process.user.uid: number -1 does not fit in UInt32")
+        #expect(message(#"{"ociVersion":"1","linux":{"resources":{"pids":{"limit":null}}}}"#) == "linux.resources.pids.limit: expected a number (Int64), found null")
+        #expect(message(#"[]"#) == "(root): expected an object, found an array")
+        for bad in [#"{"#, #"{"a":}"#, #"{"a":1,}"#, #"{"a":"\x"}"#, #"{"a":tru}"#, #"{"a":1} x"#, "{\"a\":\"\u{1}\"}", #"{"a":"\ud800"}"#] {
+            #expect(message(bad).hasPrefix("(root): invalid JSON"), "\(bad): \(message(bad))")
+        }
+    }
+
     @Test func dockerFieldsDecode() throws {
         let spec = try SpecLoader.decodeSpec(try Self.fixture("docker"))
         #expect(spec.linux?.seccomp?.syscalls?.count == 4)

@@ -77,14 +77,14 @@ extension Container {
 
     func savedSpec(_ r: ContainerRecord) throws(SwrunError) -> Spec {
         let bytes = try sys("read saved config") { try Files.readFile(store.directory(r.id) + "/config.json") }
-        do { return try SpecLoader.decodeSpec(bytes) } catch { throw SwrunError.config("config.json: \(error.message)") }
+        do { return try SpecLoader.decodeSpecFast(bytes) } catch { throw SwrunError.config("config.json: \(error.message)") }
     }
 
     /// --process FILE, or the container's process with the argv-form flags on top (runc).
     func execProcess(_ o: ExecOptions, spec: Spec, initPid: Int32) throws(SwrunError) -> Process {
         if let file = o.processFile {
             let bytes = try sys("read process file") { file == "-" ? try Files.readAll(fd: 0) : try Files.readFile(file) }
-            do { return try SpecLoader.decodeProcess(bytes) } catch { throw SwrunError.config("\(file): \(error.message)") }
+            do { return try SpecLoader.decodeProcessFast(bytes) } catch { throw SwrunError.config("\(file): \(error.message)") }
         }
         guard var p = spec.process else { throw SwrunError.config("process: required field is missing") }
         guard !o.args.isEmpty else { throw SwrunError(.usage, "exec: no command given (args or --process)") }

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import OCISpec
 import SwrunSys
 
@@ -7,7 +6,7 @@ import SwrunSys
 ///
 /// Written before each thing it names is created, so that `delete --force` after a SIGKILLed
 /// create finds and removes everything (crash safety, docs/architecture.md).
-public struct ContainerRecord: Codable, Sendable {
+public struct ContainerRecord: Sendable {
     public var id: String
     public var bundle: String
     public var rootfs: String
@@ -78,7 +77,7 @@ public struct StateStore: Sendable {
     }
 
     public func save(_ record: ContainerRecord) throws(SwrunError) {
-        let bytes = SpecLoader.encode(record)
+        let bytes = Array(record.json.encoded().utf8)
         try sys("save state") { try Files.writeAtomic(directory(record.id) + "/state.json", bytes) }
     }
 
@@ -92,7 +91,7 @@ public struct StateStore: Sendable {
             throw SwrunError.system(error)
         }
         do {
-            return try SpecLoader.decode(ContainerRecord.self, bytes)
+            return try ContainerRecord(json: JSONReader.parse(bytes))
         } catch {
             throw SwrunError(.system, "read state of \(id): \(error)")
         }
@@ -105,5 +104,46 @@ public struct StateStore: Sendable {
 
     public func remove(_ id: String) throws(SwrunError) {
         try sys("remove state") { try Files.removeAll(directory(id)) }
+    }
+}
+
+/// state.json by hand: Codable's first use costs more than the rest of `state`.
+extension ContainerRecord {
+    var json: JSON {
+        let strings: ([String]) -> JSON = { .array($0.map { .string($0) }) }
+        return .object([
+            ("id", .string(id)), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)), ("created", .string(created)),
+            ("ociVersion", .string(ociVersion)),
+            ("annotations", .object(annotations.keys.sorted().map { ($0, .string(annotations[$0] ?? "")) })),
+            ("owner", .string(owner)),
+            ("creatorPid", .int(Int64(creatorPid))), ("creatorStartTime", .uint(creatorStartTime)),
+            ("initPid", .int(Int64(initPid))), ("initStartTime", .uint(initStartTime)),
+            ("setupComplete", .bool(setupComplete)),
+            ("cgroupLeaves", strings(cgroupLeaves)), ("cgroupCreated", strings(cgroupCreated)),
+            ("poststart", .array(poststart.map(\.json))), ("poststop", .array(poststop.map(\.json))),
+        ])
+    }
+
+    init(json v: JValue) throws(SpecError) {
+        func str(_ k: String) throws(SpecError) -> String {
+            guard let s = v[k]?.string else { throw SpecError("state.json: \(k) missing") }
+            return s
+        }
+        func num<T: FixedWidthInteger>(_ k: String) throws(SpecError) -> T {
+            guard let n = v[k]?.integer(T.self) else { throw SpecError("state.json: \(k) missing") }
+            return n
+        }
+        var annotations: [String: String] = [:]
+        if case .object(let m)? = v["annotations"] { for (k, x) in m { annotations[k] = x.string ?? "" } }
+        self.init(id: try str("id"), bundle: try str("bundle"), rootfs: try str("rootfs"), created: try str("created"),
+                  ociVersion: try str("ociVersion"), annotations: annotations, owner: try str("owner"),
+                  creatorPid: try num("creatorPid"), creatorStartTime: try num("creatorStartTime"))
+        initPid = try num("initPid")
+        initStartTime = try num("initStartTime")
+        setupComplete = v["setupComplete"]?.bool ?? false
+        cgroupLeaves = (v["cgroupLeaves"]?.array ?? []).compactMap(\.string)
+        cgroupCreated = (v["cgroupCreated"]?.array ?? []).compactMap(\.string)
+        poststart = try v["poststart"].map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []
+        poststop = try v["poststop"].map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststop") } ?? []
     }
 }

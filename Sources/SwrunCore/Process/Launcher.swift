@@ -87,7 +87,7 @@ enum Launcher {
         } catch {
             throw SwrunError.config(error.description)
         }
-        do { return (try SpecLoader.decodeSpec(bytes), bytes) } catch {
+        do { return (try SpecLoader.decodeSpecFast(bytes), bytes) } catch {
             throw SwrunError.config("config.json: \(error.message)")
         }
     }

@@ -1,0 +1,199 @@
+// A small JSON reader for the hot path of `create`: a cold JSONDecoder spends most of its
+// time in Swift's runtime type lookups, not in the JSON (SWIFT-FACTS.md §2). This reader
+// builds a plain tree; SpecMapper turns it into the same Codable structs by hand. Tests
+// hold the two decoders to identical results on runc-, docker-, containerd- and
+// podman-shaped configurations.
+
+public indirect enum JValue: Sendable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(String)
+    case array([JValue])
+    case object([(String, JValue)])
+
+    public subscript(_ key: String) -> JValue? {
+        guard case .object(let m) = self else { return nil }
+        return m.last { $0.0 == key }?.1
+    }
+
+    public var string: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    public var array: [JValue]? { if case .array(let a) = self { return a } else { return nil } }
+    public func integer<T: FixedWidthInteger>(_: T.Type = T.self) -> T? {
+        if case .number(let n) = self { return T(n) } else { return nil }
+    }
+
+    var kind: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+}
+
+public struct JSONReader {
+    let b: [UInt8]
+    var i = 0
+
+    public init(_ bytes: [UInt8]) { b = bytes }
+
+    public static func parse(_ bytes: [UInt8]) throws(SpecError) -> JValue {
+        var r = JSONReader(bytes)
+        r.skipSpace()
+        let v = try r.value(depth: 0)
+        r.skipSpace()
+        if r.i != r.b.count { throw r.error("unexpected data after the top-level value") }
+        return v
+    }
+
+    func error(_ what: String) -> SpecError {
+        // Line and column, as a reader of config.json would look for them.
+        var line = 1, col = 1
+        for k in 0..<min(i, b.count) {
+            if b[k] == 0x0A { line += 1; col = 1 } else { col += 1 }
+        }
+        return SpecError("(root): invalid JSON at line \(line), column \(col): \(what)")
+    }
+
+    mutating func skipSpace() {
+        while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
+    }
+
+    mutating func value(depth: Int) throws(SpecError) -> JValue {
+        guard depth < 512 else { throw error("nesting too deep") }
+        guard i < b.count else { throw error("unexpected end of input") }
+        switch b[i] {
+        case UInt8(ascii: "{"): return try object(depth: depth)
+        case UInt8(ascii: "["): return try array(depth: depth)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default: return try number()
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws(SpecError) {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= b.count else { throw error("unexpected end of input") }
+        let ok = word.withUTF8Buffer { w in (0..<n).allSatisfy { b[i + $0] == w[$0] } }
+        guard ok else { throw error("invalid literal") }
+        i += n
+    }
+
+    mutating func number() throws(SpecError) -> JValue {
+        let start = i
+        if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
+        var digits = 0
+        while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) || b[i] == UInt8(ascii: ".")
+            || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") || b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+            i += 1
+            digits += 1
+        }
+        guard digits > 0 else { throw error("unexpected character") }
+        return .number(String(decoding: b[start..<i], as: UTF8.self))
+    }
+
+    mutating func string() throws(SpecError) -> String {
+        i += 1 // opening quote
+        var out: [UInt8] = []
+        while true {
+            guard i < b.count else { throw error("unterminated string") }
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { i += 1; break }
+            if c < 0x20 { throw error("control character in string") }
+            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+            i += 1
+            guard i < b.count else { throw error("unterminated string") }
+            let e = b[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else { throw error("unpaired surrogate") }
+                    i += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw error("invalid surrogate pair") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    throw error("unpaired surrogate")
+                }
+                guard let u = Unicode.Scalar(scalar) else { throw error("invalid code point") }
+                out.append(contentsOf: Array(String(Character(u)).utf8))
+            default: throw error("invalid escape")
+            }
+        }
+        guard let s = String(validating: out, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+        return s
+    }
+
+    mutating func hex4() throws(SpecError) -> UInt32 {
+        guard i + 4 <= b.count else { throw error("short \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = b[i]
+            let d: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
+            default: throw error("invalid \\u escape")
+            }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
+    }
+
+    mutating func array(depth: Int) throws(SpecError) -> JValue {
+        i += 1
+        var items: [JValue] = []
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+        while true {
+            skipSpace()
+            items.append(try value(depth: depth + 1))
+            skipSpace()
+            guard i < b.count else { throw error("unterminated array") }
+            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            if b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            throw error("expected , or ] in array")
+        }
+    }
+
+    mutating func object(depth: Int) throws(SpecError) -> JValue {
+        i += 1
+        var members: [(String, JValue)] = []
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        while true {
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key string") }
+            let key = try string()
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected : after key") }
+            i += 1
+            skipSpace()
+            members.append((key, try value(depth: depth + 1)))
+            skipSpace()
+            guard i < b.count else { throw error("unterminated object") }
+            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            if b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            throw error("expected , or } in object")
+        }
+    }
+}
