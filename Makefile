@@ -15,7 +15,7 @@ DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iprout
 # Engines for the end-to-end tests (make e2e).
 E2E_DEPS := containerd docker.io podman bsdutils
 
-.PHONY: all deps e2e-deps build probe bundle demo test unit cgroup2-vm e2e install clean lint
+.PHONY: all deps e2e-deps build probe bundle demo test unit cgroup2-vm e2e bench install clean lint
 
 all: build
 
@@ -68,6 +68,13 @@ test: lint build probe
 # privately under a temporary directory; see e2e/.
 e2e: build e2e-deps
 	e2e/run-all.sh $(abspath $(BIN))
+
+# swrun vs runc vs crun side by side (not a test: ratios, not pass/fail). BENCH_RUNS and
+# BENCH_N scale it; the table goes to bench/results.md.
+bench: build
+	@for p in runc crun hyperfine; do command -v $$p >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runc crun hyperfine; break; }; done
+	bench/run.sh $(abspath $(BIN)) bench/results.md
+	@cat bench/results.md
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/swrun

@@ -21,10 +21,13 @@ public enum ProcFS {
         return s[s.index(after: close)...].split(separator: " ").first?.first
     }
 
-    /// True if `pid` is the same live, non-zombie process that started at `startTime`.
+    /// True if `pid` is the same live, non-zombie process that started at `startTime`
+    /// (one read of /proc/<pid>/stat).
     public static func isSameLiveProcess(pid: Int32, startTime: UInt64) -> Bool {
-        guard pid > 0, let st = ProcFS.startTime(of: pid), st == startTime else { return false }
-        return state(of: pid) != "Z"
+        guard pid > 0, let s = try? Files.readString("/proc/\(pid)/stat"), let close = s.lastIndex(of: ")") else { return false }
+        let rest = s[s.index(after: close)...].split(separator: " ")
+        guard rest.count > 19, rest[0] != "Z", UInt64(rest[19]) == startTime else { return false }
+        return true
     }
 
     public static let procSuperMagic: Int = 0x9fa0

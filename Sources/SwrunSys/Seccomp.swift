@@ -83,5 +83,12 @@ public enum SeccompInfo {
         return "\(v.pointee.major).\(v.pointee.minor).\(v.pointee.micro)"
     }
 
+    /// The running kernel's release (uname -r), part of the BPF cache key.
+    public static var kernelRelease: String {
+        var u = utsname()
+        uname(&u)
+        return withUnsafePointer(to: u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+    }
+
     public static let knownArchitectures = ["x86", "x86_64", "x32", "arm", "aarch64", "mips", "mips64", "mips64n32", "mipsel", "mipsel64", "mipsel64n32", "ppc", "ppc64", "ppc64le", "s390", "s390x", "parisc", "parisc64", "riscv64"]
 }

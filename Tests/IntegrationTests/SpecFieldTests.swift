@@ -253,6 +253,37 @@ struct SpecFieldTests {
         #expect(r.stdout.hasPrefix("unknown") || r.stdout.hasPrefix("up"), "\(r.stdout)")
     }
 
+    @Test func seccompFilterIsCachedAndVerified() throws {
+        let s = try Sandbox()
+        var linux = s.linux
+        linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+                            "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38]]]
+        s.linux = linux
+        s.config["root"] = ["path": "rootfs", "readonly": false]
+        s.args(["/bin/sh", "-c", "mkdir /tmp/y 2>&1"])
+        let first = try s.runContainer()
+        #expect(first.stdout.contains("not implemented"), "\(first.stdout)")
+        let cache = s.root + "/.cache/seccomp"
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache)
+        #expect(files.count == 1 && files[0].hasSuffix(".bpf"))
+        let id = s.id("sc")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        let second = s.swrun(["--debug", "run", "--bundle", s.bundle, id])
+        #expect(second.stdout.contains("not implemented") && second.stderr.contains("seccomp: filter from cache"), "\(second.stderr)")
+        // A cache file whose recorded input does not match is ignored, never installed.
+        let path = cache + "/" + files[0]
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[10] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let id3 = s.id("sc")
+        s.freshCgroup(id3)
+        try s.writeConfig()
+        let third = s.swrun(["--debug", "run", "--bundle", s.bundle, id3])
+        #expect(third.stdout.contains("not implemented") && !third.stderr.contains("filter from cache"), "\(third.stderr)")
+        #expect(s.swrun(["list", "-q"]).stdout.isEmpty, "the cache directory is not a container")
+    }
+
     @Test func seccompErrnoRule() throws {
         let s = try Sandbox()
         var linux = s.linux

@@ -182,21 +182,20 @@ public struct Container {
 
     public func list() throws(SwrunError) -> [ContainerState] {
         var out: [ContainerState] = []
+        // The owner of each state directory by name, from the host's /etc/passwd (no NSS),
+        // read once for the whole list.
+        var users: [PasswdEntry]?
         for id in try store.ids() {
             guard let r = try? store.load(id) else { continue }
             let status = ContainerStatus.derive(r, store: store)
             var s = Self.state(r, status: status, pid: status == .stopped ? 0 : r.initPid)
-            s.owner = owner(of: store.directory(id))
+            if let st = try? Files.stat(store.directory(id)) {
+                if users == nil { users = (try? Files.readString("/etc/passwd")).map(UserDB.parsePasswd) ?? [] }
+                s.owner = users?.first { $0.uid == st.uid }?.name ?? "#\(st.uid)"
+            }
             out.append(s)
         }
         return out
-    }
-
-    /// The owner of the state directory by name, from the host's /etc/passwd (no NSS).
-    func owner(of dir: String) -> String {
-        guard let st = try? Files.stat(dir) else { return "" }
-        let users = (try? Files.readString("/etc/passwd")).map(UserDB.parsePasswd) ?? []
-        return users.first { $0.uid == st.uid }?.name ?? "#\(st.uid)"
     }
 
     public func pids(_ id: String) throws(SwrunError) -> [Int32] {

@@ -45,7 +45,7 @@ extension Container {
         }
         plan.preserveFds = o.preserveFds
         if let seccomp = spec.linux?.seccomp {
-            let compiled = try SeccompCompiler.compile(seccomp)
+            let compiled = try SeccompCompiler.compile(seccomp, cacheDir: store.root + "/.cache/seccomp")
             plan.seccompFilter = compiled.bpf
             plan.seccompFlags = compiled.flags
         }

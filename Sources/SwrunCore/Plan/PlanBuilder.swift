@@ -6,6 +6,8 @@ public struct CreateOptions: Sendable {
     public var noPivot = false
     public var noNewKeyring = false
     public var preserveFds = 0
+    /// Where compiled seccomp filters are cached (`<root>/.cache/seccomp`); nil: no cache.
+    public var seccompCache: String?
     public var consoleSocket: String?
     public var pidfdSocket: String?
     /// LISTEN_FDS from swrun's environment (systemd socket activation): those fds are passed
@@ -52,7 +54,7 @@ public enum PlanBuilder {
         let hooks = spec.hooks ?? Hooks()
         plan.createContainerHooks = try validHooks(hooks.createContainer, "hooks.createContainer")
         plan.startContainerHooks = try validHooks(hooks.startContainer, "hooks.startContainer")
-        try security(spec, linux, &plan)
+        try security(spec, linux, &plan, cache: options.seccompCache)
         return plan
     }
 
@@ -246,7 +248,7 @@ public enum PlanBuilder {
 
     // MARK: security
 
-    static func security(_ spec: Spec, _ linux: Linux, _ plan: inout LaunchPlan) throws(SwrunError) {
+    static func security(_ spec: Spec, _ linux: Linux, _ plan: inout LaunchPlan, cache: String?) throws(SwrunError) {
         if let profile = plan.apparmorProfile, !Files.exists("/sys/kernel/security/apparmor") {
             throw SwrunError.config("process.apparmorProfile: profile \"\(profile)\" requested but AppArmor is not enabled on this host")
         }
@@ -254,7 +256,7 @@ public enum PlanBuilder {
             throw SwrunError.config("process.selinuxLabel: label \"\(label)\" requested but SELinux is not enabled on this host")
         }
         if let seccomp = linux.seccomp {
-            let compiled = try SeccompCompiler.compile(seccomp)
+            let compiled = try SeccompCompiler.compile(seccomp, cacheDir: cache)
             plan.seccompFilter = compiled.bpf
             plan.seccompFlags = compiled.flags
         }

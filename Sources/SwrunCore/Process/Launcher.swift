@@ -24,6 +24,8 @@ enum Launcher {
         let (spec, configBytes) = try loadSpec(bundlePath)
         let layout = try CgroupLayout.discover()
         let leaves = try layout.directories(cgroupsPath: spec.linux?.cgroupsPath, id: id)
+        var options = options
+        options.seccompCache = store.root + "/.cache/seccomp"
         var plan = try PlanBuilder.build(spec: spec, bundle: bundlePath, id: id, options: options, layout: layout, cgroupLeaves: leaves)
         let (console, relay) = try Console.connect(options.consoleSocket, terminal: plan.terminal, detached: options.detached)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
