@@ -101,6 +101,14 @@ public struct JSONReader {
 
     mutating func string() throws(SpecError) -> String {
         i += 1 // opening quote
+        // Fast path: no escapes (nearly every string in a config).
+        var j = i
+        while j < b.count, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\"), b[j] >= 0x20 { j += 1 }
+        if j < b.count, b[j] == UInt8(ascii: "\"") {
+            guard let s = String(validating: b[i..<j], as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+            i = j + 1
+            return s
+        }
         var out: [UInt8] = []
         while true {
             guard i < b.count else { throw error("unterminated string") }

@@ -24,10 +24,16 @@ public enum ProcFS {
     /// True if `pid` is the same live, non-zombie process that started at `startTime`
     /// (one read of /proc/<pid>/stat).
     public static func isSameLiveProcess(pid: Int32, startTime: UInt64) -> Bool {
-        guard pid > 0, let s = try? Files.readString("/proc/\(pid)/stat"), let close = s.lastIndex(of: ")") else { return false }
-        let rest = s[s.index(after: close)...].split(separator: " ")
-        guard rest.count > 19, rest[0] != "Z", UInt64(rest[19]) == startTime else { return false }
-        return true
+        // Bytes, not Characters: `list` asks this of every container.
+        guard pid > 0, let b = try? Files.readFile("/proc/\(pid)/stat"), let close = b.lastIndex(of: UInt8(ascii: ")")) else { return false }
+        let rest = b[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard rest.count > 19, rest[rest.startIndex].first != UInt8(ascii: "Z") else { return false }
+        var v: UInt64 = 0
+        for d in rest[rest.startIndex + 19] {
+            guard d >= 0x30, d <= 0x39 else { return false }
+            v = v &* 10 &+ UInt64(d - 0x30)
+        }
+        return v == startTime
     }
 
     public static let procSuperMagic: Int = 0x9fa0

@@ -168,11 +168,13 @@ public enum CgroupManager {
         for pid in allPids(dirs) { _ = try? Proc.kill(pid, sig) }
     }
 
+    /// FROZEN, THAWED (or FREEZING) from the v1 freezer, else from v2 cgroup.freeze. The v1
+    /// freezer's directory is tried first by name: `list` asks this of every container.
     public static func freezerState(_ dirs: [String]) -> String? {
-        for d in dirs {
+        let isFreezer = { (d: String) -> Bool in d.utf8.split(separator: UInt8(ascii: "/")).contains { $0.elementsEqual("freezer".utf8) } }
+        let ordered = dirs.filter(isFreezer) + dirs.filter { !isFreezer($0) }
+        for d in ordered {
             if let s = try? Files.readString(d + "/freezer.state") { return trimWhitespace(s) }
-        }
-        for d in dirs {
             if let s = try? Files.readString(d + "/cgroup.freeze") { return trimWhitespace(s) == "1" ? "FROZEN" : "THAWED" }
         }
         return nil
