@@ -171,7 +171,18 @@ public enum CgroupManager {
     /// FROZEN, THAWED (or FREEZING) from the v1 freezer, else from v2 cgroup.freeze. The v1
     /// freezer's directory is tried first by name: `list` asks this of every container.
     public static func freezerState(_ dirs: [String]) -> String? {
-        let isFreezer = { (d: String) -> Bool in d.utf8.split(separator: UInt8(ascii: "/")).contains { $0.elementsEqual("freezer".utf8) } }
+        let isFreezer = { (d: String) -> Bool in
+            let needle = Array("/freezer/".utf8)
+            return d.utf8.withContiguousStorageIfAvailable { h -> Bool in
+                guard h.count >= needle.count else { return false }
+                for start in 0...(h.count - needle.count) where h[start] == needle[0] {
+                    var k = 1
+                    while k < needle.count, h[start + k] == needle[k] { k += 1 }
+                    if k == needle.count { return true }
+                }
+                return false
+            } ?? false
+        }
         let ordered = dirs.filter(isFreezer) + dirs.filter { !isFreezer($0) }
         for d in ordered {
             if let s = try? Files.readString(d + "/freezer.state") { return trimWhitespace(s) }
