@@ -25,11 +25,7 @@ struct CgroupTests {
     @Test func memoryLimitOOMKillsAndEventsReportIt() throws {
         let s = try Sandbox()
         setResources(s, ["memory": ["limit": 16 << 20, "swap": 16 << 20]])
-        s.args(["/bin/sh", "-c", "sleep 0.5; x=$(yes | head -c 64000000); echo survived ${#x}"])
-        let id = s.id("oom")
-        s.freshCgroup(id)
-        try s.writeConfig()
-        #expect(s.swrun(["run", "-d", "--bundle", s.bundle, id]).code == 0)
+        let id = try s.startDetached("oom", args: ["/bin/sh", "-c", "sleep 0.5; x=$(yes | head -c 64000000); echo survived ${#x}"])
         let events = Harness.run([Harness.binary, "--root", s.root, "events", "--interval", "100ms", id], timeout: 20)
         #expect(events.stdout.contains("{\"type\":\"oom\",\"id\":\"\(id)\"}"), "events: \(events.stdout.suffix(300)) \(events.stderr)")
         #expect(s.swrun(["delete", "-f", id]).code == 0)
@@ -60,11 +56,7 @@ struct CgroupTests {
 
     @Test func updateChangesLimitsOfARunningContainer() throws {
         let s = try Sandbox()
-        s.args(["/bin/sleep", "60"])
-        let id = s.id("upd")
-        s.freshCgroup(id)
-        try s.writeConfig()
-        #expect(s.swrun(["run", "-d", "--bundle", s.bundle, id]).code == 0)
+        let id = try s.startDetached("upd", args: ["/bin/sleep", "60"])
         // Docker's shape, on stdin.
         let json = #"{"memory":{"limit":67108864,"reservation":0,"swap":134217728,"kernel":0},"cpu":{"shares":0,"quota":50000,"period":100000},"pids":{"limit":50},"blockIO":{"weight":0}}"#
         let u = s.swrun(["update", "--resources", "-", id], stdin: json)

@@ -3,20 +3,10 @@ import Testing
 
 @Suite("exec and terminals", .enabled(if: Harness.enabled))
 struct ExecTerminalTests {
-    func startSleeper(_ s: Sandbox, _ prefix: String) throws -> String {
-        s.args(["/bin/sleep", "60"])
-        let id = s.id(prefix)
-        s.freshCgroup(id)
-        try s.writeConfig()
-        let r = s.swrun(["run", "-d", "--bundle", s.bundle, id])
-        #expect(r.code == 0, "\(r.stderr)")
-        return id
-    }
-
     @Test func execJoinsNamespacesAndCgroup() throws {
         let s = try Sandbox()
         s.config["hostname"] = "exec-host"
-        let id = try startSleeper(s, "ex")
+        let id = try s.startDetached("ex")
         let r = s.swrun(["exec", id, "/bin/swrun-probe", "report"])
         #expect(r.code == 0, "\(r.stderr)")
         let rep = Sandbox.parse(r.stdout)
@@ -30,7 +20,7 @@ struct ExecTerminalTests {
 
     @Test func execFlags() throws {
         let s = try Sandbox()
-        let id = try startSleeper(s, "exf")
+        let id = try s.startDetached("exf")
         let r = s.swrun(["exec", "--user", "1000:1000", "--additional-gids", "7", "--cwd", "/tmp", "--env", "A=b", id, "/bin/swrun-probe", "report"])
         let rep = Sandbox.parse(r.stdout)
         #expect(rep["uid"] == "1000" && rep["gid"] == "1000" && rep["groups"] == "7" && rep["cwd"] == "/tmp", "\(r.stderr)")
@@ -48,7 +38,7 @@ struct ExecTerminalTests {
 
     @Test func execProcessFileDetachedAndPidFile() throws {
         let s = try Sandbox()
-        let id = try startSleeper(s, "exp")
+        let id = try s.startDetached("exp")
         let proc: [String: Any] = ["args": ["/bin/sleep", "30"], "cwd": "/", "user": ["uid": 0, "gid": 0], "env": ["PATH=/bin"]]
         let file = s.dir + "/process.json"
         try JSONSerialization.data(withJSONObject: proc).write(to: URL(fileURLWithPath: file))
@@ -65,7 +55,7 @@ struct ExecTerminalTests {
 
     @Test func execInStoppedContainerFails() throws {
         let s = try Sandbox()
-        let id = try startSleeper(s, "exs")
+        let id = try s.startDetached("exs")
         _ = s.swrun(["kill", id, "KILL"])
         usleep(200_000)
         let r = s.swrun(["exec", id, "/bin/true"])

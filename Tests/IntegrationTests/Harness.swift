@@ -161,6 +161,17 @@ final class Sandbox {
         return Harness.run(argv + args, stdin: stdin)
     }
 
+    /// `run --detach` of `args` in a fresh cgroup; returns the container id.
+    func startDetached(_ prefix: String, args a: [String] = ["/bin/sleep", "60"]) throws -> String {
+        args(a)
+        let cid = id(prefix)
+        freshCgroup(cid)
+        try writeConfig()
+        let r = swrun(["run", "-d", "--bundle", bundle, cid])
+        #expect(r.code == 0, "run -d failed: \(r.stderr)")
+        return cid
+    }
+
     /// `run` in the foreground with the current config; returns the result.
     func runContainer(_ id: String? = nil, extra: [String] = []) throws -> Harness.Result {
         let cid = id ?? self.id("r")

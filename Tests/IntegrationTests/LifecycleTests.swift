@@ -140,11 +140,7 @@ struct LifecycleTests {
 
     @Test func deleteForceKillsARunningContainer() throws {
         let s = try Sandbox()
-        s.args(["/bin/sleep", "60"])
-        let id = s.id("df")
-        s.freshCgroup(id)
-        try s.writeConfig()
-        #expect(s.swrun(["run", "--detach", "--bundle", s.bundle, id]).code == 0)
+        let id = try s.startDetached("df", args: ["/bin/sleep", "60"])
         let pid = try #require(s.state(id)["pid"] as? Int32)
         #expect(kill(pid, 0) == 0)
         #expect(s.swrun(["delete", "--force", id]).code == 0)
@@ -186,11 +182,7 @@ struct LifecycleTests {
 
     @Test func pauseAndResume() throws {
         let s = try Sandbox()
-        s.args(["/bin/sleep", "60"])
-        let id = s.id("pz")
-        s.freshCgroup(id)
-        try s.writeConfig()
-        #expect(s.swrun(["run", "-d", "--bundle", s.bundle, id]).code == 0)
+        let id = try s.startDetached("pz", args: ["/bin/sleep", "60"])
         #expect(s.swrun(["pause", id]).code == 0)
         #expect(s.swrun(["state", id]).stdout.contains("\"paused\""))
         #expect(s.swrun(["resume", id]).code == 0)

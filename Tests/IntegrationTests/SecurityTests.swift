@@ -19,11 +19,7 @@ struct SecurityTests {
         s.process["cwd"] = "/"
         #expect(Sandbox.parse(try s.report().map { "\($0)=\($1)" }.joined(separator: "\n"))["fds"] == "0,1,2")
         // exec: the same through --cwd
-        s.args(["/bin/sleep", "60"])
-        let id = s.id("lv")
-        s.freshCgroup(id)
-        try s.writeConfig()
-        #expect(s.swrun(["run", "-d", "--bundle", s.bundle, id]).code == 0)
+        let id = try s.startDetached("lv", args: ["/bin/sleep", "60"])
         for n in 3...9 {
             let r = s.swrun(["exec", "--cwd", "/proc/self/fd/\(n)", id, "/bin/ls"])
             #expect(r.code != 0, "exec --cwd /proc/self/fd/\(n) must fail: \(r.stdout)")
@@ -105,11 +101,7 @@ struct SecurityTests {
     @Test func cve_2022_29162_execCapNotInheritable() throws {
         let s = try Sandbox()
         s.process["capabilities"] = ["bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"], "inheritable": ["CAP_KILL"]]
-        s.args(["/bin/sleep", "60"])
-        let id = s.id("cap")
-        s.freshCgroup(id)
-        try s.writeConfig()
-        #expect(s.swrun(["run", "-d", "--bundle", s.bundle, id]).code == 0)
+        let id = try s.startDetached("cap", args: ["/bin/sleep", "60"])
         let withCap = Sandbox.parse(s.swrun(["exec", "--cap", "CAP_AUDIT_WRITE", "--process", "/dev/stdin", id], stdin: #"{"args":["/bin/swrun-probe","report"],"cwd":"/","user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}}"#).stdout)
         #expect(withCap["CapInh"] == "0000000000000000" && withCap["CapAmb"] == "0000000000000000")
         let plain = Sandbox.parse(s.swrun(["exec", "--cap", "CAP_AUDIT_WRITE", id, "/bin/swrun-probe", "report"]).stdout)

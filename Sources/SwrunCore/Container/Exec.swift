@@ -206,10 +206,7 @@ enum ExecSequence {
         try sys { try Files.chdir("/") }
         try sys { try Proc.setsid() }
         try Console.setUp(plan, bindDevConsole: false)
-        for r in plan.rlimits {
-            let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
-            if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
-        }
+        try InitSequence.applyRlimits(plan)
         if let adj = plan.oomScoreAdj {
             try sys("set oom_score_adj") { try Files.writeFile("/proc/self/oom_score_adj", String(adj)) }
         }

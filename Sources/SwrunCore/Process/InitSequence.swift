@@ -88,10 +88,7 @@ enum InitSequence {
         }
         try RootfsSequence.finalize(plan)
         // 14. Limits and scores need privileges the user switch below may drop.
-        for r in plan.rlimits {
-            let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
-            if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
-        }
+        try applyRlimits(plan)
         if let adj = plan.oomScoreAdj {
             try sys("set oom_score_adj") { try Files.writeFileAt(proc.raw, "self/oom_score_adj", String(adj), display: "/proc/self/oom_score_adj") }
         }
@@ -139,6 +136,14 @@ enum InitSequence {
         }
         let err = Proc.exec(executable, plan.args, plan.env)
         throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
+    }
+
+    /// process.rlimits, with runc's wording on failure (podman users grep for it).
+    static func applyRlimits(_ plan: LaunchPlan) throws(SwrunError) {
+        for r in plan.rlimits {
+            let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
+            if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
+        }
     }
 
     static func joinNamespaces(_ plan: LaunchPlan) throws(SwrunError) {
