@@ -60,6 +60,7 @@ check "ps lists the init" bash -c "$CTR task ps d1 | grep -q '^[0-9]'"
 check "pause" $CTR task pause d1
 check "status PAUSED" bash -c "$CTR task ls | grep -q 'd1 .*PAUSED'"
 check "resume" $CTR task resume d1
+check "kill (SIGTERM is not handled by a sleep as pid 1)" $CTR task kill -s SIGTERM d1
 check "kill (SIGKILL)" $CTR task kill -s SIGKILL d1
 sleep 0.5
 check "task STOPPED after kill" bash -c "$CTR task ls | grep -q 'd1 .*STOPPED'"

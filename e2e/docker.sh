@@ -56,6 +56,10 @@ check "memory limit applied ($out)" [ "$out" = 67108864 ]
 check "stop" docker stop -t 1 d1
 check "rm" docker rm d1
 check "nothing left of d1 (state, cgroups)" bash -c "[ -z \"\$(traces $ID1)\" ]"
+check "detached run for kill" $D -d --name k1 swrun-e2e /bin/sleep 300
+check "kill" docker kill k1
+check "killed container exited (137)" bash -c "[ \"\$(docker inspect -f '{{.State.ExitCode}}' k1)\" = 137 ]"
+check "rm after kill" docker rm k1
 check "detached run for rm -f" $D -d --name f1 swrun-e2e /bin/sleep 300
 check "rm -f of a running container" docker rm -f f1
 sleep 0.3

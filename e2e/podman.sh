@@ -47,6 +47,7 @@ out=$($P exec d1 /bin/echo in 2>&1)
 check "exec" [ "$out" = in ]
 out=$(script -qec "$P exec -t d1 /bin/tty" /dev/null 2>&1 | tr -d '\r')
 check "exec with tty" bash -c "grep -q /dev/pts/ <<<'$out'"
+check "top" bash -c "$P top d1 | grep -q 'sleep 300'"
 check "pause" $P pause d1
 check "paused" bash -c "[ \"\$($P inspect -f '{{.State.Status}}' d1)\" = paused ]"
 check "unpause" $P unpause d1

@@ -53,6 +53,19 @@ struct ExecTerminalTests {
         #expect(s.swrun(["delete", "--force", id]).code == 0)
     }
 
+    @Test func execRejectsLSMLabelsTheHostCannotApply() throws {
+        let s = try Sandbox()
+        let id = try s.startDetached("lsm")
+        if !FileManager.default.fileExists(atPath: "/sys/kernel/security/apparmor") {
+            let r = s.swrun(["exec", "--apparmor", "docker-default", id, "/bin/true"])
+            #expect(r.code != 0 && r.stderr.contains("AppArmor is not enabled"), "\(r.stderr)")
+        }
+        if !FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce") {
+            let r = s.swrun(["exec", "--process-label", "system_u:system_r:container_t:s0", id, "/bin/true"])
+            #expect(r.code != 0 && r.stderr.contains("SELinux is not enabled"), "\(r.stderr)")
+        }
+    }
+
     @Test func execInStoppedContainerFails() throws {
         let s = try Sandbox()
         let id = try s.startDetached("exs")

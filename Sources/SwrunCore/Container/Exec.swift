@@ -44,6 +44,12 @@ extension Container {
             plan.env.append("HOME=" + PlanBuilder.homeDirectory(rootfs: "/proc/\(r.initPid)/root", uid: plan.uid))
         }
         plan.preserveFds = o.preserveFds
+        if let profile = plan.apparmorProfile, !Files.exists("/sys/kernel/security/apparmor") {
+            throw SwrunError.config("apparmor profile \"\(profile)\" requested but AppArmor is not enabled on this host")
+        }
+        if let label = plan.selinuxLabel, !Files.exists("/sys/fs/selinux/enforce") {
+            throw SwrunError.config("process label \"\(label)\" requested but SELinux is not enabled on this host")
+        }
         if let seccomp = spec.linux?.seccomp {
             let compiled = try SeccompCompiler.compile(seccomp, cacheDir: store.root + "/.cache/seccomp")
             plan.seccompFilter = compiled.bpf
@@ -209,6 +215,13 @@ enum ExecSequence {
         try InitSequence.applyRlimits(plan)
         if let adj = plan.oomScoreAdj {
             try sys("set oom_score_adj") { try Files.writeFile("/proc/self/oom_score_adj", String(adj)) }
+        }
+        // LSM labels for the exec'd program, as for the init (--apparmor, --process-label).
+        if let profile = plan.apparmorProfile {
+            try sys("apply AppArmor profile") { try Files.writeFile("/proc/self/attr/apparmor/exec", "exec \(profile)") }
+        }
+        if let label = plan.selinuxLabel {
+            try sys("apply SELinux label") { try Files.writeFile("/proc/self/attr/exec", label) }
         }
         // 4. Seccomp before the identity switch when it needs CAP_SYS_ADMIN (no NNP), as runc.
         if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
