@@ -85,6 +85,21 @@ pid_t swrun_fork(int flags) {
     return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), 0UL, NULL, NULL, 0UL);
 }
 
+struct swrun_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define SWRUN_CLONE_INTO_CGROUP 0x200000000ULL
+
+pid_t swrun_fork_into_cgroup(int flags, int cgroup_fd) {
+    struct swrun_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = (uint64_t)(unsigned)flags | SWRUN_CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cgroup_fd;
+    // No stack: the child continues on a copy of the caller's, as with fork(2).
+    return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
 int swrun_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
     return prctl(option, a2, a3, a4, a5);
 }

@@ -31,6 +31,21 @@ public enum Proc {
         return try check("clone") { swrun_fork(flags) }
     }
 
+    /// clone3 with CLONE_INTO_CGROUP; nil where the kernel has no clone3 or cannot place
+    /// the child that way (then fork(namespaces:) and a cgroup.procs write are used).
+    public static func fork(namespaces flags: Int32, intoCgroup cgroupFd: Int32) throws(SyscallError) -> Int32? {
+        try ThreadGuard.assertSingleThreaded()
+        fflush(nil)
+        while true {
+            let pid = swrun_fork_into_cgroup(flags, cgroupFd)
+            if pid >= 0 { return pid }
+            let e = errno
+            if e == EINTR { continue }
+            if e == ENOSYS || e == E2BIG || e == EINVAL || e == EOPNOTSUPP { return nil }
+            throw SyscallError("clone3", nil, errno: e)
+        }
+    }
+
     public static func waitpid(_ pid: Int32, noHang: Bool = false) throws(SyscallError) -> ExitStatus? {
         var status: Int32 = 0
         let r = try check("waitpid") { Glibc.waitpid(pid, &status, noHang ? WNOHANG : 0) }

@@ -39,6 +39,8 @@ echo "kernel $(uname -r); controllers: $(cat $CG/cgroup.controllers)"
 
 config '["/bin/true"]' '{}'
 run c1 && ok "run /bin/true" || bad "run /bin/true"
+dbg=$(cd $B && $W/swrun --root $W/state --debug run c1b 2>&1)
+case "$dbg" in *"clone3 CLONE_INTO_CGROUP"*) ok "the init is born in its cgroup (clone3 CLONE_INTO_CGROUP)" ;; *) bad "no CLONE_INTO_CGROUP" ;; esac
 [ ! -d $CG/swrun-v2/c ] && ok "cgroup removed on delete" || bad "cgroup left: $(ls $CG/swrun-v2)"
 
 config '["/bin/sh","-c","grep cgroup2 /proc/self/mounts | cut -d\" \" -f2,3; cat /proc/self/cgroup; cat /sys/fs/cgroup/cgroup.controllers"]' '{}'
@@ -53,6 +55,11 @@ config '["/bin/sh","-c","cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight /s
   '{"cpu":{"shares":512,"quota":20000,"period":100000,"cpus":"0"},"memory":{"limit":67108864,"swap":134217728},"blockIO":{"weight":500},"unified":{"memory.high":"50331648"}}'
 out=$(run c4)
 case "$out" in "20000 100000 20 67108864 67108864 50331648 0 default 4950 ") ok "cpu, memory, swap, cpuset, io, unified files" ;; *) bad "files: '$out'" ;; esac
+
+config '["/bin/sh","-c","timeout 2 sh -c \"while :; do :; done\"; grep -E \"^(nr_throttled|usage_usec)\" /sys/fs/cgroup/cpu.stat | tr \"\\n\" \" \""]' '{"cpu":{"quota":10000,"period":100000}}'
+out=$(run c8)
+thr=$(echo "$out" | sed -n 's/.*nr_throttled \([0-9]*\).*/\1/p'); use=$(echo "$out" | sed -n 's/.*usage_usec \([0-9]*\).*/\1/p')
+[ "${thr:-0}" -gt 0 ] && [ "${use:-9999999}" -lt 1000000 ] && ok "cpu quota 10% throttles a busy loop (usage ${use}us in 2s, throttled $thr)" || bad "cpu.max: '$out'"
 
 config '["/bin/sh","-c","sleep 0.3; x=$(yes | head -c 80000000); echo survived"]' '{"memory":{"limit":16777216,"swap":16777216}}'
 (cd $B && $SW run -d c5)

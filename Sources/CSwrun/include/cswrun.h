@@ -63,6 +63,11 @@ extern const int SWRUN_PR_SET_CHILD_SUBREAPER;
 /// `flags` are CLONE_NEW* bits; SIGCHLD is added. No atfork handlers run.
 pid_t swrun_fork(int flags);
 
+/// Fork-like clone3(2) with CLONE_INTO_CGROUP: the child starts in the cgroup v2 directory
+/// `cgroup_fd`, never running a single instruction elsewhere. -1 with errno ENOSYS, E2BIG or
+/// EINVAL where the kernel lacks it (the caller then writes cgroup.procs).
+pid_t swrun_fork_into_cgroup(int flags, int cgroup_fd);
+
 int swrun_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int swrun_setns(int fd, int nstype);
 int swrun_unshare(int flags);

@@ -203,6 +203,13 @@ public enum CgroupManager {
             throw SwrunError(.system, "freeze \(d): state did not settle")
         } else if let d = dirs.first(where: { Files.exists($0 + "/cgroup.freeze") }) {
             try sys("freeze \(d)") { try Files.writeFile(d + "/cgroup.freeze", frozen ? "1" : "0") }
+            // cgroup.events says when every task has actually stopped (or runs again).
+            for _ in 0..<1000 {
+                let events = (try? Files.readString(d + "/cgroup.events")) ?? ""
+                if events.split(separator: "\n").contains(Substring(frozen ? "frozen 1" : "frozen 0")) { return }
+                Proc.sleep(milliseconds: 2)
+            }
+            throw SwrunError(.system, "freeze \(d): cgroup.events did not report frozen \(frozen ? 1 : 0)")
         } else {
             throw SwrunError(.system, "no freezer available for the container's cgroup")
         }

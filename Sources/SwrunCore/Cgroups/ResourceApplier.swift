@@ -21,6 +21,12 @@ public enum ResourceApplier {
         if let i = layout.hierarchies.firstIndex(where: \.isV2) {
             let dir = leaves[i]
             available = Set(((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map { trimWhitespace($0) })
+            // runc: with checkBeforeUpdate, a new limit below the current usage is refused
+            // instead of sending the container into the OOM killer.
+            if r.memory?.checkBeforeUpdate == true, let limit = r.memory?.limit, limit > 0,
+               let cur = (try? Files.readString(dir + "/memory.current")).flatMap({ Int64(trimWhitespace($0)) }), cur > limit {
+                throw SwrunError.config("linux.resources.memory.limit: \(limit) is below the current usage \(cur) (checkBeforeUpdate)")
+            }
             let writes = try V2Writes.writes(r, existing: { Files.exists(dir + "/" + $0) }).filter { w in
                 let controller = String(w.file.prefix { $0 != "." })
                 return !handled.contains(controller) || (r.unified?[w.file] != nil)

@@ -62,11 +62,12 @@ enum Launcher {
             ResourceApplier.enableControllers(layout: layout, leaves: leaves)
             try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout, nodes: plan.devices)
             let channel: SyncChannel
-            (pid, channel) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
+            let placed: Bool
+            (pid, channel, placed) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
             record.initPid = pid
             record.initStartTime = ProcFS.startTime(of: pid) ?? 0
             try store.save(record)
-            try handshake(channel, pid: pid, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store)
+            try handshake(channel, pid: pid, placed: placed, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store)
             if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
             console?.close()
             return Created(record: record, pid: pid, lock: lock, relay: relay)
@@ -111,7 +112,7 @@ enum Launcher {
 
     /// Clones the init. Joining an existing PID namespace is done here, in the parent, since
     /// setns(CLONE_NEWPID) only applies to children: no extra process is needed.
-    static func spawnInit(_ plan: LaunchPlan, runtimeHooks: Bool, stateDir: String, lock: StateStore.Lock) throws(SwrunError) -> (Int32, SyncChannel) {
+    static func spawnInit(_ plan: LaunchPlan, runtimeHooks: Bool, stateDir: String, lock: StateStore.Lock) throws(SwrunError) -> (Int32, SyncChannel, Bool) {
         // Its own O_PATH fd, not the locked one: flock belongs to the open file description,
         // and an init holding the locked description would hold the lock until `start`.
         let dirFd = try sys { try Files.open(stateDir, OpenFlags.path | OpenFlags.directory) }
@@ -123,7 +124,17 @@ enum Launcher {
             try sys("join pid namespace") { try Namespaces.setns(fd.raw, NamespaceFlag.pid, display: path) }
         }
         let me = Proc.getpid()
-        let pid = try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> Int32 in try Proc.fork(namespaces: plan.cloneFlags) } }
+        // On a pure v2 host the init is born in its cgroup (clone3 CLONE_INTO_CGROUP);
+        // otherwise the parent writes cgroup.procs before the init proceeds.
+        let cgroupFd: OwnedFD? = plan.cgroupLayout.isPureV2 ? try? Files.open(plan.cgroupLeaves[0], OpenFlags.readOnly | OpenFlags.directory) : nil
+        var placed = false
+        let pid = try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> Int32 in
+            if let cgroupFd, let pid = try Proc.fork(namespaces: plan.cloneFlags, intoCgroup: cgroupFd.raw) {
+                placed = true
+                return pid
+            }
+            return try Proc.fork(namespaces: plan.cloneFlags)
+        } }
         if pid == 0 {
             // The child's copy of the locked description would keep `start` waiting.
             lock.unlock()
@@ -133,11 +144,15 @@ enum Launcher {
         }
         childEnd.fd.close()
         if let restorePid { try sys("restore pid namespace") { try Namespaces.setns(restorePid.raw, NamespaceFlag.pid, display: "/proc/self/ns/pid") } }
-        return (pid, SyncChannel(parentEnd, role: "create"))
+        return (pid, SyncChannel(parentEnd, role: "create"), placed)
     }
 
-    static func handshake(_ channel: SyncChannel, pid: Int32, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore) throws(SwrunError) {
-        try CgroupManager.join(record.cgroupLeaves, pid: pid)
+    static func handshake(_ channel: SyncChannel, pid: Int32, placed: Bool, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore) throws(SwrunError) {
+        if placed {
+            Log.debug("init born in its cgroup (clone3 CLONE_INTO_CGROUP)")
+        } else {
+            try CgroupManager.join(record.cgroupLeaves, pid: pid)
+        }
         let state = Container.state(record, status: .creating, pid: pid)
         try channel.send(.cgroupJoined(stateJSON: state.hookJSON.encoded()))
         while true {

@@ -58,8 +58,13 @@ public enum V2Writes {
         return w
     }
 
-    public static func hugetlb(_ h: [LinuxHugepageLimit]?) -> [CgroupWrite] {
-        (h ?? []).map { CgroupWrite("hugetlb.\($0.pageSize).max", String($0.limit)) }
+    /// hugetlb.SIZE.max, and hugetlb.SIZE.rsvd.max where the kernel has reservation
+    /// accounting (runc sets both).
+    public static func hugetlb(_ h: [LinuxHugepageLimit]?, existing: (String) -> Bool = { _ in false }) -> [CgroupWrite] {
+        (h ?? []).flatMap { l -> [CgroupWrite] in
+            let rsvd = "hugetlb.\(l.pageSize).rsvd.max"
+            return [CgroupWrite("hugetlb.\(l.pageSize).max", String(l.limit))] + (existing(rsvd) ? [CgroupWrite(rsvd, String(l.limit))] : [])
+        }
     }
 
     /// linux.resources.unified: any interface file, validated against what exists.
@@ -78,6 +83,6 @@ public enum V2Writes {
     }
 
     public static func writes(_ r: LinuxResources, existing: (String) -> Bool) throws(SwrunError) -> [CgroupWrite] {
-        try memory(r.memory) + cpu(r.cpu) + pids(r.pids) + io(r.blockIO) + hugetlb(r.hugepageLimits) + unified(r.unified, existing: existing)
+        try memory(r.memory) + cpu(r.cpu) + pids(r.pids) + io(r.blockIO) + hugetlb(r.hugepageLimits, existing: existing) + unified(r.unified, existing: existing)
     }
 }
