@@ -458,3 +458,40 @@ int swrun_unix_dgram_sendto(const char *path, const void *buf, size_t len) {
     errno = e;
     return n < 0 ? -1 : 0;
 }
+
+int swrun_bpf_detach_other_device_filters(int cgroup_fd, int keep_prog_fd) {
+    struct bpf_prog_info info;
+    memset(&info, 0, sizeof info);
+    union bpf_attr a;
+    memset(&a, 0, sizeof a);
+    a.info.bpf_fd = (uint32_t)keep_prog_fd;
+    a.info.info_len = sizeof info;
+    a.info.info = (uint64_t)(uintptr_t)&info;
+    if (syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &a, sizeof a) != 0) return -1;
+    uint32_t ids[64];
+    memset(&a, 0, sizeof a);
+    a.query.target_fd = (uint32_t)cgroup_fd;
+    a.query.attach_type = BPF_CGROUP_DEVICE;
+    a.query.prog_ids = (uint64_t)(uintptr_t)ids;
+    a.query.prog_cnt = 64;
+    if (syscall(SYS_bpf, BPF_PROG_QUERY, &a, sizeof a) != 0) return -1;
+    uint32_t n = a.query.prog_cnt;
+    for (uint32_t k = 0; k < n && k < 64; k++) {
+        if (ids[k] == info.id) continue;
+        union bpf_attr g;
+        memset(&g, 0, sizeof g);
+        g.prog_id = ids[k];
+        int old = (int)syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &g, sizeof g);
+        if (old < 0) return -1;
+        union bpf_attr d;
+        memset(&d, 0, sizeof d);
+        d.target_fd = (uint32_t)cgroup_fd;
+        d.attach_bpf_fd = (uint32_t)old;
+        d.attach_type = BPF_CGROUP_DEVICE;
+        int r = (int)syscall(SYS_bpf, BPF_PROG_DETACH, &d, sizeof d);
+        int e = errno;
+        close(old);
+        if (r != 0) { errno = e; return -1; }
+    }
+    return 0;
+}

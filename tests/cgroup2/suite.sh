@@ -67,10 +67,24 @@ ev=$($SW events --interval 100ms c5)
 case "$ev" in *'"type":"oom"'*) ok "memory limit OOM-kills and events reports it" ;; *) bad "no oom event" ;; esac
 $SW delete -f c5
 
-mknod $B/rootfs/mem c 1 1 2>/dev/null
-config '["/bin/sh","-c","head -c1 /dev/zero | wc -c; head -c1 /mem 2>&1 | grep -c \"not permitted\""]' '{"devices":[{"allow":false,"access":"rwm"}]}'
+# /dev/net/tun opens without capabilities, so only the device filter can refuse it.
+modprobe tun 2>/dev/null; mknod $B/rootfs/tun c 10 200 2>/dev/null
+config '["/bin/sh","-c","head -c1 /dev/zero | wc -c; (exec 3</tun) 2>&1 | grep -c \"not permitted\""]' '{"devices":[{"allow":false,"access":"rwm"}]}'
 out=$(run c7 | tr '\n' ' ')
 [ "$out" = "1 1 " ] && ok "eBPF device filter: default devices allowed, others denied" || bad "device filter: '$out'"
+config '["/bin/sh","-c","(exec 3</tun) && echo open"]' '{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":200,"access":"rw"}]}'
+out=$(run c7b 2>&1)
+[ "$out" = "open" ] && ok "eBPF device filter: an allowed device opens" || bad "allowed device: '$out'"
+
+config '["/bin/sleep","60"]' '{"devices":[{"allow":false,"access":"rwm"}]}'
+(cd $B && $SW run -d c9)
+before=$($SW exec c9 /bin/sh -c '(exec 3</tun) 2>/dev/null && echo open || echo denied')
+$SW update --resources - c9 <<UPD
+{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":200,"access":"rw"}]}
+UPD
+after=$($SW exec c9 /bin/sh -c '(exec 3</tun) 2>/dev/null && echo open || echo denied')
+[ "$before $after" = "denied open" ] && ok "update replaces the eBPF device filter" || bad "device update: $before $after"
+$SW delete -f c9
 
 config '["/bin/sleep","60"]' '{"pids":{"limit":20}}'
 (cd $B && $SW run -d c6)

@@ -139,6 +139,9 @@ int swrun_flock(int fd, int op);
 /// cgroup directory fd with BPF_F_ALLOW_MULTI. Returns the program fd or -1; the verifier's
 /// log goes to log (NUL-terminated).
 int swrun_bpf_attach_device_filter(const void * _Nonnull insns, size_t count, int cgroup_fd, char * _Nonnull log, size_t loglen);
+/// After attaching a new device program, detaches every other device program of the cgroup
+/// (update replaces the rules instead of intersecting them). Returns 0 or -1.
+int swrun_bpf_detach_other_device_filters(int cgroup_fd, int keep_prog_fd);
 
 /// A SOCK_DGRAM unix socket bound at path (any old file there is removed first).
 int swrun_unix_dgram_bind(const char * _Nonnull path);

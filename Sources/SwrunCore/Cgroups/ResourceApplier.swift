@@ -5,7 +5,8 @@ import SwrunSys
 /// hierarchies, the rest through the unified hierarchy (pure v2, or hybrid hosts' unified
 /// mount). A requested controller that exists nowhere is an error, not a silent no-op.
 public enum ResourceApplier {
-    public static func apply(_ r: LinuxResources, leaves: [String], layout: CgroupLayout, nodes: [DeviceNode]) throws(SwrunError) {
+    /// `update`: true replaces a v2 device program instead of adding one.
+    public static func apply(_ r: LinuxResources, leaves: [String], layout: CgroupLayout, nodes: [DeviceNode], update: Bool = false) throws(SwrunError) {
         var handled: Set<String> = []
         for (h, dir) in zip(layout.hierarchies, leaves) where !h.isV2 {
             let memsw = (try? Files.readString(dir + "/memory.memsw.limit_in_bytes")).flatMap { Int64(trimWhitespace($0)) }
@@ -40,7 +41,7 @@ public enum ResourceApplier {
             if controller == "devices", let i = layout.hierarchies.firstIndex(where: \.isV2) {
                 // cgroup v2 has no devices files: an eBPF program attached to the cgroup.
                 let program = DeviceFilter.program(DeviceFilter.rules(r.devices ?? [], nodes: nodes))
-                try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: leaves[i]) }
+                try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: leaves[i], replacing: update) }
                 continue
             }
             throw SwrunError.config("linux.resources.\(field): the \(controller) controller is not available for the container's cgroup")

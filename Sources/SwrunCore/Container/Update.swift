@@ -14,8 +14,11 @@ extension Container {
         guard layout.hierarchies.count == rec.cgroupLeaves.count else {
             throw SwrunError(.system, "update: the host's cgroup hierarchies changed since the container was created")
         }
-        try ResourceApplier.apply(r, leaves: rec.cgroupLeaves, layout: layout, nodes: [])
         var spec = try savedSpec(rec)
+        // Device rules are re-derived with the container's own nodes, as at create.
+        var nodes: [DeviceNode] = Devices.defaults
+        for (i, d) in (spec.linux?.devices ?? []).enumerated() { nodes.append(try Devices.node(d, field: "linux.devices[\(i)]")) }
+        try ResourceApplier.apply(r, leaves: rec.cgroupLeaves, layout: layout, nodes: nodes, update: true)
         var linux = spec.linux ?? Linux()
         linux.resources = Self.merge(linux.resources ?? LinuxResources(), r)
         spec.linux = linux
