@@ -72,6 +72,24 @@ struct CgroupTests {
         #expect(s.swrun(["update", "--pids-limit", "5", id]).stderr.contains("does not exist"))
     }
 
+    @Test func joiningAnExistingCgroupLeavesItInPlace() throws {
+        let s = try Sandbox()
+        let layoutLine = (try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)).split(separator: "\n").first { $0.contains(":pids:") }
+        let own = layoutLine.map { String($0.split(separator: ":", maxSplits: 2)[2]) } ?? "/"
+        let name = "swrun-existing-\(getpid())"
+        let dir = "/sys/fs/cgroup/pids" + (own == "/" ? "" : own) + "/" + name
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { rmdir(dir) }
+        var linux = s.linux
+        linux["cgroupsPath"] = name
+        s.linux = linux
+        s.args(["/bin/cat", "/proc/self/cgroup"])
+        try s.writeConfig()
+        let r = s.swrun(["run", "--bundle", s.bundle, s.id("ex")])
+        #expect(r.code == 0 && r.stdout.contains("pids:") && r.stdout.contains(name), "\(r.stdout) \(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir), "a cgroup swrun did not create is not removed")
+    }
+
     @Test func unavailableControllerIsAnError() throws {
         let s = try Sandbox()
         setResources(s, ["rdma": ["mlx": ["hcaHandles": 1]], "hugepageLimits": [["pageSize": "3MB", "limit": 1]]])

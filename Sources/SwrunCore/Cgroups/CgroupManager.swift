@@ -217,9 +217,12 @@ public enum CgroupManager {
 
     /// Removes the container's cgroups: kills what is left, rmdirs each leaf (retrying while
     /// the kernel reaps), then the parents swrun created (only if they are empty).
+    /// A leaf that existed before the container (a cgroupsPath naming an existing cgroup) is
+    /// neither emptied nor removed: swrun only removes what it created.
     public static func destroy(leaves: [String], created: [String]) throws(SwrunError) {
         var failures: [String] = []
-        let existing = leaves.filter { Files.exists($0) }
+        let ours = Set(created)
+        let existing = leaves.filter { ours.contains($0) && Files.exists($0) }
         if !existing.isEmpty {
             if freezerState(existing) == "FROZEN" { try? freeze(existing, false) }
             try? signalAll(existing, Signals.kill)
