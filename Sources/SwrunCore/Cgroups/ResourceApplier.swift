@@ -77,22 +77,18 @@ public enum ResourceApplier {
         return out
     }
 
-    /// v2: enable every available controller on the way down to the leaf, so that its
-    /// interface files exist. Best effort: a cgroup with processes refuses (EBUSY), and the
-    /// write that needs a missing file then fails with its own error.
-    static func enableControllers(layout: CgroupLayout, leaves: [String]) {
+    /// v2: enable every available controller in the directories swrun created above the
+    /// leaf, so that the leaf's interface files exist. Directories that existed before are
+    /// never written (nothing outside the container's own subtree is changed); a controller
+    /// they do not delegate makes the limit that needs it fail with its own error.
+    static func enableControllers(layout: CgroupLayout, leaves: [String], created: [String]) {
         guard let i = layout.hierarchies.firstIndex(where: \.isV2) else { return }
-        let h = layout.hierarchies[i]
         let leaf = leaves[i]
-        var dir = h.mountpoint + (h.ownPath == "/" ? "" : h.ownPath)
-        if !leaf.hasPrefix(dir + "/") { dir = h.mountpoint }
-        let rest = leaf.dropFirst(dir.count).split(separator: "/")
-        for comp in rest {
+        for dir in created where leaf.hasPrefix(dir + "/") {
             let ctrls = ((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map { trimWhitespace($0) }
             for c in ctrls where !c.isEmpty {
                 try? Files.writeFile(dir + "/cgroup.subtree_control", "+" + c, flags: OpenFlags.writeOnly)
             }
-            dir += "/" + comp
         }
     }
 }

@@ -59,7 +59,7 @@ enum Launcher {
                 try Files.chmod(store.fifoPath(id), mode: 0o622)
             }
             _ = try CgroupManager.create(leaves, layout: layout)
-            ResourceApplier.enableControllers(layout: layout, leaves: leaves)
+            ResourceApplier.enableControllers(layout: layout, leaves: leaves, created: record.cgroupCreated)
             try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout, nodes: plan.devices)
             let channel: SyncChannel
             let placed: Bool
