@@ -53,7 +53,7 @@ struct CgroupWriterTests {
         let r = try res(#"{"memory":{"limit":1048576,"swap":2097152,"reservation":4096},"cpu":{"shares":1024,"quota":50000,"period":100000,"burst":1000,"cpus":"0"},"pids":{"limit":10},"blockIO":{"weight":500,"throttleWriteIOPSDevice":[{"major":254,"minor":0,"rate":100}]},"hugepageLimits":[{"pageSize":"2MB","limit":0}],"unified":{"memory.high":"999999"}}"#)
         let w = try V2Writes.writes(r, existing: { _ in true }).map(\.description)
         #expect(w == ["memory.swap.max=1048576", "memory.max=1048576", "memory.low=4096", "cpu.weight=39", "cpu.max=50000 100000", "cpu.max.burst=1000", "cpuset.cpus=0",
-                      "pids.max=10", "io.weight=default 4950", "io.max=254:0 wiops=100", "hugetlb.2MB.max=0", "memory.high=999999"])
+                      "pids.max=10", "io.weight=default 4950", "io.max=254:0 wiops=100", "hugetlb.2MB.max=0", "hugetlb.2MB.rsvd.max=0", "memory.high=999999"])
         #expect(try V2Writes.cpu(try res(#"{"cpu":{"period":50000}}"#).cpu).map(\.description) == ["cpu.max=max 50000"])
         #expect(throws: SwrunError.self) { try V2Writes.cpu(try res(#"{"cpu":{"realtimeRuntime":5}}"#).cpu) }
         #expect(throws: SwrunError.self) { try V2Writes.memory(try res(#"{"memory":{"disableOOMKiller":true}}"#).memory) }
