@@ -495,3 +495,8 @@ int swrun_bpf_detach_other_device_filters(int cgroup_fd, int keep_prog_fd) {
     }
     return 0;
 }
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+int swrun_pty_peer(int master) { return ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC); }

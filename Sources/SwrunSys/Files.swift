@@ -410,4 +410,5 @@ extension Files {
     }
 
     public static func makedev(_ major: UInt32, _ minor: UInt32) -> UInt64 { swrun_makedev(major, minor) }
+    public static func major(_ dev: UInt64) -> UInt32 { swrun_major(dev) }
 }

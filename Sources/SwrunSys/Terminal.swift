@@ -11,6 +11,11 @@ public enum Terminal {
         return (OwnedFD(fd), path)
     }
 
+    /// The slave side, from the master fd (CVE-2025-52565: a path can be swapped).
+    public static func peer(_ master: Int32) throws(SyscallError) -> OwnedFD {
+        OwnedFD(try check("ioctl TIOCGPTPEER") { swrun_pty_peer(master) })
+    }
+
     public static func setControllingTerminal(_ fd: Int32) throws(SyscallError) {
         _ = try check("ioctl TIOCSCTTY") { swrun_set_ctty(fd) }
     }

@@ -75,6 +75,27 @@ struct SecurityTests {
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "secret")
     }
 
+    /// CVE-2025-52565: /dev/console is the container's pty, opened from the master fd, and a
+    /// /dev/console symlink in the image is refused rather than followed.
+    @Test func cve_2025_52565_consoleIsThePty() throws {
+        let s = try Sandbox()
+        s.process["terminal"] = true
+        s.args(["/bin/sh", "-c", "swrun-probe stat /dev/console"])
+        try s.writeConfig()
+        let r = Harness.run(["/usr/bin/script", "-qec", "\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(s.id("con"))", "/dev/null"])
+        // script(1) may echo a stray control character before the output: keep printable text.
+        let text = String(r.stdout.unicodeScalars.filter { $0 == "\n" || $0.value >= 0x20 }).replacingOccurrences(of: "^@", with: "")
+        let st = Sandbox.parse(text)
+        #expect(st["type"] == "char" && st["major"] == "136", "\(r.stdout)")
+        // An image whose /dev is not a tmpfs and whose /dev/console points at a host-ish file.
+        s.config["mounts"] = (s.config["mounts"] as? [[String: Any]] ?? []).filter { ($0["destination"] as? String) != "/dev" }
+        try FileManager.default.createDirectory(atPath: s.rootfs + "/dev", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/dev/console", withDestinationPath: "/proc/sysrq-trigger")
+        try s.writeConfig()
+        let bad = Harness.run(["/usr/bin/script", "-qec", "\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(s.id("con"))", "/dev/null"])
+        #expect(bad.stdout.contains("neither a file nor a device"), "\(bad.stdout)")
+    }
+
     /// CVE-2016-9962 / CVE-2019-5736: until it execs, the init is swrun's image holding host
     /// fds; it is non-dumpable, so a process in the container without CAP_SYS_PTRACE can
     /// neither read its memory or environment nor open its /proc/<pid>/exe.

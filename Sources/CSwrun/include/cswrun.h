@@ -154,6 +154,8 @@ int swrun_pidfd_open(pid_t pid);
 /// Opens /dev/ptmx (of the current mount namespace), unlocks it, writes the slave's path to
 /// name; returns the master fd (O_CLOEXEC) or -1.
 int swrun_pty_open(char * _Nonnull name, size_t len);
+/// The pty's peer (slave) opened from the master fd itself (TIOCGPTPEER), never by path.
+int swrun_pty_peer(int master);
 /// Makes fd the controlling terminal of the calling process (TIOCSCTTY).
 int swrun_set_ctty(int fd);
 int swrun_set_winsize(int fd, unsigned short rows, unsigned short cols);

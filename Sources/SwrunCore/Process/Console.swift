@@ -26,9 +26,19 @@ enum Console {
         if plan.consoleSize.count == 2 {
             try sys("set console size") { try Terminal.setSize(master.raw, rows: plan.consoleSize[0], cols: plan.consoleSize[1]) }
         }
-        let slave = try sys("open console \(slavePath)") { try Files.open(slavePath, OpenFlags.readWrite) }
+        // CVE-2025-52565: the slave comes from the master fd, never from /dev/pts/N by path,
+        // and must be a pty (major 136-143) before it is mounted or used.
+        let slave = try sys("open console peer") { try Terminal.peer(master.raw) }
+        let st = try sys { try Files.fstat(slave.raw, display: slavePath) }
+        guard st.isCharDevice, (136...143).contains(Files.major(st.rdev)) else {
+            throw SwrunError(.system, "console \(slavePath) is not a pty")
+        }
         if bindDevConsole {
             let root = try SafePath(rootPath: "/")
+            if let existing = try root.open("/dev/console", flags: OpenFlags.path | OpenFlags.noFollow),
+               let est = try? Files.fstat(existing.raw), !est.isRegular, !est.isCharDevice {
+                throw SwrunError(.system, "mount console: /dev/console in the container is neither a file nor a device (a symlink?)")
+            }
             let target = try root.createFile("/dev/console")
             let tree = try sys("mount console") { try Mount.cloneTree(dir: slave.raw, "", recursive: false, display: slavePath) }
             try sys("mount console") { try Mount.attach(tree.raw, onto: target.raw, display: "/dev/console") }
