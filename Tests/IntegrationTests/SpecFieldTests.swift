@@ -284,6 +284,27 @@ struct SpecFieldTests {
         #expect(s.swrun(["list", "-q"]).stdout.isEmpty, "the cache directory is not a container")
     }
 
+    @Test func syscallsNewerThanTheProfileGetENOSYS() throws {
+        // A profile that names the x86_64 syscalls up to 400 (as one written years ago would),
+        // denying by default with EPERM: a newer syscall must see ENOSYS, a named-but-denied
+        // older one EPERM.
+        let header = try String(contentsOfFile: "/usr/include/x86_64-linux-gnu/asm/unistd_64.h", encoding: .utf8)
+        var names: [String] = []
+        for line in header.split(separator: "\n") where line.hasPrefix("#define __NR_") {
+            let f = line.split(separator: " ")
+            if f.count == 3, let nr = Int(f[2]), nr <= 400, f[1] != "__NR_acct" { names.append(String(f[1].dropFirst(5))) }
+        }
+        #expect(names.count > 300)
+        let s = try Sandbox()
+        var linux = s.linux
+        linux["seccomp"] = ["defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "architectures": ["SCMP_ARCH_X86_64"],
+                            "syscalls": [["names": names, "action": "SCMP_ACT_ALLOW"]]]
+        s.linux = linux
+        s.args(["/bin/sh", "-c", "swrun-probe syscall 440; swrun-probe syscall 163"])
+        let r = try s.runContainer()
+        #expect(r.stdout == "ENOSYS\nEPERM\n", "\(r.stdout) \(r.stderr)")
+    }
+
     @Test func seccompErrnoRule() throws {
         let s = try Sandbox()
         var linux = s.linux

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -215,6 +216,12 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "recvtty") == 0 && argc > 2) return do_recvtty(argv[2]);
     if (strcmp(argv[1], "notify") == 0 && argc > 2) return do_notify(argv[2]);
     if (strcmp(argv[1], "notify-listen") == 0 && argc > 2) return do_notify_listen(argv[2]);
+    if (strcmp(argv[1], "syscall") == 0 && argc > 2) {
+        // syscall NR: calls it with zero arguments and prints the errno name (or "ok").
+        long r = syscall(atol(argv[2]), 0, 0, 0, 0, 0, 0);
+        printf("%s\n", r < 0 ? strerrorname_np(errno) : "ok");
+        return 0;
+    }
     if (strcmp(argv[1], "exit") == 0 && argc > 2) return atoi(argv[2]);
     if (strcmp(argv[1], "sleep") == 0 && argc > 2) { sleep((unsigned)atoi(argv[2])); return 0; }
     if (strcmp(argv[1], "env") == 0) { for (char **e = environ; *e; e++) puts(*e); return 0; }

@@ -187,7 +187,10 @@ enum ExecSequence {
         do {
             try steps(plan, channel: channel, namespaces: namespaces)
         } catch {
-            try? channel.send(.error(errno: 0, message: error.message))
+            let message = error.message
+            if (try? channel.send(.error(errno: 0, message: message))) == nil {
+                Stdio.writeStderr("swrun: exec: \(message)\n")
+            }
             Proc.exit(1)
         }
     }
@@ -238,10 +241,11 @@ enum ExecSequence {
         _ = try channel.expect("proceed")
         try sys { try Prctl.setPdeathsig(0) }
         channel.socket.fd.close()
+        try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
+        // Last before execve: the profile need not allow swrun's own syscalls.
         if let bpf = plan.seccompFilter, plan.noNewPrivileges {
             try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
         }
-        try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
         let err = Proc.exec(executable, plan.args, plan.env)
         throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
     }

@@ -17,7 +17,12 @@ enum InitSequence {
         do {
             try steps(ctx)
         } catch {
-            try? ctx.channel.send(.error(errno: 0, message: error.message))
+            // After the handover the parent is gone: say it on the log and stderr instead.
+            let message = error.message
+            if (try? ctx.channel.send(.error(errno: 0, message: message))) == nil {
+                Log.error("container init: \(message)")
+                Stdio.writeStderr("swrun: container init: \(message)\n")
+            }
             Proc.exit(1)
         }
     }
@@ -124,15 +129,16 @@ enum InitSequence {
         var started = stateJSON
         started = started.replacing("\"status\":\"creating\"", with: "\"status\":\"running\"")
         try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
-        // 21. With no_new_privs, seccomp goes in as late as possible: fewer syscalls to allow.
-        if let bpf = plan.seccompFilter, plan.noNewPrivileges {
-            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
-        }
-        // 22. Only 0-2 and --preserve-fds survive exec (CVE-2024-21626: no host fd may leak).
+        // 21. Only 0-2 and --preserve-fds survive exec (CVE-2024-21626: no host fd may leak).
         try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
         let ownFds: Set<Int32> = [ctx.stateDir, proc.raw, Log.config.fd]
         for fd in 3..<(3 + Int32(plan.preserveFds)) where !ownFds.contains(fd) && Files.isOpen(fd) {
             try sys { try Files.setCloexec(fd, false) }
+        }
+        // 22. With no_new_privs, seccomp goes in as late as possible: only execve follows, so
+        //     the profile need not allow swrun's own syscalls (close_range, fcntl).
+        if let bpf = plan.seccompFilter, plan.noNewPrivileges {
+            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
         }
         let err = Proc.exec(executable, plan.args, plan.env)
         throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")

@@ -76,7 +76,8 @@ public enum SeccompCompiler {
         }
         let key = SeccompCache.describe(defaultAction: defAction, arches: arches, rules: rules)
         if let cacheDir, let bpf = SeccompCache.load(cacheDir, key) { return Compiled(bpf: bpf, flags: flags) }
-        let bpf = try sys("compile seccomp profile") { try SeccompBPF.compile(defaultAction: defAction, arches: arches, rules: rules) }
+        var bpf = try sys("compile seccomp profile") { try SeccompBPF.compile(defaultAction: defAction, arches: arches, rules: rules) }
+        bpf = NewerSyscalls.stub(defaultAction: defAction, maxNative: rules.map(\.syscall).max()) + bpf
         if let cacheDir { SeccompCache.store(cacheDir, key, bpf) }
         return Compiled(bpf: bpf, flags: flags)
     }
@@ -89,7 +90,7 @@ public enum SeccompCompiler {
 /// byte on load, so a hash collision can never hand a container another profile's filter.
 enum SeccompCache {
     static func describe(defaultAction: UInt32, arches: [UInt32], rules: [SeccompRule]) -> [UInt8] {
-        var d = Array("swrun-bpf-1 libseccomp \(SeccompInfo.version) kernel \(SeccompInfo.kernelRelease)\n".utf8)
+        var d = Array("swrun-bpf-2 libseccomp \(SeccompInfo.version) kernel \(SeccompInfo.kernelRelease)\n".utf8)
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d += $0 } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { d += $0 } }
         u32(defaultAction)
@@ -133,5 +134,30 @@ enum SeccompCache {
         let header: [UInt8] = [UInt8(n & 0xff), UInt8((n >> 8) & 0xff), UInt8((n >> 16) & 0xff), UInt8(n >> 24)]
         _ = try? Files.mkdirAll(dir, mode: 0o700)
         try? Files.writeAtomic(path(dir, key), header + key + bpf, mode: 0o600, uniqueTemp: true)
+    }
+}
+
+/// Syscalls newer than the profile get ENOSYS, not the default action (runc's patchbpf): a
+/// profile written before a syscall existed cannot mention it, and glibc falls back to an
+/// older syscall only on ENOSYS (EPERM would break, say, clone3 or openat2 users). A short
+/// classic-BPF stub is put before libseccomp's program: on the native x86_64 ABI, a number
+/// above the highest one the profile names returns ENOSYS; everything else falls through.
+enum NewerSyscalls {
+    static let auditArchX86_64: UInt32 = 0xC000_003E
+    static let x32Bit: UInt32 = 0x4000_0000
+    static let retErrnoENOSYS: UInt32 = 0x0005_0000 | 38
+
+    static func insn(_ code: UInt16, _ jt: UInt8, _ jf: UInt8, _ k: UInt32) -> [UInt8] {
+        [UInt8(code & 0xff), UInt8(code >> 8), jt, jf, UInt8(k & 0xff), UInt8((k >> 8) & 0xff), UInt8((k >> 16) & 0xff), UInt8(k >> 24)]
+    }
+
+    /// Empty when the default action already allows (or only logs/traces) everything.
+    static func stub(defaultAction: UInt32, maxNative: Int32?) -> [UInt8] {
+        let allowLike = [SeccompBPF.actAllow, SeccompBPF.actLog].contains(defaultAction) || defaultAction & 0xFFFF_0000 == SeccompBPF.actTrace(0)
+        guard !allowLike, let maxNative, maxNative >= 0 else { return [] }
+        let ldAbs: UInt16 = 0x20, jeq: UInt16 = 0x15, jgt: UInt16 = 0x25, jset: UInt16 = 0x45, ret: UInt16 = 0x06
+        // 0 ld arch; 1 not x86_64 -> end; 2 ld nr; 3 x32 -> end; 4 nr <= max -> end; 5 ENOSYS; end = 6
+        return insn(ldAbs, 0, 0, 4) + insn(jeq, 0, 4, auditArchX86_64) + insn(ldAbs, 0, 0, 0)
+            + insn(jset, 2, 0, x32Bit) + insn(jgt, 0, 1, UInt32(maxNative)) + insn(ret, 0, 0, retErrnoENOSYS)
     }
 }
