@@ -176,6 +176,11 @@ int swrun_fs_errlog(int fd, char *buf, size_t len) {
     return (int)n;
 }
 
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+const unsigned SWRUN_SECCOMP_FLAG_NEW_LISTENER = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+
 int swrun_seccomp_install(const void *insns, size_t count, unsigned flags) {
     struct sock_fprog prog = { .len = (unsigned short)count, .filter = (struct sock_filter *)insns };
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);

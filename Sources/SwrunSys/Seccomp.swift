@@ -70,9 +70,14 @@ public enum SeccompBPF {
         return Array(UnsafeRawBufferPointer(start: out, count: len))
     }
 
-    /// seccomp(SECCOMP_SET_MODE_FILTER): the child's only seccomp call.
-    public static func install(_ bpf: [UInt8], flags: UInt32) throws(SyscallError) {
-        _ = try check("seccomp") { bpf.withUnsafeBytes { swrun_seccomp_install($0.baseAddress!, $0.count / 8, flags) } }
+    public static let flagNewListener = SWRUN_SECCOMP_FLAG_NEW_LISTENER
+
+    /// seccomp(SECCOMP_SET_MODE_FILTER): the child's only seccomp call. Returns the notify
+    /// listener fd when `flags` asks for one, else nil.
+    @discardableResult
+    public static func install(_ bpf: [UInt8], flags: UInt32) throws(SyscallError) -> OwnedFD? {
+        let r = try check("seccomp") { bpf.withUnsafeBytes { swrun_seccomp_install($0.baseAddress!, $0.count / 8, flags) } }
+        return flags & flagNewListener != 0 ? OwnedFD(r) : nil
     }
 }
 

@@ -305,6 +305,31 @@ struct SpecFieldTests {
         #expect(r.stdout == "ENOSYS\nEPERM\n", "\(r.stdout) \(r.stderr)")
     }
 
+    @Test func seccompNotifySendsTheListenerToTheAgent() throws {
+        let s = try Sandbox()
+        let sock = s.dir + "/agent.sock", out = s.dir + "/agent.out"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: Harness.probe)
+        agent.arguments = ["seccomp-agent", sock]
+        agent.standardOutput = FileHandle(forWritingAtPath: out)
+        try agent.run()
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: sock) { usleep(5000) }
+        var linux = s.linux
+        linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock, "listenerMetadata": "meta-1",
+                            "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"]]]
+        s.linux = linux
+        s.config["root"] = ["path": "rootfs", "readonly": false]
+        s.args(["/bin/sh", "-c", "mkdir /tmp/notified 2>&1; echo rc=$?"])
+        let id = s.id("ntf")
+        let r = try s.runContainer(id)
+        agent.waitUntilExit()
+        let got = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(r.stdout.contains("Invalid cross-device link"), "the agent's answer (EXDEV) reached the container: \(r.stdout) \(r.stderr)")
+        #expect(got.contains("\"fds\":[\"seccompFd\"]") && got.contains("\"metadata\":\"meta-1\"") && got.contains("\"id\":\"\(id)\""), "\(got)")
+        #expect(got.contains("notified=83\n") || got.contains("notified=258\n"), "mkdir or mkdirat: \(got)")
+    }
+
     @Test func seccompErrnoRule() throws {
         let s = try Sandbox()
         var linux = s.linux

@@ -21,6 +21,8 @@
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
+#include <linux/seccomp.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -207,6 +209,36 @@ static int do_notify_listen(const char *path) {
     }
 }
 
+// seccomp-agent SOCK: (on the host) receives a seccomp listener fd, prints the payload, and
+// answers the first notification with EXDEV, printing the syscall number.
+static int do_seccomp_agent(const char *path) {
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+    unlink(path);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1)) { perror("bind"); return 1; }
+    int c = accept(s, NULL, NULL);
+    char payload[8192] = "", cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = payload, .iov_len = sizeof payload - 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    ssize_t n = recvmsg(c, &m, 0);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    if (n <= 0 || !cm) { fprintf(stderr, "no fd\n"); return 1; }
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    printf("payload=%s\n", payload);
+    struct seccomp_notif req;
+    struct seccomp_notif_resp resp;
+    memset(&req, 0, sizeof req);
+    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) { perror("NOTIF_RECV"); return 1; }
+    printf("notified=%d\n", req.data.nr);
+    memset(&resp, 0, sizeof resp);
+    resp.id = req.id;
+    resp.error = -EXDEV;
+    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) { perror("NOTIF_SEND"); return 1; }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2 || strcmp(argv[1], "report") == 0) return report();
@@ -214,6 +246,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "write") == 0 && argc > 2) return do_write(argv[2]);
     if (strcmp(argv[1], "mountopts") == 0 && argc > 2) return do_mountopts(argv[2]);
     if (strcmp(argv[1], "recvtty") == 0 && argc > 2) return do_recvtty(argv[2]);
+    if (strcmp(argv[1], "seccomp-agent") == 0 && argc > 2) return do_seccomp_agent(argv[2]);
     if (strcmp(argv[1], "notify") == 0 && argc > 2) return do_notify(argv[2]);
     if (strcmp(argv[1], "notify-listen") == 0 && argc > 2) return do_notify_listen(argv[2]);
     if (strcmp(argv[1], "syscall") == 0 && argc > 2) {

@@ -91,7 +91,9 @@ int swrun_mount_setattr(int dirfd, const char * _Nonnull path, unsigned flags,
 int swrun_fs_errlog(int fd, char * _Nonnull buf, size_t len);
 
 /// Installs a classic BPF seccomp filter (array of struct sock_filter) with seccomp(2).
+/// With SWRUN_SECCOMP_FLAG_NEW_LISTENER in flags it returns the notify listener fd.
 int swrun_seccomp_install(const void * _Nonnull insns, size_t count, unsigned flags);
+extern const unsigned SWRUN_SECCOMP_FLAG_NEW_LISTENER;
 
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name).
 int swrun_join_session_keyring(const char * _Nullable name);

@@ -54,7 +54,13 @@ extension Container {
             let compiled = try SeccompCompiler.compile(seccomp, cacheDir: store.root + "/.cache/seccomp")
             plan.seccompFilter = compiled.bpf
             plan.seccompFlags = compiled.flags
+            if compiled.notify {
+                plan.seccompListenerPath = seccomp.listenerPath
+                plan.seccompListenerMetadata = seccomp.listenerMetadata ?? ""
+            }
         }
+        let listener = try SeccompNotify.connect(plan)
+        plan.seccompListener = listener?.raw ?? -1
         let (console, relay) = try Console.connect(try absolute(o.consoleSocket), terminal: plan.terminal, detached: o.detach)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
         let pidFile = try absolute(o.pidFile)
@@ -62,7 +68,7 @@ extension Container {
         let (pid, channel) = try spawnExec(plan, namespaces: namespaces)
         do throws(SwrunError) {
             try CgroupManager.join(r.cgroupLeaves, pid: pid)
-            try channel.send(.cgroupJoined(stateJSON: ""))
+            try channel.send(.cgroupJoined(stateJSON: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded()))
             _ = try channel.expect("ready")
             if let pidFile { try Launcher.writePidFile(pidFile, pid) }
             try channel.send(.proceed)
@@ -73,6 +79,7 @@ extension Container {
             throw error.wrapped("exec failed: unable to start container process")
         }
         console?.close()
+        listener?.close()
         if let path = try absolute(o.pidfdSocket) { try PidfdSocket.send(pid: pid, to: path) }
         if o.detach { return 0 }
         Proc.forwardSignals(to: pid)
@@ -199,14 +206,15 @@ enum ExecSequence {
         // 1. Die with swrun until set up; close what we inherited; default signals; not
         //    dumpable while we hold host fds (the container must not ptrace us).
         try sys { try Prctl.setPdeathsig(Signals.kill) }
-        let keep = [channel.socket.fd.raw, Log.config.fd, plan.consoleSocket] + namespaces.map { $0.1.raw } + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
+        let keep = [channel.socket.fd.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener] + namespaces.map { $0.1.raw } + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
         try sys("close inherited fds") { try Files.closeAll(except: keep) }
         Proc.resetSignalHandlers()
         Proc.unblockAllSignals()
         try sys { try Prctl.setDumpable(false) }
         // 2. The parent places us in the container's cgroups before we join its cgroup
         //    namespace.
-        _ = try channel.expect("cgroupJoined")
+        guard case .cgroupJoined(let stateJSON) = try channel.expect("cgroupJoined") else { Proc.exit(1) }
+        let hostPid = SeccompNotify.hostPid()
         // 3. Join; the mount namespace last, which also moves root and cwd into the container.
         for (j, fd) in namespaces {
             try sys("join \(j.type) namespace") { try Namespaces.setns(fd.raw, j.flag, display: j.path) }
@@ -227,9 +235,7 @@ enum ExecSequence {
             try sys("apply SELinux label") { try Files.writeFile("/proc/self/attr/exec", label) }
         }
         // 4. Seccomp before the identity switch when it needs CAP_SYS_ADMIN (no NNP), as runc.
-        if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
-            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
-        }
+        if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         // 5. Identity and working directory: chdir after the user switch and inside the
         //    container (CVE-2024-21626: never a host directory).
         try InitSequence.setIdentity(plan)
@@ -243,9 +249,7 @@ enum ExecSequence {
         channel.socket.fd.close()
         try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
         // Last before execve: the profile need not allow swrun's own syscalls.
-        if let bpf = plan.seccompFilter, plan.noNewPrivileges {
-            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
-        }
+        if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         let err = Proc.exec(executable, plan.args, plan.env)
         throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
     }

@@ -123,6 +123,11 @@ public struct LaunchPlan: Sendable {
     public var selinuxLabel: String?
     public var seccompFilter: [UInt8]?
     public var seccompFlags: UInt32 = 0
+    /// SCMP_ACT_NOTIFY: a socket connected to linux.seccomp.listenerPath by the parent, and
+    /// listenerMetadata; the listener fd is sent there with the process state.
+    public var seccompListener: Int32 = -1
+    public var seccompListenerMetadata = ""
+    public var seccompListenerPath: String?
     public var preserveFds = 0
     /// process.terminal: a pty is made and its master sent to the console socket.
     public var terminal = false

@@ -259,6 +259,10 @@ public enum PlanBuilder {
             let compiled = try SeccompCompiler.compile(seccomp, cacheDir: cache)
             plan.seccompFilter = compiled.bpf
             plan.seccompFlags = compiled.flags
+            if compiled.notify {
+                plan.seccompListenerPath = seccomp.listenerPath
+                plan.seccompListenerMetadata = seccomp.listenerMetadata ?? ""
+            }
         }
     }
 }

@@ -36,7 +36,7 @@ enum InitSequence {
         // 2. Inherited descriptors (a shim's socket, a test runner's status pipe) must not
         //    live on in an init that may wait for `start` for days: close all but stdio, the
         //    --preserve-fds range and our own.
-        let keep = [ctx.channel.socket.fd.raw, ctx.stateDir, Log.config.fd, plan.consoleSocket] + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
+        let keep = [ctx.channel.socket.fd.raw, ctx.stateDir, Log.config.fd, plan.consoleSocket, plan.seccompListener] + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
         try sys("close inherited fds") { try Files.closeAll(except: keep) }
         // 3. The parent blocked signals around clone; reset inherited handlers, then unblock.
         Proc.resetSignalHandlers()
@@ -49,6 +49,7 @@ enum InitSequence {
         // 6. Wait until the parent has put us in the container's cgroups, so that a new cgroup
         //    namespace below is rooted at the container's cgroup.
         guard case .cgroupJoined(let stateJSON) = try ctx.channel.expect("cgroupJoined") else { Proc.exit(1) }
+        let hostPid = SeccompNotify.hostPid()
         // 7. A verified handle on the host's procfs: sysctls and /proc/self files are written
         //    through it, whatever the container mounts on /proc.
         let proc = try sys { try ProcFS.openVerified() }
@@ -106,9 +107,7 @@ enum InitSequence {
         // 15. Without no_new_privs, installing seccomp needs CAP_SYS_ADMIN, which the identity
         //     switch below may drop: install it now, as runc does (the profile must allow
         //     what follows, as it must for runc).
-        if let bpf = plan.seccompFilter, !plan.noNewPrivileges {
-            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
-        }
+        if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         // 16. Identity: bounding set, groups, uid/gid, then the capability sets.
         try setIdentity(plan)
         Files.umask(plan.umask)
@@ -137,9 +136,7 @@ enum InitSequence {
         }
         // 22. With no_new_privs, seccomp goes in as late as possible: only execve follows, so
         //     the profile need not allow swrun's own syscalls (close_range, fcntl).
-        if let bpf = plan.seccompFilter, plan.noNewPrivileges {
-            try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
-        }
+        if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         let err = Proc.exec(executable, plan.args, plan.env)
         throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
     }

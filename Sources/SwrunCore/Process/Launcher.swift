@@ -29,6 +29,8 @@ enum Launcher {
         var plan = try PlanBuilder.build(spec: spec, bundle: bundlePath, id: id, options: options, layout: layout, cgroupLeaves: leaves)
         let (console, relay) = try Console.connect(options.consoleSocket, terminal: plan.terminal, detached: options.detached)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
+        let listener = try SeccompNotify.connect(plan)
+        plan.seccompListener = listener?.raw ?? -1
         let hooks = spec.hooks ?? Hooks()
         let runtimeHooks = try PlanBuilder.validHooks(hooks.prestart, "hooks.prestart") + PlanBuilder.validHooks(hooks.createRuntime, "hooks.createRuntime")
         let lock = try store.createDirectory(id)
@@ -70,6 +72,7 @@ enum Launcher {
             try handshake(channel, pid: pid, placed: placed, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store)
             if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
             console?.close()
+            listener?.close()
             return Created(record: record, pid: pid, lock: lock, relay: relay)
         } catch {
             Log.debug("create failed, cleaning up: \(error.message)")

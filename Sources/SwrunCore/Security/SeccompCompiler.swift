@@ -6,6 +6,8 @@ public enum SeccompCompiler {
     public struct Compiled: Sendable {
         public var bpf: [UInt8]
         public var flags: UInt32
+        /// SCMP_ACT_NOTIFY rules: the listener fd goes to listenerPath.
+        public var notify = false
     }
 
     static let ops: [String: UInt32] = [
@@ -27,8 +29,7 @@ public enum SeccompCompiler {
         case "SCMP_ACT_LOG": return SeccompBPF.actLog
         case "SCMP_ACT_ERRNO": return SeccompBPF.actErrno(errnoRet ?? defaultErrno)
         case "SCMP_ACT_TRACE": return SeccompBPF.actTrace(errnoRet ?? defaultErrno)
-        case "SCMP_ACT_NOTIFY":
-            throw SwrunError.config("\(field): SCMP_ACT_NOTIFY is not supported by this version of swrun")
+        case "SCMP_ACT_NOTIFY": return SeccompBPF.actNotify
         default: throw SwrunError.config("\(field): unknown seccomp action \"\(name)\"")
         }
     }
@@ -47,6 +48,13 @@ public enum SeccompCompiler {
             flags |= bit
         }
         var rules: [SeccompRule] = []
+        let notify = (s.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" } || s.defaultAction == "SCMP_ACT_NOTIFY"
+        if notify {
+            guard let path = s.listenerPath, path.hasPrefix("/") else {
+                throw SwrunError.config("linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs an absolute listenerPath")
+            }
+            flags |= SeccompBPF.flagNewListener
+        }
         for (i, sc) in (s.syscalls ?? []).enumerated() {
             let field = "linux.seccomp.syscalls[\(i)]"
             let act = try action(sc.action, errnoRet: sc.errnoRet, defaultErrno: 1, field: field + ".action")
@@ -75,11 +83,11 @@ public enum SeccompCompiler {
             }
         }
         let key = SeccompCache.describe(defaultAction: defAction, arches: arches, rules: rules)
-        if let cacheDir, let bpf = SeccompCache.load(cacheDir, key) { return Compiled(bpf: bpf, flags: flags) }
+        if let cacheDir, let bpf = SeccompCache.load(cacheDir, key) { return Compiled(bpf: bpf, flags: flags, notify: notify) }
         var bpf = try sys("compile seccomp profile") { try SeccompBPF.compile(defaultAction: defAction, arches: arches, rules: rules) }
         bpf = NewerSyscalls.stub(defaultAction: defAction, maxNative: rules.map(\.syscall).max()) + bpf
         if let cacheDir { SeccompCache.store(cacheDir, key, bpf) }
-        return Compiled(bpf: bpf, flags: flags)
+        return Compiled(bpf: bpf, flags: flags, notify: notify)
     }
 }
 
