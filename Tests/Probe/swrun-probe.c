@@ -250,8 +250,9 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "notify") == 0 && argc > 2) return do_notify(argv[2]);
     if (strcmp(argv[1], "notify-listen") == 0 && argc > 2) return do_notify_listen(argv[2]);
     if (strcmp(argv[1], "syscall") == 0 && argc > 2) {
-        // syscall NR: calls it with zero arguments and prints the errno name (or "ok").
-        long r = syscall(atol(argv[2]), 0, 0, 0, 0, 0, 0);
+        // syscall NR [A0]: calls it with A0 (or 0) as the first argument and prints the errno name (or "ok").
+        long a0 = argc > 3 ? strtol(argv[3], NULL, 0) : 0;
+        long r = syscall(atol(argv[2]), a0, 0, 0, 0, 0, 0);
         printf("%s\n", r < 0 ? strerrorname_np(errno) : "ok");
         return 0;
     }
