@@ -22,7 +22,9 @@ extension Container {
         var linux = spec.linux ?? Linux()
         linux.resources = Self.merge(linux.resources ?? LinuxResources(), r)
         spec.linux = linux
-        try sys("save config") { try Files.writeAtomic(store.directory(id) + "/config.json", SpecLoader.encode(spec)) }
+        let bytes = SpecLoader.encode(spec)
+        guard !bytes.isEmpty else { throw SwrunError(.system, "update: could not encode the updated configuration") }
+        try sys("save config") { try Files.writeAtomic(store.directory(id) + "/config.json", bytes) }
     }
 
     /// Fields set in `new` replace those in `old`.

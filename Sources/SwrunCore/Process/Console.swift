@@ -36,9 +36,11 @@ enum Console {
         }
         if bindDevConsole {
             let root = try SafePath(rootPath: "/")
-            if let existing = try root.open("/dev/console", flags: OpenFlags.path | OpenFlags.noFollow),
-               let est = try? Files.fstat(existing.raw), !est.isRegular, !est.isCharDevice {
-                throw SwrunError(.system, "mount console: /dev/console in the container is neither a file nor a device (a symlink?)")
+            if let existing = try root.open("/dev/console", flags: OpenFlags.path | OpenFlags.noFollow) {
+                let est = try sys("mount console") { try Files.fstat(existing.raw, display: "/dev/console") }
+                if !est.isRegular && !est.isCharDevice {
+                    throw SwrunError(.system, "mount console: /dev/console in the container is neither a file nor a device (a symlink?)")
+                }
             }
             let target = try root.createFile("/dev/console")
             let tree = try sys("mount console") { try Mount.cloneTree(dir: slave.raw, "", recursive: false, display: slavePath) }
