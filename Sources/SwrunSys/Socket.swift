@@ -20,13 +20,18 @@ public final class PacketSocket {
         }
     }
 
-    /// Returns nil on end-of-file (the peer closed or died).
+    /// Returns nil on end-of-file (the peer closed or died). The message's real size is
+    /// peeked first (MSG_PEEK|MSG_TRUNC), so a large one (a 70 kB annotation in the state,
+    /// CVE-2021-43784's class) is never silently cut.
     public func receive() throws(SyscallError) -> [UInt8]? {
-        var buf = [UInt8](repeating: 0, count: 65536)
+        let size = try check("receive sync message") { Glibc.recv(fd.raw, nil, 0, Int32(MSG_PEEK | MSG_TRUNC)) }
+        // Every message has at least its type byte: 0 is end-of-file.
+        if size == 0 { return nil }
+        var buf = [UInt8](repeating: 0, count: size)
         let n = try check("receive sync message") {
             buf.withUnsafeMutableBytes { Glibc.recv(fd.raw, $0.baseAddress, $0.count, 0) }
         }
-        if n == 0 { return nil }
-        return Array(buf[0..<n])
+        if n != size { throw SyscallError("receive sync message (truncated)", nil, errno: EMSGSIZE) }
+        return buf
     }
 }

@@ -96,6 +96,83 @@ struct SecurityTests {
         #expect(bad.stdout.contains("neither a file nor a device"), "\(bad.stdout)")
     }
 
+    /// CVE-2016-3697: a numeric --user is always an id, even if the image names a user "1000"
+    /// with uid 0.
+    @Test func cve_2016_3697_numericUserIsAnID() throws {
+        let s = try Sandbox()
+        try "root:x:0:0:root:/root:/bin/sh\n1000:x:0:0::/:/bin/sh\n".write(toFile: s.rootfs + "/etc/passwd", atomically: true, encoding: .utf8)
+        let id = try s.startDetached("nu")
+        #expect(s.swrun(["exec", "--user", "1000", id, "/bin/id", "-u"]).stdout == "1000\n")
+        #expect(s.swrun(["exec", "--process", "/dev/stdin", id], stdin: #"{"args":["/bin/id","-u"],"cwd":"/","user":{"uid":1000,"gid":0}}"#).stdout == "1000\n")
+    }
+
+    /// CVE-2026-41579, CVE-2026-47766: an image whose /dev is a symlink out of the rootfs
+    /// (and no tmpfs on /dev) gets its devices and /dev symlinks inside the rootfs; the host
+    /// directory and a marker in it are untouched.
+    @Test func cve_2026_41579_devSymlinkOutOfRoot() throws {
+        let s = try Sandbox()
+        let host = s.dir + "/host-dev"
+        try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+        try "marker".write(toFile: host + "/ptmx", atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: s.rootfs + "/dev")
+        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/dev", withDestinationPath: "../../../../../../../.." + host)
+        s.config["mounts"] = (s.config["mounts"] as? [[String: Any]] ?? []).filter { !(($0["destination"] as? String) ?? "").hasPrefix("/dev") }
+        s.config["root"] = ["path": "rootfs", "readonly": false]
+        s.args(["/bin/true"])
+        _ = try s.runContainer()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: host) == ["ptmx"], "nothing created on the host")
+        #expect(try String(contentsOfFile: host + "/ptmx", encoding: .utf8) == "marker")
+    }
+
+    /// CVE-2019-18837, CVE-2021-30465 (deterministic form): a mount destination through a
+    /// symlink to "/" or "../.." lands inside the rootfs; the host's mount table is unchanged.
+    @Test func cve_2019_18837_mountDestinationThroughSymlink() throws {
+        let s = try Sandbox()
+        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/up", withDestinationPath: "../../../../..")
+        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/slash", withDestinationPath: "/")
+        var mounts = s.config["mounts"] as? [[String: Any]] ?? []
+        mounts.append(["destination": "/up/escape1", "type": "tmpfs", "source": "tmpfs", "options": []])
+        mounts.append(["destination": "/slash/escape2", "type": "tmpfs", "source": "tmpfs", "options": []])
+        s.config["mounts"] = mounts
+        s.config["root"] = ["path": "rootfs", "readonly": false]
+        s.args(["/bin/sh", "-c", "grep -c escape /proc/self/mounts"])
+        let before = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let r = try s.runContainer()
+        #expect(r.stdout == "2\n", "both mounts are inside the container: \(r.stdout) \(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: s.rootfs + "/escape1") && FileManager.default.fileExists(atPath: s.rootfs + "/escape2"))
+        #expect(!FileManager.default.fileExists(atPath: "/escape1") && !FileManager.default.fileExists(atPath: "/escape2"))
+        #expect(try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) == before)
+    }
+
+    /// CVE-2021-43784's class: a 70 000-byte annotation either starts correctly or fails
+    /// cleanly; here it starts, and hooks see it whole.
+    @Test func cve_2021_43784_hugeAnnotation() throws {
+        let s = try Sandbox()
+        let big = String(repeating: "x", count: 70_000)
+        s.config["annotations"] = ["big": big]
+        // createRuntime runs in swrun itself; startContainer in the init, which got the state
+        // over the sync socket.
+        s.config["hooks"] = ["createRuntime": [["path": "/bin/sh", "args": ["sh", "-c", "wc -c > \(s.dir)/state-size"]]],
+                             "startContainer": [["path": "/bin/sh", "args": ["sh", "-c", "wc -c > /tmp/state-size"]]]]
+        s.config["root"] = ["path": "rootfs", "readonly": false]
+        s.args(["/bin/true"])
+        let r = try s.runContainer()
+        #expect(r.code == 0, "\(r.stderr)")
+        let size = Int((try String(contentsOfFile: s.dir + "/state-size", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(size > 70_000, "the hook got the whole state (\(size) bytes)")
+        let inInit = Int((try String(contentsOfFile: s.rootfs + "/tmp/state-size", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(inInit > 70_000, "the init's hook got the whole state through the sync socket (\(inInit) bytes)")
+    }
+
+    /// CVE-2023-25809: every /sys/fs/cgroup mount is read-only when the config says ro.
+    @Test func cve_2023_25809_cgroupMountsReadOnly() throws {
+        let s = try Sandbox()
+        s.args(["/bin/sh", "-c", "grep /sys/fs/cgroup /proc/self/mounts"])
+        let lines = try s.runContainer().stdout.split(separator: "\n")
+        #expect(lines.count > 1)
+        #expect(lines.allSatisfy { $0.split(separator: " ")[3].hasPrefix("ro,") }, "\(lines)")
+    }
+
     /// CVE-2016-9962 / CVE-2019-5736: until it execs, the init is swrun's image holding host
     /// fds; it is non-dumpable, so a process in the container without CAP_SYS_PTRACE can
     /// neither read its memory or environment nor open its /proc/<pid>/exe.
