@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "swrun", targets: ["swrun"]),
         .library(name: "SwrunCore", targets: ["SwrunCore"]),
         .library(name: "OCISpec", targets: ["OCISpec"]),
+        .library(name: "OCISpecCodable", targets: ["OCISpecCodable"]),
     ],
     targets: [
         .systemLibrary(name: "CLibseccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
@@ -19,11 +20,14 @@ let package = Package(
         .target(name: "CSwrun", dependencies: ["CLibseccomp"]),
         .target(name: "SwrunSys", dependencies: ["CSwrun", "CLibcap", "CLibseccomp"], swiftSettings: strict),
         .target(name: "OCISpec", swiftSettings: strict),
+        // The Codable decoder (FoundationEssentials' JSONDecoder): tests and tools only, so
+        // the runtime binary carries no Foundation.
+        .target(name: "OCISpecCodable", dependencies: ["OCISpec"], swiftSettings: strict),
         .target(name: "SwrunCore", dependencies: ["OCISpec", "SwrunSys"], swiftSettings: strict),
         .target(name: "SwrunCLI", dependencies: ["SwrunCore", "OCISpec"], swiftSettings: strict),
         .executableTarget(name: "swrun", dependencies: ["SwrunCLI"], swiftSettings: strict),
-        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "OCISpec"]),
+        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "OCISpecCodable"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "OCISpec", "OCISpecCodable"]),
         .testTarget(name: "IntegrationTests", dependencies: []),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import OCISpec
+import OCISpecCodable
 import Testing
 
 @Suite("OCI spec decoding")

@@ -1,4 +1,5 @@
 import OCISpec
+import OCISpecCodable
 import SwrunCLI
 import SwrunCore
 import Testing

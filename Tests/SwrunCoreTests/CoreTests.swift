@@ -1,4 +1,5 @@
 import OCISpec
+import OCISpecCodable
 import SwrunCore
 import SwrunSys
 import Testing

@@ -2,8 +2,9 @@ import OCISpec
 import SwrunSys
 
 extension Container {
-    /// `update`: writes new limits into a live container's cgroups and records them in the
-    /// saved configuration (so that a later update or exec sees them).
+    /// `update`: writes new limits into a live container's cgroups. The kernel's files are
+    /// the record of the limits (events --stats reads them back); the saved configuration
+    /// keeps what create was given.
     public func update(_ id: String, _ r: LinuxResources) throws(SwrunError) {
         try ContainerID.validate(id)
         let lock = try store.lock(id)
@@ -14,47 +15,11 @@ extension Container {
         guard layout.hierarchies.count == rec.cgroupLeaves.count else {
             throw SwrunError(.system, "update: the host's cgroup hierarchies changed since the container was created")
         }
-        var spec = try savedSpec(rec)
+        let spec = try savedSpec(rec)
         // Device rules are re-derived with the container's own nodes, as at create.
         var nodes: [DeviceNode] = Devices.defaults
         for (i, d) in (spec.linux?.devices ?? []).enumerated() { nodes.append(try Devices.node(d, field: "linux.devices[\(i)]")) }
         try ResourceApplier.apply(r, leaves: rec.cgroupLeaves, layout: layout, nodes: nodes, update: true)
-        var linux = spec.linux ?? Linux()
-        linux.resources = Self.merge(linux.resources ?? LinuxResources(), r)
-        spec.linux = linux
-        let bytes = SpecLoader.encode(spec)
-        guard !bytes.isEmpty else { throw SwrunError(.system, "update: could not encode the updated configuration") }
-        try sys("save config") { try Files.writeAtomic(store.directory(id) + "/config.json", bytes) }
-    }
-
-    /// Fields set in `new` replace those in `old`.
-    static func merge(_ old: LinuxResources, _ new: LinuxResources) -> LinuxResources {
-        var r = old
-        if let m = new.memory {
-            var o = r.memory ?? LinuxMemory()
-            if let v = m.limit { o.limit = v }
-            if let v = m.reservation { o.reservation = v }
-            if let v = m.swap { o.swap = v }
-            if let v = m.kernelTCP { o.kernelTCP = v }
-            if let v = m.swappiness { o.swappiness = v }
-            r.memory = o
-        }
-        if let c = new.cpu {
-            var o = r.cpu ?? LinuxCPU()
-            if let v = c.shares { o.shares = v }
-            if let v = c.quota { o.quota = v }
-            if let v = c.period { o.period = v }
-            if let v = c.burst { o.burst = v }
-            if let v = c.cpus { o.cpus = v }
-            if let v = c.mems { o.mems = v }
-            if let v = c.idle { o.idle = v }
-            r.cpu = o
-        }
-        if let p = new.pids { r.pids = p }
-        if let b = new.blockIO { r.blockIO = b }
-        if let h = new.hugepageLimits { r.hugepageLimits = h }
-        if let u = new.unified { r.unified = (r.unified ?? [:]).merging(u) { $1 } }
-        return r
     }
 
     /// `events --stats` data, in runc's shape (types.Stats), from whichever hierarchy has it.
