@@ -130,7 +130,7 @@ enum InitSequence {
         try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
         // 21. Only 0-2 and --preserve-fds survive exec (CVE-2024-21626: no host fd may leak).
         try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
-        let ownFds: Set<Int32> = [ctx.stateDir, proc.raw, Log.config.fd]
+        let ownFds: Set<Int32> = [ctx.stateDir, proc.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener]
         for fd in 3..<(3 + Int32(plan.preserveFds)) where !ownFds.contains(fd) && Files.isOpen(fd) {
             try sys { try Files.setCloexec(fd, false) }
         }
