@@ -190,7 +190,7 @@ struct ExecTerminalTests {
         try s.writeConfig()
         // script(1) gives swrun a real terminal of a known size.
         let cmd = "stty rows 40 cols 120; \(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(id)"
-        let r = Harness.run(["/usr/bin/script", "-qec", cmd, "/dev/null"])
+        let r = Sandbox.underTerminal(cmd)
         #expect(r.code == 4, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("40 120") && r.stdout.contains("/dev/pts/0"), "\(r.stdout)")
     }

@@ -161,6 +161,13 @@ final class Sandbox {
         return Harness.run(argv + args, stdin: stdin)
     }
 
+    /// Runs `command` under script(1), which gives it a real terminal. script's own stdin
+    /// stays open (an EOF there would hang up the terminal while the container still runs).
+    static func underTerminal(_ command: String) -> Harness.Result {
+        let quoted = "'" + command.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return Harness.run(["/bin/sh", "-c", "sleep 5 | /usr/bin/script -qec \(quoted) /dev/null"], timeout: 60)
+    }
+
     /// `run --detach` of `args` in a fresh cgroup; returns the container id.
     func startDetached(_ prefix: String, args a: [String] = ["/bin/sleep", "60"]) throws -> String {
         args(a)

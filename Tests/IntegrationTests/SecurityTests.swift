@@ -82,7 +82,7 @@ struct SecurityTests {
         s.process["terminal"] = true
         s.args(["/bin/sh", "-c", "swrun-probe stat /dev/console"])
         try s.writeConfig()
-        let r = Harness.run(["/usr/bin/script", "-qec", "\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(s.id("con"))", "/dev/null"])
+        let r = Sandbox.underTerminal("\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(s.id("con"))")
         // script(1) may echo a stray control character before the output: keep printable text.
         let text = String(r.stdout.unicodeScalars.filter { $0 == "\n" || $0.value >= 0x20 }).replacingOccurrences(of: "^@", with: "")
         let st = Sandbox.parse(text)
@@ -92,7 +92,7 @@ struct SecurityTests {
         try FileManager.default.createDirectory(atPath: s.rootfs + "/dev", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/dev/console", withDestinationPath: "/proc/sysrq-trigger")
         try s.writeConfig()
-        let bad = Harness.run(["/usr/bin/script", "-qec", "\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(s.id("con"))", "/dev/null"])
+        let bad = Sandbox.underTerminal("\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(s.id("con"))")
         #expect(bad.stdout.contains("neither a file nor a device"), "\(bad.stdout)")
     }
 
