@@ -54,7 +54,7 @@ out=$($CTR task exec --exec-id e1 d1 /bin/sh -c 'echo in-$$' 2>&1)
 check "exec without tty (in the container's pid namespace)" bash -c "[[ '$out' =~ ^in-[0-9]$ ]]"
 $CTR task exec --exec-id e2 d1 /bin/sh -c 'exit 5'; rc=$?
 check "exec exit code" [ "$rc" = 5 ]
-out=$(script -qec "$CTR task exec -t --exec-id e3 d1 /bin/tty" /dev/null 2>&1 | tr -d '\r')
+out=$(on_tty "$CTR task exec -t --exec-id e3 d1 /bin/tty")
 check "exec with tty" bash -c "grep -q /dev/pts/ <<<'$out'"
 check "ps lists the init" bash -c "$CTR task ps d1 | grep -q '^[0-9]'"
 check "pause" $CTR task pause d1
@@ -68,7 +68,7 @@ check "task delete" $CTR task delete d1
 $CTR container rm d1 >/dev/null
 check "nothing left of d1 (state, cgroups)" bash -c "[ -z \"\$(traces d1)\" ]"
 
-out=$(script -qec "$CTR run --rm -t $(R tt1) $IMG tt1 /bin/sh -c 'tty; exit 4'" /dev/null 2>&1 | tr -d '\r'); 
+out=$(on_tty "$CTR run --rm -t $(R tt1) $IMG tt1 /bin/sh -c 'tty; exit 4'"); 
 check "tty run" bash -c "grep -q /dev/pts/0 <<<'$out'"
 
 check "run for rm -f" $CTR run -d $(R f1) $IMG f1 /bin/sleep 300

@@ -36,7 +36,7 @@ $D --rm swrun-e2e /nonexistent >/dev/null 2>&1; rc=$?
 check "missing executable exits 127" [ "$rc" = 127 ]
 out=$($D --rm --user 65534 swrun-e2e /bin/id -u 2>&1)
 check "--user" [ "$out" = 65534 ]
-out=$(script -qec "$D --rm -t swrun-e2e /bin/tty" /dev/null 2>&1 | tr -d '\r')
+out=$(on_tty "$D --rm -t swrun-e2e /bin/tty")
 check "tty run" bash -c "grep -q /dev/pts/0 <<<'$out'"
 
 check "detached run" $D -d --name d1 swrun-e2e /bin/sleep 300
@@ -44,7 +44,7 @@ ID1=$(docker inspect -f "{{.Id}}" d1)
 check "state and cgroup of a running container are found" bash -c "traces $ID1 | grep -q state.json && traces $ID1 | grep -q /sys/fs/cgroup"
 out=$(docker exec d1 /bin/echo in 2>&1)
 check "exec" [ "$out" = in ]
-out=$(script -qec "docker exec -t d1 /bin/tty" /dev/null 2>&1 | tr -d '\r')
+out=$(on_tty "docker exec -t d1 /bin/tty")
 check "exec with tty" bash -c "grep -q /dev/pts/ <<<'$out'"
 check "top (ps)" bash -c "docker top d1 | grep -q 'sleep 300'"
 check "pause" docker pause d1

@@ -38,14 +38,14 @@ $R --rm swrun-e2e /bin/sh -c 'exit 3'; rc=$?
 check "exit code 3" [ "$rc" = 3 ]
 $R --rm swrun-e2e /nonexistent >/dev/null 2>&1; rc=$?
 check "missing executable exits 127" [ "$rc" = 127 ]
-out=$(script -qec "$R --rm -t swrun-e2e /bin/tty" /dev/null 2>&1 | tr -d '\r')
+out=$(on_tty "$R --rm -t swrun-e2e /bin/tty")
 check "tty run" bash -c "grep -q /dev/pts/0 <<<'$out'"
 check "detached run" $R -d --name d1 swrun-e2e /bin/sleep 300
 ID1=$($P inspect -f "{{.Id}}" d1)
 check "state and cgroup of a running container are found" bash -c "traces $ID1 | grep -q state.json && traces $ID1 | grep -q /sys/fs/cgroup"
 out=$($P exec d1 /bin/echo in 2>&1)
 check "exec" [ "$out" = in ]
-out=$(script -qec "$P exec -t d1 /bin/tty" /dev/null 2>&1 | tr -d '\r')
+out=$(on_tty "$P exec -t d1 /bin/tty")
 check "exec with tty" bash -c "grep -q /dev/pts/ <<<'$out'"
 check "top" bash -c "$P top d1 | grep -q 'sleep 300'"
 check "pause" $P pause d1
