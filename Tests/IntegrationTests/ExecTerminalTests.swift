@@ -80,15 +80,7 @@ struct ExecTerminalTests {
         s.process["terminal"] = true
         s.process["consoleSize"] = ["height": 31, "width": 97]
         s.args(["/bin/sh", "-c", "tty; stty size; ls -l /dev/console"])
-        let sock = s.dir + "/tty.sock"
-        let recv = Process()
-        recv.executableURL = URL(fileURLWithPath: Harness.probe)
-        recv.arguments = ["recvtty", sock]
-        let outPath = s.dir + "/tty.out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        recv.standardOutput = FileHandle(forWritingAtPath: outPath)
-        try recv.run()
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: sock) { usleep(5000) }
+        let (recv, sock, outPath) = try s.probeServer("recvtty", "tty")
         let id = s.id("tty")
         s.freshCgroup(id)
         try s.writeConfig()
@@ -103,33 +95,20 @@ struct ExecTerminalTests {
         #expect(noSock.code != 0 && noSock.stderr.contains("console socket"))
     }
 
-    /// Starts the probe's receiver on a fresh socket; returns the process and its output file.
-    func receiver(_ s: Sandbox, _ name: String) throws -> (Process, String, String) {
-        let sock = s.dir + "/\(name).sock", outPath = s.dir + "/\(name).out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Harness.probe)
-        p.arguments = ["recvtty", sock]
-        p.standardOutput = FileHandle(forWritingAtPath: outPath)
-        try p.run()
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: sock) { usleep(5000) }
-        return (p, sock, outPath)
-    }
-
     @Test func pidfdSocketForCreateAndExec() throws {
         let s = try Sandbox()
         s.args(["/bin/sleep", "60"])
         let id = s.id("pfd")
         s.freshCgroup(id)
         try s.writeConfig()
-        let (p, sock, out) = try receiver(s, "pidfd")
+        let (p, sock, out) = try s.probeServer("recvtty", "pidfd")
         let r = s.swrun(["create", "--pidfd-socket", sock, "--bundle", s.bundle, id])
         #expect(r.code == 0, "\(r.stderr)")
         p.waitUntilExit()
         let pid = s.state(id)["pid"] as? Int ?? -1
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "name=pidfd\npidfd.pid=\(pid)\n")
         #expect(s.swrun(["start", id]).code == 0)
-        let (p2, sock2, out2) = try receiver(s, "pidfd2")
+        let (p2, sock2, out2) = try s.probeServer("recvtty", "pidfd2")
         let pidFile = s.dir + "/e.pid"
         #expect(s.swrun(["exec", "-d", "--pid-file", pidFile, "--pidfd-socket", sock2, id, "/bin/sleep", "30"]).code == 0)
         p2.waitUntilExit()
@@ -143,15 +122,7 @@ struct ExecTerminalTests {
         let id = s.id("ntf")
         s.freshCgroup(id)
         try s.writeConfig()
-        let host = s.dir + "/host-notify.sock"
-        let listener = Process()
-        listener.executableURL = URL(fileURLWithPath: Harness.probe)
-        listener.arguments = ["notify-listen", host]
-        let out = s.dir + "/notify.out"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        listener.standardOutput = FileHandle(forWritingAtPath: out)
-        try listener.run()
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: host) { usleep(5000) }
+        let (listener, host, out) = try s.probeServer("notify-listen", "host-notify")
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = host
         #expect(Harness.run([Harness.binary, "--root", s.root, "create", "--bundle", s.bundle, id], env: env).code == 0)

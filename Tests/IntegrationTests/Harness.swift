@@ -161,6 +161,20 @@ final class Sandbox {
         return Harness.run(argv + args, stdin: stdin)
     }
 
+    /// Starts the probe as a host-side server (`recvtty`, `notify-listen`, `seccomp-agent`)
+    /// on a fresh socket in this sandbox; returns the process, the socket and its output file.
+    func probeServer(_ command: String, _ name: String) throws -> (Process, String, String) {
+        let sock = dir + "/\(name).sock", out = dir + "/\(name).out"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Harness.probe)
+        p.arguments = [command, sock]
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        try p.run()
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: sock) { usleep(5000) }
+        return (p, sock, out)
+    }
+
     /// Runs `command` under script(1), which gives it a real terminal. script's own stdin
     /// stays open (an EOF there would hang up the terminal while the container still runs).
     static func underTerminal(_ command: String) -> Harness.Result {

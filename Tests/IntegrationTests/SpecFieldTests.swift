@@ -307,14 +307,7 @@ struct SpecFieldTests {
 
     @Test func seccompNotifySendsTheListenerToTheAgent() throws {
         let s = try Sandbox()
-        let sock = s.dir + "/agent.sock", out = s.dir + "/agent.out"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: Harness.probe)
-        agent.arguments = ["seccomp-agent", sock]
-        agent.standardOutput = FileHandle(forWritingAtPath: out)
-        try agent.run()
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: sock) { usleep(5000) }
+        let (agent, sock, out) = try s.probeServer("seccomp-agent", "agent")
         var linux = s.linux
         linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock, "listenerMetadata": "meta-1",
                             "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"]]]

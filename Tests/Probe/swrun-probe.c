@@ -146,28 +146,38 @@ static int do_mountopts(const char *p) {
     return 0;
 }
 
-static int do_recvtty(const char *path) {
+// Binds SOCK, accepts one connection and receives one fd with SCM_RIGHTS and its payload.
+static int accept_fd(const char *path, char *payload, size_t len) {
     int s = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     strncpy(a.sun_path, path, sizeof a.sun_path - 1);
     unlink(path);
-    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1)) { perror("bind"); return 1; }
+    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1)) { perror("bind"); return -1; }
     int c = accept(s, NULL, NULL);
-    if (c < 0) { perror("accept"); return 1; }
-    char name[256] = "", cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = {.iov_base = name, .iov_len = sizeof name - 1};
+    if (c < 0) { perror("accept"); return -1; }
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(payload, 0, len);
+    struct iovec iov = {.iov_base = payload, .iov_len = len - 1};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
     ssize_t n = recvmsg(c, &m, 0);
     struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-    if (n < 0 || !cm || cm->cmsg_type != SCM_RIGHTS) { fprintf(stderr, "no fd received\n"); return 1; }
+    if (n < 0 || !cm || cm->cmsg_type != SCM_RIGHTS) { fprintf(stderr, "no fd received\n"); return -1; }
     int fd;
     memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    return fd;
+}
+
+static int do_recvtty(const char *path) {
+    char name[256];
+    int fd = accept_fd(path, name, sizeof name);
+    if (fd < 0) return 1;
+    ssize_t n;
     printf("name=%s\n", name);
     if (strcmp(name, "pidfd") == 0) {
         // A pidfd: report which process it refers to.
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-        FILE *f = fopen(path, "r");
+        char info[64];
+        snprintf(info, sizeof info, "/proc/self/fdinfo/%d", fd);
+        FILE *f = fopen(info, "r");
         char line[256];
         while (f && fgets(line, sizeof line, f))
             if (strncmp(line, "Pid:", 4) == 0) printf("pidfd.pid=%d\n", atoi(line + 4));
@@ -212,20 +222,9 @@ static int do_notify_listen(const char *path) {
 // seccomp-agent SOCK: (on the host) receives a seccomp listener fd, prints the payload, and
 // answers the first notification with EXDEV, printing the syscall number.
 static int do_seccomp_agent(const char *path) {
-    int s = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    strncpy(a.sun_path, path, sizeof a.sun_path - 1);
-    unlink(path);
-    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1)) { perror("bind"); return 1; }
-    int c = accept(s, NULL, NULL);
-    char payload[8192] = "", cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = {.iov_base = payload, .iov_len = sizeof payload - 1};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-    ssize_t n = recvmsg(c, &m, 0);
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-    if (n <= 0 || !cm) { fprintf(stderr, "no fd\n"); return 1; }
-    int fd;
-    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    char payload[8192];
+    int fd = accept_fd(path, payload, sizeof payload);
+    if (fd < 0) return 1;
     printf("payload=%s\n", payload);
     struct seccomp_notif req;
     struct seccomp_notif_resp resp;

@@ -26,7 +26,6 @@ public struct Container {
     // MARK: create / start / run
 
     public func create(id: String, bundle: String, pidFile: String?, options: CreateOptions) throws(SwrunError) {
-        try store.ensureRoot()
         let absPid = try absolute(pidFile)
         var options = options
         options.consoleSocket = try absolute(options.consoleSocket)
@@ -84,7 +83,6 @@ public struct Container {
 
     /// Foreground `run`: create, start, forward signals, wait, delete; returns the exit code.
     public func run(id: String, bundle: String, pidFile: String?, options: CreateOptions, detach: Bool) throws(SwrunError) -> Int32 {
-        try store.ensureRoot()
         let absPid = try absolute(pidFile)
         var options = options
         options.consoleSocket = try absolute(options.consoleSocket)

@@ -36,29 +36,12 @@ extension Container {
         }
         let spec = try savedSpec(r)
         let process = try execProcess(o, spec: spec, initPid: r.initPid)
-        var plan = LaunchPlan(id: id, bundle: r.bundle, rootfs: r.rootfs)
+        // The container's root as its init sees it (mounts included): HOME and a username
+        // come from the passwd there.
+        var plan = LaunchPlan(id: id, bundle: r.bundle, rootfs: "/proc/\(r.initPid)/root")
         try PlanBuilder.process(process, &plan)
-        // HOME comes from the container's passwd, read through its root as the init sees it.
-        if !(process.env ?? []).contains(where: { $0.hasPrefix("HOME=") }) {
-            plan.env.removeAll { $0.hasPrefix("HOME=") }
-            plan.env.append("HOME=" + PlanBuilder.homeDirectory(rootfs: "/proc/\(r.initPid)/root", uid: plan.uid))
-        }
         plan.preserveFds = o.preserveFds
-        if let profile = plan.apparmorProfile, !Files.exists("/sys/kernel/security/apparmor") {
-            throw SwrunError.config("apparmor profile \"\(profile)\" requested but AppArmor is not enabled on this host")
-        }
-        if let label = plan.selinuxLabel, !Files.exists("/sys/fs/selinux/enforce") {
-            throw SwrunError.config("process label \"\(label)\" requested but SELinux is not enabled on this host")
-        }
-        if let seccomp = spec.linux?.seccomp {
-            let compiled = try SeccompCompiler.compile(seccomp, cacheDir: store.root + "/.cache/seccomp")
-            plan.seccompFilter = compiled.bpf
-            plan.seccompFlags = compiled.flags
-            if compiled.notify {
-                plan.seccompListenerPath = seccomp.listenerPath
-                plan.seccompListenerMetadata = seccomp.listenerMetadata ?? ""
-            }
-        }
+        try PlanBuilder.security(spec.linux ?? Linux(), &plan, cache: store.root + "/.cache/seccomp")
         let listener = try SeccompNotify.connect(plan)
         plan.seccompListener = listener?.raw ?? -1
         let (console, relay) = try Console.connect(try absolute(o.consoleSocket), terminal: plan.terminal, detached: o.detach)
@@ -172,18 +155,17 @@ extension Container {
         for j in namespaces {
             fds.append((j, try sys("open \(j.type) namespace") { try Files.open(j.path, OpenFlags.readOnly) }))
         }
-        var restorePid: OwnedFD?
+        var restore: PidNamespaceRestore?
         if let pidns = fds.first(where: { $0.0.type == "pid" }) {
-            restorePid = try sys { try Files.open("/proc/self/ns/pid", OpenFlags.readOnly) }
-            try sys("join pid namespace") { try Namespaces.setns(pidns.1.raw, NamespaceFlag.pid, display: pidns.0.path) }
+            restore = try PidNamespaceRestore(joining: pidns.1.raw, display: pidns.0.path)
         }
+        defer { restore?.undo() }
         let pid = try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> Int32 in try Proc.fork(namespaces: 0) } }
         if pid == 0 {
             parentEnd.fd.close()
             ExecSequence.run(plan, channel: SyncChannel(childEnd, role: "exec"), namespaces: fds.filter { $0.0.type != "pid" })
         }
         childEnd.fd.close()
-        if let restorePid { try sys("restore pid namespace") { try Namespaces.setns(restorePid.raw, NamespaceFlag.pid, display: "/proc/self/ns/pid") } }
         return (pid, SyncChannel(parentEnd, role: "exec"))
     }
 }
@@ -215,7 +197,10 @@ enum ExecSequence {
         //    namespace.
         guard case .cgroupJoined(let stateJSON) = try channel.expect("cgroupJoined") else { Proc.exit(1) }
         let hostPid = SeccompNotify.hostPid()
-        // 3. Join; the mount namespace last, which also moves root and cwd into the container.
+        // 3. The host's procfs, verified, before the container's mounts are joined: the
+        //    /proc/self writes below must not go through a /proc the container controls.
+        let proc = try sys { try ProcFS.openVerified() }
+        // 4. Join; the mount namespace last, which also moves root and cwd into the container.
         for (j, fd) in namespaces {
             try sys("join \(j.type) namespace") { try Namespaces.setns(fd.raw, j.flag, display: j.path) }
             fd.close()
@@ -224,19 +209,10 @@ enum ExecSequence {
         try sys { try Proc.setsid() }
         try Console.setUp(plan, bindDevConsole: false)
         try InitSequence.applyRlimits(plan)
-        if let adj = plan.oomScoreAdj {
-            try sys("set oom_score_adj") { try Files.writeFile("/proc/self/oom_score_adj", String(adj)) }
-        }
-        // LSM labels for the exec'd program, as for the init (--apparmor, --process-label).
-        if let profile = plan.apparmorProfile {
-            try sys("apply AppArmor profile") { try Files.writeFile("/proc/self/attr/apparmor/exec", "exec \(profile)") }
-        }
-        if let label = plan.selinuxLabel {
-            try sys("apply SELinux label") { try Files.writeFile("/proc/self/attr/exec", label) }
-        }
-        // 4. Seccomp before the identity switch when it needs CAP_SYS_ADMIN (no NNP), as runc.
+        try InitSequence.applyProcWrites(plan, proc: proc.raw)
+        // 5. Seccomp before the identity switch when it needs CAP_SYS_ADMIN (no NNP), as runc.
         if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
-        // 5. Identity and working directory: chdir after the user switch and inside the
+        // 6. Identity and working directory: chdir after the user switch and inside the
         //    container (CVE-2024-21626: never a host directory).
         try InitSequence.setIdentity(plan)
         Files.umask(plan.umask)

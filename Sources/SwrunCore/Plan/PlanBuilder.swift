@@ -54,7 +54,7 @@ public enum PlanBuilder {
         let hooks = spec.hooks ?? Hooks()
         plan.createContainerHooks = try validHooks(hooks.createContainer, "hooks.createContainer")
         plan.startContainerHooks = try validHooks(hooks.startContainer, "hooks.startContainer")
-        try security(spec, linux, &plan, cache: options.seccompCache)
+        try security(linux, &plan, cache: options.seccompCache)
         return plan
     }
 
@@ -248,7 +248,8 @@ public enum PlanBuilder {
 
     // MARK: security
 
-    static func security(_ spec: Spec, _ linux: Linux, _ plan: inout LaunchPlan, cache: String?) throws(SwrunError) {
+    /// LSM availability and the seccomp filter: shared by create and exec.
+    static func security(_ linux: Linux, _ plan: inout LaunchPlan, cache: String?) throws(SwrunError) {
         if let profile = plan.apparmorProfile, !Files.exists("/sys/kernel/security/apparmor") {
             throw SwrunError.config("process.apparmorProfile: profile \"\(profile)\" requested but AppArmor is not enabled on this host")
         }

@@ -95,15 +95,7 @@ enum InitSequence {
         try RootfsSequence.finalize(plan)
         // 14. Limits and scores need privileges the user switch below may drop.
         try applyRlimits(plan)
-        if let adj = plan.oomScoreAdj {
-            try sys("set oom_score_adj") { try Files.writeFileAt(proc.raw, "self/oom_score_adj", String(adj), display: "/proc/self/oom_score_adj") }
-        }
-        if let profile = plan.apparmorProfile {
-            try sys("apply AppArmor profile") { try Files.writeFileAt(proc.raw, "self/attr/apparmor/exec", "exec \(profile)", display: "/proc/self/attr/apparmor/exec") }
-        }
-        if let label = plan.selinuxLabel {
-            try sys("apply SELinux label") { try Files.writeFileAt(proc.raw, "self/attr/exec", label, display: "/proc/self/attr/exec") }
-        }
+        try applyProcWrites(plan, proc: proc.raw)
         // 15. Without no_new_privs, installing seccomp needs CAP_SYS_ADMIN, which the identity
         //     switch below may drop: install it now, as runc does (the profile must allow
         //     what follows, as it must for runc).
@@ -146,6 +138,20 @@ enum InitSequence {
         for r in plan.rlimits {
             let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
             if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
+        }
+    }
+
+    /// oom_score_adj and the LSM exec labels, written through the verified host procfs
+    /// handle (CVE-2019-16884, CVE-2025-52881: never through a /proc the container controls).
+    static func applyProcWrites(_ plan: LaunchPlan, proc: Int32) throws(SwrunError) {
+        if let adj = plan.oomScoreAdj {
+            try sys("set oom_score_adj") { try Files.writeFileAt(proc, "self/oom_score_adj", String(adj), display: "/proc/self/oom_score_adj") }
+        }
+        if let profile = plan.apparmorProfile {
+            try sys("apply AppArmor profile") { try Files.writeFileAt(proc, "self/attr/apparmor/exec", "exec \(profile)", display: "/proc/self/attr/apparmor/exec") }
+        }
+        if let label = plan.selinuxLabel {
+            try sys("apply SELinux label") { try Files.writeFileAt(proc, "self/attr/exec", label, display: "/proc/self/attr/exec") }
         }
     }
 

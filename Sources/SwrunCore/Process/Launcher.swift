@@ -120,12 +120,12 @@ enum Launcher {
         // and an init holding the locked description would hold the lock until `start`.
         let dirFd = try sys { try Files.open(stateDir, OpenFlags.path | OpenFlags.directory) }
         let (parentEnd, childEnd) = try sys("create sync socket") { try PacketSocket.pair() }
-        var restorePid: OwnedFD?
+        var restore: PidNamespaceRestore?
         if let path = plan.pidJoinPath {
-            restorePid = try sys { try Files.open("/proc/self/ns/pid", OpenFlags.readOnly) }
             let fd = try sys("open pid namespace") { try Files.open(path, OpenFlags.readOnly) }
-            try sys("join pid namespace") { try Namespaces.setns(fd.raw, NamespaceFlag.pid, display: path) }
+            restore = try PidNamespaceRestore(joining: fd.raw, display: path)
         }
+        defer { restore?.undo() }
         let me = Proc.getpid()
         // On a pure v2 host the init is born in its cgroup (clone3 CLONE_INTO_CGROUP);
         // otherwise the parent writes cgroup.procs before the init proceeds.
@@ -146,7 +146,6 @@ enum Launcher {
             InitSequence.run(ctx)
         }
         childEnd.fd.close()
-        if let restorePid { try sys("restore pid namespace") { try Namespaces.setns(restorePid.raw, NamespaceFlag.pid, display: "/proc/self/ns/pid") } }
         return (pid, SyncChannel(parentEnd, role: "create"), placed)
     }
 
@@ -188,5 +187,26 @@ enum Launcher {
     /// atomically so a reader never sees a partial file.
     static func writePidFile(_ path: String, _ pid: Int32) throws(SwrunError) {
         try sys("write pid file") { try Files.writeAtomic(path, Array(String(pid).utf8), mode: 0o644) }
+    }
+}
+
+/// setns(CLONE_NEWPID) changes only where our next child is born; this puts that back when
+/// the clone is done, on the error paths too (a later hook must not start in the container's
+/// pid namespace).
+final class PidNamespaceRestore {
+    let own: OwnedFD
+
+    init(joining fd: Int32, display: String) throws(SwrunError) {
+        own = try sys { try Files.open("/proc/self/ns/pid", OpenFlags.readOnly) }
+        try sys("join pid namespace") { try Namespaces.setns(fd, NamespaceFlag.pid, display: display) }
+    }
+
+    func undo() {
+        // Our own (active) pid namespace is always a valid target; a failure here would leave
+        // hooks in the container's namespace, so it ends the process rather than go unnoticed.
+        do { try Namespaces.setns(own.raw, NamespaceFlag.pid, display: "/proc/self/ns/pid") } catch {
+            Log.error("restore pid namespace: \(error)")
+            Proc.exit(1)
+        }
     }
 }
