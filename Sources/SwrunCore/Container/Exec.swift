@@ -210,20 +210,22 @@ enum ExecSequence {
         try Console.setUp(plan, bindDevConsole: false)
         try InitSequence.applyRlimits(plan)
         try InitSequence.applyProcWrites(plan, proc: proc.raw)
-        // 5. Seccomp before the identity switch when it needs CAP_SYS_ADMIN (no NNP), as runc.
+        // 5. Working directory inside the container (CVE-2024-21626: never a host directory)
+        //    and the fd sweep, both before seccomp (a profile need not allow openat2 or
+        //    close_range).
+        try WorkingDirectory.enter(plan.cwd)
+        try InitSequence.keepOnlyPreservedFds(plan, own: [channel.socket.fd.raw, proc.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener])
+        // 6. Seccomp before the identity switch when it needs CAP_SYS_ADMIN (no NNP), as runc.
         if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
-        // 6. Identity and working directory: chdir after the user switch and inside the
-        //    container (CVE-2024-21626: never a host directory).
+        // 7. Identity.
         try InitSequence.setIdentity(plan)
         Files.umask(plan.umask)
-        try WorkingDirectory.enter(plan.cwd)
         let executable = try InitSequence.lookPath(plan.args[0], env: plan.env)
         if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
         try channel.send(.ready)
         _ = try channel.expect("proceed")
         try sys { try Prctl.setPdeathsig(0) }
         channel.socket.fd.close()
-        try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
         // Last before execve: the profile need not allow swrun's own syscalls.
         if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         let err = Proc.exec(executable, plan.args, plan.env)

@@ -96,41 +96,50 @@ enum InitSequence {
         // 14. Limits and scores need privileges the user switch below may drop.
         try applyRlimits(plan)
         try applyProcWrites(plan, proc: proc.raw)
-        // 15. Without no_new_privs, installing seccomp needs CAP_SYS_ADMIN, which the identity
+        // 15. The working directory and the fd sweep come before seccomp: a profile need not
+        //     allow openat2 or close_range (runtime-tools' own profile allows neither). cwd is
+        //     entered with the runtime's credentials, as runc's first chdir attempt is.
+        //     Only 0-2 and --preserve-fds survive exec (CVE-2024-21626: no host fd may leak);
+        //     everything swrun opens later is CLOEXEC already.
+        try WorkingDirectory.enter(plan.cwd)
+        try keepOnlyPreservedFds(plan, own: [ctx.channel.socket.fd.raw, ctx.stateDir, proc.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener])
+        // 16. Without no_new_privs, installing seccomp needs CAP_SYS_ADMIN, which the identity
         //     switch below may drop: install it now, as runc does (the profile must allow
         //     what follows, as it must for runc).
         if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
-        // 16. Identity: bounding set, groups, uid/gid, then the capability sets.
+        // 17. Identity: bounding set, groups, uid/gid, then the capability sets.
         try setIdentity(plan)
         Files.umask(plan.umask)
-        try WorkingDirectory.enter(plan.cwd)
-        // 17. Look the executable up now, so that a missing binary fails `create` (as runc).
+        // 18. Look the executable up now, so that a missing binary fails `create` (as runc).
         let executable = try lookPath(plan.args[0], env: plan.env)
         if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
         try ctx.channel.send(.ready)
         _ = try ctx.channel.expect("proceed")
-        // 18. Setup is handed over: survive the parent from now on, and tell it so (EOF).
+        // 19. Setup is handed over: survive the parent from now on, and tell it so (EOF).
         try sys { try Prctl.setPdeathsig(0) }
         ctx.channel.socket.fd.close()
-        // 19. Block until `swrun start` opens the fifo for reading.
+        // 20. Block until `swrun start` opens the fifo for reading.
         let fifo = try sys("open exec fifo") { try Files.openat(ctx.stateDir, "exec.fifo", OpenFlags.writeOnly) }
         try sys("write exec fifo") { try Files.writeAll(fd: fifo.raw, "0") }
         fifo.close()
-        // 20. startContainer hooks: after start, before the user's program.
+        // 21. startContainer hooks: after start, before the user's program.
         var started = stateJSON
         started = started.replacing("\"status\":\"creating\"", with: "\"status\":\"running\"")
         try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
-        // 21. Only 0-2 and --preserve-fds survive exec (CVE-2024-21626: no host fd may leak).
-        try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
-        let ownFds: Set<Int32> = [ctx.stateDir, proc.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener]
-        for fd in 3..<(3 + Int32(plan.preserveFds)) where !ownFds.contains(fd) && Files.isOpen(fd) {
-            try sys { try Files.setCloexec(fd, false) }
-        }
         // 22. With no_new_privs, seccomp goes in as late as possible: only execve follows, so
         //     the profile need not allow swrun's own syscalls (close_range, fcntl).
         if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         let err = Proc.exec(executable, plan.args, plan.env)
         throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
+    }
+
+    /// Marks every descriptor from 3 up CLOEXEC except the --preserve-fds range, which is
+    /// made inheritable (minus swrun's own descriptors that happen to sit in it).
+    static func keepOnlyPreservedFds(_ plan: LaunchPlan, own: Set<Int32>) throws(SwrunError) {
+        try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
+        for fd in 3..<(3 + Int32(plan.preserveFds)) where !own.contains(fd) && Files.isOpen(fd) {
+            try sys { try Files.setCloexec(fd, false) }
+        }
     }
 
     /// process.rlimits, with runc's wording on failure (podman users grep for it).

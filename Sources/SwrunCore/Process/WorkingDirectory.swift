@@ -3,8 +3,9 @@ import SwrunSys
 /// process.cwd, entered safely (CVE-2024-21626 "Leaky Vessels"): runc chdir'd to a path
 /// while it still held host fds, so cwd "/proc/self/fd/N" put the container's process in a
 /// host directory. Here the path is resolved inside the container's root without magic
-/// links, entered with fchdir (which checks search permission as the container's user), and
-/// the result is checked to be below the root.
+/// links, entered with fchdir before the identity switch (as runc's first chdir attempt) and
+/// before seccomp (a profile need not allow openat2), and the result is checked to be below
+/// the root.
 enum WorkingDirectory {
     static func enter(_ cwd: String) throws(SwrunError) {
         let failure = "chdir to cwd (\"\(cwd)\") set in config.json failed"
