@@ -1,6 +1,7 @@
 # swrun: build, demo, test, install.
 #   make demo      install what is missing, build, make the busybox bundle, run a container
 #   make test      install what is missing, build, run unit and integration tests
+#   make conformance  the in-container conformance matrix alone (docs/conformance.md)
 #   make install PREFIX=/usr/local
 SHELL := /bin/bash
 PREFIX ?= /usr/local
@@ -8,6 +9,7 @@ SWIFT ?= swift
 RELEASE_FLAGS := -c release -Xswiftc -static-executable
 BIN := .build/release/swrun
 PROBE := .build/probe/swrun-probe
+CONFORM := .build/release/swrun-conformance
 BUNDLE := bundle
 # Debian packages the build, the bundle and the tests need.
 DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iproute2 util-linux qemu-system-x86 xz-utils
@@ -15,7 +17,7 @@ DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iprout
 # Engines for the end-to-end tests (make e2e).
 E2E_DEPS := containerd docker.io podman bsdutils
 
-.PHONY: all deps e2e-deps build probe bundle demo test unit cgroup2-vm e2e bench install clean lint
+.PHONY: all deps e2e-deps build probe bundle demo test unit conformance cgroup2-vm e2e bench install clean lint
 
 all: build
 
@@ -61,8 +63,15 @@ cgroup2-vm: build probe
 unit: deps
 	$(SWIFT) test --filter 'OCISpecTests|SwrunCoreTests'
 
+TEST_ENV = SWRUN_BIN=$(abspath $(BIN)) SWRUN_PROBE=$(abspath $(PROBE)) SWRUN_CONFORMANCE=$(abspath $(CONFORM))
+
 test: lint build probe
-	SWRUN_BIN=$(abspath $(BIN)) SWRUN_PROBE=$(abspath $(PROBE)) $(SWIFT) test
+	$(TEST_ENV) $(SWIFT) test
+
+# The conformance matrix alone (also part of make test): swrun-conformance checks each
+# config from inside its container; docs/conformance.md.
+conformance: build probe
+	$(TEST_ENV) $(SWIFT) test --filter ConformanceTests
 
 # containerd (ctr --runc-binary), Docker (--add-runtime) and Podman (--runtime), each started
 # privately under a temporary directory; see e2e/.

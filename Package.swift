@@ -26,6 +26,9 @@ let package = Package(
         .target(name: "SwrunCore", dependencies: ["OCISpec", "SwrunSys"], swiftSettings: strict),
         .target(name: "SwrunCLI", dependencies: ["SwrunCore", "OCISpec"], swiftSettings: strict),
         .executableTarget(name: "swrun", dependencies: ["SwrunCLI"], swiftSettings: strict),
+        // The in-container conformance checker (docs/conformance.md): a test oracle that
+        // shares only the spec model with the runtime, built static beside it.
+        .executableTarget(name: "swrun-conformance", dependencies: ["OCISpec"], path: "Tests/Conformance", swiftSettings: strict),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "OCISpecCodable"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "OCISpec", "OCISpecCodable"]),
         .testTarget(name: "IntegrationTests", dependencies: []),
