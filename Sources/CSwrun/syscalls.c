@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/sendfile.h>
+#include <sys/statvfs.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -505,3 +507,33 @@ int swrun_bpf_detach_other_device_filters(int cgroup_fd, int keep_prog_fd) {
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
 int swrun_pty_peer(int master) { return ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC); }
+
+/* ---- CVE-2019-5736: running from a copy the container cannot write --------------------- */
+
+int swrun_execveat_empty(int fd, char *const argv[], char *const envp[]) {
+    return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+}
+
+int swrun_sealed_memfd_copy(int src) {
+    struct stat st;
+    if (fstat(src, &st) != 0) return -1;
+    int mfd = (int)syscall(SYS_memfd_create, "swrun", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0) return -1;
+    off_t off = 0;
+    while (off < st.st_size) {
+        ssize_t n = sendfile(mfd, src, &off, (size_t)(st.st_size - off));
+        if (n <= 0) { int e = errno; close(mfd); errno = n == 0 ? EIO : e; return -1; }
+    }
+    if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
+        int e = errno; close(mfd); errno = e; return -1;
+    }
+    return mfd;
+}
+
+int swrun_exe_is_sealed(int fd) {
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)) == (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)) return 1;
+    struct statfs sf;
+    if (fstatfs(fd, &sf) == 0 && (sf.f_flags & ST_RDONLY)) return 2;
+    return 0;
+}

@@ -59,7 +59,15 @@ public enum SwrunCLI {
             return .exit(0)
         }
         if let e = checkArgs(verb, args.positional) { return .usage(e) }
-        let container = Container(root: globals.string("root") ?? "/run/swrun")
+        let root = globals.string("root") ?? "/run/swrun"
+        // The verbs that enter containers run from a view of swrun the container cannot write
+        // (CVE-2019-5736); this re-executes swrun once when it is not one already.
+        if verb.name == "create" || verb.name == "run" || verb.name == "exec" {
+            do { try SealedBinary.ensure(scratch: root + "/.sealed", argv: CommandLine.arguments) } catch {
+                return .failure(SwrunError(.system, "cannot protect the swrun binary (CVE-2019-5736): \(error)"), verb: verb.name)
+            }
+        }
+        let container = Container(root: root)
         do {
             return .exit(try dispatch(verb.name, args, container))
         } catch {

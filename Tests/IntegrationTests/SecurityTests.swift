@@ -176,6 +176,51 @@ struct SecurityTests {
     /// CVE-2016-9962 / CVE-2019-5736: until it execs, the init is swrun's image holding host
     /// fds; it is non-dumpable, so a process in the container without CAP_SYS_PTRACE can
     /// neither read its memory or environment nor open its /proc/<pid>/exe.
+    /// CVE-2019-5736: the container makes swrun's child execute `#!/proc/self/exe`, holds the
+    /// resulting process's exe (swrun's own file) and reopens it for writing once it exits.
+    /// swrun runs create/run/exec from a read-only overlay view (or a sealed memfd), so the
+    /// reopen fails and the host binary is unchanged.
+    @Test func cve_2019_5736_binaryCannotBeOverwritten() throws {
+        let s = try Sandbox()
+        try "#!/proc/self/exe --log=/tmp/fifo\n".write(toFile: s.rootfs + "/bin/evil", atomically: true, encoding: .utf8)
+        chmod(s.rootfs + "/bin/evil", 0o755)
+        s.config["root"] = ["path": "rootfs", "readonly": false]
+        let binaryHash = Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout
+        let id = try s.startDetached("cve5736", args: ["/bin/sh", "-c", "mkfifo /tmp/fifo; /bin/swrun-probe hunt-exe /tmp/fifo > /tmp/hunt; sleep 60"])
+        usleep(200_000)
+        let ex = s.swrun(["exec", id, "/bin/evil"])
+        #expect(ex.code != 0, "the hijacked exec runs swrun in the container, which fails on the bogus verb")
+        var hunt = ""
+        for _ in 0..<100 {
+            hunt = s.swrun(["exec", id, "/bin/cat", "/tmp/hunt"]).stdout
+            if hunt.contains("open-write=") || hunt.contains("found=nothing") { break }
+            usleep(50_000)
+        }
+        #expect(hunt.contains("found=") && hunt.contains("held=yes"), "the attack reached swrun's exe: \(hunt)")
+        #expect(hunt.contains("open-write=EROFS") || hunt.contains("open-write=EPERM"), "swrun's file must not be writable: \(hunt)")
+        #expect(Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout == binaryHash, "swrun's binary is unchanged")
+    }
+
+    /// The protected view is what runs: a `run` in progress shows its exe on the detached
+    /// overlay ("/swrun"), and a binary already on a read-only mount is not re-executed.
+    @Test func cve_2019_5736_protectedViewOrReadOnlyMount() throws {
+        let s = try Sandbox()
+        s.args(["/bin/sleep", "1"])
+        let plain = s.id("sv"), bound = s.id("sv")
+        s.freshCgroup(plain)
+        try s.writeConfig()
+        let bin = Harness.binary, root = s.root, bundle = s.bundle
+        let probe = "\(bin) --root \(root) run -b \(bundle) ID & sleep 0.5; readlink /proc/$!/exe; wait"
+        let r1 = Harness.run(["/bin/sh", "-c", probe.replacingOccurrences(of: "ID", with: plain)])
+        #expect(r1.stdout.hasPrefix("/swrun"), "run executes from the overlay view: \(r1.stdout) \(r1.stderr)")
+        s.freshCgroup(bound)
+        try s.writeConfig()
+        let ro = "mount --bind \(bin) \(bin) && mount -o remount,bind,ro \(bin) && " + probe.replacingOccurrences(of: "ID", with: bound)
+        let r2 = Harness.run(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", ro])
+        let real = URL(fileURLWithPath: bin).resolvingSymlinksInPath().path
+        #expect(r2.stdout.hasPrefix(real), "a binary on a read-only mount runs as it is: \(r2.stdout) \(r2.stderr)")
+    }
+
     @Test func cve_2016_9962_initNotDumpableBeforeExec() throws {
         let s = try Sandbox()
         s.args(["/bin/sleep", "60"])

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
@@ -238,6 +239,44 @@ static int do_seccomp_agent(const char *path) {
     return 0;
 }
 
+/* CVE-2019-5736, the attacker's half: find a process in this pid namespace whose exe is the
+ * runtime (its link names "swrun"), hold it with O_PATH, let it go (it blocks opening the
+ * FIFO as its log), wait until it is gone, then try to reopen the runtime's file for
+ * writing. Nothing is ever written: a successful open is reported and closed. */
+static int do_hunt_exe(const char *fifo) {
+    for (int round = 0; round < 2000; round++) {
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            int pid = atoi(e->d_name);
+            if (pid <= 1 || pid == getpid()) continue;
+            char link[64], target[4096];
+            snprintf(link, sizeof link, "/proc/%d/exe", pid);
+            ssize_t n = readlink(link, target, sizeof target - 1);
+            if (n <= 0) continue;
+            target[n] = 0;
+            if (!strstr(target, "swrun") || strstr(target, "swrun-probe")) continue;
+            int held = open(link, O_PATH | O_CLOEXEC);
+            printf("found=%s held=%s\n", target, held >= 0 ? "yes" : strerrorname_np(errno));
+            int r = open(fifo, O_RDONLY | O_NONBLOCK);
+            for (int i = 0; i < 500 && kill(pid, 0) == 0; i++) usleep(10000);
+            if (r >= 0) close(r);
+            if (held < 0) return 1;
+            char self[64];
+            snprintf(self, sizeof self, "/proc/self/fd/%d", held);
+            int w = open(self, O_WRONLY | O_CLOEXEC);
+            printf("open-write=%s\n", w >= 0 ? "ok" : strerrorname_np(errno));
+            if (w >= 0) close(w);
+            closedir(d);
+            return 0;
+        }
+        if (d) closedir(d);
+        usleep(5000);
+    }
+    printf("found=nothing\n");
+    return 1;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2 || strcmp(argv[1], "report") == 0) return report();
@@ -255,6 +294,7 @@ int main(int argc, char **argv) {
         printf("%s\n", r < 0 ? strerrorname_np(errno) : "ok");
         return 0;
     }
+    if (strcmp(argv[1], "hunt-exe") == 0 && argc > 2) return do_hunt_exe(argv[2]);
     if (strcmp(argv[1], "exit") == 0 && argc > 2) return atoi(argv[2]);
     if (strcmp(argv[1], "sleep") == 0 && argc > 2) { sleep((unsigned)atoi(argv[2])); return 0; }
     if (strcmp(argv[1], "env") == 0) { for (char **e = environ; *e; e++) puts(*e); return 0; }

@@ -90,6 +90,13 @@ int swrun_mount_setattr(int dirfd, const char * _Nonnull path, unsigned flags,
 /// Reads the kernel's error log of an fs context (fsopen fd) into buf; returns bytes or -1.
 int swrun_fs_errlog(int fd, char * _Nonnull buf, size_t len);
 
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file behind fd. Returns only on error.
+int swrun_execveat_empty(int fd, char * _Nullable const * _Nonnull argv, char * _Nullable const * _Nonnull envp);
+/// A sealed (write, grow, shrink, seal) memfd copy of the file behind src; -1 with errno.
+int swrun_sealed_memfd_copy(int src);
+/// 1 when fd is a memfd sealed against writes, 2 when it lies on a read-only mount, else 0.
+int swrun_exe_is_sealed(int fd);
+
 /// Installs a classic BPF seccomp filter (array of struct sock_filter) with seccomp(2).
 /// With SWRUN_SECCOMP_FLAG_NEW_LISTENER in flags it returns the notify listener fd.
 int swrun_seccomp_install(const void * _Nonnull insns, size_t count, unsigned flags);
