@@ -229,7 +229,7 @@ struct ConformanceTests {
         #expect(r.stdout.contains("- linux.namespaces network joined by path"), "\(r.stdout)")
     }
 
-    @Test(arguments: ["rprivate", "rslave", "rshared"])
+    @Test(arguments: ["rprivate", "rslave", "rshared", "unbindable"])
     func rootfsPropagation(_ value: String) throws {
         let s = try Sandbox("conf-prop-\(value)")
         var l = s.linux

@@ -25,10 +25,12 @@ struct HookTests {
         let kinds = log.split(separator: "\n").map { String($0.split(separator: " ")[0]) }
         #expect(kinds == ["prestart", "createRuntime", "createContainer", "poststart", "poststop"])
         #expect(log.contains("\"id\":\"\(id)\"") && log.contains("\"bundle\":\"\(s.bundle)\""))
-        #expect(log.contains("\"status\":\"creating\""))
+        let prestart = log.split(separator: "\n").first { $0.hasPrefix("prestart ") } ?? ""
+        #expect(prestart.contains("\"status\":\"created\""), "prestart sees the container created (runtime-tools' hooks_stdin): \(prestart)")
         #expect(log.contains("\"status\":\"stopped\""))
         // startContainer runs inside the container (its filesystem)
-        #expect(try String(contentsOfFile: s.rootfs + "/tmp/start.log", encoding: .utf8).hasPrefix("startContainer {"))
+        let start = try String(contentsOfFile: s.rootfs + "/tmp/start.log", encoding: .utf8)
+        #expect(start.hasPrefix("startContainer {") && start.contains("\"status\":\"running\""), "\(start)")
     }
 
     @Test func failingPrestartHookFailsCreateAndCleansUp() throws {

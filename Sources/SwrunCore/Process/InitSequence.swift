@@ -124,7 +124,7 @@ enum InitSequence {
         fifo.close()
         // 21. startContainer hooks: after start, before the user's program.
         var started = stateJSON
-        started = started.replacing("\"status\":\"creating\"", with: "\"status\":\"running\"")
+        started = started.replacing("\"status\":\"created\"", with: "\"status\":\"running\"")
         try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
         // 22. With no_new_privs, seccomp goes in as late as possible: only execve follows, so
         //     the profile need not allow swrun's own syscalls (close_range, fcntl).

@@ -155,7 +155,9 @@ enum Launcher {
         } else {
             try CgroupManager.join(record.cgroupLeaves, pid: pid)
         }
-        let state = Container.state(record, status: .creating, pid: pid)
+        // Hooks see "created", as crun's and runtime-tools' reading of the spec has it (the
+        // container exists and waits for start; runc says "creating"; no engine's hook cares).
+        let state = Container.state(record, status: .created, pid: pid)
         try channel.send(.cgroupJoined(stateJSON: state.hookJSON.encoded()))
         while true {
             guard let m = try channel.receive() else {

@@ -11,8 +11,10 @@ enum RootfsSequence {
         try sys("make / \(plan.rootPropagationExplicit ? "per rootfsPropagation" : "rslave")") {
             try Mount.mount(nil, "/", nil, plan.rootPropagation)
         }
-        // 2. pivot_root refuses a shared parent mount; only a shared rootfsPropagation makes one.
-        if plan.rootPropagation & MountFlags.shared != 0 { try makeParentPrivate(plan.rootfs) }
+        // 2. pivot_root refuses a shared parent mount, and an unbindable one cannot be bound
+        //    in step 3; only such a rootfsPropagation makes them (the final value is set on
+        //    the new root after pivot_root).
+        if plan.rootPropagation & (MountFlags.shared | MountFlags.unbindable) != 0 { try makeParentPrivate(plan.rootfs) }
         // 3. Bind the rootfs onto itself: pivot_root needs a mount point, and the copy keeps
         //    our mounts off the host's view of the directory.
         let tree = try sys("bind rootfs \(plan.rootfs)") { try Mount.cloneTree(plan.rootfs, recursive: true) }
