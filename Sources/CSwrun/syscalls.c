@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/statvfs.h>
 #include <sys/mman.h>
@@ -536,4 +537,9 @@ int swrun_exe_is_sealed(int fd) {
     struct statfs sf;
     if (fstatfs(fd, &sf) == 0 && (sf.f_flags & ST_RDONLY)) return 2;
     return 0;
+}
+
+int swrun_prlimit(int pid, int resource, uint64_t soft, uint64_t hard) {
+    struct rlimit lim = { .rlim_cur = soft, .rlim_max = hard };
+    return prlimit(pid, resource, &lim, NULL);
 }

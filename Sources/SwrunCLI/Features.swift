@@ -15,7 +15,7 @@ enum Features {
             ("supportedFlags", strings(["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])),
         ])
         let linux: JSON = .object([
-            ("namespaces", strings(["cgroup", "ipc", "mount", "network", "pid", "time", "uts"])),
+            ("namespaces", strings(["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"])),
             ("capabilities", strings(CapabilityNames.all)),
             ("cgroup", .object([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(false)), ("systemdUser", .bool(false)), ("rdma", .bool(false))])),
             ("seccomp", seccomp),

@@ -99,4 +99,9 @@ public enum Rlimits {
         // __rlimit_resource_t is an enum in glibc's headers.
         return setrlimit(__rlimit_resource_t(UInt32(resource)), &lim) == 0 ? 0 : errno
     }
+
+    /// prlimit(2) on another process.
+    public static func set(pid: Int32, _ resource: Int32, soft: UInt64, hard: UInt64) -> Int32 {
+        swrun_prlimit(pid, resource, soft, hard) == 0 ? 0 : errno
+    }
 }

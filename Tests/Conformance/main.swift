@@ -114,6 +114,15 @@ func mountTable() -> [MountEntry] {
     return table
 }
 
+/// The host's id for `id` of this user namespace, from a uid_map or gid_map.
+func hostID(_ id: UInt32, _ mapFile: String) -> UInt32? {
+    for line in (readFile(mapFile) ?? "").split(separator: "\n") {
+        let f = line.split(separator: " ", omittingEmptySubsequences: true).compactMap { UInt64($0) }
+        if f.count == 3, UInt64(id) >= f[0], UInt64(id) < f[0] + f[2] { return UInt32(f[1] + UInt64(id) - f[0]) }
+    }
+    return nil
+}
+
 func clean(_ path: String) -> String {
     var parts: [Substring] = []
     for p in path.split(separator: "/") where p != "." && !p.isEmpty {
@@ -294,7 +303,9 @@ func checkMounts(_ spec: Spec) {
                 // The kernel leaves out what equals its default (tmpfs: mode 1777, ids 0).
                 let shown = e.superOptions[kv[0]] ?? (e.fsType == "tmpfs" ? (kv[0] == "mode" ? "1777" : "0") : nil)
                 let got = shown.flatMap { octal ? UInt32($0, radix: 8) : UInt32($0) }
-                check(got == want, "\(what) \(o)", "superblock options \(e.superOptions.keys.sorted())")
+                // Ids in superblock options read in the host's terms (in a user namespace).
+                let hostWant = want.flatMap { w in kv[0] == "uid" ? hostID(w, "/proc/self/uid_map") : kv[0] == "gid" ? hostID(w, "/proc/self/gid_map") : w }
+                check(got == want || got == hostWant, "\(what) \(o)", "superblock options \(e.superOptions.keys.sorted())")
             }
         }
     }

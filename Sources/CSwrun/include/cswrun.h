@@ -96,6 +96,8 @@ int swrun_execveat_empty(int fd, char * _Nullable const * _Nonnull argv, char * 
 int swrun_sealed_memfd_copy(int src);
 /// 1 when fd is a memfd sealed against writes, 2 when it lies on a read-only mount, else 0.
 int swrun_exe_is_sealed(int fd);
+/// prlimit(2) setting both limits of another process.
+int swrun_prlimit(int pid, int resource, uint64_t soft, uint64_t hard);
 
 /// Installs a classic BPF seccomp filter (array of struct sock_filter) with seccomp(2).
 /// With SWRUN_SECCOMP_FLAG_NEW_LISTENER in flags it returns the notify listener fd.

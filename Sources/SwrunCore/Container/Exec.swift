@@ -139,14 +139,15 @@ extension Container {
 
     /// The init's namespaces, as /proc/<pid>/ns paths, for every type in the config.
     func containerNamespaces(_ spec: Spec, initPid: Int32) throws(SwrunError) -> [NamespaceJoin] {
-        let names: [String: String] = ["pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "time": "time"]
+        let names: [String: String] = ["pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "time": "time", "user": "user"]
         var out: [NamespaceJoin] = []
         for ns in spec.linux?.namespaces ?? [] {
             guard let n = names[ns.type], let flag = PlanBuilder.namespaceFlags[ns.type] else { continue }
             out.append(NamespaceJoin(type: ns.type, flag: flag, path: "/proc/\(initPid)/ns/\(n)"))
         }
-        // The mount namespace last: after it, host paths are gone.
-        return out.filter { $0.type != "mount" } + out.filter { $0.type == "mount" }
+        // The user namespace first (the others belong to it); the mount namespace last: after
+        // it, host paths are gone.
+        return out.filter { $0.type == "user" } + out.filter { $0.type != "mount" && $0.type != "user" } + out.filter { $0.type == "mount" }
     }
 
     func spawnExec(_ plan: LaunchPlan, namespaces: [NamespaceJoin]) throws(SwrunError) -> (Int32, SyncChannel) {

@@ -64,6 +64,29 @@ public struct RlimitOp: Equatable, Sendable {
 }
 
 /// A namespace to join by path: the fd is opened and type-checked by the parent.
+/// One line of a user namespace's uid_map or gid_map.
+public struct IDRange: Equatable, Sendable {
+    public var containerID: UInt32
+    public var hostID: UInt32
+    public var size: UInt32
+
+    public init(containerID: UInt32, hostID: UInt32, size: UInt32) {
+        self.containerID = containerID
+        self.hostID = hostID
+        self.size = size
+    }
+
+    /// The map file's text: "container host size" lines.
+    public static func mapText(_ ranges: [IDRange]) -> String {
+        ranges.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+    }
+
+    /// Whether `id` (in the container) is mapped by one of `ranges`.
+    public static func maps(_ ranges: [IDRange], _ id: UInt32) -> Bool {
+        ranges.contains { UInt64(id) >= UInt64($0.containerID) && UInt64(id) < UInt64($0.containerID) + UInt64($0.size) }
+    }
+}
+
 public struct NamespaceJoin: Equatable, Sendable {
     public var type: String
     public var flag: Int32
@@ -87,6 +110,11 @@ public struct LaunchPlan: Sendable {
     public var timeOffsets: [String] = []
     public var newNetworkNamespace = false
     public var newKeyring = true
+    /// A new user namespace (CLONE_NEWUSER with the other new namespaces, so that it owns
+    /// them); the parent writes these maps before the init goes on.
+    public var newUserNamespace = false
+    public var uidMappings: [IDRange] = []
+    public var gidMappings: [IDRange] = []
 
     // Identity of the container
     public var hostname: String?

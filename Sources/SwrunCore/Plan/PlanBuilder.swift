@@ -47,6 +47,14 @@ public enum PlanBuilder {
         try identity(spec, &plan)
         try rootfsPlan(spec, linux, &plan)
         try process(spec, &plan)
+        if plan.newUserNamespace {
+            // Unmapped ids would fail deep in the init (setresuid: EINVAL); name the field here.
+            guard IDRange.maps(plan.uidMappings, plan.uid) else { throw SwrunError.config("process.user.uid: \(plan.uid) is not mapped by linux.uidMappings") }
+            guard IDRange.maps(plan.gidMappings, plan.gid) else { throw SwrunError.config("process.user.gid: \(plan.gid) is not mapped by linux.gidMappings") }
+            for g in plan.additionalGids where !IDRange.maps(plan.gidMappings, g) {
+                throw SwrunError.config("process.user.additionalGids: \(g) is not mapped by linux.gidMappings")
+            }
+        }
         if options.listenFds > 0 {
             plan.env.removeAll { $0.hasPrefix("LISTEN_FDS=") || $0.hasPrefix("LISTEN_PID=") }
             plan.env += ["LISTEN_FDS=\(options.listenFds)", "LISTEN_PID=1"]
@@ -66,8 +74,8 @@ public enum PlanBuilder {
             let field = "linux.namespaces[\(i)]"
             guard let flag = namespaceFlags[ns.type] else { throw SwrunError.config("\(field).type: unknown namespace type \"\(ns.type)\"") }
             guard seen.insert(ns.type).inserted else { throw SwrunError.config("\(field): duplicate \(ns.type) namespace") }
-            if ns.type == "user" {
-                throw SwrunError.config("\(field): user namespaces are not supported by this version of swrun")
+            if ns.type == "user", let path = ns.path, !path.isEmpty {
+                throw SwrunError.config("\(field).path: joining an existing user namespace (\(path)) is not supported by this version of swrun")
             }
             if let path = ns.path, !path.isEmpty {
                 guard path.hasPrefix("/") else { throw SwrunError.config("\(field).path: \"\(path)\" must be absolute") }
@@ -78,17 +86,54 @@ public enum PlanBuilder {
             switch ns.type {
             case "cgroup": plan.newCgroupNamespace = true
             case "time": plan.newTimeNamespace = true
+            case "user":
+                plan.newUserNamespace = true
+                plan.cloneFlags |= flag
             default:
                 plan.cloneFlags |= flag
                 if ns.type == "network" { plan.newNetworkNamespace = true }
             }
         }
+        try userNamespace(linux, &plan)
         if let offsets = linux.timeOffsets, !offsets.isEmpty {
             guard plan.newTimeNamespace else { throw SwrunError.config("linux.timeOffsets: requires a new time namespace") }
             for (clock, off) in offsets.sorted(by: { $0.key < $1.key }) {
                 guard clock == "monotonic" || clock == "boottime" else { throw SwrunError.config("linux.timeOffsets: unknown clock \"\(clock)\"") }
                 plan.timeOffsets.append("\(clock) \(off.secs ?? 0) \(off.nanosecs ?? 0)")
             }
+        }
+    }
+
+    /// linux.uidMappings/gidMappings: required with a new user namespace (runc's wording),
+    /// refused without one. Namespaces joined by path belong to the host's user namespace,
+    /// which the init can no longer act in once it is in its own.
+    static func userNamespace(_ linux: Linux, _ plan: inout LaunchPlan) throws(SwrunError) {
+        func ranges(_ m: [IDMapping]?, _ field: String) throws(SwrunError) -> [IDRange] {
+            var out: [IDRange] = []
+            for (i, r) in (m ?? []).enumerated() {
+                guard r.size > 0 else { throw SwrunError.config("\(field)[\(i)].size: must be greater than 0") }
+                guard UInt64(r.containerID) + UInt64(r.size) <= 1 << 32, UInt64(r.hostID) + UInt64(r.size) <= 1 << 32 else {
+                    throw SwrunError.config("\(field)[\(i)]: range overflows 32-bit ids")
+                }
+                out.append(IDRange(containerID: r.containerID, hostID: r.hostID, size: r.size))
+            }
+            return out
+        }
+        plan.uidMappings = try ranges(linux.uidMappings, "linux.uidMappings")
+        plan.gidMappings = try ranges(linux.gidMappings, "linux.gidMappings")
+        guard plan.newUserNamespace else {
+            if !plan.uidMappings.isEmpty || !plan.gidMappings.isEmpty {
+                throw SwrunError.config("linux.uidMappings: user namespaces not enabled in config (no \"user\" in linux.namespaces)")
+            }
+            return
+        }
+        if plan.uidMappings.isEmpty { throw SwrunError.config("linux.uidMappings: user namespaces enabled, but no uid mappings found") }
+        if plan.gidMappings.isEmpty { throw SwrunError.config("linux.gidMappings: user namespaces enabled, but no gid mappings found") }
+        if let j = plan.joins.first {
+            throw SwrunError.config("linux.namespaces: joining the \(j.type) namespace by path together with a new user namespace is not supported by this version of swrun")
+        }
+        if plan.pidJoinPath != nil {
+            throw SwrunError.config("linux.namespaces: joining the pid namespace by path together with a new user namespace is not supported by this version of swrun")
         }
     }
 

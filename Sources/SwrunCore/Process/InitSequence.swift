@@ -49,6 +49,12 @@ enum InitSequence {
         // 6. Wait until the parent has put us in the container's cgroups, so that a new cgroup
         //    namespace below is rooted at the container's cgroup.
         guard case .cgroupJoined(let stateJSON) = try ctx.channel.expect("cgroupJoined") else { Proc.exit(1) }
+        //    In a new user namespace the parent has written our id maps by now: become its
+        //    root (all capabilities in it are ours since clone).
+        if plan.newUserNamespace {
+            try sys("become root of the user namespace") { try Creds.setresgid(0) }
+            try sys("become root of the user namespace") { try Creds.setresuid(0) }
+        }
         let hostPid = SeccompNotify.hostPid()
         // 7. A verified handle on the host's procfs: sysctls and /proc/self files are written
         //    through it, whatever the container mounts on /proc.
@@ -144,6 +150,8 @@ enum InitSequence {
 
     /// process.rlimits, with runc's wording on failure (podman users grep for it).
     static func applyRlimits(_ plan: LaunchPlan) throws(SwrunError) {
+        // In a user namespace the parent set them (raising needs the host's CAP_SYS_RESOURCE).
+        if plan.newUserNamespace { return }
         for r in plan.rlimits {
             let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
             if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
@@ -153,7 +161,7 @@ enum InitSequence {
     /// oom_score_adj and the LSM exec labels, written through the verified host procfs
     /// handle (CVE-2019-16884, CVE-2025-52881: never through a /proc the container controls).
     static func applyProcWrites(_ plan: LaunchPlan, proc: Int32) throws(SwrunError) {
-        if let adj = plan.oomScoreAdj {
+        if let adj = plan.oomScoreAdj, !plan.newUserNamespace {
             try sys("set oom_score_adj") { try Files.writeFileAt(proc, "self/oom_score_adj", String(adj), display: "/proc/self/oom_score_adj") }
         }
         if let profile = plan.apparmorProfile {

@@ -69,6 +69,7 @@ enum Launcher {
             record.initPid = pid
             record.initStartTime = ProcFS.startTime(of: pid) ?? 0
             try store.save(record)
+            if plan.newUserNamespace { try prepareUserNamespace(plan, pid: pid) }
             try handshake(channel, pid: pid, placed: placed, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store)
             if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
             console?.close()
@@ -182,6 +183,21 @@ enum Launcher {
             default:
                 throw SwrunError(.system, "unexpected sync message \(m.name)")
             }
+        }
+    }
+
+    /// What only the parent can do for an init in its own user namespace, before it goes on:
+    /// write its id maps (the init then becomes the namespace's root), and raise limits and
+    /// lower oom_score_adj, which need privileges in the host's user namespace.
+    static func prepareUserNamespace(_ plan: LaunchPlan, pid: Int32) throws(SwrunError) {
+        try sys("write uid_map") { try Files.writeFile("/proc/\(pid)/uid_map", IDRange.mapText(plan.uidMappings)) }
+        try sys("write gid_map") { try Files.writeFile("/proc/\(pid)/gid_map", IDRange.mapText(plan.gidMappings)) }
+        for r in plan.rlimits {
+            let e = Rlimits.set(pid: pid, r.resource, soft: r.soft, hard: r.hard)
+            if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
+        }
+        if let adj = plan.oomScoreAdj {
+            try sys("set oom_score_adj") { try Files.writeFile("/proc/\(pid)/oom_score_adj", String(adj)) }
         }
     }
 

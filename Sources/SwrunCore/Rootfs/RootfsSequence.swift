@@ -96,6 +96,11 @@ enum RootfsSequence {
         for d in plan.devices {
             let (dir, base) = SafePath.split(d.path)
             let parent = try root.mkdirAll(dir)
+            // mknod is refused in a user namespace: bind the host's node instead, as runc does.
+            if plan.newUserNamespace {
+                try bindHostDevice(d.path, parent: parent.raw, name: base)
+                continue
+            }
             do {
                 try Files.mknodat(parent.raw, base, mode: d.fileType | d.mode, dev: Files.makedev(d.major, d.minor), display: d.path)
             } catch where error.errno == Errno.EEXIST {
@@ -120,6 +125,23 @@ enum RootfsSequence {
             throw SwrunError.system(error)
         }
         try sys { try Files.symlinkat("pts/ptmx", dev.raw, "ptmx", display: "/dev/ptmx") }
+    }
+
+    /// An empty file at the device's path with the host's node of the same path bound on it.
+    static func bindHostDevice(_ path: String, parent: Int32, name: String) throws(SwrunError) {
+        let what = "bind device \(path) from the host"
+        let tree = try sys(what) { try Mount.cloneTree(path, recursive: false) }
+        do {
+            let f = try Files.openat(parent, name, OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive | OpenFlags.cloexec, mode: 0o600, display: path)
+            f.close()
+        } catch where error.errno == Errno.EEXIST {} catch {
+            throw SwrunError.system(error).wrapped(what)
+        }
+        let target = try sys(what) { try Files.openat(parent, name, OpenFlags.path | OpenFlags.noFollow | OpenFlags.cloexec, display: path) }
+        guard let st = try? Files.fstat(target.raw), st.isRegular else {
+            throw SwrunError(.system, "\(what): \(path) in the container is not a regular file")
+        }
+        try sys(what) { try Mount.attach(tree.raw, onto: target.raw, display: path) }
     }
 
     /// pivot_root into the rootfs and detach the old root (or, with --no-pivot, move the

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+/// A new user namespace (linux.namespaces "user" with uidMappings/gidMappings): the init is
+/// its root, mapped to an unprivileged host id; devices are bound from the host; limits and
+/// oom_score_adj are set by the parent.
+@Suite("user namespaces", .enabled(if: Harness.enabled))
+struct UserNamespaceTests {
+    static func userns(_ s: Sandbox, host: Int = 100_000) {
+        var l = s.linux
+        var ns = l["namespaces"] as? [[String: Any]] ?? []
+        ns.append(["type": "user"])
+        l["namespaces"] = ns
+        l["uidMappings"] = [["containerID": 0, "hostID": host, "size": 65536]]
+        l["gidMappings"] = [["containerID": 0, "hostID": host, "size": 65536]]
+        s.linux = l
+    }
+
+    @Test func rootInsideUnprivilegedOutside() throws {
+        let s = try Sandbox()
+        Self.userns(s)
+        s.config["root"] = ["path": "rootfs", "readonly": false]
+        chmod(s.rootfs + "/tmp", 0o1777) // as images have it: the container's root is not the host's
+        s.process["rlimits"] = [["type": "RLIMIT_NOFILE", "soft": 4096, "hard": 4096]]
+        s.process["oomScoreAdj"] = 321
+        let id = try s.startDetached("u", args: ["/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map > /tmp/maps; id -u > /tmp/uid; echo hi > /dev/null && echo devnull-ok > /tmp/dev; sleep 60"])
+        let pid = s.state(id)["pid"] as? Int ?? 0
+        #expect(pid > 0)
+        usleep(200_000)
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+        #expect(uidLine.split(separator: "\t").dropFirst().allSatisfy { $0 == "100000" }, "host sees the mapped id: \(uidLine)")
+        let inside = s.swrun(["exec", id, "/bin/sh", "-c", "cat /tmp/maps /tmp/uid /tmp/dev; id -u; grep CapEff /proc/self/status; ulimit -n; cat /proc/1/oom_score_adj"])
+        #expect(inside.code == 0, "\(inside.stderr)")
+        let lines = inside.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(lines.prefix(4) == ["0 100000 65536", "0 100000 65536", "0", "devnull-ok"], "\(inside.stdout)")
+        #expect(lines.count >= 8 && lines[4] == "0" && lines[6] == "4096" && lines[7] == "321", "exec joins the user namespace first; the parent set the limits: \(inside.stdout)")
+        // The exec'd process is in the same user namespace as the init.
+        let execNs = s.swrun(["exec", id, "/bin/readlink", "/proc/self/ns/user"]).stdout
+        let initNs = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/user")) ?? "?"
+        #expect(execNs == initNs + "\n", "\(execNs) vs \(initNs)")
+        #expect(s.swrun(["delete", "--force", id]).code == 0)
+    }
+
+    @Test func mappingErrorsNameTheField() throws {
+        let s = try Sandbox()
+        var l = s.linux
+        var ns = l["namespaces"] as? [[String: Any]] ?? []
+        ns.append(["type": "user"])
+        l["namespaces"] = ns
+        s.linux = l
+        let log = s.dir + "/log.json"
+        try s.writeConfig()
+        let r1 = s.swrun(["run", "-b", s.bundle, s.id("e")], log: log, format: "json")
+        #expect(r1.code == 1 && r1.stderr.contains("linux.uidMappings: user namespaces enabled, but no uid mappings found"), "\(r1.stderr)")
+        let lines = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("\"level\":\"error\"") && lines[0].contains("uidMappings"), "one JSON error line: \(lines)")
+        l = s.linux
+        l["uidMappings"] = [["containerID": 0, "hostID": 100_000, "size": 65536]]
+        l["gidMappings"] = [["containerID": 0, "hostID": 100_000, "size": 65536]]
+        s.linux = l
+        s.process["user"] = ["uid": 70000, "gid": 0]
+        try s.writeConfig()
+        let r2 = s.swrun(["run", "-b", s.bundle, s.id("e")])
+        #expect(r2.code == 1 && r2.stderr.contains("process.user.uid: 70000 is not mapped by linux.uidMappings"), "\(r2.stderr)")
+        l = s.linux
+        l["namespaces"] = (l["namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "user" }
+        s.linux = l
+        s.process["user"] = ["uid": 0, "gid": 0]
+        try s.writeConfig()
+        let r3 = s.swrun(["run", "-b", s.bundle, s.id("e")])
+        #expect(r3.code == 1 && r3.stderr.contains("user namespaces not enabled in config"), "\(r3.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.root)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty, "no state left behind")
+    }
+}
