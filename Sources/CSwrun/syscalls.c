@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/statvfs.h>
@@ -543,3 +544,20 @@ int swrun_prlimit(int pid, int resource, uint64_t soft, uint64_t hard) {
     struct rlimit lim = { .rlim_cur = soft, .rlim_max = hard };
     return prlimit(pid, resource, &lim, NULL);
 }
+
+/* ---- process.scheduler, process.ioPriority, linux.personality --------------------------- */
+
+int swrun_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority,
+                        uint64_t runtime, uint64_t deadline, uint64_t period) {
+    struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t priority;
+             uint64_t runtime, deadline, period; } attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.policy = policy; attr.flags = flags; attr.nice = nice; attr.priority = priority;
+    attr.runtime = runtime; attr.deadline = deadline; attr.period = period;
+    return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
+int swrun_ioprio_set(int value) { return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, value); }
+
+int swrun_personality(unsigned long persona) { return personality(persona) == -1 ? -1 : 0; }

@@ -105,3 +105,18 @@ public enum Rlimits {
         swrun_prlimit(pid, resource, soft, hard) == 0 ? 0 : errno
     }
 }
+
+/// Scheduling, I/O priority and execution domain of the calling process.
+public enum Sched {
+    public static func setAttr(policy: UInt32, flags: UInt64, nice: Int32, priority: UInt32, runtime: UInt64, deadline: UInt64, period: UInt64) throws(SyscallError) {
+        _ = try check("sched_setattr") { swrun_sched_setattr(policy, flags, nice, priority, runtime, deadline, period) }
+    }
+
+    public static func setIOPriority(_ value: Int32) throws(SyscallError) {
+        _ = try check("ioprio_set") { swrun_ioprio_set(value) }
+    }
+
+    public static func setPersonality(_ persona: UInt) throws(SyscallError) {
+        _ = try check("personality") { swrun_personality(persona) }
+    }
+}

@@ -23,6 +23,10 @@ func makedev(_ ma: UInt32, _ mi: UInt32) -> dev_t {
 func major(_ d: dev_t) -> UInt64 { ((UInt64(d) >> 8) & 0xfff) | ((UInt64(d) >> 32) & ~0xfff) }
 func minor(_ d: dev_t) -> UInt64 { (UInt64(d) & 0xff) | ((UInt64(d) >> 12) & ~0xff) }
 
+// Variadic or unexported libc entry points, declared with their x86_64 integer ABI.
+@_silgen_name("syscall") func rawSyscall(_ n: Int, _ a: Int, _ b: Int) -> Int
+@_silgen_name("personality") func cPersonality(_ persona: UInt) -> Int32
+
 func cstr(_ buf: [CChar]) -> String { String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
 
 func check(_ ok: Bool, _ what: String, _ detail: @autoclosure () -> String = "") {
@@ -213,6 +217,23 @@ func checkProcess(_ p: Process) {
     if let adj = p.oomScoreAdj {
         expectEqual(readFile("/proc/self/oom_score_adj").map(trimmed), String(adj), "process.oomScoreAdj")
     }
+    // scheduler, I/O priority
+    if let s = p.scheduler {
+        let policies = ["SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3, "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6]
+        expectEqual(sched_getscheduler(0) & ~0x4000_0000, Int32(policies[s.policy] ?? -1), "process.scheduler.policy")
+        if s.policy == "SCHED_OTHER" || s.policy == "SCHED_BATCH" {
+            expectEqual(getpriority(__priority_which_t(0), 0), s.nice ?? 0, "process.scheduler.nice")
+        }
+        if s.policy == "SCHED_FIFO" || s.policy == "SCHED_RR" {
+            var sp = sched_param()
+            _ = sched_getparam(0, &sp)
+            expectEqual(sp.sched_priority, s.priority ?? 0, "process.scheduler.priority")
+        }
+    }
+    if let io = p.ioPriority {
+        let classes = ["IOPRIO_CLASS_RT": 1, "IOPRIO_CLASS_BE": 2, "IOPRIO_CLASS_IDLE": 3]
+        expectEqual(rawSyscall(252 /* ioprio_get */, 1, 0), (classes[io.class] ?? -1) << 13 | Int(io.priority ?? 0), "process.ioPriority")
+    }
     // No descriptor beyond stdio reaches the container (CVE-2024-21626). The listing's own
     // fd is the one extra entry.
     if let d = opendir("/proc/self/fd") {
@@ -375,6 +396,9 @@ func checkDevices(_ spec: Spec) {
 }
 
 func checkKernelSettings(_ spec: Spec) {
+    if let per = spec.linux?.personality {
+        expectEqual(cPersonality(0xffff_ffff) & 0xff, per.domain == "LINUX32" ? 8 : 0, "linux.personality.domain")
+    }
     for (k, v) in (spec.linux?.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
         let got = readFile("/proc/sys/" + k.replacing(".", with: "/"))
         let words = { (s: String) in s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).joined(separator: " ") }

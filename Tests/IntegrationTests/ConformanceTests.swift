@@ -140,6 +140,28 @@ struct ConformanceTests {
         try Self.conform(s)
     }
 
+    @Test func schedulerIOPriorityPersonality() throws {
+        let s = try Sandbox()
+        s.process["scheduler"] = ["policy": "SCHED_BATCH", "nice": 7]
+        s.process["ioPriority"] = ["class": "IOPRIO_CLASS_BE", "priority": 6]
+        var l = s.linux
+        l["personality"] = ["domain": "LINUX32"]
+        s.linux = l
+        let r = try Self.conform(s)
+        for field in ["process.scheduler.policy", "process.scheduler.nice", "process.ioPriority", "linux.personality.domain"] {
+            #expect(r.stdout.contains("- " + field), "\(field) was not checked:\n\(r.stdout)")
+        }
+    }
+
+    /// (A real-time policy also needs cpu.rt_runtime_us in the container's cgroup, which a
+    /// new v1 cpu cgroup does not have: the kernel answers EPERM, reported as such.)
+    @Test func idleSchedulerAndIdleIOClass() throws {
+        let s = try Sandbox()
+        s.process["scheduler"] = ["policy": "SCHED_IDLE", "flags": ["SCHED_FLAG_RESET_ON_FORK"]]
+        s.process["ioPriority"] = ["class": "IOPRIO_CLASS_IDLE", "priority": 0]
+        try Self.conform(s)
+    }
+
     @Test func mountsWithOptions() throws {
         let s = try Sandbox()
         let host = s.dir + "/hostdir"

@@ -55,6 +55,29 @@ struct ErrorTests {
         try expectFailure(s, "linux.namespaces[1].type: unknown namespace type \"bogus\"")
     }
 
+    /// Without a mount namespace the config's mounts would land in the host's mount table.
+    @Test func noMountNamespace() throws {
+        let s = try Sandbox()
+        var l = s.linux
+        l["namespaces"] = (l["namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "mount" }
+        s.linux = l
+        try expectFailure(s, "linux.namespaces: a mount namespace is required")
+    }
+
+    @Test func badSchedulingAndPersonality() throws {
+        let s = try Sandbox()
+        s.process["scheduler"] = ["policy": "SCHED_FAST"]
+        try expectFailure(s, "process.scheduler.policy: unknown policy \"SCHED_FAST\"")
+        s.process["scheduler"] = nil
+        s.process["ioPriority"] = ["class": "IOPRIO_CLASS_BE", "priority": 9]
+        try expectFailure(s, "process.ioPriority.priority: 9 is outside 0..7")
+        s.process["ioPriority"] = nil
+        var l = s.linux
+        l["personality"] = ["domain": "SVR4"]
+        s.linux = l
+        try expectFailure(s, "linux.personality.domain: unknown domain \"SVR4\"")
+    }
+
     @Test func unknownCapability() throws {
         let s = try Sandbox()
         s.process["capabilities"] = ["bounding": ["CAP_NOT_A_CAP"]]

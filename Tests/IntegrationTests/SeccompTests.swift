@@ -52,6 +52,18 @@ struct SeccompTests {
         #expect(out.contains("EXDEV") == matches, "\(name) \(value) vs \(input): \(out)")
     }
 
+    /// Without no_new_privs the filter goes in before the identity switch, so what swrun does
+    /// after it must be allowed by any sane profile: runtime-tools' profile allows neither
+    /// openat2 nor close_range (and names landlock, so they get EPERM, not ENOSYS).
+    @Test func earlyInstalledProfileWithoutNewerSyscalls() throws {
+        let s = try Sandbox()
+        s.process["noNewPrivileges"] = false
+        s.process["cwd"] = "/tmp"
+        let names = try Harness.syscallNames(except: ["openat2", "close_range", "faccessat2", "pidfd_open", "clone3"])
+        let out = try run(s, [["names": names, "action": "SCMP_ACT_ALLOW"]], defaultAction: "SCMP_ACT_ERRNO", "pwd; grep Seccomp: /proc/self/status")
+        #expect(out.contains("/tmp") && out.contains("Seccomp:\t2"), "\(out)")
+    }
+
     @Test func dockerStyleDefaultDenyProfileRunsBusybox() throws {
         let names = try Harness.syscallNames(except: Harness.dockerDenied)
         let s = try Sandbox()

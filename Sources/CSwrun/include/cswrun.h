@@ -98,6 +98,12 @@ int swrun_sealed_memfd_copy(int src);
 int swrun_exe_is_sealed(int fd);
 /// prlimit(2) setting both limits of another process.
 int swrun_prlimit(int pid, int resource, uint64_t soft, uint64_t hard);
+/// sched_setattr(2) on the calling thread.
+int swrun_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority, uint64_t runtime, uint64_t deadline, uint64_t period);
+/// ioprio_set(IOPRIO_WHO_PROCESS, 0, value).
+int swrun_ioprio_set(int value);
+/// personality(2); 0 or -1 with errno.
+int swrun_personality(unsigned long persona);
 
 /// Installs a classic BPF seccomp filter (array of struct sock_filter) with seccomp(2).
 /// With SWRUN_SECCOMP_FLAG_NEW_LISTENER in flags it returns the notify listener fd.

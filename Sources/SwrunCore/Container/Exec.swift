@@ -211,6 +211,7 @@ enum ExecSequence {
         try Console.setUp(plan, bindDevConsole: false)
         try InitSequence.applyRlimits(plan)
         try InitSequence.applyProcWrites(plan, proc: proc.raw)
+        try InitSequence.applyScheduling(plan)
         // 5. Working directory inside the container (CVE-2024-21626: never a host directory)
         //    and the fd sweep, both before seccomp (a profile need not allow openat2 or
         //    close_range).

@@ -64,6 +64,16 @@ public struct RlimitOp: Equatable, Sendable {
 }
 
 /// A namespace to join by path: the fd is opened and type-checked by the parent.
+public struct SchedulerOp: Equatable, Sendable {
+    public var policy: UInt32
+    public var flags: UInt64 = 0
+    public var nice: Int32 = 0
+    public var priority: UInt32 = 0
+    public var runtime: UInt64 = 0
+    public var deadline: UInt64 = 0
+    public var period: UInt64 = 0
+}
+
 /// One line of a user namespace's uid_map or gid_map.
 public struct IDRange: Equatable, Sendable {
     public var containerID: UInt32
@@ -144,6 +154,10 @@ public struct LaunchPlan: Sendable {
     public var umask: UInt32 = 0o022
     public var rlimits: [RlimitOp] = []
     public var oomScoreAdj: Int?
+    /// process.scheduler (sched_setattr), process.ioPriority (ioprio value), linux.personality.
+    public var scheduler: SchedulerOp?
+    public var ioPriority: Int32?
+    public var personality: UInt?
     public var capabilities = CapabilityMasks()
     public var lastCap = 40
     public var noNewPrivileges = false

@@ -46,6 +46,14 @@ public enum PlanBuilder {
         try namespaces(linux, &plan)
         try identity(spec, &plan)
         try rootfsPlan(spec, linux, &plan)
+        if let per = linux.personality {
+            switch per.domain {
+            case "LINUX": plan.personality = 0x0000
+            case "LINUX32": plan.personality = 0x0008
+            default: throw SwrunError.config("linux.personality.domain: unknown domain \"\(per.domain)\" (LINUX or LINUX32)")
+            }
+            if let f = per.flags, !f.isEmpty { throw SwrunError.config("linux.personality.flags: no flags are supported (\(f.joined(separator: ", ")))") }
+        }
         try process(spec, &plan)
         if plan.newUserNamespace {
             // Unmapped ids would fail deep in the init (setresuid: EINVAL); name the field here.
@@ -134,6 +142,46 @@ public enum PlanBuilder {
         }
         if plan.pidJoinPath != nil {
             throw SwrunError.config("linux.namespaces: joining the pid namespace by path together with a new user namespace is not supported by this version of swrun")
+        }
+    }
+
+    static let schedPolicies: [String: UInt32] = ["SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3, "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6]
+    static let schedFlags: [String: UInt64] = ["SCHED_FLAG_RESET_ON_FORK": 0x01, "SCHED_FLAG_RECLAIM": 0x02, "SCHED_FLAG_DL_OVERRUN": 0x04,
+                                               "SCHED_FLAG_KEEP_POLICY": 0x08, "SCHED_FLAG_KEEP_PARAMS": 0x10, "SCHED_FLAG_UTIL_CLAMP_MIN": 0x20, "SCHED_FLAG_UTIL_CLAMP_MAX": 0x40]
+    static let ioClasses: [String: Int32] = ["IOPRIO_CLASS_RT": 1, "IOPRIO_CLASS_BE": 2, "IOPRIO_CLASS_IDLE": 3]
+
+    /// process.scheduler and process.ioPriority (applied by the init and by exec, with the
+    /// runtime's privileges, before the identity switch).
+    static func scheduling(_ p: Process, _ plan: inout LaunchPlan) throws(SwrunError) {
+        if let s = p.scheduler {
+            guard let policy = schedPolicies[s.policy] else { throw SwrunError.config("process.scheduler.policy: unknown policy \"\(s.policy)\"") }
+            var op = SchedulerOp(policy: policy)
+            for f in s.flags ?? [] {
+                guard let bit = schedFlags[f] else { throw SwrunError.config("process.scheduler.flags: unknown flag \"\(f)\"") }
+                op.flags |= bit
+            }
+            let nice = s.nice ?? 0
+            guard (-20...19).contains(nice) else { throw SwrunError.config("process.scheduler.nice: \(nice) is outside -20..19") }
+            op.nice = nice
+            let prio = s.priority ?? 0
+            let realtime = policy == 1 || policy == 2
+            guard realtime ? (1...99).contains(prio) : prio == 0 else {
+                throw SwrunError.config("process.scheduler.priority: \(prio) is invalid for \(s.policy) (1..99 for SCHED_FIFO and SCHED_RR, 0 otherwise)")
+            }
+            op.priority = UInt32(prio)
+            op.runtime = s.runtime ?? 0
+            op.deadline = s.deadline ?? 0
+            op.period = s.period ?? 0
+            if policy == 6, op.runtime == 0 || op.runtime > op.deadline || (op.period != 0 && op.deadline > op.period) {
+                throw SwrunError.config("process.scheduler: SCHED_DEADLINE needs 0 < runtime <= deadline <= period")
+            }
+            plan.scheduler = op
+        }
+        if let io = p.ioPriority {
+            guard let cls = ioClasses[io.class] else { throw SwrunError.config("process.ioPriority.class: unknown class \"\(io.class)\"") }
+            let prio = io.priority ?? 0
+            guard (0...7).contains(prio) else { throw SwrunError.config("process.ioPriority.priority: \(prio) is outside 0..7") }
+            plan.ioPriority = cls << 13 | prio
         }
     }
 
@@ -249,6 +297,7 @@ public enum PlanBuilder {
             guard (-1000...1000).contains(adj) else { throw SwrunError.config("process.oomScoreAdj: \(adj) is outside -1000..1000") }
             plan.oomScoreAdj = adj
         }
+        try scheduling(p, &plan)
         plan.noNewPrivileges = p.noNewPrivileges ?? false
         let caps = p.capabilities
         plan.lastCap = Capabilities.lastCap()

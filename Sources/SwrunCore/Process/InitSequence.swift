@@ -102,6 +102,7 @@ enum InitSequence {
         // 14. Limits and scores need privileges the user switch below may drop.
         try applyRlimits(plan)
         try applyProcWrites(plan, proc: proc.raw)
+        try applyScheduling(plan)
         // 15. The working directory and the fd sweep come before seccomp: a profile need not
         //     allow openat2 or close_range (runtime-tools' own profile allows neither). cwd is
         //     entered with the runtime's credentials, as runc's first chdir attempt is.
@@ -146,6 +147,16 @@ enum InitSequence {
         for fd in 3..<(3 + Int32(plan.preserveFds)) where !own.contains(fd) && Files.isOpen(fd) {
             try sys { try Files.setCloexec(fd, false) }
         }
+    }
+
+    /// process.scheduler, process.ioPriority and linux.personality, with the runtime's
+    /// privileges (a real-time class needs CAP_SYS_NICE or CAP_SYS_ADMIN).
+    static func applyScheduling(_ plan: LaunchPlan) throws(SwrunError) {
+        if let s = plan.scheduler {
+            try sys("set process.scheduler") { try Sched.setAttr(policy: s.policy, flags: s.flags, nice: s.nice, priority: s.priority, runtime: s.runtime, deadline: s.deadline, period: s.period) }
+        }
+        if let io = plan.ioPriority { try sys("set process.ioPriority") { try Sched.setIOPriority(io) } }
+        if let p = plan.personality { try sys("set linux.personality") { try Sched.setPersonality(p) } }
     }
 
     /// process.rlimits, with runc's wording on failure (podman users grep for it).
