@@ -64,6 +64,17 @@ struct ErrorTests {
         try expectFailure(s, "linux.namespaces: a mount namespace is required")
     }
 
+    /// Network limits need a v1 net_cls/net_prio hierarchy (cgroup v2 has none): without
+    /// one they fail create instead of being dropped.
+    @Test(.enabled(if: !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/net_cls")))
+    func networkLimitsWithoutNetCls() throws {
+        let s = try Sandbox()
+        var l = s.linux
+        l["resources"] = ["network": ["classID": 1048577]]
+        s.linux = l
+        try expectFailure(s, "linux.resources.network.classID: the net_cls controller is not available")
+    }
+
     @Test func badSchedulingAndPersonality() throws {
         let s = try Sandbox()
         s.process["scheduler"] = ["policy": "SCHED_FAST"]

@@ -74,6 +74,9 @@ public enum ResourceApplier {
         }
         if !(r.hugepageLimits ?? []).isEmpty { out.append(("hugepageLimits", "hugetlb")) }
         if !(r.devices ?? []).isEmpty { out.append(("devices", "devices")) }
+        // No v2 equivalent: only a v1 net_cls/net_prio hierarchy can apply these.
+        if r.network?.classID != nil { out.append(("network.classID", "net_cls")) }
+        if !(r.network?.priorities ?? []).isEmpty { out.append(("network.priorities", "net_prio")) }
         return out
     }
 
