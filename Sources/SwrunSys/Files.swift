@@ -155,6 +155,13 @@ public enum Files {
     /// Writes `path` atomically: a temporary file in the same directory, renamed over. Readers
     /// see the old or the new content, never a mix. No fsync: runtime state lives on tmpfs
     /// (/run) and does not outlive a reboot, and an fsync costs more than a whole `state`.
+    /// Creates `path` (which must not exist) and writes `bytes` to it.
+    public static func writeNew(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o600) throws(SyscallError) {
+        let fd = try open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: mode)
+        try writeAll(fd: fd.raw, bytes, path: path)
+        fd.close()
+    }
+
     public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o600, uniqueTemp: Bool = false) throws(SyscallError) {
         let tmp = path + (uniqueTemp ? ".tmp.\(Glibc.getpid())" : ".tmp")
         let fd = try open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)

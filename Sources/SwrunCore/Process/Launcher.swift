@@ -53,8 +53,9 @@ enum Launcher {
             record.cgroupCreated = missingDirectories(leaves)
             try store.save(record)
             // exec reads the configuration the container was created with, not the bundle's
-            // current one.
-            try sys("save config") { try Files.writeAtomic(store.directory(id) + "/config.json", configBytes) }
+            // current one. Written in place: the directory is new and ours alone until the
+            // container is set up, when nothing has read it yet (one inode, no rename).
+            try sys("save config") { try Files.writeNew(store.directory(id) + "/config.json", configBytes) }
             // 0622 whatever our umask: the init opens it after switching to the container's user.
             try sys("create exec fifo") {
                 try Files.mkfifo(store.fifoPath(id), mode: 0o622)
@@ -68,7 +69,10 @@ enum Launcher {
             (pid, channel, placed) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
             record.initPid = pid
             record.initStartTime = ProcFS.startTime(of: pid) ?? 0
-            try store.save(record)
+            // The pid is saved with the setup's completion, before the init may outlive us
+            // (until then it dies with us: PDEATHSIG). Hooks that run in between may ask for
+            // the state, so it is saved for them now.
+            if !runtimeHooks.isEmpty || !plan.createContainerHooks.isEmpty { try store.save(record) }
             if plan.newUserNamespace { try prepareUserNamespace(plan, pid: pid) }
             try handshake(channel, pid: pid, placed: placed, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store)
             if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
