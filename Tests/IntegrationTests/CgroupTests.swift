@@ -39,6 +39,17 @@ struct CgroupTests {
         #expect(r.stdout == "512\n25000\n\(64 << 20)\n", "\(r.stdout) \(r.stderr)")
     }
 
+    /// A v1 memory hierarchy takes disableOOMKiller even on a hybrid host whose unified
+    /// hierarchy cannot (runtime-tools' linux_cgroups_memory found it refused).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.oom_control")))
+    func disableOOMKillerOnV1Memory() throws {
+        let s = try Sandbox()
+        setResources(s, ["memory": ["limit": 64 << 20, "disableOOMKiller": true]])
+        s.args(["/bin/cat", "/sys/fs/cgroup/memory/memory.oom_control"])
+        let r = try s.runContainer()
+        #expect(r.code == 0 && r.stdout.contains("oom_kill_disable 1"), "\(r.stdout) \(r.stderr)")
+    }
+
     /// /dev/net/tun opens without capabilities, so only the devices cgroup can refuse it.
     @Test func devicesCgroupDeniesUnlistedDevices() throws {
         let s = try Sandbox()

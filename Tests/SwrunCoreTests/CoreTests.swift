@@ -133,3 +133,19 @@ struct CoreTests {
         #expect(throws: SwrunError.self) { try SeccompCompiler.compile(bad) }
     }
 }
+
+/// CVE-2026-30892: `exec --user` ids are decimal digits only, below 4294967295.
+@Suite("strict user ids")
+struct StrictIDTests {
+    @Test func acceptsPlainDecimal() {
+        #expect(Container.strictID("0") == 0)
+        #expect(Container.strictID("1") == 1)
+        #expect(Container.strictID("4294967294") == 4_294_967_294)
+    }
+
+    @Test func refusesEverythingElse() {
+        for s in ["", "-1", "+1", " 1", "1 ", "0x10", "4294967295", "99999999999", "1a", "１"] {
+            #expect(Container.strictID(Substring(s)) == nil, "\(s)")
+        }
+    }
+}

@@ -28,7 +28,11 @@ public enum ResourceApplier {
                let cur = (try? Files.readString(dir + "/memory.current")).flatMap({ Int64(trimWhitespace($0)) }), cur > limit {
                 throw SwrunError.config("linux.resources.memory.limit: \(limit) is below the current usage \(cur) (checkBeforeUpdate)")
             }
-            let writes = try V2Writes.writes(r, existing: { Files.exists(dir + "/" + $0) }).filter { w in
+            // On a hybrid host the unified hierarchy sees only what v1 did not take: a v1-only
+            // setting (memory.oom_control) must not be judged by v2's rules there.
+            var v2 = r
+            if handled.contains("memory") { v2.memory = nil }
+            let writes = try V2Writes.writes(v2, existing: { Files.exists(dir + "/" + $0) }).filter { w in
                 let controller = String(w.file.prefix { $0 != "." })
                 return !handled.contains(controller) || (r.unified?[w.file] != nil)
             }

@@ -112,14 +112,25 @@ extension Container {
         return p
     }
 
+    /// An id as `exec --user` takes it (CVE-2026-30892): decimal digits only (no sign, no
+    /// space, no 0x), below 4294967295 (which is -1).
+    public static func strictID(_ s: Substring) -> UInt32? {
+        guard !s.isEmpty, s.count <= 10, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = UInt64(s), v < UInt64(UInt32.max) else { return nil }
+        return UInt32(v)
+    }
+
     /// `uid[:gid]` numerically, or a name from the container's /etc/passwd. Strict: no
-    /// trailing garbage, no negative numbers.
+    /// trailing garbage, no signs, no -1.
     func parseUser(_ s: String, base: User, initPid: Int32) throws(SwrunError) -> User {
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count <= 2, !parts[0].isEmpty else { throw SwrunError(.usage, "invalid user \"\(s)\": expected <uid>[:<gid>]") }
         var u = base
         u.additionalGids = nil
-        if let uid = UInt32(parts[0]) {
+        let numeric = parts[0].utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        if numeric, Self.strictID(parts[0]) == nil {
+            throw SwrunError(.usage, "invalid user \"\(s)\": uid out of range")
+        }
+        if let uid = Self.strictID(parts[0]) {
             u.uid = uid
             u.gid = 0
         } else {
@@ -131,7 +142,7 @@ extension Container {
             u.gid = e.gid
         }
         if parts.count == 2 {
-            guard let gid = UInt32(parts[1]) else { throw SwrunError(.usage, "invalid user \"\(s)\": gid must be a number") }
+            guard let gid = Self.strictID(parts[1]) else { throw SwrunError(.usage, "invalid user \"\(s)\": gid must be a number below 4294967295") }
             u.gid = gid
         }
         return u
