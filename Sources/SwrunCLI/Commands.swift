@@ -66,6 +66,7 @@ public enum SwrunCLI {
             do { try SealedBinary.ensure(scratch: root + "/.sealed", argv: CommandLine.arguments) } catch {
                 return .failure(SwrunError(.system, "cannot protect the swrun binary (CVE-2019-5736): \(error)"), verb: verb.name)
             }
+            if let note = SealedBinary.note { Log.debug("CVE-2019-5736: \(note)") }
         }
         let container = Container(root: root)
         do {

@@ -13,6 +13,9 @@ public enum SealedBinary {
     /// Set in the environment of the re-executed swrun, so that a failed check cannot loop.
     public static let marker = "_SWRUN_SEALED"
 
+    /// After a re-execution: how this process was protected, for --debug.
+    nonisolated(unsafe) public static var note: String?
+
     public enum Protection: Sendable { case sealedMemfd, readOnlyMount, none }
 
     /// How the running executable is protected.
@@ -32,16 +35,20 @@ public enum SealedBinary {
     /// an empty directory for the overlay's second layer is kept.
     public static func ensure(scratch: String, argv: [String]) throws(SyscallError) {
         if current() != .none {
+            note = getenv(marker).map { String(cString: $0) }
             unsetenv(marker)
             return
         }
         if getenv(marker) != nil {
             throw SyscallError("verify the sealed copy of swrun", "/proc/self/exe", errno: EPERM)
         }
-        setenv(marker, "1", 1)
+        setenv(marker, "re-executed from a read-only overlay view", 1)
         defer { unsetenv(marker) }
-        if let view = try? overlayView(scratch: scratch) {
+        do {
+            let view = try overlayView(scratch: scratch)
             execute(view.raw, argv)
+        } catch {
+            setenv(marker, "re-executed from a sealed memfd copy (overlay view: \(error.description))", 1)
         }
         // Fallback: a sealed copy in memory (costs a copy of the binary per call).
         let exe = try Files.open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
@@ -59,7 +66,12 @@ public enum SealedBinary {
         }
         let dir = slash == path.startIndex ? "/" : String(path[..<slash])
         let name = String(path[path.index(after: slash)...])
-        let empty = scratch + "/empty"
+        // overlayfs refuses layers inside one another (ELOOP): the empty layer must lie
+        // outside the binary's directory (and not above it).
+        let overlaps = { (e: String) in e == dir || e.hasPrefix(dir == "/" ? "/" : dir + "/") || dir.hasPrefix(e + "/") }
+        guard let empty = [scratch + "/empty", "/run/.swrun-empty", "/tmp/.swrun-empty"].first(where: { !overlaps($0) }) else {
+            throw SyscallError("overlay view", path, errno: ELOOP)
+        }
         if !Files.exists(empty) { _ = try Files.mkdirAll(empty, mode: 0o711) }
         let mnt = try Mount.newFilesystem(type: "overlay", source: "swrun", options: [("lowerdir", "\(dir):\(empty)")],
                                           attr: MountAttr.rdonly | MountAttr.nodev | MountAttr.nosuid, display: "overlay view of \(path)")

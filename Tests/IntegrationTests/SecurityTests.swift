@@ -219,6 +219,24 @@ struct SecurityTests {
         let r2 = Harness.run(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", ro])
         let real = URL(fileURLWithPath: bin).resolvingSymlinksInPath().path
         #expect(r2.stdout.hasPrefix(real), "a binary on a read-only mount runs as it is: \(r2.stdout) \(r2.stderr)")
+        // Where overlayfs cannot take the binary's directory (here: a ':' in its path), a
+        // sealed memfd copy runs instead; --debug says which.
+        let odd = s.dir + "/odd:dir"
+        try FileManager.default.createDirectory(atPath: odd, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: bin, toPath: odd + "/swrun")
+        let memfd = s.id("sv")
+        s.freshCgroup(memfd)
+        try s.writeConfig()
+        let log = s.dir + "/debug.log"
+        let r3 = Harness.run(["/bin/sh", "-c", "'\(odd)/swrun' --debug --log \(log) --root \(root) run -b \(bundle) \(memfd) & sleep 0.5; readlink /proc/$!/exe; wait"])
+        #expect(r3.stdout.hasPrefix("/memfd:swrun"), "\(r3.stdout) \(r3.stderr)")
+        let debug = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(debug.contains("sealed memfd copy"), "\(debug.prefix(400))")
+        let plainLog = s.dir + "/debug2.log"
+        s.freshCgroup(plain)
+        try s.writeConfig()
+        _ = Harness.run([bin, "--debug", "--log", plainLog, "--root", root, "run", "-b", bundle, s.id("sv")])
+        #expect(((try? String(contentsOfFile: plainLog, encoding: .utf8)) ?? "").contains("read-only overlay view"))
     }
 
     @Test func cve_2016_9962_initNotDumpableBeforeExec() throws {
