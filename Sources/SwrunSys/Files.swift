@@ -99,23 +99,37 @@ public enum Files {
         var out: [UInt8] = []
         var capacity = 4096
         while true {
-            let start = out.count
-            var readError: Int32 = 0
-            var got = 0
-            out.append(contentsOf: repeatElement(0, count: capacity))
-            out.withUnsafeMutableBytes { buf in
-                while true {
-                    let n = Glibc.read(fd, buf.baseAddress! + start, capacity)
-                    if n < 0 && Glibc.errno == Glibc.EINTR { continue }
-                    if n < 0 { readError = Glibc.errno } else { got = n }
-                    break
-                }
-            }
+            let (chunk, readError) = readChunk(fd, max: capacity)
             if readError != 0 { throw SyscallError("read", path, errno: readError) }
-            out.removeLast(capacity - got)
-            if got == 0 { return out }
+            if chunk.isEmpty { return out }
+            out += chunk
             capacity = min(capacity * 2, 1 << 20)
         }
+    }
+
+    /// One read(2) of up to `max` bytes into a fresh array (no zero-filling): (bytes, errno).
+    static func readChunk(_ fd: Int32, max: Int) -> ([UInt8], Int32) {
+        var readError: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: max) { buf, count in
+            while true {
+                let n = Glibc.read(fd, buf.baseAddress!, max)
+                if n < 0 && Glibc.errno == Glibc.EINTR { continue }
+                if n < 0 { readError = Glibc.errno; count = 0 } else { count = n }
+                break
+            }
+        }
+        return (bytes, readError)
+    }
+
+    /// A small kernel-generated file (/proc/<pid>/stat, a cgroup's freezer.state) or one of
+    /// swrun's own state files: one read of up to `max` bytes; a file that fills it is read
+    /// to its end. Saves the second, empty read(2) of readFile (list does thousands).
+    public static func readSmall(_ path: String, max: Int = 8192) throws(SyscallError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY)
+        let (first, readError) = readChunk(fd.raw, max: max)
+        if readError != 0 { throw SyscallError("read", path, errno: readError) }
+        if first.count < max { return first }
+        return first + (try readAll(fd: fd.raw, path: path))
     }
 
     public static func readFile(_ path: String) throws(SyscallError) -> [UInt8] {

@@ -25,15 +25,23 @@ public enum ProcFS {
     /// (one read of /proc/<pid>/stat).
     public static func isSameLiveProcess(pid: Int32, startTime: UInt64) -> Bool {
         // Bytes, not Characters: `list` asks this of every container.
-        guard pid > 0, let b = try? Files.readFile("/proc/\(pid)/stat"), let close = b.lastIndex(of: UInt8(ascii: ")")) else { return false }
-        let rest = b[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard rest.count > 19, rest[rest.startIndex].first != UInt8(ascii: "Z") else { return false }
-        var v: UInt64 = 0
-        for d in rest[rest.startIndex + 19] {
-            guard d >= 0x30, d <= 0x39 else { return false }
-            v = v &* 10 &+ UInt64(d - 0x30)
+        guard pid > 0, let b = try? Files.readSmall("/proc/\(pid)/stat"), let close = b.lastIndex(of: UInt8(ascii: ")")) else { return false }
+        // After ") ": field 3 (state) is the first word, field 22 (start time) the 20th.
+        var i = close + 1, field = 0
+        while i < b.count, b[i] == UInt8(ascii: " ") { i += 1 }
+        guard i < b.count, b[i] != UInt8(ascii: "Z") else { return false }
+        while i < b.count, field < 19 {
+            if b[i] == UInt8(ascii: " ") { field += 1 }
+            i += 1
         }
-        return v == startTime
+        guard field == 19, i < b.count else { return false }
+        var v: UInt64 = 0, digits = 0
+        while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+            v = v &* 10 &+ UInt64(b[i] - 0x30)
+            digits += 1
+            i += 1
+        }
+        return digits > 0 && v == startTime
     }
 
     public static let procSuperMagic: Int = 0x9fa0

@@ -185,8 +185,8 @@ public enum CgroupManager {
         }
         let ordered = dirs.filter(isFreezer) + dirs.filter { !isFreezer($0) }
         for d in ordered {
-            if let s = try? Files.readString(d + "/freezer.state") { return trimWhitespace(s) }
-            if let s = try? Files.readString(d + "/cgroup.freeze") { return trimWhitespace(s) == "1" ? "FROZEN" : "THAWED" }
+            if let b = try? Files.readSmall(d + "/freezer.state") { return trimWhitespace(String(decoding: b, as: UTF8.self)) }
+            if let b = try? Files.readSmall(d + "/cgroup.freeze") { return b.first == UInt8(ascii: "1") ? "FROZEN" : "THAWED" }
         }
         return nil
     }

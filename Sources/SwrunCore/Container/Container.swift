@@ -187,9 +187,10 @@ public struct Container {
             guard let r = try? store.load(id) else { continue }
             let status = ContainerStatus.derive(r, store: store)
             var s = Self.state(r, status: status, pid: status == .stopped ? 0 : r.initPid)
-            if let st = try? Files.stat(store.directory(id)) {
+            // Recorded at create (a stat of the directory for older state files).
+            if let uid = r.ownerUid ?? (try? Files.stat(store.directory(id)))?.uid {
                 if users == nil { users = (try? Files.readString("/etc/passwd")).map(UserDB.parsePasswd) ?? [] }
-                s.owner = users?.first { $0.uid == st.uid }?.name ?? "#\(st.uid)"
+                s.owner = users?.first { $0.uid == uid }?.name ?? "#\(uid)"
             }
             out.append(s)
         }

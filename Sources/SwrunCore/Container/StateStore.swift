@@ -27,6 +27,8 @@ public struct ContainerRecord: Sendable {
     public var cgroupCreated: [String] = []
     public var poststart: [Hook] = []
     public var poststop: [Hook] = []
+    /// The creator's effective uid (the state directory's owner, shown by `list`).
+    public var ownerUid: UInt32?
 }
 
 /// `<root>/<id>/state.json` (atomic rename) plus `exec.fifo`; a flock on the directory
@@ -84,7 +86,7 @@ public struct StateStore: Sendable {
     public func load(_ id: String) throws(SwrunError) -> ContainerRecord {
         let bytes: [UInt8]
         do {
-            bytes = try Files.readFile(directory(id) + "/state.json")
+            bytes = try Files.readSmall(directory(id) + "/state.json", max: 16384)
         } catch where error.errno == Errno.ENOENT || error.errno == Errno.ENOTDIR {
             throw SwrunError.notExist
         } catch {
@@ -121,7 +123,7 @@ extension ContainerRecord {
             ("setupComplete", .bool(setupComplete)),
             ("cgroupLeaves", strings(cgroupLeaves)), ("cgroupCreated", strings(cgroupCreated)),
             ("poststart", .array(poststart.map(\.json))), ("poststop", .array(poststop.map(\.json))),
-        ])
+        ] + (ownerUid.map { [("ownerUid", JSON.uint(UInt64($0)))] } ?? []))
     }
 
     init(json v: JValue) throws(SpecError) {
@@ -145,5 +147,6 @@ extension ContainerRecord {
         cgroupCreated = (v["cgroupCreated"]?.array ?? []).compactMap(\.string)
         poststart = try v["poststart"].map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []
         poststop = try v["poststop"].map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststop") } ?? []
+        ownerUid = v["ownerUid"]?.integer(UInt32.self)
     }
 }

@@ -44,6 +44,7 @@ enum Launcher {
             ociVersion: spec.ociVersion, annotations: spec.annotations ?? [:], owner: "",
             creatorPid: me, creatorStartTime: ProcFS.startTime(of: me) ?? 0)
         record.cgroupLeaves = leaves
+        record.ownerUid = Creds.geteuid()
         record.poststart = try PlanBuilder.validHooks(hooks.poststart, "hooks.poststart")
         record.poststop = try PlanBuilder.validHooks(hooks.poststop, "hooks.poststop")
         var pid: Int32 = 0
