@@ -4,7 +4,12 @@ import PackageDescription
 // Target graph (docs/architecture.md):
 //   swrun -> SwrunCLI -> SwrunCore -> { OCISpec, SwrunSys -> { CSwrun, CLibcap, CLibseccomp } }
 // Only SwrunSys imports Glibc and the C modules; SwrunCore and OCISpec never do.
-let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    // The runtime uses neither Regex nor async: leaving their modules out keeps their code
+    // and conformance records out of the static binary.
+    .unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import", "-Xfrontend", "-disable-implicit-concurrency-module-import"]),
+]
 
 let package = Package(
     name: "swrun",
@@ -28,7 +33,7 @@ let package = Package(
         .executableTarget(name: "swrun", dependencies: ["SwrunCLI"], swiftSettings: strict),
         // The in-container conformance checker (docs/conformance.md): a test oracle that
         // shares only the spec model with the runtime, built static beside it.
-        .executableTarget(name: "swrun-conformance", dependencies: ["OCISpec"], path: "Tests/Conformance", swiftSettings: strict),
+        .executableTarget(name: "swrun-conformance", dependencies: ["OCISpec"], path: "Tests/Conformance", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "OCISpecCodable"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "OCISpec", "OCISpecCodable"]),
         .testTarget(name: "IntegrationTests", dependencies: []),

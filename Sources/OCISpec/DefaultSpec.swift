@@ -182,7 +182,7 @@ public enum DefaultSpec {
     /// `swrun spec --rootless`: the same as runc's rootless template (user namespace with
     /// the caller's ids mapped, no network namespace, read-only host /sys bind).
     public static func rootlessJSON(uid: UInt32, gid: UInt32) -> String {
-        rootlessTemplate.replacing("@UID@", with: String(uid)).replacing("@GID@", with: String(gid))
+        rootlessTemplate.replacingAll("@UID@", with: String(uid)).replacingAll("@GID@", with: String(gid))
     }
 
     static let rootlessTemplate: String = #"""

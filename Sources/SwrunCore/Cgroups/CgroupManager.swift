@@ -75,7 +75,7 @@ public struct CgroupLayout: Sendable {
 
     static func unescape(_ s: String) -> String {
         guard s.contains("\\") else { return s }
-        return s.replacing("\\040", with: " ").replacing("\\011", with: "\t").replacing("\\012", with: "\n").replacing("\\134", with: "\\")
+        return s.replacingAll("\\040", with: " ").replacingAll("\\011", with: "\t").replacingAll("\\012", with: "\n").replacingAll("\\134", with: "\\")
     }
 
     /// The container's directory in each hierarchy. Absolute cgroupsPath: from the hierarchy's

@@ -6,7 +6,7 @@ public enum Sysctl {
 
     public static func validate(_ key: String, plan: LaunchPlan) throws(SwrunError) {
         let field = "linux.sysctl[\"\(key)\"]"
-        if key.contains("/") || key.contains("..") || key.isEmpty { throw SwrunError.config("\(field): invalid sysctl name") }
+        if key.contains("/") || key.containsText("..") || key.isEmpty { throw SwrunError.config("\(field): invalid sysctl name") }
         func has(_ type: String, _ flag: Int32) -> Bool { plan.cloneFlags & flag != 0 || plan.joins.contains { $0.type == type } }
         if ipcKeys.contains(key) || key.hasPrefix("fs.mqueue.") {
             guard has("ipc", NamespaceFlag.ipc) else { throw SwrunError.config("\(field): sysctl requires a private IPC namespace") }

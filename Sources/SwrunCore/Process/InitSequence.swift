@@ -95,7 +95,7 @@ enum InitSequence {
         try Console.setUp(plan, bindDevConsole: true)
         // 13. Sysctls after the namespaces are final, through the verified procfs handle.
         for s in plan.sysctls {
-            let file = "sys/" + s.key.replacing(".", with: "/")
+            let file = "sys/" + s.key.replacingAll(".", with: "/")
             try sys("write sysctl \(s.key)") { try Files.writeFileAt(proc.raw, file, s.value ?? "", display: "/proc/" + file) }
         }
         try RootfsSequence.finalize(plan)
@@ -131,7 +131,7 @@ enum InitSequence {
         fifo.close()
         // 21. startContainer hooks: after start, before the user's program.
         var started = stateJSON
-        started = started.replacing("\"status\":\"created\"", with: "\"status\":\"running\"")
+        started = started.replacingAll("\"status\":\"created\"", with: "\"status\":\"running\"")
         try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
         // 22. With no_new_privs, seccomp goes in as late as possible: only execve follows, so
         //     the profile need not allow swrun's own syscalls (close_range, fcntl).
