@@ -44,6 +44,12 @@ public enum SeccompBPF {
         return nr == __NR_SCMP_ERROR ? nil : nr
     }
 
+    /// The syscall's number on `arch` (a libseccomp token), nil where it has none.
+    public static func resolveSyscall(_ name: String, arch: UInt32) -> Int32? {
+        let nr = seccomp_syscall_resolve_name_arch(arch, name)
+        return nr < 0 ? nil : nr
+    }
+
     public static func resolveArch(_ name: String) -> UInt32? {
         let a = seccomp_arch_resolve_name(name)
         return a == 0 ? nil : a

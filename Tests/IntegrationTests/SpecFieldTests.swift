@@ -303,6 +303,14 @@ struct SpecFieldTests {
         s.args(["/bin/sh", "-c", "swrun-probe syscall 440; swrun-probe syscall 163"])
         let r = try s.runContainer()
         #expect(r.stdout == "ENOSYS\nEPERM\n", "\(r.stdout) \(r.stderr)")
+        // The same on the i386 ABI (int 0x80), when the profile admits it: above the highest
+        // i386 number the profile names, ENOSYS; acct (51 on i386), denied, EPERM.
+        linux["seccomp"] = ["defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+                            "syscalls": [["names": names, "action": "SCMP_ACT_ALLOW"]]]
+        s.linux = linux
+        s.args(["/bin/sh", "-c", "swrun-probe int80 450; swrun-probe int80 51; swrun-probe syscall 440"])
+        let r32 = try s.runContainer()
+        #expect(r32.stdout == "ENOSYS\nEPERM\nENOSYS\n", "\(r32.stdout) \(r32.stderr)")
     }
 
     @Test func seccompNotifySendsTheListenerToTheAgent() throws {

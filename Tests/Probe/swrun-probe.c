@@ -290,6 +290,15 @@ static int do_exchange(const char *a, const char *b, int seconds) {
     return 0;
 }
 
+/* A syscall through the i386 ABI (int 0x80 from this 64-bit process: seccomp sees
+ * AUDIT_ARCH_I386): prints ok or the errno's name. */
+static int do_int80(long nr) {
+    long ret;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(0), "c"(0), "d"(0) : "memory");
+    printf("%s\n", ret < 0 && ret > -4096 ? strerrorname_np((int)-ret) : "ok");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2 || strcmp(argv[1], "report") == 0) return report();
@@ -308,6 +317,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(argv[1], "hunt-exe") == 0 && argc > 2) return do_hunt_exe(argv[2]);
+    if (strcmp(argv[1], "int80") == 0 && argc > 2) return do_int80(atol(argv[2]));
     if (strcmp(argv[1], "exchange") == 0 && argc > 4) return do_exchange(argv[2], argv[3], atoi(argv[4]));
     if (strcmp(argv[1], "exit") == 0 && argc > 2) return atoi(argv[2]);
     if (strcmp(argv[1], "sleep") == 0 && argc > 2) { sleep((unsigned)atoi(argv[2])); return 0; }

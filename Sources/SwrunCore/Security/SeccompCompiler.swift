@@ -48,6 +48,7 @@ public enum SeccompCompiler {
             flags |= bit
         }
         var rules: [SeccompRule] = []
+        var named: [String] = []
         let notify = (s.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" } || s.defaultAction == "SCMP_ACT_NOTIFY"
         if notify {
             guard let path = s.listenerPath, path.hasPrefix("/") else {
@@ -75,6 +76,7 @@ public enum SeccompCompiler {
                     Log.debug("seccomp: skipping unknown syscall \(name)")
                     continue
                 }
+                named.append(name)
                 if split {
                     for c in cmps { rules.append(SeccompRule(syscall: nr, action: act, args: [c])) }
                 } else {
@@ -85,7 +87,12 @@ public enum SeccompCompiler {
         let key = SeccompCache.describe(defaultAction: defAction, arches: arches, rules: rules)
         if let cacheDir, let bpf = SeccompCache.load(cacheDir, key) { return Compiled(bpf: bpf, flags: flags, notify: notify) }
         var bpf = try sys("compile seccomp profile") { try SeccompBPF.compile(defaultAction: defAction, arches: arches, rules: rules) }
-        bpf = NewerSyscalls.stub(defaultAction: defAction, maxNative: rules.map(\.syscall).max()) + bpf
+        // The highest number the profile names on each ABI the filter admits.
+        let inFilter = { (a: UInt32) in arches.contains(a) }
+        let maxOn = { (arch: UInt32) -> Int32? in named.compactMap { SeccompBPF.resolveSyscall($0, arch: arch) }.max() }
+        bpf = NewerSyscalls.stub(defaultAction: defAction, maxNative: rules.map(\.syscall).max(),
+                                 maxX32: inFilter(NewerSyscalls.scmpX32) ? maxOn(NewerSyscalls.scmpX32) : nil,
+                                 maxI386: inFilter(NewerSyscalls.scmpX86) ? maxOn(NewerSyscalls.scmpX86) : nil) + bpf
         if let cacheDir { SeccompCache.store(cacheDir, key, bpf) }
         return Compiled(bpf: bpf, flags: flags, notify: notify)
     }
@@ -98,7 +105,7 @@ public enum SeccompCompiler {
 /// byte on load, so a hash collision can never hand a container another profile's filter.
 enum SeccompCache {
     static func describe(defaultAction: UInt32, arches: [UInt32], rules: [SeccompRule]) -> [UInt8] {
-        var d = Array("swrun-bpf-2 libseccomp \(SeccompInfo.version) kernel \(SeccompInfo.kernelRelease)\n".utf8)
+        var d = Array("swrun-bpf-3 libseccomp \(SeccompInfo.version) kernel \(SeccompInfo.kernelRelease)\n".utf8)
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d += $0 } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { d += $0 } }
         u32(defaultAction)
@@ -148,24 +155,43 @@ enum SeccompCache {
 /// Syscalls newer than the profile get ENOSYS, not the default action (runc's patchbpf): a
 /// profile written before a syscall existed cannot mention it, and glibc falls back to an
 /// older syscall only on ENOSYS (EPERM would break, say, clone3 or openat2 users). A short
-/// classic-BPF stub is put before libseccomp's program: on the native x86_64 ABI, a number
-/// above the highest one the profile names returns ENOSYS; everything else falls through.
+/// classic-BPF stub is put before libseccomp's program: for each ABI the profile admits
+/// (x86_64, x32, i386), a number above the highest one the profile names on that ABI returns
+/// ENOSYS; everything else falls through.
 enum NewerSyscalls {
     static let auditArchX86_64: UInt32 = 0xC000_003E
+    static let auditArchI386: UInt32 = 0x4000_0003
     static let x32Bit: UInt32 = 0x4000_0000
     static let retErrnoENOSYS: UInt32 = 0x0005_0000 | 38
+    /// libseccomp's tokens for the other two ABIs (SCMP_ARCH_X86, SCMP_ARCH_X32).
+    static let scmpX86: UInt32 = 0x4000_0003
+    static let scmpX32: UInt32 = 0x4000_003E
 
     static func insn(_ code: UInt16, _ jt: UInt8, _ jf: UInt8, _ k: UInt32) -> [UInt8] {
         [UInt8(code & 0xff), UInt8(code >> 8), jt, jf, UInt8(k & 0xff), UInt8((k >> 8) & 0xff), UInt8((k >> 16) & 0xff), UInt8(k >> 24)]
     }
 
-    /// Empty when the default action already allows (or only logs/traces) everything.
-    static func stub(defaultAction: UInt32, maxNative: Int32?) -> [UInt8] {
+    /// Empty when the default action already allows (or only logs/traces) everything. An ABI
+    /// without a maximum compares against 0xFFFFFFFF, which nothing exceeds.
+    static func stub(defaultAction: UInt32, maxNative: Int32?, maxX32: Int32? = nil, maxI386: Int32? = nil) -> [UInt8] {
         let allowLike = [SeccompBPF.actAllow, SeccompBPF.actLog].contains(defaultAction) || defaultAction & 0xFFFF_0000 == SeccompBPF.actTrace(0)
-        guard !allowLike, let maxNative, maxNative >= 0 else { return [] }
+        guard !allowLike, maxNative != nil || maxX32 != nil || maxI386 != nil else { return [] }
         let ldAbs: UInt16 = 0x20, jeq: UInt16 = 0x15, jgt: UInt16 = 0x25, jset: UInt16 = 0x45, ret: UInt16 = 0x06
-        // 0 ld arch; 1 not x86_64 -> end; 2 ld nr; 3 x32 -> end; 4 nr <= max -> end; 5 ENOSYS; end = 6
-        return insn(ldAbs, 0, 0, 4) + insn(jeq, 0, 4, auditArchX86_64) + insn(ldAbs, 0, 0, 0)
-            + insn(jset, 2, 0, x32Bit) + insn(jgt, 0, 1, UInt32(maxNative)) + insn(ret, 0, 0, retErrnoENOSYS)
+        let none: UInt32 = 0xFFFF_FFFF
+        let max64 = maxNative.map { UInt32($0) } ?? none
+        let maxX = maxX32.map { UInt32($0) | x32Bit } ?? none
+        let max32 = maxI386.map { UInt32($0) } ?? none
+        // Jumps are relative to the next instruction; END is the first instruction after
+        // the stub (index 10), ENOSYS is index 9.
+        return insn(ldAbs, 0, 0, 4)                          // 0: A = arch
+            + insn(jeq, 1, 0, auditArchX86_64)                // 1: x86_64 -> 3
+            + insn(jeq, 4, 7, auditArchI386)                  // 2: i386 -> 7, other -> END
+            + insn(ldAbs, 0, 0, 0)                            // 3: A = nr
+            + insn(jset, 1, 0, x32Bit)                        // 4: x32 -> 6
+            + insn(jgt, 3, 4, max64)                          // 5: native: > max -> ENOSYS, else END
+            + insn(jgt, 2, 3, maxX)                           // 6: x32: > max -> ENOSYS, else END
+            + insn(ldAbs, 0, 0, 0)                            // 7: A = nr (i386)
+            + insn(jgt, 0, 1, max32)                          // 8: > max -> ENOSYS, else END
+            + insn(ret, 0, 0, retErrnoENOSYS)                 // 9: ENOSYS
     }
 }
