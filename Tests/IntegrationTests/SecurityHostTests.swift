@@ -27,6 +27,33 @@ extension SecurityTests {
         #expect(!r.stdout.contains("unconfined"))
     }
 
+    /// CVE-2023-28642: the same with /proc a symlink in the image.
+    @Test func cve_2023_28642_apparmorWithSymlinkedProc() throws {
+        let s = try Sandbox()
+        let canary = s.dir + "/host-proc"
+        try FileManager.default.createDirectory(atPath: canary, withIntermediateDirectories: true)
+        try FileManager.default.removeItem(atPath: s.rootfs + "/proc")
+        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/proc", withDestinationPath: canary)
+        s.process["apparmorProfile"] = "swrun-test-profile"
+        s.args(["/bin/cat", "/proc/self/attr/current"])
+        let r = try s.runContainer()
+        if !Self.hasAppArmor { #expect(r.code == 1, "fails closed: \(r.stdout) \(r.stderr)") }
+        #expect(!r.stdout.contains("unconfined"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: canary).isEmpty, "nothing written through the symlink")
+    }
+
+    /// `exec` cannot be sent into the host through its working directory: a symlink in the
+    /// container pointing at "/" or out of the rootfs resolves inside the container.
+    @Test func execCwdSymlinkStaysInside() throws {
+        let s = try Sandbox()
+        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/up", withDestinationPath: "../../../../../../..")
+        let id = try s.startDetached("cw", args: ["/bin/sleep", "60"])
+        let r = s.swrun(["exec", "--cwd", "/up", id, "/bin/sh", "-c", "pwd; ls"])
+        #expect(r.code == 0 && r.stdout.hasPrefix("/"), "\(r.stdout) \(r.stderr)")
+        let seen = Set(r.stdout.split(separator: "\n").map(String.init))
+        #expect(seen.contains("bin") && !seen.contains("usr") && !seen.contains("work"), "the container's root, not the host's: \(r.stdout)")
+    }
+
     /// CVE-2025-52881 (non-race form): a tmpfs over /proc/sys cannot redirect the sysctl
     /// write; the value lands in the container's IPC namespace, read back from the host
     /// side through that namespace; the host's value and core_pattern are unchanged.
