@@ -3,7 +3,9 @@
 # Every case runs the three runtimes on the same bundle (busybox, the default `spec` config
 # with terminal off) inside one private mount namespace where /sys/fs/cgroup/unified is
 # unmounted, because crun 1.8.1 refuses this host's hybrid layout; so all three see the same
-# pure-v1 cgroups. Reports medians and the ratios swrun/crun and swrun/runc.
+# pure-v1 cgroups. The runtimes are timed round-robin (bench/interleave.py), one run each per
+# round, so that a noisy neighbour slows all three alike. Reports medians and the ratios
+# swrun/crun and swrun/runc.
 # BENCH_RUNS (default 30) and BENCH_N (containers for state/list, default 1000) scale it.
 # The work directory (bundles and the three state roots) is a tmpfs, as /run is on a systemd
 # host (on this machine /run is on ext4, whose inode allocator makes every runtime slower).
@@ -29,22 +31,20 @@ NAMES="swrun crun runc"
 results=$W/results.txt
 : >"$results"
 
-# hyperfine_median NAME CASE COMMAND...: the median in ms, appended to the results.
+# measure CASE NAME=COMMAND...: medians in ms, appended to the results (interleaved rounds).
 measure() {
-    local name=$1 case=$2; shift 2
-    hyperfine -N --warmup 3 --runs "$RUNS" ${PREPARE:+--prepare "$PREPARE"} --export-json "$W/h.json" "$@" >/dev/null 2>&1 || { echo "$case $name FAILED" >>"$results"; return; }
-    python3 -c "import json;print('$case', '$name', json.load(open('$W/h.json'))['results'][0]['median']*1000)" >>"$results"
+    local case=$1; shift
+    python3 "$here/interleave.py" "$results" "$case" "${ROUNDS:-$RUNS}" 3 "$@"
 }
 
-# 1. run /bin/true
-for r in $NAMES; do measure $r "run /bin/true (ms)" "${RT[$r]} run -b $B b1"; done
-# floor: the namespaces and a chroot, nothing else
-measure floor "run /bin/true (ms)" "unshare -m -u -i -n -p -f chroot $B/rootfs /bin/true"
+# 1. run /bin/true (the floor: the namespaces and a chroot, nothing else)
+measure "run /bin/true (ms)" "swrun=${RT[swrun]} run -b $B b1" "crun=${RT[crun]} run -b $B b1" "runc=${RT[runc]} run -b $B b1" \
+    "floor=unshare -m -u -i -n -p -f chroot $B/rootfs /bin/true"
 # swrun re-executes itself from a read-only overlay view (CVE-2019-5736) unless its binary
 # already lies on a read-only mount; this row is the same run with a read-only bind mount.
 cp "$SWRUN" "$W/swrun-ro" && mount --bind "$W/swrun-ro" "$W/swrun-ro" && mount -o remount,bind,ro "$W/swrun-ro"
-measure swrun "run /bin/true, swrun on a read-only mount (ms)" "$W/swrun-ro --root $W/root-swrun run -b $B b1"
-for r in crun runc; do measure $r "run /bin/true, swrun on a read-only mount (ms)" "${RT[$r]} run -b $B b1"; done
+measure "run /bin/true, swrun on a read-only mount (ms)" "swrun=$W/swrun-ro --root $W/root-swrun run -b $B b1" \
+    "crun=${RT[crun]} run -b $B b1" "runc=${RT[runc]} run -b $B b1"
 
 # 2. create + start + wait + delete, as containerd sequences them
 for r in $NAMES; do
@@ -55,24 +55,23 @@ while ${RT[$r]} state s1 2>/dev/null | grep -q '"running"'; do :; done
 ${RT[$r]} delete s1
 SEQ
     chmod +x "$W/seq-$r.sh"
-    measure $r "create+start+wait+delete (ms)" "$W/seq-$r.sh"
 done
+measure "create+start+wait+delete (ms)" "swrun=$W/seq-swrun.sh" "crun=$W/seq-crun.sh" "runc=$W/seq-runc.sh"
 
 # 3. exec into a running container
 # Other bundles share the rootfs through an absolute root.path (runc refuses symlinks).
 mkdir -p "$W/sleepb"
 sed -e 's/"\/bin\/true"/"\/bin\/sleep", "1000"/' -e "s|\"path\": \"rootfs\"|\"path\": \"$B/rootfs\"|" "$B/config.json" >"$W/sleepb/config.json"
-for r in $NAMES; do
-    ${RT[$r]} run -d -b "$W/sleepb" x1 >/dev/null
-    measure $r "exec /bin/true (ms)" "${RT[$r]} exec x1 /bin/true"
-    ${RT[$r]} delete -f x1 >/dev/null
-done
+# (one id per runtime: the default cgroupsPath is the id, and the three run side by side)
+for r in $NAMES; do ${RT[$r]} run -d -b "$W/sleepb" x1-$r >/dev/null; done
+measure "exec /bin/true (ms)" "swrun=${RT[swrun]} exec x1-swrun /bin/true" "crun=${RT[crun]} exec x1-crun /bin/true" "runc=${RT[runc]} exec x1-runc /bin/true"
+for r in $NAMES; do ${RT[$r]} delete -f x1-$r >/dev/null; done
 
 # 4. state and list with N created containers
 for r in $NAMES; do
     for i in $(seq 1 "$N"); do ${RT[$r]} create -b "$W/sleepb" "n$i" >/dev/null 2>&1 || true; done
-    measure $r "state, $N containers (ms)" "${RT[$r]} state n1"
-    measure $r "list, $N containers (ms)" "${RT[$r]} list"
+    measure "state, $N containers (ms)" "$r=${RT[$r]} state n1"
+    measure "list, $N containers (ms)" "$r=${RT[$r]} list"
     for i in $(seq 1 "$N"); do ${RT[$r]} delete -f "n$i" >/dev/null 2>&1 || true; done
 done
 
@@ -91,9 +90,10 @@ c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1
 import os; os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
 json.dump(c, open(sys.argv[2], "w"))
 PY
-for r in $NAMES; do measure $r "run with a 3-arch seccomp profile (ms)" "${RT[$r]} run -b $W/seccompb sc1"; done
+measure "run with a 3-arch seccomp profile (ms)" "swrun=${RT[swrun]} run -b $W/seccompb sc1" "crun=${RT[crun]} run -b $W/seccompb sc1" "runc=${RT[runc]} run -b $W/seccompb sc1"
 # the same, with swrun's compiled-filter cache emptied before every run
-for r in $NAMES; do PREPARE="rm -rf $W/root-$r/.cache" measure $r "run with a 3-arch seccomp profile, uncached (ms)" "${RT[$r]} run -b $W/seccompb sc1"; done
+measure "run with a 3-arch seccomp profile, uncached (ms)" --prepare "swrun=rm -rf $W/root-swrun/.cache" \
+    "swrun=${RT[swrun]} run -b $W/seccompb sc1" "crun=${RT[crun]} run -b $W/seccompb sc1" "runc=${RT[runc]} run -b $W/seccompb sc1"
 
 # 6. 100 containers started in parallel (total time)
 for r in $NAMES; do
@@ -103,8 +103,8 @@ for i in \$(seq 1 100); do ${RT[$r]} run -b $B p\$i & done
 wait
 PAR
     chmod +x "$W/par-$r.sh"
-    RUNS=3 measure $r "100 parallel runs, total (ms)" "$W/par-$r.sh"
 done
+ROUNDS=5 measure "100 parallel runs, total (ms)" "swrun=$W/par-swrun.sh" "crun=$W/par-crun.sh" "runc=$W/par-runc.sh"
 
 # 7. peak RSS of the runtime process (KB, median of 10) and binary size
 for r in $NAMES; do

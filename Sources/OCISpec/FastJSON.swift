@@ -20,7 +20,7 @@ public indirect enum JValue: Sendable {
     public var string: String? { if case .string(let s) = self { return s } else { return nil } }
     public var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
     public var array: [JValue]? { if case .array(let a) = self { return a } else { return nil } }
-    public func integer<T: FixedWidthInteger>(_: T.Type = T.self) -> T? {
+    @inlinable public func integer<T: FixedWidthInteger>(_: T.Type = T.self) -> T? {
         if case .number(let n) = self { return T(n) } else { return nil }
     }
 
@@ -103,9 +103,21 @@ public struct JSONReader {
         i += 1 // opening quote
         // Fast path: no escapes (nearly every string in a config).
         var j = i
-        while j < b.count, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\"), b[j] >= 0x20 { j += 1 }
+        var ascii = true
+        while j < b.count, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\"), b[j] >= 0x20 {
+            if b[j] >= 0x80 { ascii = false }
+            j += 1
+        }
         if j < b.count, b[j] == UInt8(ascii: "\"") {
-            guard let s = String(validating: b[i..<j], as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+            // ASCII needs no validation; String(validating:) is generic and, unspecialized
+            // here, costs a runtime metadata lookup per call (list parses thousands).
+            let s: String
+            if ascii {
+                s = String(decoding: b[i..<j], as: UTF8.self)
+            } else {
+                guard let v = String(validating: b[i..<j], as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+                s = v
+            }
             i = j + 1
             return s
         }
