@@ -69,7 +69,8 @@ public enum SealedBinary {
         // overlayfs refuses layers inside one another (ELOOP): the empty layer must lie
         // outside the binary's directory (and not above it).
         let overlaps = { (e: String) in e == dir || e.hasPrefix(dir == "/" ? "/" : dir + "/") || dir.hasPrefix(e + "/") }
-        guard let empty = [scratch + "/empty", "/run/.swrun-empty", "/tmp/.swrun-empty"].first(where: { !overlaps($0) }) else {
+        let candidates = (scratch.hasPrefix("/") ? [scratch + "/empty"] : []) + ["/run/.swrun-empty", "/tmp/.swrun-empty"]
+        guard let empty = candidates.first(where: { !overlaps($0) }) else {
             throw SyscallError("overlay view", path, errno: ELOOP)
         }
         if !Files.exists(empty) { _ = try Files.mkdirAll(empty, mode: 0o711) }
