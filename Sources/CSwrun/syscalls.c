@@ -561,3 +561,13 @@ int swrun_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t 
 int swrun_ioprio_set(int value) { return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, value); }
 
 int swrun_personality(unsigned long persona) { return personality(persona) == -1 ? -1 : 0; }
+
+int swrun_set_affinity(const int *cpus, size_t count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (size_t i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) { errno = EINVAL; return -1; }
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof set, &set);
+}

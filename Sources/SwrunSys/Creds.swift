@@ -116,6 +116,10 @@ public enum Sched {
         _ = try check("ioprio_set") { swrun_ioprio_set(value) }
     }
 
+    public static func setAffinity(_ cpus: [Int32]) throws(SyscallError) {
+        _ = try check("sched_setaffinity") { cpus.withUnsafeBufferPointer { swrun_set_affinity($0.baseAddress!, $0.count) } }
+    }
+
     public static func setPersonality(_ persona: UInt) throws(SyscallError) {
         _ = try check("personality") { swrun_personality(persona) }
     }

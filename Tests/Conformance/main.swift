@@ -187,8 +187,19 @@ func checkProcess(_ p: Process) {
         check(have.isSuperset(of: want), "process.user.additionalGids (with username)", "expected \(want.sorted()) among \(have.sorted())")
     }
     expectEqual(status("Umask").flatMap { UInt32($0, radix: 8) }, p.user.umask ?? 0o022, "process.user.umask")
-    // terminal
+    // terminal: a pty on stdio and on /dev/console, sized as consoleSize says
     expectEqual(isatty(0) == 1, p.terminal ?? false, "process.terminal")
+    if p.terminal == true {
+        var st = stat()
+        check(stat("/dev/console", &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && (136...143).contains(major(st.st_rdev)),
+              "process.terminal: /dev/console is the pty", "got \(major(st.st_rdev)):\(minor(st.st_rdev))")
+        if let size = p.consoleSize {
+            var ws = winsize()
+            _ = ioctl(0, UInt(TIOCGWINSZ), &ws)
+            check(UInt32(ws.ws_row) == size.height && UInt32(ws.ws_col) == size.width, "process.consoleSize",
+                  "expected \(size.height)x\(size.width), got \(ws.ws_row)x\(ws.ws_col)")
+        }
+    }
     // capabilities, as execve leaves them (capabilities(7)): for uid 0 the permitted set is
     // the bounding set plus the inheritable and ambient sets, and effective equals it; for
     // any other uid only the ambient set survives.

@@ -282,6 +282,37 @@ struct ConformanceTests {
         try Self.conform(s)
     }
 
+    /// process.terminal with consoleSize: the checker's TAP comes back through the pty the
+    /// console socket received.
+    @Test func terminalAndConsoleSize() throws {
+        let s = try Sandbox()
+        let data = s.dir + "/conformance"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var mounts = s.config["mounts"] as? [[String: Any]] ?? []
+        mounts.append(["destination": "/conformance/check", "type": "bind", "source": Self.checker, "options": ["bind", "ro"]])
+        mounts.append(["destination": "/conformance/data", "type": "bind", "source": data, "options": ["bind", "ro"]])
+        s.config["mounts"] = mounts
+        try FileManager.default.createDirectory(atPath: s.rootfs + "/conformance/data", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: s.rootfs + "/conformance/check", contents: nil)
+        s.process["terminal"] = true
+        s.process["consoleSize"] = ["height": 31, "width": 97]
+        s.args(["/conformance/check", "/conformance/data/config.json", "/conformance/data/hostns"])
+        let id = s.id("k")
+        s.freshCgroup(id)
+        try s.writeConfig()
+        try FileManager.default.copyItem(atPath: s.bundle + "/config.json", toPath: data + "/config.json")
+        try Self.hostNamespaces().write(toFile: data + "/hostns", atomically: true, encoding: .utf8)
+        let (recv, sock, outPath) = try s.probeServer("recvtty", "tty")
+        let r = s.swrun(["run", "-d", "--console-socket", sock, "--bundle", s.bundle, id])
+        #expect(r.code == 0, "\(r.stderr)")
+        recv.waitUntilExit()
+        let out = try String(contentsOfFile: outPath, encoding: .utf8).replacingOccurrences(of: "\r", with: "")
+        let lines = out.split(separator: "\n")
+        #expect(!lines.contains { $0.hasPrefix("not ok") }, "\(lines.filter { $0.hasPrefix("not ok") })")
+        #expect(out.contains("ok") && out.contains("- process.consoleSize") && out.contains("- process.terminal: /dev/console is the pty"), "\(out.prefix(600))")
+        #expect(lines.filter { $0.hasPrefix("ok ") }.count >= 40)
+    }
+
     // MARK: - The checker itself can fail
 
     @Test func checkerCatchesAMismatch() throws {

@@ -36,6 +36,24 @@ struct ExecTerminalTests {
         #expect(missing.code != 0 && missing.stderr.contains("executable file not found in $PATH"))
     }
 
+    /// process.execCPUAffinity (exec only): the program runs on the final CPUs; a bad CPU
+    /// list names the field.
+    @Test(.enabled(if: sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2))
+    func execCPUAffinity() throws {
+        let s = try Sandbox()
+        let id = try s.startDetached("aff")
+        var proc: [String: Any] = ["args": ["/bin/grep", "Cpus_allowed_list", "/proc/self/status"], "cwd": "/", "user": ["uid": 0, "gid": 0],
+                                   "env": ["PATH=/bin"], "execCPUAffinity": ["initial": "0", "final": "1"]]
+        let file = s.dir + "/process.json"
+        try JSONSerialization.data(withJSONObject: proc).write(to: URL(fileURLWithPath: file))
+        let r = s.swrun(["exec", "--process", file, id])
+        #expect(r.code == 0 && r.stdout.hasSuffix("\t1\n"), "\(r.stdout) \(r.stderr)")
+        proc["execCPUAffinity"] = ["final": "1-x"]
+        try JSONSerialization.data(withJSONObject: proc).write(to: URL(fileURLWithPath: file))
+        let bad = s.swrun(["exec", "--process", file, id])
+        #expect(bad.code == 1 && bad.stderr.contains("process.execCPUAffinity.final: invalid CPU list") && bad.stderr.contains("1-x"), "\(bad.stderr)")
+    }
+
     @Test func execProcessFileDetachedAndPidFile() throws {
         let s = try Sandbox()
         let id = try s.startDetached("exp")

@@ -100,6 +100,8 @@ int swrun_exe_is_sealed(int fd);
 int swrun_prlimit(int pid, int resource, uint64_t soft, uint64_t hard);
 /// sched_setattr(2) on the calling thread.
 int swrun_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority, uint64_t runtime, uint64_t deadline, uint64_t period);
+/// sched_setaffinity(0) to exactly `cpus`.
+int swrun_set_affinity(const int * _Nonnull cpus, size_t count);
 /// ioprio_set(IOPRIO_WHO_PROCESS, 0, value).
 int swrun_ioprio_set(int value);
 /// personality(2); 0 or -1 with errno.

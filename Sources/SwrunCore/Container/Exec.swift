@@ -197,6 +197,9 @@ enum ExecSequence {
     }
 
     static func steps(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)]) throws(SwrunError) -> Never {
+        // 0. execCPUAffinity.initial: the CPUs this process runs on until the end of setup,
+        //    before it joins the container's cgroups (whose cpuset then applies).
+        if let cpus = plan.affinityInitial { try sys("set process.execCPUAffinity.initial") { try Sched.setAffinity(cpus) } }
         // 1. Die with swrun until set up; close what we inherited; default signals; not
         //    dumpable while we hold host fds (the container must not ptrace us).
         try sys { try Prctl.setPdeathsig(Signals.kill) }
@@ -223,6 +226,9 @@ enum ExecSequence {
         try InitSequence.applyRlimits(plan)
         try InitSequence.applyProcWrites(plan, proc: proc.raw)
         try InitSequence.applyScheduling(plan)
+        // execCPUAffinity.final: where the user's program runs, set once the cgroups (and
+        // their cpuset) are joined and before seccomp, which need not allow it.
+        if let cpus = plan.affinityFinal { try sys("set process.execCPUAffinity.final") { try Sched.setAffinity(cpus) } }
         // 5. Working directory inside the container (CVE-2024-21626: never a host directory)
         //    and the fd sweep, both before seccomp (a profile need not allow openat2 or
         //    close_range).

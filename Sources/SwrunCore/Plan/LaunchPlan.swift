@@ -157,6 +157,9 @@ public struct LaunchPlan: Sendable {
     /// process.scheduler (sched_setattr), process.ioPriority (ioprio value), linux.personality.
     public var scheduler: SchedulerOp?
     public var ioPriority: Int32?
+    /// process.execCPUAffinity (exec only): CPUs before joining the container, and last.
+    public var affinityInitial: [Int32]?
+    public var affinityFinal: [Int32]?
     public var personality: UInt?
     public var capabilities = CapabilityMasks()
     public var lastCap = 40

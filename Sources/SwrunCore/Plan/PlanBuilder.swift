@@ -177,12 +177,30 @@ public enum PlanBuilder {
             }
             plan.scheduler = op
         }
+        if let a = p.execCPUAffinity {
+            plan.affinityInitial = try a.initial.map { s throws(SwrunError) in try cpuList(s, field: "process.execCPUAffinity.initial") }
+            plan.affinityFinal = try a.final.map { s throws(SwrunError) in try cpuList(s, field: "process.execCPUAffinity.final") }
+        }
         if let io = p.ioPriority {
             guard let cls = ioClasses[io.class] else { throw SwrunError.config("process.ioPriority.class: unknown class \"\(io.class)\"") }
             let prio = io.priority ?? 0
             guard (0...7).contains(prio) else { throw SwrunError.config("process.ioPriority.priority: \(prio) is outside 0..7") }
             plan.ioPriority = cls << 13 | prio
         }
+    }
+
+    /// A kernel CPU list ("0-3,7") as CPU numbers.
+    static func cpuList(_ s: String, field: String) throws(SwrunError) -> [Int32] {
+        var out: [Int32] = []
+        for part in s.split(separator: ",", omittingEmptySubsequences: false) {
+            let ends = part.split(separator: "-", omittingEmptySubsequences: false)
+            let nums = ends.compactMap { e -> Int32? in e.allSatisfy(\.isASCII) && e.allSatisfy(\.isNumber) ? Int32(e) : nil }
+            guard nums.count == ends.count, (1...2).contains(nums.count), nums.allSatisfy({ $0 < 8192 }), nums[0] <= nums[nums.count - 1] else {
+                throw SwrunError.config("\(field): invalid CPU list \"\(s)\"")
+            }
+            out += Array(nums[0]...nums[nums.count - 1])
+        }
+        return out
     }
 
     static func identity(_ spec: Spec, _ plan: inout LaunchPlan) throws(SwrunError) {
