@@ -18,10 +18,9 @@ struct ConformanceTests {
         }.joined(separator: "\n") + "\n"
     }
 
-    /// Runs the checker in a container made from the sandbox's config after `edit`; the
-    /// checker gets the config as written (or `seen`, when a test lies to it on purpose).
-    @discardableResult
-    static func conform(_ s: Sandbox, minChecks: Int = 40, joined: String = "", seen: (([String: Any]) -> [String: Any])? = nil, expectPass: Bool = true) throws -> Harness.Result {
+    /// Binds the checker and a data directory (returned) into the sandbox's container and
+    /// makes the checker its process.
+    static func installChecker(_ s: Sandbox) throws -> String {
         let data = s.dir + "/conformance"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         var mounts = s.config["mounts"] as? [[String: Any]] ?? []
@@ -32,8 +31,16 @@ struct ConformanceTests {
         // root in a user namespace cannot create them in a rootfs the host's root owns).
         try FileManager.default.createDirectory(atPath: s.rootfs + "/conformance/data", withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: s.rootfs + "/conformance/check", contents: nil)
-        s.process["terminal"] = false
         s.args(["/conformance/check", "/conformance/data/config.json", "/conformance/data/hostns"])
+        return data
+    }
+
+    /// Runs the checker in a container made from the sandbox's config after `edit`; the
+    /// checker gets the config as written (or `seen`, when a test lies to it on purpose).
+    @discardableResult
+    static func conform(_ s: Sandbox, minChecks: Int = 40, joined: String = "", seen: (([String: Any]) -> [String: Any])? = nil, expectPass: Bool = true) throws -> Harness.Result {
+        let data = try installChecker(s)
+        s.process["terminal"] = false
         let cid = s.id("k")
         if (s.linux["cgroupsPath"] as? String)?.hasPrefix(s.cgroupParent) ?? true { s.freshCgroup(cid) }
         try s.writeConfig()
@@ -286,17 +293,9 @@ struct ConformanceTests {
     /// console socket received.
     @Test func terminalAndConsoleSize() throws {
         let s = try Sandbox()
-        let data = s.dir + "/conformance"
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        var mounts = s.config["mounts"] as? [[String: Any]] ?? []
-        mounts.append(["destination": "/conformance/check", "type": "bind", "source": Self.checker, "options": ["bind", "ro"]])
-        mounts.append(["destination": "/conformance/data", "type": "bind", "source": data, "options": ["bind", "ro"]])
-        s.config["mounts"] = mounts
-        try FileManager.default.createDirectory(atPath: s.rootfs + "/conformance/data", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: s.rootfs + "/conformance/check", contents: nil)
+        let data = try Self.installChecker(s)
         s.process["terminal"] = true
         s.process["consoleSize"] = ["height": 31, "width": 97]
-        s.args(["/conformance/check", "/conformance/data/config.json", "/conformance/data/hostns"])
         let id = s.id("k")
         s.freshCgroup(id)
         try s.writeConfig()

@@ -191,9 +191,13 @@ final class Sandbox {
 
     /// Runs `command` under script(1), which gives it a real terminal. script's own stdin
     /// stays open (an EOF there would hang up the terminal while the container still runs).
+    /// Its stdin is a FIFO held open by a writer that outlives it (however slow a loaded
+    /// machine makes the command), killed afterwards.
     static func underTerminal(_ command: String) -> Harness.Result {
         let quoted = "'" + command.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        return Harness.run(["/bin/sh", "-c", "sleep 5 | /usr/bin/script -qec \(quoted) /dev/null"], timeout: 60)
+        let fifo = NSTemporaryDirectory() + "swrun-tty-\(UUID().uuidString.prefix(8))"
+        let script = "mkfifo \(fifo) && { sleep 600 > \(fifo) & keeper=$!; /usr/bin/script -qec \(quoted) /dev/null < \(fifo); rc=$?; kill $keeper; rm -f \(fifo); exit $rc; }"
+        return Harness.run(["/bin/sh", "-c", script], timeout: 60)
     }
 
     /// `run --detach` of `args` in a fresh cgroup; returns the container id.

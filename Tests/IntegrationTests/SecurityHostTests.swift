@@ -5,6 +5,16 @@ import Testing
 /// classes, parsers, the bounded race of CVE-2021-30465, and the kernel CVEs whose
 /// mitigation is the runtime's defaults. Each asserts that the host is unchanged.
 extension SecurityTests {
+    /// Replaces the rootfs's `path` with a symlink to a new, empty host directory (returned),
+    /// which must stay empty.
+    static func symlinkOut(_ s: Sandbox, _ path: String, canary name: String) throws -> String {
+        let canary = s.dir + "/" + name
+        try FileManager.default.createDirectory(atPath: canary, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: s.rootfs + path)
+        try FileManager.default.createSymbolicLink(atPath: s.rootfs + path, withDestinationPath: canary)
+        return canary
+    }
+
     static var hasAppArmor: Bool { FileManager.default.fileExists(atPath: "/sys/kernel/security/apparmor") }
 
     /// CVE-2019-16884, CVE-2023-28642: a volume over /proc (or /proc a symlink) must not
@@ -30,10 +40,7 @@ extension SecurityTests {
     /// CVE-2023-28642: the same with /proc a symlink in the image.
     @Test func cve_2023_28642_apparmorWithSymlinkedProc() throws {
         let s = try Sandbox()
-        let canary = s.dir + "/host-proc"
-        try FileManager.default.createDirectory(atPath: canary, withIntermediateDirectories: true)
-        try FileManager.default.removeItem(atPath: s.rootfs + "/proc")
-        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/proc", withDestinationPath: canary)
+        let canary = try Self.symlinkOut(s, "/proc", canary: "host-proc")
         s.process["apparmorProfile"] = "swrun-test-profile"
         s.args(["/bin/cat", "/proc/self/attr/current"])
         let r = try s.runContainer()
@@ -126,10 +133,7 @@ extension SecurityTests {
     /// CVE-2025-54867 (youki): a /sys that is a symlink out of the rootfs.
     @Test func cve_2025_54867_sysSymlinkOutOfRoot() throws {
         let s = try Sandbox()
-        let canary = s.dir + "/host-sys"
-        try FileManager.default.createDirectory(atPath: canary, withIntermediateDirectories: true)
-        try FileManager.default.removeItem(atPath: s.rootfs + "/sys")
-        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/sys", withDestinationPath: canary)
+        let canary = try Self.symlinkOut(s, "/sys", canary: "host-sys")
         s.args(["/bin/true"])
         _ = try s.runContainer()
         #expect(try FileManager.default.contentsOfDirectory(atPath: canary).isEmpty)
