@@ -42,9 +42,18 @@ make_oci_image() {
     rm -rf "$w"
 }
 
-# on_tty COMMAND: runs COMMAND with a real terminal (script(1)); script's stdin stays open
-# for a while, since an early EOF there would hang up the terminal (CI has no stdin).
-on_tty() { sleep 5 | script -qec "$1" /dev/null 2>&1 | tr -d '\r'; }
+# on_tty COMMAND: runs COMMAND with a real terminal (script(1)); script's stdin is a FIFO
+# held open until the command ends, since an EOF there would hang up the terminal (CI has
+# no stdin) however long a loaded machine takes.
+on_tty() {
+    local fifo keeper
+    fifo=$(mktemp -u /tmp/swrun-tty.XXXXXX) && mkfifo "$fifo" || return 1
+    sleep 600 >"$fifo" &
+    keeper=$!
+    script -qec "$1" /dev/null <"$fifo" 2>&1 | tr -d '\r'
+    kill "$keeper" 2>/dev/null
+    rm -f "$fifo"
+}
 
 # wait_for PATH [SECONDS]
 wait_for() { local i=0; while [ ! -e "$1" ] && [ $i -lt $(( ${2:-30} * 10 )) ]; do sleep 0.1; i=$((i+1)); done; [ -e "$1" ]; }
