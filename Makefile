@@ -81,7 +81,7 @@ e2e: build e2e-deps
 # swrun vs runc vs crun side by side (not a test: ratios, not pass/fail). BENCH_RUNS and
 # BENCH_N scale it; the table goes to bench/results.md.
 bench: build
-	@for p in runc crun python3; do command -v $$p >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runc crun python3 time; break; }; done
+	@for p in runc crun python3 /usr/bin/time; do command -v $$p >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runc crun python3 time; break; }; done
 	bench/run.sh $(abspath $(BIN)) bench/results.md
 	@cat bench/results.md
 
