@@ -58,25 +58,10 @@ public enum SealedBinary {
     }
 
     /// A read-only, upper-less overlayfs whose lower layers are the binary's directory and an
-    /// empty one; returns an O_PATH descriptor of the binary seen through it.
+    /// empty one; an O_PATH descriptor of the binary seen through it (built in C, sealed.c,
+    /// where a constructor uses it before the Swift runtime starts).
     static func overlayView(scratch: String) throws(SyscallError) -> OwnedFD {
-        let path = try Files.readlinkat(AT_FDCWD, "/proc/self/exe")
-        guard path.hasPrefix("/"), !path.contains(":"), !path.contains(","), let slash = path.lastIndex(of: "/") else {
-            throw SyscallError("overlay view", path, errno: EINVAL)
-        }
-        let dir = slash == path.startIndex ? "/" : String(path[..<slash])
-        let name = String(path[path.index(after: slash)...])
-        // overlayfs refuses layers inside one another (ELOOP): the empty layer must lie
-        // outside the binary's directory (and not above it).
-        let overlaps = { (e: String) in e == dir || e.hasPrefix(dir == "/" ? "/" : dir + "/") || dir.hasPrefix(e + "/") }
-        let candidates = (scratch.hasPrefix("/") ? [scratch + "/empty"] : []) + ["/run/.swrun-empty", "/tmp/.swrun-empty"]
-        guard let empty = candidates.first(where: { !overlaps($0) }) else {
-            throw SyscallError("overlay view", path, errno: ELOOP)
-        }
-        if !Files.exists(empty) { _ = try Files.mkdirAll(empty, mode: 0o711) }
-        let mnt = try Mount.newFilesystem(type: "overlay", source: "swrun", options: [("lowerdir", "\(dir):\(empty)")],
-                                          attr: MountAttr.rdonly | MountAttr.nodev | MountAttr.nosuid, display: "overlay view of \(path)")
-        return try Files.openat(mnt.raw, name, OpenFlags.path | O_CLOEXEC)
+        OwnedFD(try check("overlay view", "/proc/self/exe") { swrun_overlay_view(scratch) })
     }
 
     /// execveat of fd with the current environment; returns only on failure.

@@ -96,6 +96,10 @@ int swrun_execveat_empty(int fd, char * _Nullable const * _Nonnull argv, char * 
 int swrun_sealed_memfd_copy(int src);
 /// 1 when fd is a memfd sealed against writes, 2 when it lies on a read-only mount, else 0.
 int swrun_exe_is_sealed(int fd);
+/// An O_PATH fd of the running binary seen through a detached, read-only, upper-less
+/// overlayfs (lower layers: the binary's directory and an empty one kept under `scratch`,
+/// /run or /tmp, whichever does not overlap it); -1 with errno. (sealed.c)
+int swrun_overlay_view(const char * _Nullable scratch);
 /// prlimit(2) setting both limits of another process.
 int swrun_prlimit(int pid, int resource, uint64_t soft, uint64_t hard);
 /// sched_setattr(2) on the calling thread.
