@@ -22,9 +22,9 @@ struct CgroupWriterTests {
     @Test func v1CpuPidsCpusetBlkioHugetlbNet() throws {
         let r = try res(#"{"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0-1","mems":"0","realtimeRuntime":10,"realtimePeriod":20},"pids":{"limit":-1},"blockIO":{"weight":300,"weightDevice":[{"major":8,"minor":0,"weight":200}],"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1048576}]},"hugepageLimits":[{"pageSize":"2MB","limit":4194304}],"network":{"classID":1048577,"priorities":[{"name":"eth0","priority":5}]}}"#)
         #expect(V1Writes.cpu(r.cpu).map(\.description) == ["cpu.shares=512", "cpu.cfs_period_us=100000", "cpu.cfs_quota_us=50000", "cpu.rt_period_us=20", "cpu.rt_runtime_us=10"])
-        #expect(V1Writes.cpuset(r.cpu).map(\.description) == ["cpuset.cpus=0-1", "cpuset.mems=0"])
-        #expect(V1Writes.pids(r.pids).map(\.description) == ["pids.max=max"])
-        #expect(V1Writes.pids(LinuxPids(limit: 0)).isEmpty, "0 leaves the limit unchanged, as runc")
+        #expect(SharedCgroupWrites.cpuset(r.cpu).map(\.description) == ["cpuset.cpus=0-1", "cpuset.mems=0"])
+        #expect(SharedCgroupWrites.pids(r.pids).map(\.description) == ["pids.max=max"])
+        #expect(SharedCgroupWrites.pids(LinuxPids(limit: 0)).isEmpty, "0 leaves the limit unchanged, as runc")
         #expect(V1Writes.blkio(r.blockIO).map(\.description) == ["blkio.weight=300", "blkio.weight_device=8:0 200", "blkio.throttle.read_bps_device=8:0 1048576"])
         #expect(V1Writes.hugetlb(r.hugepageLimits).map(\.description) == ["hugetlb.2MB.limit_in_bytes=4194304"])
         #expect(V1Writes.netCls(r.network).map(\.description) == ["net_cls.classid=1048577"])

@@ -12,6 +12,23 @@ public struct CgroupWrite: Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(file)=\(value)" }
 }
 
+/// The files whose names and values are the same on cgroup v1 and v2.
+public enum SharedCgroupWrites {
+    public static func cpuset(_ c: LinuxCPU?) -> [CgroupWrite] {
+        guard let c else { return [] }
+        var w: [CgroupWrite] = []
+        if let s = c.cpus, !s.isEmpty { w.append(CgroupWrite("cpuset.cpus", s)) }
+        if let s = c.mems, !s.isEmpty { w.append(CgroupWrite("cpuset.mems", s)) }
+        return w
+    }
+
+    /// 0 leaves the limit unchanged, as runc; -1 (or less) is "max".
+    public static func pids(_ p: LinuxPids?) -> [CgroupWrite] {
+        guard let p, p.limit != 0 else { return [] }
+        return [CgroupWrite("pids.max", CgroupConversions.pids(p.limit))]
+    }
+}
+
 /// The device rules every container gets on top of its own (runc's AllowedDevices):
 /// mknod of anything, and use of the default device nodes and ptys.
 enum DefaultDeviceRules {

@@ -126,11 +126,8 @@ extension Container {
         guard parts.count <= 2, !parts[0].isEmpty else { throw SwrunError(.usage, "invalid user \"\(s)\": expected <uid>[:<gid>]") }
         var u = base
         u.additionalGids = nil
-        let numeric = parts[0].utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-        if numeric, Self.strictID(parts[0]) == nil {
-            throw SwrunError(.usage, "invalid user \"\(s)\": uid out of range")
-        }
-        if let uid = Self.strictID(parts[0]) {
+        if parts[0].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            guard let uid = Self.strictID(parts[0]) else { throw SwrunError(.usage, "invalid user \"\(s)\": uid out of range") }
             u.uid = uid
             u.gid = 0
         } else {

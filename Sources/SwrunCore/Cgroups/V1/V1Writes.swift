@@ -39,19 +39,6 @@ public enum V1Writes {
         return w
     }
 
-    public static func cpuset(_ c: LinuxCPU?) -> [CgroupWrite] {
-        guard let c else { return [] }
-        var w: [CgroupWrite] = []
-        if let s = c.cpus, !s.isEmpty { w.append(CgroupWrite("cpuset.cpus", s)) }
-        if let s = c.mems, !s.isEmpty { w.append(CgroupWrite("cpuset.mems", s)) }
-        return w
-    }
-
-    public static func pids(_ p: LinuxPids?) -> [CgroupWrite] {
-        guard let p, p.limit != 0 else { return [] }
-        return [CgroupWrite("pids.max", CgroupConversions.pids(p.limit))]
-    }
-
     public static func blkio(_ b: LinuxBlockIO?) -> [CgroupWrite] {
         guard let b else { return [] }
         var w: [CgroupWrite] = []
@@ -111,8 +98,8 @@ public enum V1Writes {
             switch c {
             case "memory": w += try memory(r.memory)
             case "cpu": w += cpu(r.cpu)
-            case "cpuset": w += cpuset(r.cpu)
-            case "pids": w += pids(r.pids)
+            case "cpuset": w += SharedCgroupWrites.cpuset(r.cpu)
+            case "pids": w += SharedCgroupWrites.pids(r.pids)
             case "blkio": w += blkio(r.blockIO)
             case "hugetlb": w += hugetlb(r.hugepageLimits)
             case "net_cls": w += netCls(r.network)

@@ -31,14 +31,7 @@ public enum V2Writes {
         }
         if let b = c.burst { w.append(CgroupWrite("cpu.max.burst", String(b))) }
         if let i = c.idle { w.append(CgroupWrite("cpu.idle", String(i))) }
-        if let s = c.cpus, !s.isEmpty { w.append(CgroupWrite("cpuset.cpus", s)) }
-        if let s = c.mems, !s.isEmpty { w.append(CgroupWrite("cpuset.mems", s)) }
-        return w
-    }
-
-    public static func pids(_ p: LinuxPids?) -> [CgroupWrite] {
-        guard let p, p.limit != 0 else { return [] }
-        return [CgroupWrite("pids.max", CgroupConversions.pids(p.limit))]
+        return w + SharedCgroupWrites.cpuset(c)
     }
 
     public static func io(_ b: LinuxBlockIO?) -> [CgroupWrite] {
@@ -83,6 +76,6 @@ public enum V2Writes {
     }
 
     public static func writes(_ r: LinuxResources, existing: (String) -> Bool) throws(SwrunError) -> [CgroupWrite] {
-        try memory(r.memory) + cpu(r.cpu) + pids(r.pids) + io(r.blockIO) + hugetlb(r.hugepageLimits, existing: existing) + unified(r.unified, existing: existing)
+        try memory(r.memory) + cpu(r.cpu) + SharedCgroupWrites.pids(r.pids) + io(r.blockIO) + hugetlb(r.hugepageLimits, existing: existing) + unified(r.unified, existing: existing)
     }
 }
