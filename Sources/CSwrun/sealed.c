@@ -75,7 +75,7 @@ int swrun_overlay_view(const char *scratch) {
     return view;
 }
 
-/* Runs before the Swift runtime: for create, run and exec (after runc's global flags),
+/* Runs before the Swift runtime: for create and exec (after runc's global flags),
  * re-execute through the view unless the binary is already protected. Anything unexpected
  * returns, and SealedBinary.ensure does the same work (with the memfd fallback) in Swift. */
 __attribute__((constructor(101))) static void swrun_seal_early(int argc, char **argv, char **envp) {
@@ -100,7 +100,8 @@ __attribute__((constructor(101))) static void swrun_seal_early(int argc, char **
 #undef FLAG
     }
     if (i >= argc) return;
-    if (strcmp(argv[i], "create") != 0 && strcmp(argv[i], "run") != 0 && strcmp(argv[i], "exec") != 0) return;
+    /* run decides in Swift, once its plan is built (Launcher.exposure). */
+    if (strcmp(argv[i], "create") != 0 && strcmp(argv[i], "exec") != 0) return;
     int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (self < 0) return;
     int sealed = swrun_exe_is_sealed(self);

@@ -61,8 +61,9 @@ public enum SwrunCLI {
         if let e = checkArgs(verb, args.positional) { return .usage(e) }
         let root = globals.string("root") ?? "/run/swrun"
         // The verbs that enter containers run from a view of swrun the container cannot write
-        // (CVE-2019-5736); this re-executes swrun once when it is not one already.
-        if verb.name == "create" || verb.name == "run" || verb.name == "exec" {
+        // (CVE-2019-5736); this re-executes swrun once when it is not one already. `run`
+        // decides once its plan is built (Launcher.exposure).
+        if verb.name == "create" || verb.name == "exec" {
             do { try SealedBinary.ensure(scratch: root + "/.sealed", argv: CommandLine.arguments) } catch {
                 return .failure(SwrunError(.system, "cannot protect the swrun binary (CVE-2019-5736): \(error)"), verb: verb.name)
             }
@@ -108,6 +109,9 @@ public enum SwrunCLI {
         case "run":
             var o = try createOptions(a)
             o.detached = a.bool("detach")
+            let cwd: String
+            do { cwd = try Files.getcwd() } catch { throw SwrunError.system(error) }
+            o.run = CreateOptions.Run(scratch: c.store.root + "/.sealed", argv: CommandLine.arguments, cwd: cwd)
             return try c.run(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o, detach: a.bool("detach"))
         case "start":
             try c.start(id)

@@ -201,11 +201,14 @@ struct SecurityTests {
         #expect(Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout == binaryHash, "swrun's binary is unchanged")
     }
 
-    /// The protected view is what runs: a `run` in progress shows its exe on the detached
-    /// overlay ("/swrun"), and a binary already on a read-only mount is not re-executed.
+    /// The protected view is what runs: a `run` that needs one (here: a startContainer hook
+    /// runs inside the container's PID namespace while the init is still swrun's image) shows
+    /// its exe on the detached overlay ("/swrun"), and a binary already on a read-only mount is
+    /// not re-executed. Where overlayfs cannot be used, a sealed memfd copy runs.
     @Test func cve_2019_5736_protectedViewOrReadOnlyMount() throws {
         let s = try Sandbox()
         s.args(["/bin/sleep", "1"])
+        s.config["hooks"] = ["startContainer": [["path": "/bin/true"]]]
         let plain = s.id("sv"), bound = s.id("sv")
         s.freshCgroup(plain)
         try s.writeConfig()
@@ -236,7 +239,55 @@ struct SecurityTests {
         s.freshCgroup(plain)
         try s.writeConfig()
         _ = Harness.run([bin, "--debug", "--log", plainLog, "--root", root, "run", "-b", bundle, s.id("sv")])
-        #expect(((try? String(contentsOfFile: plainLog, encoding: .utf8)) ?? "").contains("read-only overlay view"))
+        let plainDebug = (try? String(contentsOfFile: plainLog, encoding: .utf8)) ?? ""
+        #expect(plainDebug.contains("run needs a protected view: createContainer/startContainer hooks"), "\(plainDebug.prefix(600))")
+        #expect(plainDebug.contains("read-only overlay view"))
+        // create and exec always run from the view: the init of a created container waits as
+        // swrun's image until `start`, and exec enters a container whose processes run.
+        s.config["hooks"] = nil
+        let c = s.id("sv")
+        s.freshCgroup(c)
+        try s.writeConfig()
+        let clog = s.dir + "/debug3.log"
+        #expect(Harness.run([bin, "--debug", "--log", clog, "--root", root, "create", "-b", bundle, c]).code == 0)
+        #expect(((try? String(contentsOfFile: clog, encoding: .utf8)) ?? "").contains("read-only overlay view"))
+        let e = Harness.run(["/bin/sh", "-c", "\(bin) --root \(root) exec \(c) /bin/sleep 1 & sleep 0.5; readlink /proc/$!/exe; wait"])
+        #expect(e.stdout.hasPrefix("/swrun"), "exec executes from the overlay view: \(e.stdout) \(e.stderr)")
+        _ = s.swrun(["delete", "-f", c])
+    }
+
+    /// `run` re-executes only where a process other than its init can be in the container's
+    /// PID namespace before the init's execve (Launcher.exposure): not for a new PID
+    /// namespace without hooks inside it, but for a shared or joined one. Until the execve
+    /// the state says "creating", which exec refuses.
+    @Test func cve_2019_5736_runProtectsWhereExposed() throws {
+        let s = try Sandbox()
+        s.args(["/bin/sleep", "1"])
+        let bin = Harness.binary, root = s.root, bundle = s.bundle
+        let real = URL(fileURLWithPath: bin).resolvingSymlinksInPath().path
+        let a = s.id("rx")
+        s.freshCgroup(a)
+        try s.writeConfig()
+        let log = s.dir + "/run.log"
+        let r1 = Harness.run(["/bin/sh", "-c", "\(bin) --debug --log \(log) --root \(root) run -b \(bundle) \(a) & sleep 0.5; readlink /proc/$!/exe; wait"])
+        #expect(r1.stdout.hasPrefix(real), "a new PID namespace without hooks: no re-execution: \(r1.stdout) \(r1.stderr)")
+        #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("run needs no protected view"))
+        // The host's PID namespace (no pid entry): every host process sees the init.
+        let b = s.id("rx")
+        s.freshCgroup(b)
+        s.linux["namespaces"] = [["type": "mount"], ["type": "uts"], ["type": "ipc"]]
+        try s.writeConfig()
+        let r2 = Harness.run(["/bin/sh", "-c", "\(bin) --root \(root) run -b \(bundle) \(b) & sleep 0.5; readlink /proc/$!/exe; wait"])
+        #expect(r2.stdout.hasPrefix("/swrun"), "a shared PID namespace: the overlay view: \(r2.stdout) \(r2.stderr)")
+        // "creating" is refused by exec: a createRuntime hook holds a create in that state.
+        let c = s.id("rx")
+        s.freshCgroup(c)
+        s.linux["namespaces"] = [["type": "pid"], ["type": "mount"], ["type": "uts"], ["type": "ipc"]]
+        s.config["hooks"] = ["createRuntime": [["path": "/bin/sh", "args": ["sh", "-c", "sleep 1"]]]]
+        try s.writeConfig()
+        let r3 = Harness.run(["/bin/sh", "-c", "\(bin) --root \(root) create -b \(bundle) \(c) & sleep 0.5; \(bin) --root \(root) state \(c) | grep -o creating; \(bin) --root \(root) exec \(c) /bin/true; echo exec=$?; wait"])
+        #expect(r3.stdout.contains("creating\nexec=1"), "\(r3.stdout) \(r3.stderr)")
+        _ = s.swrun(["delete", "-f", c])
     }
 
     @Test func cve_2016_9962_initNotDumpableBeforeExec() throws {

@@ -73,7 +73,7 @@ struct CoreTests {
     }
 
     @Test func syncMessagesRoundTrip() {
-        let all: [SyncMessage] = [.cgroupJoined(stateJSON: "{\"a\":1}"), .runHooks, .hooksDone, .ready, .proceed, .error(errno: -2, message: "mount proc: no such device")]
+        let all: [SyncMessage] = [.cgroupsReady(stateJSON: "{\"a\":1}"), .runHooks, .hooksDone, .ready, .proceed, .handedOver, .error(errno: -2, message: "mount proc: no such device")]
         for m in all { #expect(SyncMessage.decode(m.encode()) == m) }
         #expect(SyncMessage.decode([]) == nil && SyncMessage.decode([9]) == nil && SyncMessage.decode([0xFF, 1]) == nil)
     }

@@ -140,6 +140,65 @@ public enum CgroupManager {
         }
     }
 
+    /// How a new process enters the container's cgroups without the kernel's global
+    /// threadgroup lock. Writing a pid to cgroup.procs (or to v1 `tasks`) takes that lock for
+    /// writing, and its write side waits for an RCU grace period: 5 to 10 ms on this class of
+    /// machine, more than the rest of `swrun run` (docs/performance.md). Two ways skip it:
+    /// - v1: the process writes "0" to `<dir>/tasks` itself. Moving only the calling thread
+    ///   needs no threadgroup stability, so the kernel takes no global lock; the descriptors
+    ///   are opened here, by the parent, so that the kernel checks the opener's credentials
+    ///   (the child may already be in its own user namespace).
+    /// - v2: clone3 CLONE_INTO_CGROUP with `v2`'s directory (fork takes the lock for reading);
+    ///   where the kernel cannot, the parent falls back to a cgroup.procs write.
+    public final class Placement {
+        /// v1 `tasks` files, open for writing; the freezer last, so that a process joining a
+        /// frozen container has joined every other hierarchy before it stops.
+        public let tasks: [(fd: OwnedFD, dir: String)]
+        /// The cgroup2 directory, if one of the leaves is in the unified hierarchy.
+        public let v2: String?
+        public let v2Fd: OwnedFD?
+
+        init(tasks: [(fd: OwnedFD, dir: String)], v2: String?, v2Fd: OwnedFD?) {
+            self.tasks = tasks
+            self.v2 = v2
+            self.v2Fd = v2Fd
+        }
+
+        /// The descriptors the child keeps until it has joined.
+        public var childFds: [Int32] { tasks.map { $0.fd.raw } }
+
+        /// Parent side, after the clone: the child holds its own copies.
+        public func closeTasks() { for t in tasks { t.fd.close() } }
+    }
+
+    /// Opens what `Placement` needs for `dirs` (one per hierarchy). A leaf with a `tasks`
+    /// file is v1; one without is the unified (v2) hierarchy's.
+    public static func placement(_ dirs: [String]) throws(SwrunError) -> Placement {
+        var tasks: [(fd: OwnedFD, dir: String)] = [], freezer: [(fd: OwnedFD, dir: String)] = []
+        var v2: String?
+        for dir in dirs {
+            do {
+                let fd = try Files.open(dir + "/tasks", OpenFlags.writeOnly)
+                if dir.containsText("/freezer") { freezer.append((fd, dir)) } else { tasks.append((fd, dir)) }
+            } catch where error.errno == Errno.ENOENT {
+                v2 = dir
+            } catch {
+                throw SwrunError.system(error).wrapped("join cgroup \(dir)")
+            }
+        }
+        let v2Fd = try v2.map { d throws(SwrunError) in try sys("open cgroup \(d)") { try Files.open(d, OpenFlags.readOnly | OpenFlags.directory) } }
+        return Placement(tasks: tasks + freezer, v2: v2, v2Fd: v2Fd)
+    }
+
+    /// Child side: this process (single-threaded) writes "0" to each v1 `tasks` file it was
+    /// given, then closes them.
+    public static func joinSelf(_ tasks: [(fd: OwnedFD, dir: String)]) throws(SwrunError) {
+        for t in tasks {
+            try sys("join cgroup \(t.dir)") { try Files.writeAll(fd: t.fd.raw, "0", path: t.dir + "/tasks") }
+            t.fd.close()
+        }
+    }
+
     public static func join(_ dirs: [String], pid: Int32) throws(SwrunError) {
         for dir in dirs {
             try sys("join cgroup \(dir)") { try Files.writeFile(dir + "/cgroup.procs", String(pid), flags: OpenFlags.writeOnly) }

@@ -88,10 +88,24 @@ public struct Container {
         options.consoleSocket = try absolute(options.consoleSocket)
         options.pidfdSocket = try absolute(options.pidfdSocket)
         let created = try Launcher.create(id: id, bundle: bundle, options: options, pidFile: absPid, store: store)
-        let r = created.record
+        var r = created.record
         let notify = detach ? try Notify.listen(stateDir: store.directory(id)) : nil
         do {
             try releaseFifo(r)
+            // Until the init's execve the state says "creating", so that no `exec` can put a
+            // process beside an init that is still swrun's image (Launcher.exposure). The sync
+            // socket's EOF is that execve (or the init's death); an error the init hit after
+            // the handover (a startContainer hook) comes first and is reported as the init would.
+            while let m = try created.channel.receive() {
+                if case .error(_, let msg) = m {
+                    Log.error("container init: \(msg)")
+                    Stdio.writeStderr("swrun: container init: \(msg)\n")
+                }
+            }
+            if !r.setupComplete {
+                r.setupComplete = true
+                try store.save(r)
+            }
             try HookRunner.run(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
         } catch {
             try? destroy(r)

@@ -48,10 +48,10 @@ extension Container {
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
         let pidFile = try absolute(o.pidFile)
         let namespaces = try containerNamespaces(spec, initPid: r.initPid)
-        let (pid, channel) = try spawnExec(plan, namespaces: namespaces)
+        let (pid, channel, v2Left) = try spawnExec(plan, namespaces: namespaces, cgroups: r.cgroupLeaves)
         do throws(SwrunError) {
-            try CgroupManager.join(r.cgroupLeaves, pid: pid)
-            try channel.send(.cgroupJoined(stateJSON: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded()))
+            if let v2Left { try CgroupManager.join([v2Left], pid: pid) }
+            try channel.send(.cgroupsReady(stateJSON: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded()))
             _ = try channel.expect("ready")
             if let pidFile { try Launcher.writePidFile(pidFile, pid) }
             try channel.send(.proceed)
@@ -158,7 +158,8 @@ extension Container {
         return out.filter { $0.type == "user" } + out.filter { $0.type != "mount" && $0.type != "user" } + out.filter { $0.type == "mount" }
     }
 
-    func spawnExec(_ plan: LaunchPlan, namespaces: [NamespaceJoin]) throws(SwrunError) -> (Int32, SyncChannel) {
+    /// The third value: the v2 cgroup clone3 could not place the child in (the parent joins it).
+    func spawnExec(_ plan: LaunchPlan, namespaces: [NamespaceJoin], cgroups: [String]) throws(SwrunError) -> (Int32, SyncChannel, String?) {
         let (parentEnd, childEnd) = try sys("create sync socket") { try PacketSocket.pair() }
         var fds: [(NamespaceJoin, OwnedFD)] = []
         for j in namespaces {
@@ -169,21 +170,24 @@ extension Container {
             restore = try PidNamespaceRestore(joining: pidns.1.raw, display: pidns.0.path)
         }
         defer { restore?.undo() }
-        let pid = try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> Int32 in try Proc.fork(namespaces: 0) } }
+        // As for the init (Launcher.spawnInit): born in the v2 cgroup, joins v1 itself.
+        let placement = try CgroupManager.placement(cgroups)
+        let (pid, inV2) = try Launcher.cloneInto(placement, flags: 0)
         if pid == 0 {
             parentEnd.fd.close()
-            ExecSequence.run(plan, channel: SyncChannel(childEnd, role: "exec"), namespaces: fds.filter { $0.0.type != "pid" })
+            ExecSequence.run(plan, channel: SyncChannel(childEnd, role: "exec"), namespaces: fds.filter { $0.0.type != "pid" }, cgroupTasks: placement.tasks)
         }
+        placement.closeTasks()
         childEnd.fd.close()
-        return (pid, SyncChannel(parentEnd, role: "exec"))
+        return (pid, SyncChannel(parentEnd, role: "exec"), inV2 ? nil : placement.v2)
     }
 }
 
 /// The child side of exec: join, then the same process setup as the init.
 enum ExecSequence {
-    static func run(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)]) -> Never {
+    static func run(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)]) -> Never {
         do {
-            try steps(plan, channel: channel, namespaces: namespaces)
+            try steps(plan, channel: channel, namespaces: namespaces, cgroupTasks: cgroupTasks)
         } catch {
             let message = error.message
             if (try? channel.send(.error(errno: 0, message: message))) == nil {
@@ -193,21 +197,22 @@ enum ExecSequence {
         }
     }
 
-    static func steps(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)]) throws(SwrunError) -> Never {
+    static func steps(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)]) throws(SwrunError) -> Never {
         // 0. execCPUAffinity.initial: the CPUs this process runs on until the end of setup,
         //    before it joins the container's cgroups (whose cpuset then applies).
         if let cpus = plan.affinityInitial { try sys("set process.execCPUAffinity.initial") { try Sched.setAffinity(cpus) } }
         // 1. Die with swrun until set up; close what we inherited; default signals; not
         //    dumpable while we hold host fds (the container must not ptrace us).
         try sys { try Prctl.setPdeathsig(Signals.kill) }
-        let keep = [channel.socket.fd.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener] + namespaces.map { $0.1.raw } + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
+        let keep = [channel.socket.fd.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener] + namespaces.map { $0.1.raw } + cgroupTasks.map { $0.fd.raw } + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
         try sys("close inherited fds") { try Files.closeAll(except: keep) }
         Proc.resetSignalHandlers()
         Proc.unblockAllSignals()
         try sys { try Prctl.setDumpable(false) }
-        // 2. The parent places us in the container's cgroups before we join its cgroup
-        //    namespace.
-        guard case .cgroupJoined(let stateJSON) = try channel.expect("cgroupJoined") else { Proc.exit(1) }
+        // 2. The container's cgroups before its cgroup namespace: the parent's part (v2, where
+        //    clone3 could not), then the v1 hierarchies by our own write of "0" (no global lock).
+        guard case .cgroupsReady(let stateJSON) = try channel.expect("cgroupsReady") else { Proc.exit(1) }
+        try CgroupManager.joinSelf(cgroupTasks)
         let hostPid = SeccompNotify.hostPid()
         // 3. The host's procfs, verified, before the container's mounts are joined: the
         //    /proc/self writes below must not go through a /proc the container controls.

@@ -15,6 +15,18 @@ public struct CreateOptions: Sendable {
     public var listenFds = 0
     /// create, or run --detach: nobody will relay a terminal.
     public var detached = true
+    /// Set by `run`: what a re-execution from a protected view needs (Launcher.exposure).
+    public var run: Run?
+    public struct Run: Sendable {
+        public var scratch: String
+        public var argv: [String]
+        public var cwd: String
+        public init(scratch: String, argv: [String], cwd: String) {
+            self.scratch = scratch
+            self.argv = argv
+            self.cwd = cwd
+        }
+    }
     public init() {}
 }
 

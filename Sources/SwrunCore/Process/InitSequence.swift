@@ -10,6 +10,7 @@ enum InitSequence {
         var stateDir: Int32      // O_RDONLY fd of <root>/<id>: reaches exec.fifo after pivot_root
         var parentPid: Int32
         var runtimeHooks: Bool   // prestart/createRuntime hooks exist: ask the parent to run them
+        var cgroupTasks: [(fd: OwnedFD, dir: String)] // v1 `tasks` files to write "0" to (CgroupManager.Placement)
     }
 
     /// Never returns: execs the container process or exits after reporting the error.
@@ -36,7 +37,7 @@ enum InitSequence {
         // 2. Inherited descriptors (a shim's socket, a test runner's status pipe) must not
         //    live on in an init that may wait for `start` for days: close all but stdio, the
         //    --preserve-fds range and our own.
-        let keep = [ctx.channel.socket.fd.raw, ctx.stateDir, Log.config.fd, plan.consoleSocket, plan.seccompListener] + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
+        let keep = [ctx.channel.socket.fd.raw, ctx.stateDir, Log.config.fd, plan.consoleSocket, plan.seccompListener] + ctx.cgroupTasks.map { $0.fd.raw } + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
         try sys("close inherited fds") { try Files.closeAll(except: keep) }
         // 3. The parent blocked signals around clone; reset inherited handlers, then unblock.
         Proc.resetSignalHandlers()
@@ -46,9 +47,13 @@ enum InitSequence {
         try sys { try Prctl.setDumpable(false) }
         // 5. Devices and files are created with exact modes; the spec's umask is set before exec.
         Files.umask(0)
-        // 6. Wait until the parent has put us in the container's cgroups, so that a new cgroup
-        //    namespace below is rooted at the container's cgroup.
-        guard case .cgroupJoined(let stateJSON) = try ctx.channel.expect("cgroupJoined") else { Proc.exit(1) }
+        // 6. Wait until the parent has done its part of the cgroup placement (the v2 cgroup,
+        //    where clone3 could not), then join the v1 hierarchies ourselves: "0" moves only
+        //    this thread, which spares the kernel's global threadgroup lock and its RCU grace
+        //    period (CgroupManager.Placement). Both before any process of the container exists
+        //    and before a new cgroup namespace below is rooted at the container's cgroup.
+        guard case .cgroupsReady(let stateJSON) = try ctx.channel.expect("cgroupsReady") else { Proc.exit(1) }
+        try CgroupManager.joinSelf(ctx.cgroupTasks)
         //    In a new user namespace the parent has written our id maps by now: become its
         //    root (all capabilities in it are ours since clone).
         if plan.newUserNamespace {
@@ -122,9 +127,11 @@ enum InitSequence {
         if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
         try ctx.channel.send(.ready)
         _ = try ctx.channel.expect("proceed")
-        // 19. Setup is handed over: survive the parent from now on, and tell it so (EOF).
+        // 19. Setup is handed over: survive the parent from now on, and tell it so. The socket
+        //     stays open, close-on-exec: its EOF tells `run` that the user's program has
+        //     replaced swrun's image in this process (Launcher.exposure says why that matters).
         try sys { try Prctl.setPdeathsig(0) }
-        ctx.channel.socket.fd.close()
+        try ctx.channel.send(.handedOver)
         // 20. Block until `swrun start` opens the fifo for reading.
         let fifo = try sys("open exec fifo") { try Files.openat(ctx.stateDir, "exec.fifo", OpenFlags.writeOnly) }
         try sys("write exec fifo") { try Files.writeAll(fd: fifo.raw, "0") }

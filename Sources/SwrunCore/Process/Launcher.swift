@@ -9,6 +9,8 @@ enum Launcher {
         var pid: Int32
         var lock: StateStore.Lock
         var relay: TTYRelay?
+        /// Open until the init's execve (`run` waits for its EOF).
+        var channel: SyncChannel
     }
 
     static func create(id: String, bundle: String, options: CreateOptions, pidFile: String?, store: StateStore) throws(SwrunError) -> Created {
@@ -27,6 +29,7 @@ enum Launcher {
         var options = options
         options.seccompCache = store.root + "/.cache/seccomp"
         var plan = try PlanBuilder.build(spec: spec, bundle: bundlePath, id: id, options: options, layout: layout, cgroupLeaves: leaves)
+        if let run = options.run { try protectIfExposed(plan, run, bundle: bundlePath) }
         let (console, relay) = try Console.connect(options.consoleSocket, terminal: plan.terminal, detached: options.detached)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
         let listener = try SeccompNotify.connect(plan)
@@ -66,8 +69,8 @@ enum Launcher {
             ResourceApplier.enableControllers(layout: layout, leaves: leaves, created: record.cgroupCreated)
             try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout, nodes: plan.devices)
             let channel: SyncChannel
-            let placed: Bool
-            (pid, channel, placed) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
+            let v2Left: String?
+            (pid, channel, v2Left) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
             record.initPid = pid
             record.initStartTime = ProcFS.startTime(of: pid) ?? 0
             // The pid is saved with the setup's completion, before the init may outlive us
@@ -75,11 +78,11 @@ enum Launcher {
             // the state, so it is saved for them now.
             if !runtimeHooks.isEmpty || !plan.createContainerHooks.isEmpty { try store.save(record) }
             if plan.newUserNamespace { try prepareUserNamespace(plan, pid: pid) }
-            try handshake(channel, pid: pid, placed: placed, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store)
+            try handshake(channel, pid: pid, v2Left: v2Left, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store, completeAtExec: options.run != nil)
             if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
             console?.close()
             listener?.close()
-            return Created(record: record, pid: pid, lock: lock, relay: relay)
+            return Created(record: record, pid: pid, lock: lock, relay: relay, channel: channel)
         } catch {
             Log.debug("create failed, cleaning up: \(error.message)")
             if pid > 0 {
@@ -90,6 +93,43 @@ enum Launcher {
             try? store.remove(id)
             throw error
         }
+    }
+
+    /// CVE-2019-5736 (SealedBinary). A process of the container that can see a process whose
+    /// exe is swrun's file can hold that exe and write it once swrun exits. `create` and
+    /// `exec` always run from a protected view: the init of a created container waits as
+    /// swrun's image for as long as `start` takes, and `exec` enters a container whose
+    /// processes already run. `run` starts its init at once, and until the init's execve no
+    /// other process can be in the init's new PID namespace: the parent is outside it, the
+    /// state says "creating" (which `exec` refuses) until `run` has seen the execve (the EOF
+    /// of the sync socket), and nothing else is spawned in it. So `run` re-executes from a
+    /// protected view only when that does not hold: a PID namespace joined or shared with
+    /// the host, or hooks the init runs inside the container (createContainer,
+    /// startContainer). Returns the reason, or nil.
+    static func exposure(_ plan: LaunchPlan) -> String? {
+        if plan.pidJoinPath != nil { return "the container joins an existing PID namespace" }
+        if plan.cloneFlags & NamespaceFlag.pid == 0 { return "the container shares swrun's PID namespace" }
+        if !plan.createContainerHooks.isEmpty || !plan.startContainerHooks.isEmpty {
+            return "createContainer/startContainer hooks run in the container's PID namespace"
+        }
+        return nil
+    }
+
+    /// `run`: re-executes from a protected view (before anything is made) if `exposure` says
+    /// so; returns otherwise.
+    static func protectIfExposed(_ plan: LaunchPlan, _ run: CreateOptions.Run, bundle: String) throws(SwrunError) {
+        guard let why = exposure(plan) else {
+            Log.debug("CVE-2019-5736: run needs no protected view (a new PID namespace, no hooks inside it, \"creating\" until the init's execve)")
+            return
+        }
+        Log.debug("CVE-2019-5736: run needs a protected view: \(why)")
+        // Back to the caller's directory: the re-executed swrun parses the same arguments.
+        try sys { try Files.chdir(run.cwd) }
+        do { try SealedBinary.ensure(scratch: run.scratch, argv: run.argv) } catch {
+            throw SwrunError(.system, "cannot protect the swrun binary (CVE-2019-5736): \(error)")
+        }
+        if let note = SealedBinary.note { Log.debug("CVE-2019-5736: \(note)") }
+        try sys { try Files.chdir(bundle) }
     }
 
     static func loadSpec(_ bundle: String) throws(SwrunError) -> (Spec, [UInt8]) {
@@ -121,7 +161,7 @@ enum Launcher {
 
     /// Clones the init. Joining an existing PID namespace is done here, in the parent, since
     /// setns(CLONE_NEWPID) only applies to children: no extra process is needed.
-    static func spawnInit(_ plan: LaunchPlan, runtimeHooks: Bool, stateDir: String, lock: StateStore.Lock) throws(SwrunError) -> (Int32, SyncChannel, Bool) {
+    static func spawnInit(_ plan: LaunchPlan, runtimeHooks: Bool, stateDir: String, lock: StateStore.Lock) throws(SwrunError) -> (Int32, SyncChannel, String?) {
         // Its own O_PATH fd, not the locked one: flock belongs to the open file description,
         // and an init holding the locked description would hold the lock until `start`.
         let dirFd = try sys { try Files.open(stateDir, OpenFlags.path | OpenFlags.directory) }
@@ -133,38 +173,43 @@ enum Launcher {
         }
         defer { restore?.undo() }
         let me = Proc.getpid()
-        // On a pure v2 host the init is born in its cgroup (clone3 CLONE_INTO_CGROUP);
-        // otherwise the parent writes cgroup.procs before the init proceeds.
-        let cgroupFd: OwnedFD? = plan.cgroupLayout.isPureV2 ? try? Files.open(plan.cgroupLeaves[0], OpenFlags.readOnly | OpenFlags.directory) : nil
-        var placed = false
-        let pid = try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> Int32 in
-            if let cgroupFd, let pid = try Proc.fork(namespaces: plan.cloneFlags, intoCgroup: cgroupFd.raw) {
-                placed = true
-                return pid
-            }
-            return try Proc.fork(namespaces: plan.cloneFlags)
-        } }
+        // Cgroup placement without the kernel's global threadgroup lock (CgroupManager
+        // .Placement): the init is born in its v2 cgroup (clone3 CLONE_INTO_CGROUP) and
+        // joins the v1 hierarchies itself; only where clone3 cannot place it does the parent
+        // write the v2 cgroup.procs.
+        let placement = try CgroupManager.placement(plan.cgroupLeaves)
+        let (pid, inV2) = try cloneInto(placement, flags: plan.cloneFlags)
         if pid == 0 {
             // The child's copy of the locked description would keep `start` waiting.
             lock.unlock()
             parentEnd.fd.close()
-            let ctx = InitSequence.Context(plan: plan, channel: SyncChannel(childEnd, role: "init"), stateDir: dirFd.raw, parentPid: me, runtimeHooks: runtimeHooks)
+            let ctx = InitSequence.Context(plan: plan, channel: SyncChannel(childEnd, role: "init"), stateDir: dirFd.raw, parentPid: me, runtimeHooks: runtimeHooks, cgroupTasks: placement.tasks)
             InitSequence.run(ctx)
         }
+        placement.closeTasks()
         childEnd.fd.close()
-        return (pid, SyncChannel(parentEnd, role: "create"), placed)
+        return (pid, SyncChannel(parentEnd, role: "create"), inV2 ? nil : placement.v2)
     }
 
-    static func handshake(_ channel: SyncChannel, pid: Int32, placed: Bool, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore) throws(SwrunError) {
-        if placed {
-            Log.debug("init born in its cgroup (clone3 CLONE_INTO_CGROUP)")
-        } else {
-            try CgroupManager.join(record.cgroupLeaves, pid: pid)
-        }
+    /// Fork-like clone with `flags`, into `placement`'s v2 cgroup where there is one; true
+    /// if clone3 placed the child there (false: the caller writes the v2 cgroup.procs).
+    static func cloneInto(_ placement: CgroupManager.Placement, flags: Int32) throws(SwrunError) -> (Int32, Bool) {
+        try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> (Int32, Bool) in
+            if let fd = placement.v2Fd, let pid = try Proc.fork(namespaces: flags, intoCgroup: fd.raw) {
+                if pid != 0 { Log.debug("child born in its cgroup (clone3 CLONE_INTO_CGROUP)") }
+                return (pid, true)
+            }
+            return (try Proc.fork(namespaces: flags), false)
+        } }
+    }
+
+    /// `v2Left`: the v2 cgroup the clone could not place the init in (the parent joins it).
+    static func handshake(_ channel: SyncChannel, pid: Int32, v2Left: String?, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore, completeAtExec: Bool) throws(SwrunError) {
+        if let v2Left { try CgroupManager.join([v2Left], pid: pid) }
         // Hooks see "created", as crun's and runtime-tools' reading of the spec has it (the
         // container exists and waits for start; runc says "creating"; no engine's hook cares).
         let state = Container.state(record, status: .created, pid: pid)
-        try channel.send(.cgroupJoined(stateJSON: state.hookJSON.encoded()))
+        try channel.send(.cgroupsReady(stateJSON: state.hookJSON.encoded()))
         while true {
             guard let m = try channel.receive() else {
                 throw SwrunError(.system, "unable to start container process: container init exited unexpectedly")
@@ -174,14 +219,14 @@ enum Launcher {
                 try HookRunner.run(runtimeHooks, kind: "prestart/createRuntime", state: state.hookJSON.encoded())
                 try channel.send(.hooksDone)
             case .ready:
-                record.setupComplete = true
+                // `run` says "created" only once the init has executed the user's program
+                // (Container.run); the pid is recorded now all the same, for `delete --force`.
+                record.setupComplete = !completeAtExec
                 try store.save(record)
                 if let pidFile { try writePidFile(pidFile, pid) }
                 try channel.send(.proceed)
-                // EOF: the init has cleared its parent-death signal and may outlive us.
-                if let extra = try channel.receive() {
-                    if case .error(_, let msg) = extra { throw SwrunError(.system, "unable to start container process: \(msg)") }
-                }
+                // The init has cleared its parent-death signal and may outlive us.
+                _ = try channel.expect("handedOver")
                 return
             case .error(_, let msg):
                 throw SwrunError(.system, "unable to start container process: \(msg)")

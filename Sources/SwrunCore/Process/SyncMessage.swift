@@ -6,36 +6,44 @@ import SwrunSys
 ///
 ///     parent                                   child (init)
 ///     clone ------------------------------->   [pdeathsig, wait]
-///     [record pid, join cgroups]
-///     cgroupJoined(stateJSON) ------------->   [setns, unshare, hostname, mounts, devices]
+///     [record pid, v2 cgroup unless clone3 placed the child]
+///     cgroupsReady(stateJSON) ------------->   [join v1 cgroups ("0" to tasks), setns,
+///                                              unshare, hostname, mounts, devices]
 ///                           <-------------    runHooks            (only if any are configured)
 ///     [prestart + createRuntime hooks]
 ///     hooksDone --------------------------->   [createContainer hooks, pivot_root, masks,
 ///                                              sysctl, rlimits, user, caps, look up exe]
 ///                           <-------------    ready
 ///     [state.json complete, pid file]
-///     proceed ----------------------------->   [clear pdeathsig, close socket]
-///                           <------ EOF ---    [block on exec.fifo until `start`]
+///     proceed ----------------------------->   [clear pdeathsig]
+///                           <-------------    handedOver
+///                                              [block on exec.fifo until `start`]
+///                           <------ EOF ---    [execve closes the socket (CLOEXEC)]
+///
+///     `create` exits after handedOver; `run` waits for the EOF, which says the init has
+///     executed the user's program (or died), before the state says "created"/"running".
 ///
 ///     error(errno, message) may come from the child at any step instead; the parent then
 ///     kills the child and removes everything the create made.
 public enum SyncMessage: Equatable, Sendable {
-    case cgroupJoined(stateJSON: String)
+    case cgroupsReady(stateJSON: String)
     case runHooks
     case hooksDone
     case ready
     case proceed
+    case handedOver
     case error(errno: Int32, message: String)
 
-    static let tags: [UInt8] = [1, 2, 3, 4, 5, 0xFF]
+    static let tags: [UInt8] = [1, 2, 3, 4, 5, 6, 0xFF]
 
     public func encode() -> [UInt8] {
         switch self {
-        case .cgroupJoined(let s): return [1] + Array(s.utf8)
+        case .cgroupsReady(let s): return [1] + Array(s.utf8)
         case .runHooks: return [2]
         case .hooksDone: return [3]
         case .ready: return [4]
         case .proceed: return [5]
+        case .handedOver: return [6]
         case .error(let e, let m):
             let u = UInt32(bitPattern: e)
             return [0xFF, UInt8(u & 0xff), UInt8((u >> 8) & 0xff), UInt8((u >> 16) & 0xff), UInt8(u >> 24)] + Array(m.utf8)
@@ -45,11 +53,12 @@ public enum SyncMessage: Equatable, Sendable {
     public static func decode(_ b: [UInt8]) -> SyncMessage? {
         guard let t = b.first else { return nil }
         switch t {
-        case 1: return .cgroupJoined(stateJSON: String(decoding: b.dropFirst(), as: UTF8.self))
+        case 1: return .cgroupsReady(stateJSON: String(decoding: b.dropFirst(), as: UTF8.self))
         case 2: return b.count == 1 ? .runHooks : nil
         case 3: return b.count == 1 ? .hooksDone : nil
         case 4: return b.count == 1 ? .ready : nil
         case 5: return b.count == 1 ? .proceed : nil
+        case 6: return b.count == 1 ? .handedOver : nil
         case 0xFF:
             guard b.count >= 5 else { return nil }
             let e = UInt32(b[1]) | UInt32(b[2]) << 8 | UInt32(b[3]) << 16 | UInt32(b[4]) << 24
@@ -60,11 +69,12 @@ public enum SyncMessage: Equatable, Sendable {
 
     var name: String {
         switch self {
-        case .cgroupJoined: return "cgroupJoined"
+        case .cgroupsReady: return "cgroupsReady"
         case .runHooks: return "runHooks"
         case .hooksDone: return "hooksDone"
         case .ready: return "ready"
         case .proceed: return "proceed"
+        case .handedOver: return "handedOver"
         case .error: return "error"
         }
     }
