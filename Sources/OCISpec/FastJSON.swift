@@ -217,3 +217,133 @@ public struct JSONReader {
         }
     }
 }
+
+// Streaming: members and elements read in place, no tree (state.json, read for every
+// container by `list`). Each reader consumes exactly one value at the cursor.
+extension JSONReader {
+    /// Calls `member` with each key of the object at the cursor; `member` reads its value.
+    public mutating func readObject(_ member: (inout JSONReader, String) throws(SpecError) -> Void) throws(SpecError) {
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: "{") else { throw error("expected an object") }
+        i += 1
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return }
+        while true {
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key string") }
+            let key = try string()
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected : after key") }
+            i += 1
+            try member(&self, key)
+            skipSpace()
+            guard i < b.count else { throw error("unterminated object") }
+            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            if b[i] == UInt8(ascii: "}") { i += 1; return }
+            throw error("expected , or } in object")
+        }
+    }
+
+    /// Calls `element` for each element of the array at the cursor.
+    public mutating func readArray(_ element: (inout JSONReader) throws(SpecError) -> Void) throws(SpecError) {
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: "[") else { throw error("expected an array") }
+        i += 1
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return }
+        while true {
+            try element(&self)
+            skipSpace()
+            guard i < b.count else { throw error("unterminated array") }
+            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            if b[i] == UInt8(ascii: "]") { i += 1; return }
+            throw error("expected , or ] in array")
+        }
+    }
+
+    public mutating func readString() throws(SpecError) -> String {
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a string") }
+        return try string()
+    }
+
+    /// A decimal integer that fits `T` (no fraction, no exponent).
+    @inlinable
+    public mutating func readInteger<T: FixedWidthInteger>(_: T.Type = T.self) throws(SpecError) -> T {
+        let (negative, magnitude) = try readDecimal()
+        if !negative {
+            guard let v = T(exactly: magnitude) else { throw integerError() }
+            return v
+        }
+        guard magnitude <= UInt64(Int64.max) else {
+            guard magnitude == UInt64(Int64.max) + 1, let v = T(exactly: Int64.min) else { throw integerError() }
+            return v
+        }
+        guard let v = T(exactly: -Int64(magnitude)) else { throw integerError() }
+        return v
+    }
+
+    @usableFromInline
+    func integerError() -> SpecError { error("expected an integer") }
+
+    /// The sign and digits of an integer at the cursor, parsed in place (no text).
+    @usableFromInline
+    mutating func readDecimal() throws(SpecError) -> (Bool, UInt64) {
+        skipSpace()
+        var negative = false
+        if i < b.count, b[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        var v: UInt64 = 0, digits = 0
+        while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(b[i] - 0x30))
+            if o1 || o2 { throw error("integer out of range") }
+            v = a
+            digits += 1
+            i += 1
+        }
+        if digits == 0 { throw error("expected an integer") }
+        if i < b.count, b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") { throw error("expected an integer") }
+        return (negative, v)
+    }
+
+    public mutating func readBool() throws(SpecError) -> Bool {
+        skipSpace()
+        guard case .bool(let v) = try value(depth: 1) else { throw error("expected a boolean") }
+        return v
+    }
+
+    /// Any value, as a tree (for what is read rarely or passed on whole).
+    public mutating func readValue() throws(SpecError) -> JValue {
+        skipSpace()
+        return try value(depth: 1)
+    }
+
+    /// Steps over the value at the cursor, checking its syntax, without building it.
+    public mutating func skipValue(depth: Int = 1) throws(SpecError) {
+        skipSpace()
+        guard depth < 512 else { throw error("nesting too deep") }
+        guard i < b.count else { throw error("unexpected end of input") }
+        switch b[i] {
+        case UInt8(ascii: "{"):
+            try readObject { (r, _) throws(SpecError) in try r.skipValue(depth: depth + 1) }
+        case UInt8(ascii: "["):
+            try readArray { r throws(SpecError) in try r.skipValue(depth: depth + 1) }
+        case UInt8(ascii: "\""):
+            i += 1
+            while i < b.count, b[i] != UInt8(ascii: "\"") {
+                if b[i] < 0x20 { throw error("control character in string") }
+                i += b[i] == UInt8(ascii: "\\") ? 2 : 1
+            }
+            guard i < b.count else { throw error("unterminated string") }
+            i += 1
+        default:
+            _ = try value(depth: depth)
+        }
+    }
+
+    /// Nothing but white space may follow the top-level value.
+    public mutating func finish() throws(SpecError) {
+        skipSpace()
+        if i != b.count { throw error("unexpected data after the top-level value") }
+    }
+}

@@ -24,11 +24,33 @@ extension StringProtocol {
     /// Whether `target` occurs in the string.
     public func containsText(_ target: String) -> Bool {
         let hay = Array(utf8), needle = Array(target.utf8)
-        guard !needle.isEmpty else { return true }
-        guard hay.count >= needle.count else { return false }
-        for i in 0...(hay.count - needle.count) where hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) {
-            return true
-        }
-        return false
+        return hay.withUnsafeBufferPointer { h in needle.withUnsafeBufferPointer { n in textOccurs(n, in: h) } }
     }
+}
+
+extension String {
+    /// As StringProtocol's, without copying a native string's bytes (`list` asks this of
+    /// every cgroup path of every container).
+    @inlinable
+    public func containsText(_ target: String) -> Bool {
+        var hay = self, needle = target
+        return hay.withUTF8 { h in needle.withUTF8 { n in textOccurs(n, in: h) } }
+    }
+}
+
+@usableFromInline
+func textOccurs(_ needle: UnsafeBufferPointer<UInt8>, in hay: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let first = needle.first else { return true }
+    let n = needle.count
+    guard hay.count >= n else { return false }
+    var i = 0
+    while i <= hay.count - n {
+        if hay[i] == first {
+            var k = 1
+            while k < n, hay[i + k] == needle[k] { k += 1 }
+            if k == n { return true }
+        }
+        i += 1
+    }
+    return false
 }

@@ -337,13 +337,24 @@ public enum SwrunCLI {
 
 /// Go's text/tabwriter with runc's settings (minwidth 12, padding 3, no trailing padding).
 public enum Table {
+    /// Columns padded to the widest cell + 3 (at least 12), as Go's tabwriter does for runc;
+    /// widths in code points, as tabwriter counts runes. Built as bytes: `list` renders
+    /// thousands of rows.
     public static func render(_ rows: [[String]]) -> String {
         guard let cols = rows.first?.count else { return "" }
-        var widths = [Int](repeating: 0, count: cols)
-        for r in rows { for (i, cell) in r.enumerated() where i < cols - 1 { widths[i] = max(widths[i], max(12, cell.count + 3)) } }
-        return rows.map { r in
-            r.enumerated().map { i, cell in i < cols - 1 ? cell + String(repeating: " ", count: widths[i] - cell.count) : cell }.joined()
-        }.joined(separator: "\n") + "\n"
+        let runes = { (s: String) -> Int in s.utf8.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
+        var widths = [Int](repeating: 12, count: cols)
+        for r in rows { for (i, cell) in r.enumerated() where i < cols - 1 { widths[i] = max(widths[i], runes(cell) + 3) } }
+        var out: [UInt8] = []
+        out.reserveCapacity(rows.count * widths.reduce(0, +) + rows.count * 40)
+        for r in rows {
+            for (i, cell) in r.enumerated() {
+                out.append(contentsOf: cell.utf8)
+                if i < cols - 1 { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[i] - runes(cell))) }
+            }
+            out.append(UInt8(ascii: "\n"))
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

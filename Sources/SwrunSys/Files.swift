@@ -125,12 +125,31 @@ public enum Files {
     /// swrun's own state files: one read of up to `max` bytes; a file that fills it is read
     /// to its end. Saves the second, empty read(2) of readFile (list does thousands).
     public static func readSmall(_ path: String, max: Int = 8192) throws(SyscallError) -> [UInt8] {
-        let fd = try open(path, O_RDONLY)
-        let (first, readError) = readChunk(fd.raw, max: max)
-        if readError != 0 { throw SyscallError("read", path, errno: readError) }
-        if first.count < max { return first }
-        return first + (try readAll(fd: fd.raw, path: path))
+        try readSmallAt(AT_FDCWD, path, max: max)
     }
+
+    /// readSmall of `name` relative to the directory `dir`.
+    public static func readSmallAt(_ dir: Int32, _ name: String, max: Int = 8192) throws(SyscallError) -> [UInt8] {
+        let fd = try openat(dir, name, O_RDONLY)
+        let (first, readError) = readChunk(fd.raw, max: max)
+        if readError != 0 { throw SyscallError("read", name, errno: readError) }
+        if first.count < max { return first }
+        return first + (try readAll(fd: fd.raw, path: name))
+    }
+
+    /// readSmallAt through `scratch`, reused from call to call: one allocation of the
+    /// file's exact size instead of one of `max` bytes per file (`list` reads thousands).
+    public static func readSmallAt(_ dir: Int32, _ name: String, scratch: UnsafeMutableBufferPointer<UInt8>) throws(SyscallError) -> [UInt8] {
+        let fd = try openat(dir, name, O_RDONLY)
+        var n: Int
+        repeat { n = Glibc.read(fd.raw, scratch.baseAddress!, scratch.count) } while n < 0 && Glibc.errno == Glibc.EINTR
+        if n < 0 { throw SyscallError("read", name, errno: Glibc.errno) }
+        let first = Array(UnsafeBufferPointer(rebasing: scratch[0..<n]))
+        if n < scratch.count { return first }
+        return first + (try readAll(fd: fd.raw, path: name))
+    }
+
+    public static func existsAt(_ dir: Int32, _ name: String) -> Bool { faccessat(dir, name, F_OK, 0) == 0 }
 
     public static func readFile(_ path: String) throws(SyscallError) -> [UInt8] {
         let fd = try open(path, O_RDONLY)

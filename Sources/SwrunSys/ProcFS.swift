@@ -24,24 +24,33 @@ public enum ProcFS {
     /// True if `pid` is the same live, non-zombie process that started at `startTime`
     /// (one read of /proc/<pid>/stat).
     public static func isSameLiveProcess(pid: Int32, startTime: UInt64) -> Bool {
-        // Bytes, not Characters: `list` asks this of every container.
-        guard pid > 0, let b = try? Files.readSmall("/proc/\(pid)/stat"), let close = b.lastIndex(of: UInt8(ascii: ")")) else { return false }
+        guard pid > 0, let b = try? Files.readSmall("/proc/\(pid)/stat") else { return false }
+        return liveState(stat: b, startTime: startTime) != nil
+    }
+
+    /// The state letter (field 3) of a /proc/<pid>/stat text if it is that of a live,
+    /// non-zombie process that started at `startTime`; nil otherwise. Bytes, not
+    /// Characters: `list` asks this of every container.
+    public static func liveState(stat b: [UInt8], startTime: UInt64) -> UInt8? {
+        // The command name (field 2) may hold spaces and parentheses: start after the last ')'.
+        guard let close = b.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         // After ") ": field 3 (state) is the first word, field 22 (start time) the 20th.
         var i = close + 1, field = 0
         while i < b.count, b[i] == UInt8(ascii: " ") { i += 1 }
-        guard i < b.count, b[i] != UInt8(ascii: "Z") else { return false }
+        guard i < b.count, b[i] != UInt8(ascii: "Z") else { return nil }
+        let state = b[i]
         while i < b.count, field < 19 {
             if b[i] == UInt8(ascii: " ") { field += 1 }
             i += 1
         }
-        guard field == 19, i < b.count else { return false }
+        guard field == 19, i < b.count else { return nil }
         var v: UInt64 = 0, digits = 0
         while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
             v = v &* 10 &+ UInt64(b[i] - 0x30)
             digits += 1
             i += 1
         }
-        return digits > 0 && v == startTime
+        return digits > 0 && v == startTime ? state : nil
     }
 
     public static let procSuperMagic: Int = 0x9fa0

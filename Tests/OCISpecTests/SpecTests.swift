@@ -107,4 +107,39 @@ struct JSONWriterTests {
         #expect(a.runtimeJSON.encoded().contains(#""created":"2026-01-01T00:00:00Z","annotations":{"k":"v"},"owner":"""#))
         #expect(a.hookJSON.encoded() == #"{"ociVersion":"1.0.2-dev","id":"c1","status":"running","pid":42,"bundle":"/b","annotations":{"k":"v"}}"#)
     }
+
+    /// JSONReader's streaming half (state.json in `list`): members read in place, values
+    /// stepped over, integers without text, the same errors as the tree.
+    @Test func streamingReader() throws {
+        let text = #"{"id":"c1","n":-42,"big":18446744073709551615,"skip":{"a":[1,"x\"y",{"b":null}],"c":true},"arr":["p","q"],"t":true}"#
+        var r = JSONReader(Array(text.utf8))
+        var seen: [String] = []
+        var id = "", n: Int32 = 0, big: UInt64 = 0, arr: [String] = [], t = false
+        try r.readObject { (r, key) throws(SpecError) in
+            seen.append(key)
+            switch key {
+            case "id": id = try r.readString()
+            case "n": n = try r.readInteger(Int32.self)
+            case "big": big = try r.readInteger(UInt64.self)
+            case "arr": try r.readArray { r throws(SpecError) in arr.append(try r.readString()) }
+            case "t": t = try r.readBool()
+            default: try r.skipValue()
+            }
+        }
+        try r.finish()
+        #expect(seen == ["id", "n", "big", "skip", "arr", "t"])
+        #expect(id == "c1" && n == -42 && big == UInt64.max && arr == ["p", "q"] && t)
+        for bad in [#"{"n":1.5}"#, #"{"n":1e3}"#, #"{"n":4294967296}"#, #"{"n":"1"}"#, #"{"n":1} x"#, #"{"n":1"#] {
+            var r = JSONReader(Array(bad.utf8))
+            #expect(throws: SpecError.self, "\(bad)") {
+                try r.readObject { (r, _) throws(SpecError) in _ = try r.readInteger(UInt32.self) }
+                try r.finish()
+            }
+        }
+        var u = JSONReader(Array(#"["a\u0041",[1,[2,{}]],"\n"]"#.utf8))
+        try u.readArray { r throws(SpecError) in try r.skipValue() }
+        try u.finish()
+        var broken = JSONReader(Array(#"["unterminated]"#.utf8))
+        #expect(throws: SpecError.self) { try broken.skipValue() }
+    }
 }

@@ -227,22 +227,13 @@ public enum CgroupManager {
         for pid in allPids(dirs) { _ = try? Proc.kill(pid, sig) }
     }
 
+    /// A directory of the v1 freezer hierarchy, by its path (`/sys/fs/cgroup/freezer/...`).
+    static func isV1FreezerPath(_ d: String) -> Bool { d.containsText("/freezer/") }
+
     /// FROZEN, THAWED (or FREEZING) from the v1 freezer, else from v2 cgroup.freeze. The v1
     /// freezer's directory is tried first by name: `list` asks this of every container.
     public static func freezerState(_ dirs: [String]) -> String? {
-        let isFreezer = { (d: String) -> Bool in
-            let needle = Array("/freezer/".utf8)
-            return d.utf8.withContiguousStorageIfAvailable { h -> Bool in
-                guard h.count >= needle.count else { return false }
-                for start in 0...(h.count - needle.count) where h[start] == needle[0] {
-                    var k = 1
-                    while k < needle.count, h[start + k] == needle[k] { k += 1 }
-                    if k == needle.count { return true }
-                }
-                return false
-            } ?? false
-        }
-        let ordered = dirs.filter(isFreezer) + dirs.filter { !isFreezer($0) }
+        let ordered = dirs.filter(isV1FreezerPath) + dirs.filter { !isV1FreezerPath($0) }
         for d in ordered {
             if let b = try? Files.readSmall(d + "/freezer.state") { return trimWhitespace(String(decoding: b, as: UTF8.self)) }
             if let b = try? Files.readSmall(d + "/cgroup.freeze") { return b.first == UInt8(ascii: "1") ? "FROZEN" : "THAWED" }

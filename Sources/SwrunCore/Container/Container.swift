@@ -197,9 +197,10 @@ public struct Container {
         // The owner of each state directory by name, from the host's /etc/passwd (no NSS),
         // read once for the whole list.
         var users: [PasswdEntry]?
+        let reader = StatusReader(store)
         for id in try store.ids() {
-            guard let r = try? store.load(id) else { continue }
-            let status = ContainerStatus.derive(r, store: store)
+            guard let bytes = reader.stateFile(id), let r = try? store.decode(id, bytes, listing: true) else { continue }
+            let status = ContainerStatus.derive(r, reader)
             var s = Self.state(r, status: status, pid: status == .stopped ? 0 : r.initPid)
             // Recorded at create (a stat of the directory for older state files).
             if let uid = r.ownerUid ?? (try? Files.stat(store.directory(id)))?.uid {

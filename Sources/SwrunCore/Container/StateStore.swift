@@ -92,8 +92,12 @@ public struct StateStore: Sendable {
         } catch {
             throw SwrunError.system(error)
         }
+        return try decode(id, bytes)
+    }
+
+    func decode(_ id: String, _ bytes: [UInt8], listing: Bool = false) throws(SwrunError) -> ContainerRecord {
         do {
-            return try ContainerRecord(json: JSONReader.parse(bytes))
+            return try ContainerRecord(state: bytes, listing: listing)
         } catch {
             throw SwrunError(.system, "read state of \(id): \(error)")
         }
@@ -126,27 +130,58 @@ extension ContainerRecord {
         ] + (ownerUid.map { [("ownerUid", JSON.uint(UInt64($0)))] } ?? []))
     }
 
-    init(json v: JValue) throws(SpecError) {
-        func str(_ k: String) throws(SpecError) -> String {
-            guard let s = v[k]?.string else { throw SpecError("state.json: \(k) missing") }
-            return s
-        }
-        func num<T: FixedWidthInteger>(_ k: String) throws(SpecError) -> T {
-            guard let n = v[k]?.integer(T.self) else { throw SpecError("state.json: \(k) missing") }
-            return n
-        }
+    /// state.json read in place (JSONReader's streaming half): `list` decodes one per
+    /// container, and a tree per file was most of its user-space time.
+    /// `listing`: what `list` shows and needs for the status only; the cgroups swrun made and
+    /// the hooks are stepped over (left empty).
+    init(state bytes: [UInt8], listing: Bool = false) throws(SpecError) {
+        var r = JSONReader(bytes)
+        var id, bundle, rootfs, created, ociVersion, owner: String?
+        var creatorPid, initPid: Int32?
+        var creatorStartTime, initStartTime: UInt64?
         var annotations: [String: String] = [:]
-        if case .object(let m)? = v["annotations"] { for (k, x) in m { annotations[k] = x.string ?? "" } }
-        self.init(id: try str("id"), bundle: try str("bundle"), rootfs: try str("rootfs"), created: try str("created"),
-                  ociVersion: try str("ociVersion"), annotations: annotations, owner: try str("owner"),
-                  creatorPid: try num("creatorPid"), creatorStartTime: try num("creatorStartTime"))
-        initPid = try num("initPid")
-        initStartTime = try num("initStartTime")
-        setupComplete = v["setupComplete"]?.bool ?? false
-        cgroupLeaves = (v["cgroupLeaves"]?.array ?? []).compactMap(\.string)
-        cgroupCreated = (v["cgroupCreated"]?.array ?? []).compactMap(\.string)
-        poststart = try v["poststart"].map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []
-        poststop = try v["poststop"].map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststop") } ?? []
-        ownerUid = v["ownerUid"]?.integer(UInt32.self)
+        var setupComplete = false, ownerUid: UInt32?
+        var leaves: [String] = [], made: [String] = []
+        var poststart: JValue?, poststop: JValue?
+        try r.readObject { (r, key) throws(SpecError) in
+            switch key {
+            case "id": id = try r.readString()
+            case "bundle": bundle = try r.readString()
+            case "rootfs": rootfs = try r.readString()
+            case "created": created = try r.readString()
+            case "ociVersion": ociVersion = try r.readString()
+            case "owner": owner = try r.readString()
+            case "creatorPid": creatorPid = try r.readInteger(Int32.self)
+            case "initPid": initPid = try r.readInteger(Int32.self)
+            case "creatorStartTime": creatorStartTime = try r.readInteger(UInt64.self)
+            case "initStartTime": initStartTime = try r.readInteger(UInt64.self)
+            case "setupComplete": setupComplete = try r.readBool()
+            case "ownerUid": ownerUid = try r.readInteger(UInt32.self)
+            case "annotations": try r.readObject { (r, k) throws(SpecError) in annotations[k] = try r.readValue().string ?? "" }
+            case "cgroupLeaves": try r.readArray { r throws(SpecError) in if let s = try r.readValue().string { leaves.append(s) } }
+            // (A `where` clause would bind to the last pattern of a list only: one per case.)
+            case "cgroupCreated" where listing, "poststart" where listing, "poststop" where listing: try r.skipValue()
+            case "cgroupCreated": try r.readArray { r throws(SpecError) in if let s = try r.readValue().string { made.append(s) } }
+            case "poststart": poststart = try r.readValue()
+            case "poststop": poststop = try r.readValue()
+            default: _ = try r.readValue()
+            }
+        }
+        try r.finish()
+        func req<T>(_ v: T?, _ k: String) throws(SpecError) -> T {
+            guard let v else { throw SpecError("state.json: \(k) missing") }
+            return v
+        }
+        self.init(id: try req(id, "id"), bundle: try req(bundle, "bundle"), rootfs: try req(rootfs, "rootfs"), created: try req(created, "created"),
+                  ociVersion: try req(ociVersion, "ociVersion"), annotations: annotations, owner: try req(owner, "owner"),
+                  creatorPid: try req(creatorPid, "creatorPid"), creatorStartTime: try req(creatorStartTime, "creatorStartTime"))
+        self.initPid = try req(initPid, "initPid")
+        self.initStartTime = try req(initStartTime, "initStartTime")
+        self.setupComplete = setupComplete
+        cgroupLeaves = leaves
+        cgroupCreated = made
+        self.poststart = try poststart.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []
+        self.poststop = try poststop.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststop") } ?? []
+        self.ownerUid = ownerUid
     }
 }
