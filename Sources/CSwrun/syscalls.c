@@ -83,6 +83,8 @@ const int SWRUN_PR_SET_NO_NEW_PRIVS = PR_SET_NO_NEW_PRIVS;
 const int SWRUN_PR_CAPBSET_DROP = PR_CAPBSET_DROP;
 const int SWRUN_PR_CAPBSET_READ = PR_CAPBSET_READ;
 const int SWRUN_PR_SET_CHILD_SUBREAPER = PR_SET_CHILD_SUBREAPER;
+const int SWRUN_PR_CAP_AMBIENT = PR_CAP_AMBIENT;
+const unsigned long SWRUN_PR_CAP_AMBIENT_CLEAR_ALL = PR_CAP_AMBIENT_CLEAR_ALL;
 
 pid_t swrun_fork(int flags) {
     // Raw clone with a NULL stack behaves like fork(2) but accepts CLONE_NEW* flags.
@@ -255,14 +257,45 @@ int swrun_restore_signals(const void *oldset) {
     return sigprocmask(SIG_SETMASK, (const sigset_t *)oldset, NULL);
 }
 
+/* The SigIgn and SigCgt masks of /proc/self/status: the signals whose disposition is not
+ * the default. Returns 0 and sets *mask, or -1 (then every signal is reset). */
+static int non_default_signals(uint64_t *mask) {
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    int found = 0;
+    *mask = 0;
+    for (char *line = buf; line && *line;) {
+        char *next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        if (strncmp(line, "SigIgn:", 7) == 0 || strncmp(line, "SigCgt:", 7) == 0) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long v = strtoull(line + 7, &end, 16);
+            if (errno != 0 || end == line + 7) return -1;
+            *mask |= v;
+            found++;
+        }
+        line = next;
+    }
+    return found == 2 ? 0 : -1;
+}
+
 int swrun_reset_signal_dispositions(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP) continue;
-        sigaction(sig, &sa, NULL);
+    /* The kernel's struct for rt_sigaction(2): glibc's sigaction() refuses signals 32 and 33
+     * (its own), which a caller may still have ignored. SIG_DFL needs no restorer. */
+    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } dfl = {SIG_DFL, 0, NULL, 0};
+    /* Only what is ignored or caught (usually a handful, not 62 calls); all of them if
+     * /proc cannot say. */
+    uint64_t mask = ~0ULL;
+    if (non_default_signals(&mask) != 0) mask = ~0ULL;
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || !(mask & (1ULL << (sig - 1)))) continue;
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
     }
     return 0;
 }

@@ -68,7 +68,10 @@ public enum Capabilities {
     }
 
     public static func setAmbient(_ mask: UInt64, lastCap: Int) throws(SyscallError) {
-        if cap_reset_ambient() != 0 && errno != EINVAL { throw SyscallError("reset ambient capabilities", nil, errno: errno) }
+        // One PR_CAP_AMBIENT_CLEAR_ALL (libcap's cap_reset_ambient asks every capability first).
+        if swrun_prctl(SWRUN_PR_CAP_AMBIENT, SWRUN_PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL {
+            throw SyscallError("reset ambient capabilities", nil, errno: errno)
+        }
         for cap in 0...lastCap where mask & (1 << UInt64(cap)) != 0 {
             _ = try check("raise ambient capability \(cap)") { cap_set_ambient(cap_value_t(cap), CAP_SET) }
         }

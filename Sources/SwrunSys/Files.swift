@@ -243,18 +243,21 @@ public enum Files {
     /// mkdir -p for host paths the runtime owns (state root, cgroup parents). Returns the
     /// directories it created, outermost first, so that a caller can record and undo them.
     @discardableResult
+    /// mkdir -p; returns the directories it made, outermost first. The leaf is tried first:
+    /// where the parents exist (nearly always) that is the only syscall.
     public static func mkdirAll(_ path: String, mode: UInt32 = 0o755) throws(SyscallError) -> [String] {
-        var created: [String] = []
-        var current = ""
-        for comp in path.split(separator: "/") {
-            current += "/" + comp
-            if Glibc.mkdir(current, mode) == 0 {
-                created.append(current)
-            } else if Glibc.errno != Glibc.EEXIST {
-                throw SyscallError("mkdir", current, errno: Glibc.errno)
-            }
-        }
-        return created
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        let dir = String(trimmed)
+        if dir.isEmpty || dir == "/" { return [] }
+        if Glibc.mkdir(dir, mode) == 0 { return [dir] }
+        let e = Glibc.errno
+        if e == Glibc.EEXIST { return [] }
+        guard e == Glibc.ENOENT, let slash = dir.lastIndex(of: "/") else { throw SyscallError("mkdir", dir, errno: e) }
+        let made = try mkdirAll(String(dir[..<slash]), mode: mode)
+        if Glibc.mkdir(dir, mode) == 0 { return made + [dir] }
+        if Glibc.errno == Glibc.EEXIST { return made }
+        throw SyscallError("mkdir", dir, errno: Glibc.errno)
     }
 
     public static func mknodat(_ dir: Int32, _ name: String, mode: UInt32, dev: UInt64, display: String) throws(SyscallError) {

@@ -80,6 +80,19 @@ struct SpecFieldTests {
         let r = try s.runContainer()
         #expect(r.stdout.contains("SigBlk:\t0000000000000000"), "\(r.stdout)")
         #expect(!r.stdout.contains("SigIgn:\t0000000000001000"), "SIGPIPE must not be ignored: \(r.stdout)")
+        // Nor what swrun's caller ignores (the init resets exactly the signals /proc says are
+        // ignored or caught, 32 and 33 included): HUP, INT, USR1 and TERM ignored by the shell
+        // that runs swrun, with whatever this test runner ignores.
+        let id = s.id("sig")
+        s.freshCgroup(id)
+        s.args(["/bin/grep", "SigIgn", "/proc/self/status"])
+        try s.writeConfig()
+        let shell = Harness.run(["/bin/sh", "-c", "trap '' HUP INT USR1 TERM; grep SigIgn /proc/self/status; exec \(Harness.binary) --root \(s.root) run -b \(s.bundle) \(id)"])
+        let lines = shell.stdout.split(separator: "\n")
+        #expect(lines.count == 2, "\(shell.stdout) \(shell.stderr)")
+        let caller = UInt64(lines.first?.split(separator: "\t").last ?? "", radix: 16) ?? 0
+        #expect(caller & 0x4203 == 0x4203, "the caller ignores them: \(shell.stdout)")
+        #expect(lines.last == "SigIgn:\t0000000000000000", "the container does not: \(shell.stdout) \(shell.stderr)")
     }
 
     @Test func defaultSpecHasEmptyInheritableAndNoNewPrivs() throws {

@@ -34,8 +34,15 @@ struct CgroupWriterTests {
     @Test func v1DevicesDenyAllThenRulesThenDefaults() throws {
         let r = try res(#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"},{"allow":false,"type":"b","major":8,"access":"w"}]}"#)
         let w = V1Writes.devices(r.devices, nodes: []).map(\.description)
-        #expect(w.prefix(4) == ["devices.deny=a", "devices.deny=a", "devices.allow=c 10:229 rw", "devices.deny=b 8:* w"])
+        // The spec's deny-all repeats the leading one: written once.
+        #expect(w.prefix(3) == ["devices.deny=a", "devices.allow=c 10:229 rw", "devices.deny=b 8:* w"])
         #expect(w.contains("devices.allow=c 1:3 rwm") && w.contains("devices.allow=c 136:* rwm") && w.contains("devices.allow=c *:* m"))
+        // The config's own nodes repeat the defaults: each rule once per run of allows.
+        let nodes = [DeviceNode(path: "/dev/null", fileType: 0o020000, major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0)]
+        let withNodes = V1Writes.devices(r.devices, nodes: nodes).map(\.description)
+        #expect(withNodes.filter { $0 == "devices.allow=c 1:3 rwm" }.count == 1, "\(withNodes)")
+        #expect(V1Writes.devices([LinuxDeviceCgroup(allow: true, type: "c", major: 1, minor: 3, access: "rwm"), LinuxDeviceCgroup(allow: false, type: "c", major: 1, minor: 3, access: "rwm"), LinuxDeviceCgroup(allow: true, type: "c", major: 1, minor: 3, access: "rwm")], nodes: []).map(\.description).prefix(4)
+                == ["devices.deny=a", "devices.allow=c 1:3 rwm", "devices.deny=c 1:3 rwm", "devices.allow=c 1:3 rwm"], "a deny between two allows keeps both")
         #expect(V1Writes.devices(nil, nodes: []).isEmpty)
     }
 

@@ -57,6 +57,8 @@ extern const int SWRUN_PR_SET_NO_NEW_PRIVS;
 extern const int SWRUN_PR_CAPBSET_DROP;
 extern const int SWRUN_PR_CAPBSET_READ;
 extern const int SWRUN_PR_SET_CHILD_SUBREAPER;
+extern const int SWRUN_PR_CAP_AMBIENT;
+extern const unsigned long SWRUN_PR_CAP_AMBIENT_CLEAR_ALL;
 
 /// Fork-like clone(2): returns 0 in the child (which continues on a copy of the
 /// caller's stack, like fork), the child's pid in the parent, -1 on error.

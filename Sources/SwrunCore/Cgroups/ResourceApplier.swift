@@ -9,9 +9,9 @@ public enum ResourceApplier {
     public static func apply(_ r: LinuxResources, leaves: [String], layout: CgroupLayout, nodes: [DeviceNode], update: Bool = false) throws(SwrunError) {
         var handled: Set<String> = []
         for (h, dir) in zip(layout.hierarchies, leaves) where !h.isV2 {
-            let memsw = (try? Files.readString(dir + "/memory.memsw.limit_in_bytes")).flatMap { Int64(trimWhitespace($0)) }
             var writes = try V1Writes.writes(r, controllers: h.controllers, nodes: nodes)
             if h.controllers.contains("memory") {
+                let memsw = (try? Files.readString(dir + "/memory.memsw.limit_in_bytes")).flatMap { Int64(trimWhitespace($0)) }
                 writes.removeAll { $0.file.hasPrefix("memory.") }
                 writes = try V1Writes.memory(r.memory, currentMemsw: memsw) + writes
             }
@@ -52,10 +52,22 @@ public enum ResourceApplier {
         }
     }
 
+    /// One open per file and value, except for v1 devices.allow/deny, which take one rule per
+    /// write(2): a run of rules goes through one descriptor (opening a cgroup file costs more
+    /// than writing it; the default config has two dozen rules).
     static func write(_ writes: [CgroupWrite], _ dir: String) throws(SwrunError) {
+        var open: (file: String, fd: OwnedFD)?
         for w in writes {
             Log.debug("cgroup write \(dir)/\(w.file) = \(w.value)")
-            do { try Files.writeFile(dir + "/" + w.file, w.value, flags: OpenFlags.writeOnly) } catch {
+            do {
+                if w.file == "devices.allow" || w.file == "devices.deny" {
+                    if open?.file != w.file { open = (w.file, try Files.open(dir + "/" + w.file, OpenFlags.writeOnly)) }
+                    if let fd = open?.fd { try Files.writeAll(fd: fd.raw, w.value, path: dir + "/" + w.file) }
+                } else {
+                    open = nil
+                    try Files.writeFile(dir + "/" + w.file, w.value, flags: OpenFlags.writeOnly)
+                }
+            } catch {
                 throw SwrunError(.system, "linux.resources: write \(w.value) to \(dir)/\(w.file): \(Errno.text(error.errno))")
             }
         }

@@ -46,6 +46,7 @@ extension Container {
         plan.seccompListener = listener?.raw ?? -1
         let (console, relay) = try Console.connect(try absolute(o.consoleSocket), terminal: plan.terminal, detached: o.detach)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
+        Console.startAtOurSize(&plan, relay: relay)
         let pidFile = try absolute(o.pidFile)
         let namespaces = try containerNamespaces(spec, initPid: r.initPid)
         let (pid, channel, v2Left) = try spawnExec(plan, namespaces: namespaces, cgroups: r.cgroupLeaves)

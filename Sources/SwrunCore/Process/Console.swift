@@ -20,6 +20,14 @@ enum Console {
         return (try sys("connect to console socket") { try Terminal.connect(path) }, nil)
     }
 
+    /// A relayed terminal (no consoleSize in the config) starts at the size of swrun's own, set
+    /// by the child when it makes the pty, before the process can ask; the relay follows later
+    /// changes. (Set by the relay alone, a quick `stty size` could see 0 0.)
+    static func startAtOurSize(_ plan: inout LaunchPlan, relay: TTYRelay?) {
+        guard relay != nil, plan.consoleSize.isEmpty, Stdio.isatty(0), let size = Terminal.size(0) else { return }
+        plan.consoleSize = [size.rows, size.cols]
+    }
+
     /// Child side, after pivot_root (or setns into the mount namespace for exec).
     static func setUp(_ plan: LaunchPlan, bindDevConsole: Bool) throws(SwrunError) {
         guard plan.terminal, plan.consoleSocket >= 0 else { return }

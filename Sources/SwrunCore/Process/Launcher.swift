@@ -32,6 +32,7 @@ enum Launcher {
         if let run = options.run { try protectIfExposed(plan, run, bundle: bundlePath) }
         let (console, relay) = try Console.connect(options.consoleSocket, terminal: plan.terminal, detached: options.detached)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
+        Console.startAtOurSize(&plan, relay: relay)
         let listener = try SeccompNotify.connect(plan)
         plan.seccompListener = listener?.raw ?? -1
         let hooks = spec.hooks ?? Hooks()

@@ -88,7 +88,19 @@ public enum V1Writes {
             let t = n.fileType == 0o060000 ? "b" : "c"
             w.append(CgroupWrite("devices.allow", "\(t) \(n.major):\(n.minor) rwm"))
         }
-        return w
+        return withoutRepeats(w)
+    }
+
+    /// Within a run of writes to one file, a value already written changes nothing (a rule
+    /// allowed, or denied, twice in a row is allowed once): dropped. The defaults and the
+    /// config's own nodes repeat the spec's rules; order across runs is kept.
+    static func withoutRepeats(_ writes: [CgroupWrite]) -> [CgroupWrite] {
+        var out: [CgroupWrite] = [], seen: Set<String> = [], file = ""
+        for w in writes {
+            if w.file != file { file = w.file; seen = [] }
+            if seen.insert(w.value).inserted { out.append(w) }
+        }
+        return out
     }
 
     /// Writes for one v1 hierarchy, given the controllers mounted in it.
