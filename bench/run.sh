@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../e2e/lib.sh"
 W=$(mktemp -d /tmp/swrun-bench.XXXXXX)
 mount -t tmpfs -o size=512m swrun-bench "$W"
-trap 'for r in swrun runc crun; do for id in $(${RT[$r]} list -q 2>/dev/null); do ${RT[$r]} delete -f $id >/dev/null 2>&1; done; done; umount -l $W; rm -rf $W' EXIT
+trap 'for r in swrun swrun-ro runc crun; do for id in $(${RT[$r]} list -q 2>/dev/null); do ${RT[$r]} delete -f $id >/dev/null 2>&1; done; done; umount -l $W; rm -rf $W' EXIT
 make_rootfs "$W/bundle/rootfs"
 (cd "$W/bundle" && "$SWRUN" spec)
 sed -i -e 's/"terminal": true/"terminal": false/' -e 's/^\(\t\t\t\)"sh"$/\1"\/bin\/true"/' "$W/bundle/config.json"
@@ -37,16 +37,17 @@ measure() {
     python3 "$here/interleave.py" "$results" "$case" "${ROUNDS:-$RUNS}" 3 "$@"
 }
 
-# 1. run /bin/true (the floor: the namespaces and a chroot, nothing else). swrun re-executes
-# itself from a read-only overlay view (CVE-2019-5736) unless its binary already lies on a
-# read-only mount: "swrun-ro" is the same binary on a read-only bind mount, timed in the same
-# rounds (its own row in the table).
-cp "$SWRUN" "$W/swrun-ro" && mount --bind "$W/swrun-ro" "$W/swrun-ro" && mount -o remount,bind,ro "$W/swrun-ro"
-measure "run /bin/true (ms)" "swrun=${RT[swrun]} run -b $B b1" "swrun-ro=$W/swrun-ro --root $W/root-swrun-ro run -b $B b1" \
+# 1. run /bin/true (the floor: the namespaces and a chroot, nothing else).
+measure "run /bin/true (ms)" "swrun=${RT[swrun]} run -b $B b1" \
     "crun=${RT[crun]} run -b $B b1" "runc=${RT[runc]} run -b $B b1" "floor=unshare -m -u -i -n -p -f chroot $B/rootfs /bin/true"
 
-# 2. create + start + wait + delete, as containerd sequences them
-for r in $NAMES; do
+# 2. create + start + wait + delete, as containerd sequences them. create (and exec)
+# re-execute swrun from a read-only overlay view (CVE-2019-5736) unless its binary already
+# lies on a read-only mount: "swrun-ro" is the same binary on a read-only bind mount, timed
+# in the same rounds (its own row in the table).
+cp "$SWRUN" "$W/swrun-ro" && mount --bind "$W/swrun-ro" "$W/swrun-ro" && mount -o remount,bind,ro "$W/swrun-ro"
+RT[swrun-ro]="$W/swrun-ro --root $W/root-swrun-ro"
+for r in $NAMES swrun-ro; do
     cat >"$W/seq-$r.sh" <<SEQ
 #!/bin/sh
 ${RT[$r]} create -b $B --pid-file $W/p-$r s1 && ${RT[$r]} start s1
@@ -55,7 +56,7 @@ ${RT[$r]} delete s1
 SEQ
     chmod +x "$W/seq-$r.sh"
 done
-measure "create+start+wait+delete (ms)" "swrun=$W/seq-swrun.sh" "crun=$W/seq-crun.sh" "runc=$W/seq-runc.sh"
+measure "create+start+wait+delete (ms)" "swrun=$W/seq-swrun.sh" "swrun-ro=$W/seq-swrun-ro.sh" "crun=$W/seq-crun.sh" "runc=$W/seq-runc.sh"
 
 # 3. exec into a running container
 # Other bundles share the rootfs through an absolute root.path (runc refuses symlinks).
