@@ -179,42 +179,23 @@ public struct JSONReader {
         return v
     }
 
+    // The tree's containers go through the streaming readers below (one grammar).
     mutating func array(depth: Int) throws(SpecError) -> JValue {
-        i += 1
         var items: [JValue] = []
-        skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-        while true {
-            skipSpace()
-            items.append(try value(depth: depth + 1))
-            skipSpace()
-            guard i < b.count else { throw error("unterminated array") }
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
-            if b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-            throw error("expected , or ] in array")
+        try readArray { r throws(SpecError) in
+            r.skipSpace()
+            items.append(try r.value(depth: depth + 1))
         }
+        return .array(items)
     }
 
     mutating func object(depth: Int) throws(SpecError) -> JValue {
-        i += 1
         var members: [(String, JValue)] = []
-        skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
-        while true {
-            skipSpace()
-            guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key string") }
-            let key = try string()
-            skipSpace()
-            guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected : after key") }
-            i += 1
-            skipSpace()
-            members.append((key, try value(depth: depth + 1)))
-            skipSpace()
-            guard i < b.count else { throw error("unterminated object") }
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
-            if b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
-            throw error("expected , or } in object")
+        try readObject { (r, key) throws(SpecError) in
+            r.skipSpace()
+            members.append((key, try r.value(depth: depth + 1)))
         }
+        return .object(members)
     }
 }
 
