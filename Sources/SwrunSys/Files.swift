@@ -130,11 +130,9 @@ public enum Files {
 
     /// readSmall of `name` relative to the directory `dir`.
     public static func readSmallAt(_ dir: Int32, _ name: String, max: Int = 8192) throws(SyscallError) -> [UInt8] {
-        let fd = try openat(dir, name, O_RDONLY)
-        let (first, readError) = readChunk(fd.raw, max: max)
-        if readError != 0 { throw SyscallError("read", name, errno: readError) }
-        if first.count < max { return first }
-        return first + (try readAll(fd: fd.raw, path: name))
+        let scratch = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max)
+        defer { scratch.deallocate() }
+        return try readSmallAt(dir, name, scratch: scratch)
     }
 
     /// readSmallAt through `scratch`, reused from call to call: one allocation of the

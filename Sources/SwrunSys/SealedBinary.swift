@@ -4,8 +4,9 @@ import Glibc
 /// CVE-2019-5736: a container that makes swrun's child execute `/proc/self/exe` (a
 /// `#!/proc/self/exe` entrypoint) gets a process whose exe is swrun's own file; once swrun
 /// exits it can reopen that file for writing through /proc/<pid>/exe and replace the host's
-/// binary. swrun therefore runs the verbs that enter containers (create, run, exec) from a
-/// view of its file that cannot be written: as runc 1.2 does, a private read-only overlayfs
+/// binary. swrun therefore runs the verbs that enter containers (create and exec always, run
+/// where its container's PID namespace is exposed: Launcher.exposure) from a view of its
+/// file that cannot be written: as runc 1.2 does, a private read-only overlayfs
 /// over the binary's directory, detached (mounted nowhere, gone with the last user), and a
 /// sealed memfd copy where overlayfs cannot be used. Opening the exe for writing then fails
 /// with EROFS (overlay) or EPERM (seals), whatever the container's capabilities.

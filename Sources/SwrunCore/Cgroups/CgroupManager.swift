@@ -164,9 +164,6 @@ public enum CgroupManager {
             self.v2Fd = v2Fd
         }
 
-        /// The descriptors the child keeps until it has joined.
-        public var childFds: [Int32] { tasks.map { $0.fd.raw } }
-
         /// Parent side, after the clone: the child holds its own copies.
         public func closeTasks() { for t in tasks { t.fd.close() } }
     }
@@ -179,7 +176,7 @@ public enum CgroupManager {
         for dir in dirs {
             do {
                 let fd = try Files.open(dir + "/tasks", OpenFlags.writeOnly)
-                if dir.containsText("/freezer") { freezer.append((fd, dir)) } else { tasks.append((fd, dir)) }
+                if isV1FreezerPath(dir) { freezer.append((fd, dir)) } else { tasks.append((fd, dir)) }
             } catch where error.errno == Errno.ENOENT {
                 v2 = dir
             } catch {

@@ -97,10 +97,7 @@ public struct Container {
             // socket's EOF is that execve (or the init's death); an error the init hit after
             // the handover (a startContainer hook) comes first and is reported as the init would.
             while let m = try created.channel.receive() {
-                if case .error(_, let msg) = m {
-                    Log.error("container init: \(msg)")
-                    Stdio.writeStderr("swrun: container init: \(msg)\n")
-                }
+                if case .error(_, let msg) = m { InitSequence.report(msg) }
             }
             if !r.setupComplete {
                 r.setupComplete = true

@@ -63,7 +63,7 @@ public struct RlimitOp: Equatable, Sendable {
     public var hard: UInt64
 }
 
-/// A namespace to join by path: the fd is opened and type-checked by the parent.
+/// process.scheduler, as sched_setattr(2) takes it.
 public struct SchedulerOp: Equatable, Sendable {
     public var policy: UInt32
     public var flags: UInt64 = 0
@@ -97,6 +97,7 @@ public struct IDRange: Equatable, Sendable {
     }
 }
 
+/// A namespace to join by path: the fd is opened and type-checked by the parent.
 public struct NamespaceJoin: Equatable, Sendable {
     public var type: String
     public var flag: Int32

@@ -18,14 +18,21 @@ enum InitSequence {
         do {
             try steps(ctx)
         } catch {
-            // After the handover the parent is gone: say it on the log and stderr instead.
+            // After the handover the parent may be gone (`create` has exited): then say it on
+            // the log and stderr instead (`run`, still there, reports what it receives).
             let message = error.message
             if (try? ctx.channel.send(.error(errno: 0, message: message))) == nil {
-                Log.error("container init: \(message)")
-                Stdio.writeStderr("swrun: container init: \(message)\n")
+                report(message)
             }
             Proc.exit(1)
         }
+    }
+
+    /// An init error after the handover, on the log and stderr: by the init when its parent
+    /// has gone, by `run` when it received it.
+    static func report(_ message: String) {
+        Log.error("container init: \(message)")
+        Stdio.writeStderr("swrun: container init: \(message)\n")
     }
 
     static func steps(_ ctx: Context) throws(SwrunError) -> Never {
