@@ -54,3 +54,29 @@ func textOccurs(_ needle: UnsafeBufferPointer<UInt8>, in hay: UnsafeBufferPointe
     }
     return false
 }
+
+extension Array where Element == String {
+    /// `joined(separator:)` without the stdlib's unspecialized generic path, whose first call
+    /// resolves associated types through the runtime (~90k instructions in every process
+    /// that calls it; measured with callgrind).
+    public func joinedText(_ separator: String = "") -> String {
+        var out = ""
+        for (i, part) in enumerated() {
+            if i > 0 { out.append(separator) }
+            out.append(part)
+        }
+        return out
+    }
+}
+
+extension Array where Element == Substring {
+    /// As [String]'s `joinedText`.
+    public func joinedText(_ separator: String = "") -> String {
+        var out = ""
+        for (i, part) in enumerated() {
+            if i > 0 { out.append(separator) }
+            out.append(contentsOf: part)
+        }
+        return out
+    }
+}

@@ -283,12 +283,12 @@ public enum SwrunCLI {
     static func list(_ c: Container, format: String, quiet: Bool) throws(SwrunError) {
         let states = try c.list()
         if quiet {
-            Stdio.writeStdout(states.map { $0.id + "\n" }.joined())
+            Stdio.writeStdout(states.map { $0.id + "\n" }.joinedText())
             return
         }
         switch format {
         case "json":
-            Stdio.writeStdout(JSON.array(states.map(\.runtimeJSON)).encoded() + "\n")
+            Stdio.writeStdout(JSON.array(states.map { $0.runtimeJSON }).encoded() + "\n")
         case "table":
             let rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]] + states.map {
                 [$0.id, String($0.pid), $0.status, $0.bundle, $0.created, $0.owner]

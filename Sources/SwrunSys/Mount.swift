@@ -71,14 +71,15 @@ public enum Mount {
     /// Creates a detached filesystem mount with fsopen/fsconfig/fsmount. `options` are the
     /// filesystem's data options (`mode=755`, `newinstance`); the kernel's own error log is
     /// added to a failure so that "bad option" names the option.
-    public static func newFilesystem(type: String, source: String?, options: [(key: String, value: String?)], attr: UInt64, display: String) throws(SyscallError) -> OwnedFD {
+    public static func newFilesystem(type: String, source: String?, options: [KeyValue], attr: UInt64, display: String) throws(SyscallError) -> OwnedFD {
         let fs = OwnedFD(try check("fsopen", type) { swrun_fsopen(type) })
         do {
             if let source, !source.isEmpty {
                 _ = try check("fsconfig source=\(source)", display) { swrun_fsconfig_string(fs.raw, "source", source) }
             }
-            for (key, value) in options {
-                if let value {
+            for o in options {
+                let key = o.key
+                if let value = o.value {
                     _ = try check("fsconfig \(key)=\(value)", display) { swrun_fsconfig_string(fs.raw, key, value) }
                 } else {
                     _ = try check("fsconfig \(key)", display) { swrun_fsconfig_flag(fs.raw, key) }
@@ -97,5 +98,16 @@ public enum Mount {
             }
             throw error
         }
+    }
+}
+
+/// A key and an optional value: a filesystem data option (`mode=755`, the flag `newinstance`)
+/// or a sysctl.
+public struct KeyValue: Equatable, Sendable {
+    public var key: String
+    public var value: String?
+    public init(_ key: String, _ value: String?) {
+        self.key = key
+        self.value = value
     }
 }

@@ -5,20 +5,8 @@ public enum ProcFS {
     /// Field 22 of /proc/<pid>/stat: the start time in clock ticks since boot. Together with
     /// the pid it names one process for its whole life (pids are reused; start times are not).
     public static func startTime(of pid: Int32) -> UInt64? {
-        guard let s = try? Files.readString("/proc/\(pid)/stat") else { return nil }
-        // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-        guard let close = s.lastIndex(of: ")") else { return nil }
-        let rest = s[s.index(after: close)...].split(separator: " ")
-        // rest[0] is field 3 (state); field 22 is rest[19].
-        guard rest.count > 19 else { return nil }
-        return UInt64(rest[19])
-    }
-
-    /// The one-letter state (R, S, D, Z, T, ...) of /proc/<pid>/stat.
-    public static func state(of pid: Int32) -> Character? {
-        guard let s = try? Files.readString("/proc/\(pid)/stat"),
-              let close = s.lastIndex(of: ")") else { return nil }
-        return s[s.index(after: close)...].split(separator: " ").first?.first
+        guard let b = try? Files.readSmall("/proc/\(pid)/stat") else { return nil }
+        return fields(stat: b)?.startTime
     }
 
     /// True if `pid` is the same live, non-zombie process that started at `startTime`
@@ -29,15 +17,22 @@ public enum ProcFS {
     }
 
     /// The state letter (field 3) of a /proc/<pid>/stat text if it is that of a live,
-    /// non-zombie process that started at `startTime`; nil otherwise. Bytes, not
-    /// Characters: `list` asks this of every container.
+    /// non-zombie process that started at `startTime`; nil otherwise.
     public static func liveState(stat b: [UInt8], startTime: UInt64) -> UInt8? {
+        guard let f = fields(stat: b), f.state != UInt8(ascii: "Z"), f.startTime == startTime else { return nil }
+        return f.state
+    }
+
+    /// Fields 3 (state) and 22 (start time) of a /proc/<pid>/stat text, read as bytes: every
+    /// create, start and `list` asks this, and Character-wise String scanning cost ~100 times
+    /// more here. nil if the text is not a stat line.
+    static func fields(stat b: [UInt8]) -> (state: UInt8, startTime: UInt64)? {
         // The command name (field 2) may hold spaces and parentheses: start after the last ')'.
         guard let close = b.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         // After ") ": field 3 (state) is the first word, field 22 (start time) the 20th.
         var i = close + 1, field = 0
         while i < b.count, b[i] == UInt8(ascii: " ") { i += 1 }
-        guard i < b.count, b[i] != UInt8(ascii: "Z") else { return nil }
+        guard i < b.count else { return nil }
         let state = b[i]
         while i < b.count, field < 19 {
             if b[i] == UInt8(ascii: " ") { field += 1 }
@@ -50,7 +45,7 @@ public enum ProcFS {
             digits += 1
             i += 1
         }
-        return digits > 0 && v == startTime ? state : nil
+        return digits > 0 ? (state, v) : nil
     }
 
     public static let procSuperMagic: Int = 0x9fa0

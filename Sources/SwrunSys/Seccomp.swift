@@ -65,7 +65,7 @@ public enum SeccompBPF {
         // Highest syscall number first: libseccomp keeps its per-syscall list sorted and
         // inserts from the front, so this order adds each rule without a walk (a 3-arch
         // docker profile compiles about 1 ms faster). Rules of one syscall keep their order.
-        let ordered = rules.enumerated().sorted { $0.element.syscall != $1.element.syscall ? $0.element.syscall > $1.element.syscall : $0.offset < $1.offset }.map(\.element)
+        let ordered = rules.enumerated().sorted { $0.element.syscall != $1.element.syscall ? $0.element.syscall > $1.element.syscall : $0.offset < $1.offset }.map { $0.element }
         for rule in ordered {
             var cmps = rule.args.map { scmp_arg_cmp(arg: $0.index, op: scmp_compare(rawValue: $0.op), datum_a: $0.a, datum_b: $0.b) }
             let rc = seccomp_rule_add_array(ctx, rule.action, rule.syscall, UInt32(cmps.count), &cmps)

@@ -99,6 +99,19 @@ struct JSONWriterTests {
         #expect(JSON.quoted("a\"b\\\n\u{1}") == #""a\"b\\\n\u0001""#)
     }
 
+    /// The byte-level writer against Go's encoding/json: escapes at run boundaries, U+2028 and
+    /// U+2029, other non-ASCII text untouched, integers at their limits.
+    @Test func bytesAsGoWritesThem() {
+        #expect(JSON.quoted("") == #""""#)
+        #expect(JSON.quoted("<&>\r\t\u{1f}\u{7f}") == "\"\\u003c\\u0026\\u003e\\r\\t\\u001f\u{7f}\"")
+        #expect(JSON.quoted("é\u{2028}x\u{2029}🙂\u{2027}") == "\"é\\u2028x\\u2029🙂\u{2027}\"")
+        #expect(JSON.quoted("plain/path-1") == "\"plain/path-1\"")
+        let ints: JSON = .array([.int(0), .int(-7), .int(Int64.min), .int(Int64.max), .uint(UInt64.max), .uint(10)])
+        #expect(ints.encoded() == "[0,-7,-9223372036854775808,9223372036854775807,18446744073709551615,10]")
+        #expect(JSON.object([]).encoded(indent: "\t") == "{}" && JSON.array([]).encoded() == "[]")
+        #expect(JSON.string("a\"b").encodedBytes() == Array(#""a\"b""#.utf8))
+    }
+
     @Test func stateShapeMatchesRunc() {
         let s = ContainerState(ociVersion: "1.0.2-dev", id: "c1", status: "running", pid: 42, bundle: "/b", rootfs: "/b/rootfs", created: "2026-01-01T00:00:00Z", annotations: [:], owner: "")
         #expect(s.runtimeJSON.encoded() == #"{"ociVersion":"1.0.2-dev","id":"c1","pid":42,"status":"running","bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-01T00:00:00Z","owner":""}"#)

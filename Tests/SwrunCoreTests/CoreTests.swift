@@ -45,7 +45,16 @@ struct CoreTests {
 
     @Test func everyRuncMountOptionIsKnown() {
         let runc = ["acl", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud", "mand", "noacl", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable"]
-        for o in runc { #expect(MountOptions.table[o] != nil, "\(o)") }
+        for o in runc { #expect(MountOptions.effect(o) != nil, "\(o)") }
+        #expect(MountOptions.names == runc.sorted(), "features lists exactly what runc lists")
+        for o in MountOptions.names { #expect(MountOptions.effect(o) != nil, "\(o)") }
+        #expect(MountOptions.effect("rro") == .recursiveAttr(set: MountAttr.rdonly, clear: 0))
+        #expect(MountOptions.effect("rw") == .attr(set: 0, clear: MountAttr.rdonly))
+        #expect(MountOptions.effect("relatime") == .attr(set: MountAttr.relatime, clear: MountAttr.atimeMask))
+        #expect(MountOptions.effect("rrelatime") == .recursiveAttr(set: MountAttr.relatime, clear: MountAttr.atimeMask))
+        #expect(MountOptions.effect("ratime") == .recursiveAttr(set: 0, clear: MountAttr.noatime))
+        #expect(MountOptions.effect("acl") == .superblockFlag("posixacl"))
+        for bad in ["r", "rbogus", "bogus", "rrro", "Ro", ""] { #expect(MountOptions.effect(bad) == nil, "\(bad)") }
     }
 
     @Test func cgroupLayoutHybrid() throws {

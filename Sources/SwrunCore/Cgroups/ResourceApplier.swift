@@ -19,7 +19,7 @@ public enum ResourceApplier {
             handled.formUnion(h.controllers)
         }
         var available: Set<String> = []
-        if let i = layout.hierarchies.firstIndex(where: \.isV2) {
+        if let i = layout.hierarchies.firstIndex(where: { $0.isV2 }) {
             let dir = leaves[i]
             available = Set(((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map { trimWhitespace($0) })
             // runc: with checkBeforeUpdate, a new limit below the current usage is refused
@@ -42,7 +42,7 @@ public enum ResourceApplier {
             // v1 calls the block I/O controller blkio, v2 io.
             let names = controller == "blkio" ? ["blkio", "io"] : [controller]
             if names.contains(where: { handled.contains($0) || available.contains($0) }) { continue }
-            if controller == "devices", let i = layout.hierarchies.firstIndex(where: \.isV2) {
+            if controller == "devices", let i = layout.hierarchies.firstIndex(where: { $0.isV2 }) {
                 // cgroup v2 has no devices files: an eBPF program attached to the cgroup.
                 let program = DeviceFilter.program(DeviceFilter.rules(r.devices ?? [], nodes: nodes))
                 try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: leaves[i], replacing: update) }
@@ -101,7 +101,7 @@ public enum ResourceApplier {
     /// never written (nothing outside the container's own subtree is changed); a controller
     /// they do not delegate makes the limit that needs it fail with its own error.
     static func enableControllers(layout: CgroupLayout, leaves: [String], created: [String]) {
-        guard let i = layout.hierarchies.firstIndex(where: \.isV2) else { return }
+        guard let i = layout.hierarchies.firstIndex(where: { $0.isV2 }) else { return }
         let leaf = leaves[i]
         for dir in created where leaf.hasPrefix(dir + "/") {
             let ctrls = ((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map { trimWhitespace($0) }

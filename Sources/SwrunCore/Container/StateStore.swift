@@ -79,7 +79,7 @@ public struct StateStore: Sendable {
     }
 
     public func save(_ record: ContainerRecord) throws(SwrunError) {
-        let bytes = Array(record.json.encoded().utf8)
+        let bytes = record.json.encodedBytes()
         try sys("save state") { try Files.writeAtomic(directory(record.id) + "/state.json", bytes) }
     }
 
@@ -126,7 +126,7 @@ extension ContainerRecord {
             ("initPid", .int(Int64(initPid))), ("initStartTime", .uint(initStartTime)),
             ("setupComplete", .bool(setupComplete)),
             ("cgroupLeaves", strings(cgroupLeaves)), ("cgroupCreated", strings(cgroupCreated)),
-            ("poststart", .array(poststart.map(\.json))), ("poststop", .array(poststop.map(\.json))),
+            ("poststart", .array(poststart.map { $0.json })), ("poststop", .array(poststop.map { $0.json })),
         ] + (ownerUid.map { [("ownerUid", JSON.uint(UInt64($0)))] } ?? []))
     }
 

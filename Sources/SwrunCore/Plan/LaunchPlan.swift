@@ -1,15 +1,7 @@
 import OCISpec
 import SwrunSys
 
-/// A key and an optional value (`mode=755`, `newinstance`), for mount data and sysctls.
-public struct KeyValue: Equatable, Sendable {
-    public var key: String
-    public var value: String?
-    public init(_ key: String, _ value: String?) {
-        self.key = key
-        self.value = value
-    }
-}
+// KeyValue (mount data options and sysctls) lives in SwrunSys, beside Mount.newFilesystem.
 
 /// One mount, decided: what to mount, which attributes to set, what propagation.
 public struct MountOp: Equatable, Sendable {
@@ -88,7 +80,7 @@ public struct IDRange: Equatable, Sendable {
 
     /// The map file's text: "container host size" lines.
     public static func mapText(_ ranges: [IDRange]) -> String {
-        ranges.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+        ranges.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joinedText()
     }
 
     /// Whether `id` (in the container) is mapped by one of `ranges`.

@@ -206,7 +206,7 @@ public enum PlanBuilder {
         var out: [Int32] = []
         for part in s.split(separator: ",", omittingEmptySubsequences: false) {
             let ends = part.split(separator: "-", omittingEmptySubsequences: false)
-            let nums = ends.compactMap { e -> Int32? in e.allSatisfy(\.isASCII) && e.allSatisfy(\.isNumber) ? Int32(e) : nil }
+            let nums = ends.compactMap { e -> Int32? in e.allSatisfy({ $0.isASCII && $0.isNumber }) ? Int32(e) : nil }
             guard nums.count == ends.count, (1...2).contains(nums.count), nums.allSatisfy({ $0 < 8192 }), nums[0] <= nums[nums.count - 1] else {
                 throw SwrunError.config("\(field): invalid CPU list \"\(s)\"")
             }

@@ -67,7 +67,8 @@ enum InitSequence {
             try sys("become root of the user namespace") { try Creds.setresgid(0) }
             try sys("become root of the user namespace") { try Creds.setresuid(0) }
         }
-        let hostPid = SeccompNotify.hostPid()
+        // (Only a seccomp listener is told it; /proc/self must be read before namespaces change.)
+        let hostPid = plan.seccompListener >= 0 ? SeccompNotify.hostPid() : 0
         // 7. A verified handle on the host's procfs: sysctls and /proc/self files are written
         //    through it, whatever the container mounts on /proc.
         let proc = try sys { try ProcFS.openVerified() }
@@ -144,9 +145,10 @@ enum InitSequence {
         try sys("write exec fifo") { try Files.writeAll(fd: fifo.raw, "0") }
         fifo.close()
         // 21. startContainer hooks: after start, before the user's program.
-        var started = stateJSON
-        started = started.replacingAll("\"status\":\"created\"", with: "\"status\":\"running\"")
-        try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
+        if !plan.startContainerHooks.isEmpty {
+            let started = stateJSON.replacingAll("\"status\":\"created\"", with: "\"status\":\"running\"")
+            try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
+        }
         // 22. With no_new_privs, seccomp goes in as late as possible: only execve follows, so
         //     the profile need not allow swrun's own syscalls (close_range, fcntl).
         if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
@@ -156,7 +158,7 @@ enum InitSequence {
 
     /// Marks every descriptor from 3 up CLOEXEC except the --preserve-fds range, which is
     /// made inheritable (minus swrun's own descriptors that happen to sit in it).
-    static func keepOnlyPreservedFds(_ plan: LaunchPlan, own: Set<Int32>) throws(SwrunError) {
+    static func keepOnlyPreservedFds(_ plan: LaunchPlan, own: [Int32]) throws(SwrunError) {
         try sys { try Files.markCloexec(from: 3 + Int32(plan.preserveFds)) }
         for fd in 3..<(3 + Int32(plan.preserveFds)) where !own.contains(fd) && Files.isOpen(fd) {
             try sys { try Files.setCloexec(fd, false) }

@@ -14,52 +14,69 @@ public enum MountOptionEffect: Equatable, Sendable {
 public enum MountOptions {
     static let atimeClear = MountAttr.atimeMask
 
-    public static let table: [String: MountOptionEffect] = {
-        var t: [String: MountOptionEffect] = [
-            "bind": .bind(recursive: false), "rbind": .bind(recursive: true),
-            "private": .propagation(UInt64(MountFlags.privateProp), recursive: false),
-            "rprivate": .propagation(UInt64(MountFlags.privateProp), recursive: true),
-            "shared": .propagation(UInt64(MountFlags.shared), recursive: false),
-            "rshared": .propagation(UInt64(MountFlags.shared), recursive: true),
-            "slave": .propagation(UInt64(MountFlags.slave), recursive: false),
-            "rslave": .propagation(UInt64(MountFlags.slave), recursive: true),
-            "unbindable": .propagation(UInt64(MountFlags.unbindable), recursive: false),
-            "runbindable": .propagation(UInt64(MountFlags.unbindable), recursive: true),
-            "tmpcopyup": .tmpcopyup,
-            "defaults": .ignored, "remount": .ignored, "loud": .ignored,
-            "sync": .superblockFlag("sync"), "async": .superblockFlag("async"),
-            "dirsync": .superblockFlag("dirsync"), "mand": .superblockFlag("mand"),
-            "nomand": .superblockFlag("nomand"), "lazytime": .superblockFlag("lazytime"),
-            "nolazytime": .superblockFlag("nolazytime"), "iversion": .superblockFlag("iversion"),
-            "noiversion": .superblockFlag("noiversion"), "silent": .superblockFlag("silent"),
-            "acl": .superblockFlag("posixacl"), "noacl": .superblockFlag("noposixacl"),
-        ]
-        let pairs: [(String, String, UInt64)] = [
-            ("ro", "rw", MountAttr.rdonly), ("nosuid", "suid", MountAttr.nosuid),
-            ("nodev", "dev", MountAttr.nodev), ("noexec", "exec", MountAttr.noexec),
-            ("nodiratime", "diratime", MountAttr.nodiratime), ("nosymfollow", "symfollow", MountAttr.nosymfollow),
-        ]
-        for (on, off, bit) in pairs {
-            t[on] = .attr(set: bit, clear: 0)
-            t[off] = .attr(set: 0, clear: bit)
-            t["r" + on] = .recursiveAttr(set: bit, clear: 0)
-            t["r" + off] = .recursiveAttr(set: 0, clear: bit)
+    /// What option `name` does, nil if unknown. A switch rather than a dictionary: every
+    /// create would otherwise hash some 70 keys to build it for a handful of lookups.
+    public static func effect(_ name: String) -> MountOptionEffect? {
+        switch name {
+        case "bind": return .bind(recursive: false)
+        case "rbind": return .bind(recursive: true)
+        case "private": return .propagation(UInt64(MountFlags.privateProp), recursive: false)
+        case "rprivate": return .propagation(UInt64(MountFlags.privateProp), recursive: true)
+        case "shared": return .propagation(UInt64(MountFlags.shared), recursive: false)
+        case "rshared": return .propagation(UInt64(MountFlags.shared), recursive: true)
+        case "slave": return .propagation(UInt64(MountFlags.slave), recursive: false)
+        case "rslave": return .propagation(UInt64(MountFlags.slave), recursive: true)
+        case "unbindable": return .propagation(UInt64(MountFlags.unbindable), recursive: false)
+        case "runbindable": return .propagation(UInt64(MountFlags.unbindable), recursive: true)
+        case "tmpcopyup": return .tmpcopyup
+        case "defaults", "remount", "loud": return .ignored
+        case "sync", "async", "dirsync", "mand", "nomand", "lazytime", "nolazytime", "iversion", "noiversion", "silent":
+            return .superblockFlag(name)
+        case "acl": return .superblockFlag("posixacl")
+        case "noacl": return .superblockFlag("noposixacl")
+        default: break
         }
-        // atime modes are one field: setting one clears the others.
-        let atimes: [(String, UInt64)] = [("noatime", MountAttr.noatime), ("relatime", MountAttr.relatime), ("strictatime", MountAttr.strictatime)]
-        for (name, bit) in atimes {
-            t[name] = .attr(set: bit, clear: atimeClear)
-            t["r" + name] = .recursiveAttr(set: bit, clear: atimeClear)
-        }
-        t["atime"] = .attr(set: 0, clear: MountAttr.noatime)
-        t["ratime"] = .recursiveAttr(set: 0, clear: MountAttr.noatime)
-        t["norelatime"] = .attr(set: MountAttr.strictatime, clear: atimeClear)
-        t["rnorelatime"] = .recursiveAttr(set: MountAttr.strictatime, clear: atimeClear)
-        t["nostrictatime"] = .attr(set: MountAttr.relatime, clear: atimeClear)
-        t["rnostrictatime"] = .recursiveAttr(set: MountAttr.relatime, clear: atimeClear)
-        return t
-    }()
+        if let (set, clear) = attr(name) { return .attr(set: set, clear: clear) }
+        // "r" + a per-mount attribute: the same, applied recursively (mount_setattr AT_RECURSIVE).
+        // No attribute's own name is "r" + another's, so the direct match above comes first safely.
+        if name.hasPrefix("r"), let (set, clear) = attr(String(name.dropFirst())) { return .recursiveAttr(set: set, clear: clear) }
+        return nil
+    }
 
-    /// Every option name the table knows, for `features`.
-    public static var names: [String] { table.keys.sorted() }
+    /// The per-mount attribute an option sets and clears.
+    static func attr(_ name: String) -> (UInt64, UInt64)? {
+        switch name {
+        case "ro": return (MountAttr.rdonly, 0)
+        case "rw": return (0, MountAttr.rdonly)
+        case "nosuid": return (MountAttr.nosuid, 0)
+        case "suid": return (0, MountAttr.nosuid)
+        case "nodev": return (MountAttr.nodev, 0)
+        case "dev": return (0, MountAttr.nodev)
+        case "noexec": return (MountAttr.noexec, 0)
+        case "exec": return (0, MountAttr.noexec)
+        case "nodiratime": return (MountAttr.nodiratime, 0)
+        case "diratime": return (0, MountAttr.nodiratime)
+        case "nosymfollow": return (MountAttr.nosymfollow, 0)
+        case "symfollow": return (0, MountAttr.nosymfollow)
+        // atime modes are one field: setting one clears the others.
+        case "noatime": return (MountAttr.noatime, atimeClear)
+        case "relatime": return (MountAttr.relatime, atimeClear)
+        case "strictatime": return (MountAttr.strictatime, atimeClear)
+        case "atime": return (0, MountAttr.noatime)
+        case "norelatime": return (MountAttr.strictatime, atimeClear)
+        case "nostrictatime": return (MountAttr.relatime, atimeClear)
+        default: return nil
+        }
+    }
+
+    static let attrNames = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "nodiratime", "diratime",
+                            "nosymfollow", "symfollow", "noatime", "relatime", "strictatime", "atime", "norelatime", "nostrictatime"]
+
+    /// Every option name `effect` knows, for `features`.
+    public static var names: [String] {
+        let others = ["bind", "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
+                      "tmpcopyup", "defaults", "remount", "loud", "sync", "async", "dirsync", "mand", "nomand", "lazytime",
+                      "nolazytime", "iversion", "noiversion", "silent", "acl", "noacl"]
+        return (others + attrNames + attrNames.map { "r" + $0 }).sorted()
+    }
 }

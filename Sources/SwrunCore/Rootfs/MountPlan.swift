@@ -14,7 +14,7 @@ public enum MountPlan {
             if opt == "idmap" || opt == "ridmap" {
                 throw SwrunError.config("\(field).options: \"\(opt)\" needs user namespaces, which this version of swrun does not support")
             }
-            switch MountOptions.table[opt] {
+            switch MountOptions.effect(opt) {
             case .attr(let s, let c)?:
                 op.attrSet = (op.attrSet & ~c) | s
                 op.attrClear = (op.attrClear & ~s) | c
@@ -69,6 +69,6 @@ public enum MountPlan {
             if c == ".." { if !out.isEmpty { out.removeLast() }; continue }
             out.append(c)
         }
-        return "/" + out.joined(separator: "/")
+        return "/" + out.joinedText("/")
     }
 }

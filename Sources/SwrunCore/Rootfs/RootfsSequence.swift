@@ -41,10 +41,10 @@ enum RootfsSequence {
     static func makeParentPrivate(_ rootfs: String) throws(SwrunError) {
         let info = try sys { try Files.readString("/proc/self/mountinfo") }
         var best = "/"
-        for line in info.split(separator: "\n") {
-            let f = line.split(separator: " ")
-            guard f.count > 4 else { continue }
-            let mp = CgroupLayout.unescape(String(f[4]))
+        CgroupLayout.forEachMountInfoLine(info) { fields, _ in
+            let f = CgroupLayout.words(fields, separator: UInt8(ascii: " "))
+            guard f.count > 4 else { return }
+            let mp = CgroupLayout.unescape(String(decoding: f[4], as: UTF8.self))
             if (rootfs == mp || rootfs.hasPrefix(mp == "/" ? "/" : mp + "/")) && mp.count > best.count { best = mp }
         }
         try sys("make \(best) private") { try Mount.mount(nil, best, nil, MountFlags.privateProp) }
@@ -62,7 +62,7 @@ enum RootfsSequence {
             try setPropagation(tree.raw, op)
         case .filesystem(let type, let source):
             let target = try root.mkdirAll(op.destination)
-            let fs = try sys { try Mount.newFilesystem(type: type, source: source, options: op.data.map { ($0.key, $0.value) }, attr: op.attrSet, display: op.destination) }
+            let fs = try sys { try Mount.newFilesystem(type: type, source: source, options: op.data, attr: op.attrSet, display: op.destination) }
             if op.recursiveAttrSet | op.recursiveAttrClear != 0 {
                 try sys { try Mount.setAttr(fs.raw, recursive: true, set: op.recursiveAttrSet, clear: op.recursiveAttrClear, display: op.destination) }
             }
@@ -219,7 +219,7 @@ enum CgroupMount {
             try sys { try Mount.attach(m.raw, onto: target.raw, display: op.destination) }
             return
         }
-        let tmpfs = try sys { try Mount.newFilesystem(type: "tmpfs", source: "cgroup", options: [("mode", "755")], attr: op.attrSet & ~MountAttr.rdonly, display: op.destination) }
+        let tmpfs = try sys { try Mount.newFilesystem(type: "tmpfs", source: "cgroup", options: [KeyValue("mode", "755")], attr: op.attrSet & ~MountAttr.rdonly, display: op.destination) }
         try sys { try Mount.attach(tmpfs.raw, onto: target.raw, display: op.destination) }
         guard let dir = try root.open(op.destination, flags: OpenFlags.path | OpenFlags.directory) else {
             throw SwrunError(.system, "\(op.destination) vanished")
@@ -246,7 +246,7 @@ enum CgroupMount {
     static func hierarchyMount(_ h: CgroupHierarchy, leaf: String, op: MountOp, plan: LaunchPlan) throws(SwrunError) -> OwnedFD {
         if plan.newCgroupNamespace {
             let type = h.isV2 ? "cgroup2" : "cgroup"
-            let opts: [(key: String, value: String?)] = h.isV2 ? [] : h.controllers.map { ($0, nil) }
+            let opts: [KeyValue] = h.isV2 ? [] : h.controllers.map { KeyValue($0, nil) }
             return try sys { try Mount.newFilesystem(type: type, source: "cgroup", options: opts, attr: op.attrSet, display: op.destination) }
         }
         let tree = try sys { try Mount.cloneTree(leaf, recursive: false) }

@@ -38,7 +38,8 @@ public struct SafePath {
         var current = try sys { try Files.openat(root.raw, ".", OpenFlags.path | OpenFlags.directory) }
         var prefix = ""
         for comp in path.split(separator: "/") where comp != "." {
-            prefix += "/" + comp
+            prefix.append("/")
+            prefix.append(contentsOf: comp)  // (String + Substring is the unspecialized generic +)
             if let next = try open(prefix, flags: OpenFlags.path | OpenFlags.directory) {
                 current = next
                 continue

@@ -68,7 +68,7 @@ public enum SeccompCompiler {
                 cmps.append(SeccompArgCmp(index: arg.index, op: op, a: arg.value, b: arg.valueTwo ?? 0))
             }
             // Several comparisons on one argument cannot be one rule: runc adds one rule each.
-            let indices = cmps.map(\.index)
+            let indices = cmps.map { $0.index }
             let split = Set(indices).count != indices.count
             for name in sc.names {
                 // Names unknown to libseccomp (newer or other-arch syscalls) are skipped, as runc does.
@@ -90,7 +90,7 @@ public enum SeccompCompiler {
         // The highest number the profile names on each ABI the filter admits.
         let inFilter = { (a: UInt32) in arches.contains(a) }
         let maxOn = { (arch: UInt32) -> Int32? in named.compactMap { SeccompBPF.resolveSyscall($0, arch: arch) }.max() }
-        bpf = NewerSyscalls.stub(defaultAction: defAction, maxNative: rules.map(\.syscall).max(),
+        bpf = NewerSyscalls.stub(defaultAction: defAction, maxNative: rules.map { $0.syscall }.max(),
                                  maxX32: inFilter(NewerSyscalls.scmpX32) ? maxOn(NewerSyscalls.scmpX32) : nil,
                                  maxI386: inFilter(NewerSyscalls.scmpX86) ? maxOn(NewerSyscalls.scmpX86) : nil) + bpf
         if let cacheDir { SeccompCache.store(cacheDir, key, bpf) }

@@ -78,11 +78,11 @@ public enum DeviceFilter {
             prog += block
             // A rule that matches everything ends the program: the verifier rejects
             // unreachable instructions, and earlier rules could never decide.
-            if jumps.isEmpty { return prog.flatMap(\.bytes) }
+            if jumps.isEmpty { return prog.flatMap { $0.bytes } }
         }
         prog.append(Insn(code: mov64K, dst: 0, src: 0, off: 0, imm: 0))
         prog.append(Insn(code: exit, dst: 0, src: 0, off: 0, imm: 0))
-        return prog.flatMap(\.bytes)
+        return prog.flatMap { $0.bytes }
     }
 
     /// The full rule list swrun enforces: the spec's, runc's defaults, the config's nodes.
