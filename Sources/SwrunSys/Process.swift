@@ -75,10 +75,26 @@ public enum Proc {
 
     /// execve(2). Returns only on failure.
     public static func exec(_ path: String, _ args: [String], _ env: [String]) -> SyscallError {
-        let cargs = args.map { strdup($0) } + [nil]
-        let cenv = env.map { strdup($0) } + [nil]
+        let cargs = cStrings(args), cenv = cStrings(env)
         Glibc.execve(path, cargs, cenv)
-        return SyscallError("exec", path, errno: errno)
+        let e = errno
+        freeCStrings(cargs, args.count)
+        freeCStrings(cenv, env.count)
+        return SyscallError("exec", path, errno: e)
+    }
+
+    /// A NULL-terminated C array of copies of `strings` (argv, envp), built without Swift
+    /// arrays of optional pointers: the init's last step costs no new generic metadata.
+    static func cStrings(_ strings: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+        let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: strings.count + 1)
+        for (i, s) in strings.enumerated() { p[i] = strdup(s) }
+        p[strings.count] = nil
+        return p
+    }
+
+    static func freeCStrings(_ p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, _ count: Int) {
+        for i in 0..<count { free(p[i]) }
+        p.deallocate()
     }
 
     /// posix_spawn with stdin/stdout/stderr replaced by the given fds (-1 keeps ours).
@@ -100,11 +116,10 @@ public enum Proc {
         sigfillset(&all)
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let cargs = args.map { strdup($0) } + [nil]
-        let cenv = env.map { strdup($0) } + [nil]
+        let cargs = cStrings(args), cenv = cStrings(env)
         defer {
-            for p in cargs { free(p) }
-            for p in cenv { free(p) }
+            freeCStrings(cargs, args.count)
+            freeCStrings(cenv, env.count)
         }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, &attr, cargs, cenv)

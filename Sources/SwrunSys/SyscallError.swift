@@ -53,12 +53,13 @@ public enum Errno {
 /// Calls `body` until it does not fail with EINTR; throws a SyscallError with context otherwise.
 /// This is the one place that reads errno after a call.
 @inline(__always)
-public func check<T: BinaryInteger>(_ op: String, _ path: String? = nil, _ body: () -> T) throws(SyscallError) -> T {
+public func check<T: BinaryInteger>(_ op: @autoclosure () -> String, _ path: @autoclosure () -> String? = nil, _ body: () -> T) throws(SyscallError) -> T {
     while true {
         let r = body()
         if r >= 0 { return r }
         let e = Glibc.errno
         if e == Glibc.EINTR { continue }
-        throw SyscallError(op, path, errno: e)
+        // (The texts are autoclosures: built on failure only.)
+        throw SyscallError(op(), path(), errno: e)
     }
 }

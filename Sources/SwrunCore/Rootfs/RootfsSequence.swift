@@ -93,9 +93,16 @@ enum RootfsSequence {
     }
 
     static func createDevices(_ plan: LaunchPlan, root: SafePath) throws(SwrunError) {
+        // Devices mostly share /dev: its descriptor is kept from one node to the next.
+        var lastDir: String?, lastParent: OwnedFD?
         for d in plan.devices {
             let (dir, base) = SafePath.split(d.path)
-            let parent = try root.mkdirAll(dir)
+            let parent: OwnedFD
+            if dir == lastDir, let p = lastParent { parent = p } else {
+                parent = try root.mkdirAll(dir)
+                lastDir = dir
+                lastParent = parent
+            }
             // mknod is refused in a user namespace: bind the host's node instead, as runc does.
             if plan.newUserNamespace {
                 try bindHostDevice(d.path, parent: parent.raw, name: base)

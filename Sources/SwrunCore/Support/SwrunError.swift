@@ -36,17 +36,18 @@ public struct SwrunError: Error, CustomStringConvertible, Sendable {
 
 /// Runs a SwrunSys call and turns its SyscallError into a SwrunError with optional context.
 /// (Closures infer untyped throws in Swift 6.3, so the body is untyped and mapped here.)
+/// The context is an autoclosure: built only on failure, not on every successful call.
 @inline(__always)
-func sys<T>(_ context: String? = nil, _ body: () throws -> T) throws(SwrunError) -> T {
+func sys<T>(_ context: @autoclosure () -> String? = nil, _ body: () throws -> T) throws(SwrunError) -> T {
     do {
         return try body()
     } catch let error as SyscallError {
         let e = SwrunError.system(error)
-        throw context.map { e.wrapped($0) } ?? e
+        throw context().map { e.wrapped($0) } ?? e
     } catch let error as SwrunError {
-        throw context.map { error.wrapped($0) } ?? error
+        throw context().map { error.wrapped($0) } ?? error
     } catch {
         let e = SwrunError(.system, "\(error)")
-        throw context.map { e.wrapped($0) } ?? e
+        throw context().map { e.wrapped($0) } ?? e
     }
 }
