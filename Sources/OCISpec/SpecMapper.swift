@@ -4,7 +4,36 @@
 
 struct Node {
     let v: JValue
-    let path: String
+    /// Where the node sits ("linux.resources.devices[3]"), for error messages only: the
+    /// parent's path and this node's last step, joined when an error asks (building it for
+    /// every field and array element was a fifth of the decode).
+    let prefix: String
+    let last: Step
+
+    enum Step {
+        case none, key(String), dictKey(String), index(Int)
+    }
+
+    init(v: JValue, path: String) {
+        self.v = v
+        prefix = path
+        last = .none
+    }
+
+    init(v: JValue, prefix: String, last: Step) {
+        self.v = v
+        self.prefix = prefix
+        self.last = last
+    }
+
+    var path: String {
+        switch last {
+        case .none: return prefix
+        case .key(let k): return prefix.isEmpty ? k : prefix + "." + k
+        case .dictKey(let k): return prefix + "." + k
+        case .index(let i): return prefix + "[" + String(i) + "]"
+        }
+    }
 
     func fail(_ what: String) -> SpecError {
         let p = path.isEmpty ? "(root)" : path
@@ -37,7 +66,8 @@ struct Node {
         guard case .array(let items) = v else { throw fail("an array") }
         var out: [T] = []
         out.reserveCapacity(items.count)
-        for (i, item) in items.enumerated() { out.append(try f(Node(v: item, path: "\(path)[\(i)]"))) }
+        let p = path
+        for (i, item) in items.enumerated() { out.append(try f(Node(v: item, prefix: p, last: .index(i)))) }
         return out
     }
 
@@ -46,7 +76,8 @@ struct Node {
     func dict<T>(_ f: (Node) throws -> T) throws -> [String: T] {
         guard case .object(let m) = v else { throw fail("an object") }
         var out: [String: T] = [:]
-        for (k, item) in m { out[k] = try f(Node(v: item, path: "\(path).\(k)")) }
+        let p = path
+        for (k, item) in m { out[k] = try f(Node(v: item, prefix: p, last: .dictKey(k))) }
         return out
     }
 }
@@ -58,7 +89,7 @@ struct Obj {
     func node(_ k: String) -> Node? {
         guard let v = m.last(where: { $0.0 == k })?.1 else { return nil }
         if case .null = v { return nil }
-        return Node(v: v, path: path.isEmpty ? k : path + "." + k)
+        return Node(v: v, prefix: path, last: .key(k))
     }
 
     func opt<T>(_ k: String, _ f: (Node) throws -> T) throws -> T? {
@@ -67,9 +98,8 @@ struct Obj {
     }
 
     func req<T>(_ k: String, _ f: (Node) throws -> T) throws -> T {
-        let p = path.isEmpty ? k : path + "." + k
-        guard let v = m.last(where: { $0.0 == k })?.1 else { throw SpecError("\(p): required field is missing") }
-        return try f(Node(v: v, path: p))
+        guard let v = m.last(where: { $0.0 == k })?.1 else { throw SpecError("\(path.isEmpty ? k : path + "." + k): required field is missing") }
+        return try f(Node(v: v, prefix: path, last: .key(k)))
     }
 }
 
