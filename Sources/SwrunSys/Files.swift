@@ -80,14 +80,14 @@ public enum Files {
         return OwnedFD(fd)
     }
 
-    public static func openat(_ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0o644, display: String? = nil) throws(SyscallError) -> OwnedFD {
-        let fd = try check("open", display ?? path) { Glibc.openat(dir, path, flags | O_CLOEXEC, mode) }
+    public static func openat(_ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0o644, display: @autoclosure () -> String? = nil) throws(SyscallError) -> OwnedFD {
+        let fd = try check("open", display() ?? path) { Glibc.openat(dir, path, flags | O_CLOEXEC, mode) }
         return OwnedFD(fd)
     }
 
     /// openat2(2): the only way swrun resolves a path inside a container's rootfs.
-    public static func openat2(_ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0, resolve: UInt64, display: String? = nil) throws(SyscallError) -> OwnedFD {
-        let fd = try check("openat2", display ?? path) {
+    public static func openat2(_ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0, resolve: UInt64, display: @autoclosure () -> String? = nil) throws(SyscallError) -> OwnedFD {
+        let fd = try check("openat2", display() ?? path) {
             swrun_openat2(dir, path, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), UInt64(mode), resolve)
         }
         return OwnedFD(fd)
@@ -178,9 +178,9 @@ public enum Files {
         try writeAll(fd: fd.raw, s, path: path)
     }
 
-    public static func writeFileAt(_ dir: Int32, _ name: String, _ s: String, display: String) throws(SyscallError) {
-        let fd = try openat(dir, name, O_WRONLY | O_TRUNC, display: display)
-        try writeAll(fd: fd.raw, s, path: display)
+    public static func writeFileAt(_ dir: Int32, _ name: String, _ s: String, display: @autoclosure () -> String) throws(SyscallError) {
+        let fd = try openat(dir, name, O_WRONLY | O_TRUNC, display: display())
+        try writeAll(fd: fd.raw, s, path: display())
     }
 
     /// Writes `path` atomically: a temporary file in the same directory, renamed over. Readers
@@ -213,16 +213,16 @@ public enum Files {
         return FileStat(st)
     }
 
-    public static func fstat(_ fd: Int32, display: String = "") throws(SyscallError) -> FileStat {
+    public static func fstat(_ fd: Int32, display: @autoclosure () -> String = "") throws(SyscallError) -> FileStat {
         var st = Glibc.stat()
-        _ = try check("fstat", display) { Glibc.fstat(fd, &st) }
+        _ = try check("fstat", display()) { Glibc.fstat(fd, &st) }
         return FileStat(st)
     }
 
-    public static func fstatat(_ dir: Int32, _ name: String, followSymlinks: Bool = false, display: String? = nil) throws(SyscallError) -> FileStat {
+    public static func fstatat(_ dir: Int32, _ name: String, followSymlinks: Bool = false, display: @autoclosure () -> String? = nil) throws(SyscallError) -> FileStat {
         var st = Glibc.stat()
         let flags = (followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW) | (name.isEmpty ? Int32(SWRUN_AT_EMPTY_PATH) : 0)
-        _ = try check("stat", display ?? name) { Glibc.fstatat(dir, name, &st, flags) }
+        _ = try check("stat", display() ?? name) { Glibc.fstatat(dir, name, &st, flags) }
         return FileStat(st)
     }
 
@@ -234,8 +234,8 @@ public enum Files {
         _ = try check("mkdir", path) { Glibc.mkdir(path, mode) }
     }
 
-    public static func mkdirat(_ dir: Int32, _ name: String, mode: UInt32, display: String) throws(SyscallError) {
-        _ = try check("mkdir", display) { Glibc.mkdirat(dir, name, mode) }
+    public static func mkdirat(_ dir: Int32, _ name: String, mode: UInt32, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("mkdir", display()) { Glibc.mkdirat(dir, name, mode) }
     }
 
     /// mkdir -p for host paths the runtime owns (state root, cgroup parents). Returns the
@@ -258,29 +258,29 @@ public enum Files {
         throw SyscallError("mkdir", dir, errno: Glibc.errno)
     }
 
-    public static func mknodat(_ dir: Int32, _ name: String, mode: UInt32, dev: UInt64, display: String) throws(SyscallError) {
-        _ = try check("mknod", display) { Glibc.mknodat(dir, name, mode, dev_t(dev)) }
+    public static func mknodat(_ dir: Int32, _ name: String, mode: UInt32, dev: UInt64, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("mknod", display()) { Glibc.mknodat(dir, name, mode, dev_t(dev)) }
     }
 
     public static func mkfifo(_ path: String, mode: UInt32) throws(SyscallError) {
         _ = try check("mkfifo", path) { Glibc.mkfifo(path, mode) }
     }
 
-    public static func symlinkat(_ target: String, _ dir: Int32, _ name: String, display: String) throws(SyscallError) {
-        _ = try check("symlink", display) { Glibc.symlinkat(target, dir, name) }
+    public static func symlinkat(_ target: String, _ dir: Int32, _ name: String, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("symlink", display()) { Glibc.symlinkat(target, dir, name) }
     }
 
-    public static func fchownat(_ dir: Int32, _ name: String, uid: UInt32, gid: UInt32, display: String) throws(SyscallError) {
+    public static func fchownat(_ dir: Int32, _ name: String, uid: UInt32, gid: UInt32, display: @autoclosure () -> String) throws(SyscallError) {
         let flags = AT_SYMLINK_NOFOLLOW | (name.isEmpty ? Int32(SWRUN_AT_EMPTY_PATH) : 0)
-        _ = try check("chown", display) { Glibc.fchownat(dir, name, uid, gid, flags) }
+        _ = try check("chown", display()) { Glibc.fchownat(dir, name, uid, gid, flags) }
     }
 
     public static func chmod(_ path: String, mode: UInt32) throws(SyscallError) {
         _ = try check("chmod", path) { Glibc.chmod(path, mode) }
     }
 
-    public static func fchmod(_ fd: Int32, mode: UInt32, display: String) throws(SyscallError) {
-        _ = try check("chmod", display) { Glibc.fchmod(fd, mode) }
+    public static func fchmod(_ fd: Int32, mode: UInt32, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("chmod", display()) { Glibc.fchmod(fd, mode) }
     }
 
     public static func readlinkat(_ dir: Int32, _ name: String) throws(SyscallError) -> String {
@@ -322,8 +322,8 @@ public enum Files {
         return names
     }
 
-    public static func flock(_ fd: Int32, exclusive: Bool, display: String) throws(SyscallError) {
-        _ = try check("flock", display) { swrun_flock(fd, exclusive ? LOCK_EX : LOCK_SH) }
+    public static func flock(_ fd: Int32, exclusive: Bool, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("flock", display()) { swrun_flock(fd, exclusive ? LOCK_EX : LOCK_SH) }
     }
 
     public static func realpath(_ path: String) throws(SyscallError) -> String {
@@ -342,8 +342,8 @@ public enum Files {
         _ = try check("chdir", path) { Glibc.chdir(path) }
     }
 
-    public static func fchdir(_ fd: Int32, display: String) throws(SyscallError) {
-        _ = try check("chdir", display) { Glibc.fchdir(fd) }
+    public static func fchdir(_ fd: Int32, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("chdir", display()) { Glibc.fchdir(fd) }
     }
 
     public static func chroot(_ path: String) throws(SyscallError) {
@@ -387,9 +387,9 @@ public enum Files {
         return n > 0
     }
 
-    public static func read(_ fd: Int32, max: Int, display: String) throws(SyscallError) -> [UInt8] {
+    public static func read(_ fd: Int32, max: Int, display: @autoclosure () -> String) throws(SyscallError) -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: max)
-        let n = try check("read", display) { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, max) } }
+        let n = try check("read", display()) { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, max) } }
         return Array(buf[0..<n])
     }
 
@@ -402,11 +402,11 @@ public enum Files {
 
 extension Files {
     /// Entries of a directory given as an fd (O_PATH fds are reopened for reading).
-    public static func listDirectory(fd: Int32, display: String) throws(SyscallError) -> [String] {
-        let dfd = try check("open", display) { Glibc.openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    public static func listDirectory(fd: Int32, display: @autoclosure () -> String) throws(SyscallError) -> [String] {
+        let dfd = try check("open", display()) { Glibc.openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard let dir = fdopendir(dfd) else {
             Glibc.close(dfd)
-            throw SyscallError("fdopendir", display, errno: Glibc.errno)
+            throw SyscallError("fdopendir", display(), errno: Glibc.errno)
         }
         defer { closedir(dir) }
         var names: [String] = []
@@ -421,9 +421,10 @@ extension Files {
 
     /// Copies the tree under directory fd `from` into directory fd `to` (tmpcopyup): regular
     /// files, directories, symlinks, with mode and ownership. Nothing is followed.
-    public static func copyTree(from: Int32, to: Int32, display: String) throws(SyscallError) {
-        for name in try listDirectory(fd: from, display: display) {
-            let path = display + "/" + name
+    public static func copyTree(from: Int32, to: Int32, display: @autoclosure () -> String) throws(SyscallError) {
+        let shown = display()
+        for name in try listDirectory(fd: from, display: shown) {
+            let path = shown + "/" + name
             let st = try fstatat(from, name, display: path)
             if st.isDirectory {
                 _ = try check("mkdir", path) { Glibc.mkdirat(to, name, st.permissions) }
@@ -446,8 +447,8 @@ extension Files {
         }
     }
 
-    public static func unlinkat(_ dir: Int32, _ name: String, display: String) throws(SyscallError) {
-        _ = try check("unlink", display) { Glibc.unlinkat(dir, name, 0) }
+    public static func unlinkat(_ dir: Int32, _ name: String, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("unlink", display()) { Glibc.unlinkat(dir, name, 0) }
     }
 
     public static func makedev(_ major: UInt32, _ minor: UInt32) -> UInt64 { swrun_makedev(major, minor) }

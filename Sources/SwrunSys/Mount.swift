@@ -43,24 +43,24 @@ public enum Mount {
     }
 
     /// open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path` (a bind mount source).
-    public static func cloneTree(dir: Int32 = AT_FDCWD, _ path: String, recursive: Bool, display: String? = nil) throws(SyscallError) -> OwnedFD {
+    public static func cloneTree(dir: Int32 = AT_FDCWD, _ path: String, recursive: Bool, display: @autoclosure () -> String? = nil) throws(SyscallError) -> OwnedFD {
         var flags = SWRUN_OPEN_TREE_CLONE
         if recursive { flags |= SWRUN_AT_RECURSIVE }
         if path.isEmpty { flags |= SWRUN_AT_EMPTY_PATH }
-        let fd = try check("open_tree", display ?? path) { swrun_open_tree(dir, path, flags) }
+        let fd = try check("open_tree", display() ?? path) { swrun_open_tree(dir, path, flags) }
         return OwnedFD(fd)
     }
 
     /// move_mount(2) of a detached mount fd onto the directory or file `target` refers to.
-    public static func attach(_ mount: Int32, onto target: Int32, display: String) throws(SyscallError) {
-        _ = try check("move_mount", display) { swrun_move_mount_fd(mount, target) }
+    public static func attach(_ mount: Int32, onto target: Int32, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("move_mount", display()) { swrun_move_mount_fd(mount, target) }
     }
 
     /// mount_setattr(2) on the mount an fd refers to.
-    public static func setAttr(_ fd: Int32, recursive: Bool, set: UInt64, clear: UInt64, propagation: UInt64 = 0, display: String) throws(SyscallError) {
+    public static func setAttr(_ fd: Int32, recursive: Bool, set: UInt64, clear: UInt64, propagation: UInt64 = 0, display: @autoclosure () -> String) throws(SyscallError) {
         var flags = SWRUN_AT_EMPTY_PATH
         if recursive { flags |= SWRUN_AT_RECURSIVE }
-        _ = try check("mount_setattr", display) { swrun_mount_setattr(fd, "", flags, set, clear, propagation) }
+        _ = try check("mount_setattr", display()) { swrun_mount_setattr(fd, "", flags, set, clear, propagation) }
     }
 
     public static func setAttr(path: String, recursive: Bool, set: UInt64, clear: UInt64, propagation: UInt64 = 0) throws(SyscallError) {
@@ -71,22 +71,22 @@ public enum Mount {
     /// Creates a detached filesystem mount with fsopen/fsconfig/fsmount. `options` are the
     /// filesystem's data options (`mode=755`, `newinstance`); the kernel's own error log is
     /// added to a failure so that "bad option" names the option.
-    public static func newFilesystem(type: String, source: String?, options: [KeyValue], attr: UInt64, display: String) throws(SyscallError) -> OwnedFD {
+    public static func newFilesystem(type: String, source: String?, options: [KeyValue], attr: UInt64, display: @autoclosure () -> String) throws(SyscallError) -> OwnedFD {
         let fs = OwnedFD(try check("fsopen", type) { swrun_fsopen(type) })
         do {
             if let source, !source.isEmpty {
-                _ = try check("fsconfig source=\(source)", display) { swrun_fsconfig_string(fs.raw, "source", source) }
+                _ = try check("fsconfig source=\(source)", display()) { swrun_fsconfig_string(fs.raw, "source", source) }
             }
             for o in options {
                 let key = o.key
                 if let value = o.value {
-                    _ = try check("fsconfig \(key)=\(value)", display) { swrun_fsconfig_string(fs.raw, key, value) }
+                    _ = try check("fsconfig \(key)=\(value)", display()) { swrun_fsconfig_string(fs.raw, key, value) }
                 } else {
-                    _ = try check("fsconfig \(key)", display) { swrun_fsconfig_flag(fs.raw, key) }
+                    _ = try check("fsconfig \(key)", display()) { swrun_fsconfig_flag(fs.raw, key) }
                 }
             }
-            _ = try check("fsconfig create", display) { swrun_fsconfig_create(fs.raw) }
-            let m = try check("fsmount", display) { swrun_fsmount(fs.raw, attr) }
+            _ = try check("fsconfig create", display()) { swrun_fsconfig_create(fs.raw) }
+            let m = try check("fsmount", display()) { swrun_fsmount(fs.raw, attr) }
             return OwnedFD(m)
         } catch {
             var buf = [CChar](repeating: 0, count: 512)

@@ -13,17 +13,17 @@ public enum NamespaceFlag {
 }
 
 public enum Namespaces {
-    public static func setns(_ fd: Int32, _ type: Int32, display: String) throws(SyscallError) {
-        _ = try check("setns", display) { swrun_setns(fd, type) }
+    public static func setns(_ fd: Int32, _ type: Int32, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("setns", display()) { swrun_setns(fd, type) }
     }
 
-    public static func unshare(_ flags: Int32, display: String) throws(SyscallError) {
-        _ = try check("unshare", display) { swrun_unshare(flags) }
+    public static func unshare(_ flags: Int32, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("unshare", display()) { swrun_unshare(flags) }
     }
 
     /// The CLONE_NEW* type of an nsfs file descriptor (NS_GET_NSTYPE).
-    public static func type(of fd: Int32, display: String) throws(SyscallError) -> Int32 {
-        try check("ioctl NS_GET_NSTYPE", display) { swrun_ns_get_type(fd) }
+    public static func type(of fd: Int32, display: @autoclosure () -> String) throws(SyscallError) -> Int32 {
+        try check("ioctl NS_GET_NSTYPE", display()) { swrun_ns_get_type(fd) }
     }
 
     public static func sethostname(_ name: String) throws(SyscallError) {
