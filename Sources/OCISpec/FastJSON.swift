@@ -204,6 +204,12 @@ public struct JSONReader {
 extension JSONReader {
     /// Calls `member` with each key of the object at the cursor; `member` reads its value.
     public mutating func readObject(_ member: (inout JSONReader, String) throws(SpecError) -> Void) throws(SpecError) {
+        try readMembers { (r, key) throws(SpecError) in try member(&r, key.string) }
+    }
+
+    /// readObject with the key as bytes (JSONKey): a `switch` over string literals compares
+    /// bytes and no String is made for a key (`list` reads ~15 keys per container).
+    public mutating func readMembers(_ member: (inout JSONReader, JSONKey) throws(SpecError) -> Void) throws(SpecError) {
         skipSpace()
         guard i < b.count, b[i] == UInt8(ascii: "{") else { throw error("expected an object") }
         i += 1
@@ -212,7 +218,7 @@ extension JSONReader {
         while true {
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key string") }
-            let key = try string()
+            let key = try keyBytes()
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected : after key") }
             i += 1
@@ -223,6 +229,18 @@ extension JSONReader {
             if b[i] == UInt8(ascii: "}") { i += 1; return }
             throw error("expected , or } in object")
         }
+    }
+
+    /// The key at the cursor: a slice of the text when it is plain ASCII (no escapes),
+    /// else the decoded (and validated) string's bytes.
+    mutating func keyBytes() throws(SpecError) -> JSONKey {
+        var j = i + 1
+        while j < b.count, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\"), b[j] >= 0x20, b[j] < 0x80 { j += 1 }
+        if j < b.count, b[j] == UInt8(ascii: "\"") {
+            defer { i = j + 1 }
+            return JSONKey(bytes: b[(i + 1)..<j])
+        }
+        return JSONKey(bytes: Array(try string().utf8)[...])
     }
 
     /// Calls `element` for each element of the array at the cursor.
@@ -246,6 +264,22 @@ extension JSONReader {
         skipSpace()
         guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a string") }
         return try string()
+    }
+
+    /// The next value if it is a string; any other value is stepped over (nil). No tree.
+    public mutating func readStringIfAny() throws(SpecError) -> String? {
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "\"") { return try string() }
+        try skipValue()
+        return nil
+    }
+
+    /// readStringIfAny as bytes (no String made for plain ASCII text).
+    public mutating func readStringBytesIfAny() throws(SpecError) -> ArraySlice<UInt8>? {
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "\"") { return try keyBytes().bytes }
+        try skipValue()
+        return nil
     }
 
     /// A decimal integer that fits `T` (no fraction, no exponent).
@@ -326,5 +360,24 @@ extension JSONReader {
     public mutating func finish() throws(SpecError) {
         skipSpace()
         if i != b.count { throw error("unexpected data after the top-level value") }
+    }
+}
+
+/// An object key as UTF-8 bytes, matched against string literals without making a String:
+/// `switch key { case "id": ... }`.
+public struct JSONKey {
+    public let bytes: ArraySlice<UInt8>
+
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    @inlinable
+    public static func ~= (pattern: StaticString, key: JSONKey) -> Bool {
+        let n = pattern.utf8CodeUnitCount
+        guard n == key.bytes.count else { return false }
+        let p = pattern.utf8Start
+        return key.bytes.withUnsafeBufferPointer { k in
+            for j in 0..<n where k[j] != p[j] { return false }
+            return true
+        }
     }
 }

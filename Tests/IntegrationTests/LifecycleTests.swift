@@ -185,7 +185,12 @@ struct LifecycleTests {
         let id = try s.startDetached("pz", args: ["/bin/sleep", "60"])
         #expect(s.swrun(["pause", id]).code == 0)
         #expect(s.swrun(["state", id]).stdout.contains("\"paused\""))
+        // list decodes state.json without most cgroup paths: the freezer's must still tell.
+        let row = s.swrun(["list"]).stdout.split(separator: "\n").first { $0.hasPrefix(id + " ") }
+        #expect(row?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first == "paused", "\(row ?? "no row")")
+        #expect(s.swrun(["list", "--format", "json"]).stdout.contains("\"status\":\"paused\""))
         #expect(s.swrun(["resume", id]).code == 0)
+        #expect(s.swrun(["list", "--format", "json"]).stdout.contains("\"status\":\"running\""))
         #expect(s.swrun(["state", id]).stdout.contains("\"running\""))
         let r = s.swrun(["resume", id])
         #expect(r.code != 0 && r.stderr.contains("container not paused"))

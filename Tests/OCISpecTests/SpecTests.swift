@@ -149,6 +149,23 @@ struct JSONWriterTests {
                 try r.finish()
             }
         }
+        // Keys as bytes: literal patterns match plain, escaped and non-ASCII keys alike;
+        // strings as bytes: plain text is sliced, escaped text decoded, non-strings skipped.
+        var k = JSONReader(Array(#"{"id":1,"i\u0064":2,"idx":3,"é":4,"":5,"ID":6,"s":["a\u0041",7,"b"]}"#.utf8))
+        var hits: [String] = [], texts: [String] = []
+        try k.readMembers { (r, key) throws(SpecError) in
+            switch key {
+            case "id": hits.append("id"); try r.skipValue()
+            case "é": hits.append("é"); try r.skipValue()
+            case "": hits.append("empty"); try r.skipValue()
+            case "s": try r.readArray { r throws(SpecError) in
+                if let b = try r.readStringBytesIfAny() { texts.append(String(decoding: b, as: UTF8.self)) }
+            }
+            default: hits.append("other:" + key.string); try r.skipValue()
+            }
+        }
+        #expect(hits == ["id", "id", "other:idx", "é", "empty", "other:ID"])
+        #expect(texts == ["aA", "b"])
         var u = JSONReader(Array(#"["a\u0041",[1,[2,{}]],"\n"]"#.utf8))
         try u.readArray { r throws(SpecError) in try r.skipValue() }
         try u.finish()

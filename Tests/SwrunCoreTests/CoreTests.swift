@@ -117,6 +117,10 @@ struct CoreTests {
         #expect(p == [PasswdEntry(name: "root", uid: 0, gid: 0, home: "/root"), PasswdEntry(name: "alice", uid: 1000, gid: 100, home: "/home/a")])
         let g = UserDB.parseGroup("wheel:x:10:alice,bob\nstaff:x:50:\n")
         #expect(g[0].members == ["alice", "bob"] && g[1].members.isEmpty)
+        // Ids: decimal digits within UInt32 only; empty lines and comments skipped.
+        let q = UserDB.parsePasswd("\n\nmax:x:4294967295:0::/:/bin/sh\nover:x:4294967296:0::/:/x\nneg:x:-1:0::/:/x\nsp:x: 1:0::/:/x\nnone:x::0::/:/x\n#c:x:5:5::/:/x\n")
+        #expect(q == [PasswdEntry(name: "max", uid: UInt32.max, gid: 0, home: "/")])
+        #expect(UserDB.parseGroup("g:x:7\nh:x:8:a,,b").map { $0.members } == [["a", "b"]])
     }
 
     @Test func sysctlValidation() throws {

@@ -142,8 +142,9 @@ extension ContainerRecord {
         var annotations: [String: String] = [:]
         var setupComplete = false, ownerUid: UInt32?
         var leaves: [String] = [], made: [String] = []
+        var leafBytes: [ArraySlice<UInt8>] = []
         var poststart: JValue?, poststop: JValue?
-        try r.readObject { (r, key) throws(SpecError) in
+        try r.readMembers { (r, key) throws(SpecError) in
             switch key {
             case "id": id = try r.readString()
             case "bundle": bundle = try r.readString()
@@ -157,17 +158,25 @@ extension ContainerRecord {
             case "initStartTime": initStartTime = try r.readInteger(UInt64.self)
             case "setupComplete": setupComplete = try r.readBool()
             case "ownerUid": ownerUid = try r.readInteger(UInt32.self)
-            case "annotations": try r.readObject { (r, k) throws(SpecError) in annotations[k] = try r.readValue().string ?? "" }
-            case "cgroupLeaves": try r.readArray { r throws(SpecError) in if let s = try r.readValue().string { leaves.append(s) } }
+            case "annotations": try r.readObject { (r, k) throws(SpecError) in annotations[k] = try r.readStringIfAny() ?? "" }
+            case "cgroupLeaves" where listing:
+                // Status needs the v1 freezer's leaf only (else every leaf, on v2): the rest
+                // is not made into Strings for each listed container.
+                try r.readArray { r throws(SpecError) in if let s = try r.readStringBytesIfAny() { leafBytes.append(s) } }
+            case "cgroupLeaves": try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { leaves.append(s) } }
             // (A `where` clause would bind to the last pattern of a list only: one per case.)
             case "cgroupCreated" where listing, "poststart" where listing, "poststop" where listing: try r.skipValue()
-            case "cgroupCreated": try r.readArray { r throws(SpecError) in if let s = try r.readValue().string { made.append(s) } }
+            case "cgroupCreated": try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { made.append(s) } }
             case "poststart": poststart = try r.readValue()
             case "poststop": poststop = try r.readValue()
-            default: _ = try r.readValue()
+            default: try r.skipValue()
             }
         }
         try r.finish()
+        if listing {
+            let freezer = leafBytes.first { textOccurs("/freezer/", in: $0) }
+            leaves = (freezer.map { [$0] } ?? leafBytes).map { String(decoding: $0, as: UTF8.self) }
+        }
         func req<T>(_ v: T?, _ k: String) throws(SpecError) -> T {
             guard let v else { throw SpecError("state.json: \(k) missing") }
             return v
@@ -183,5 +192,20 @@ extension ContainerRecord {
         self.poststart = try poststart.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []
         self.poststop = try poststop.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststop") } ?? []
         self.ownerUid = ownerUid
+    }
+}
+
+/// Whether `needle` occurs in `hay` (bytes).
+private func textOccurs(_ needle: StaticString, in hay: ArraySlice<UInt8>) -> Bool {
+    needle.withUTF8Buffer { n in
+        guard n.count <= hay.count else { return false }
+        var i = hay.startIndex
+        while i + n.count <= hay.endIndex {
+            var k = 0
+            while k < n.count, hay[i + k] == n[k] { k += 1 }
+            if k == n.count { return true }
+            i += 1
+        }
+        return false
     }
 }

@@ -21,19 +21,49 @@ public struct GroupEntry: Equatable, Sendable {
 }
 
 public enum UserDB {
+    // By bytes: `list` parses the host's /etc/passwd for its owner column, and String
+    // splitting walks grapheme clusters (~45k instructions per line).
     public static func parsePasswd(_ text: String) -> [PasswdEntry] {
-        text.split(separator: "\n").compactMap { line in
-            let f = line.split(separator: ":", omittingEmptySubsequences: false)
-            guard f.count >= 7, !line.hasPrefix("#"), let uid = UInt32(f[2]), let gid = UInt32(f[3]) else { return nil }
-            return PasswdEntry(name: String(f[0]), uid: uid, gid: gid, home: String(f[5]))
+        var out: [PasswdEntry] = []
+        forEachRecord(text) { f in
+            guard f.count >= 7, let uid = decimal(f[2]), let gid = decimal(f[3]) else { return }
+            out.append(PasswdEntry(name: String(decoding: f[0], as: UTF8.self), uid: uid, gid: gid, home: String(decoding: f[5], as: UTF8.self)))
         }
+        return out
     }
 
     public static func parseGroup(_ text: String) -> [GroupEntry] {
-        text.split(separator: "\n").compactMap { line in
-            let f = line.split(separator: ":", omittingEmptySubsequences: false)
-            guard f.count >= 4, !line.hasPrefix("#"), let gid = UInt32(f[2]) else { return nil }
-            return GroupEntry(name: String(f[0]), gid: gid, members: f[3].split(separator: ",").map(String.init))
+        var out: [GroupEntry] = []
+        forEachRecord(text) { f in
+            guard f.count >= 4, let gid = decimal(f[2]) else { return }
+            let members = f[3].split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }
+            out.append(GroupEntry(name: String(decoding: f[0], as: UTF8.self), gid: gid, members: members))
         }
+        return out
+    }
+
+    /// The colon-separated fields of each line that is neither empty nor a comment.
+    static func forEachRecord(_ text: String, _ body: ([ArraySlice<UInt8>]) -> Void) {
+        let b = Array(text.utf8)
+        var start = 0
+        while start < b.count {
+            var end = start
+            while end < b.count, b[end] != UInt8(ascii: "\n") { end += 1 }
+            if end > start, b[start] != UInt8(ascii: "#") {
+                body(b[start..<end].split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false))
+            }
+            start = end + 1
+        }
+    }
+
+    /// A decimal uid or gid: digits only, at most UInt32.max (as UInt32(String) accepts).
+    static func decimal(_ f: ArraySlice<UInt8>) -> UInt32? {
+        guard !f.isEmpty, f.count <= 10 else { return nil }
+        var v: UInt64 = 0
+        for c in f {
+            guard c >= 0x30, c <= 0x39 else { return nil }
+            v = v * 10 + UInt64(c - 0x30)
+        }
+        return v <= UInt64(UInt32.max) ? UInt32(v) : nil
     }
 }
