@@ -112,6 +112,13 @@ struct CoreTests {
         #expect(RlimitNames.all["RLIMIT_NOFILE"] == 7 && RlimitNames.all.count == 16)
     }
 
+    @Test func pathNormalization() {
+        let cases: [(String, String)] = [("//a/./b/", "/a/b"), ("/", "/"), ("", "/"), ("a/b", "/a/b"), ("/a/../..", "/"),
+                                         ("/a/b/../c", "/a/c"), ("/../x", "/x"), ("/a/..b/c.", "/a/..b/c."), ("/a//b///", "/a/b"),
+                                         ("/é/ü/./", "/é/ü"), ("...", "/..."), ("/a/b/c/../../d", "/a/d"), ("/.", "/")]
+        for (input, want) in cases { #expect(MountPlan.normalize(input) == want, "\(input)") }
+    }
+
     @Test func passwdAndGroupParsing() {
         let p = UserDB.parsePasswd("root:x:0:0:root:/root:/bin/sh\n# comment\nbad\nalice:x:1000:100::/home/a:/bin/sh\n")
         #expect(p == [PasswdEntry(name: "root", uid: 0, gid: 0, home: "/root"), PasswdEntry(name: "alice", uid: 1000, gid: 100, home: "/home/a")])

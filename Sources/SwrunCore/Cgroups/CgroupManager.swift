@@ -59,18 +59,18 @@ public struct CgroupLayout: Sendable {
         // after its " - " says cgroup.
         forEachMountInfoLine(mountinfo) { before, after in
             guard after.starts(with: "cgroup".utf8) else { return }
-            let pre = words(before, separator: UInt8(ascii: " ")), post = words(after, separator: UInt8(ascii: " "))
-            guard pre.count >= 5, post.count >= 2 else { return }
-            let fstype = String(decoding: post[0], as: UTF8.self)
-            guard fstype == "cgroup" || fstype == "cgroup2" else { return }
-            let root = String(decoding: pre[3], as: UTF8.self)
-            let mountpoint = unescape(String(decoding: pre[4], as: UTF8.self))
-            if fstype == "cgroup2" {
+            guard let type = word(after, 0, separator: UInt8(ascii: " ")), word(after, 1, separator: UInt8(ascii: " ")) != nil,
+                  let rootField = word(before, 3, separator: UInt8(ascii: " ")), let mountField = word(before, 4, separator: UInt8(ascii: " ")) else { return }
+            let isV2 = type.elementsEqual("cgroup2".utf8)
+            guard isV2 || type.elementsEqual("cgroup".utf8) else { return }
+            let root = String(decoding: rootField, as: UTF8.self)
+            let mountpoint = unescape(String(decoding: mountField, as: UTF8.self))
+            if isV2 {
                 guard let own = v2Path, !seen.contains("unified") else { return }
                 seen.insert("unified")
                 result.append(CgroupHierarchy(mountpoint: mountpoint, root: root, controllers: [], isV2: true, ownPath: relative(own, to: root)))
             } else {
-                let superOptions = post.count >= 3 ? post[2] : post[1]
+                guard let superOptions = word(after, 2, separator: UInt8(ascii: " ")) ?? word(after, 1, separator: UInt8(ascii: " ")) else { return }
                 let opts = words(superOptions, separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }
                 if opts.contains(where: { $0.hasPrefix("name=") }) { return } // named (systemd): left alone
                 let ctrls = opts.filter { !isNonController($0) && !$0.utf8.contains(UInt8(ascii: "=")) }
@@ -80,6 +80,21 @@ public struct CgroupLayout: Sendable {
             }
         }
         return CgroupLayout(hierarchies: result)
+    }
+
+    /// The `n`th non-empty run of `b` between `separator` bytes, without collecting the others.
+    static func word(_ b: ArraySlice<UInt8>, _ n: Int, separator: UInt8) -> ArraySlice<UInt8>? {
+        var i = b.startIndex, k = 0
+        while i < b.endIndex {
+            while i < b.endIndex, b[i] == separator { i += 1 }
+            let start = i
+            while i < b.endIndex, b[i] != separator { i += 1 }
+            if i > start {
+                if k == n { return b[start..<i] }
+                k += 1
+            }
+        }
+        return nil
     }
 
     /// The non-empty runs of `b` between `separator` bytes.

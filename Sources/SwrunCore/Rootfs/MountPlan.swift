@@ -62,13 +62,28 @@ public enum MountPlan {
     }
 
     /// Lexical clean-up of an absolute path ("//a/./b/" -> "/a/b"); ".." cannot climb above "/".
+    /// By bytes: String.split walks grapheme clusters, and every mount and path in the
+    /// rootfs goes through here.
     public static func normalize(_ path: String) -> String {
-        var out: [Substring] = []
-        for c in path.split(separator: "/") {
-            if c == "." { continue }
-            if c == ".." { if !out.isEmpty { out.removeLast() }; continue }
-            out.append(c)
+        let b = Array(path.utf8)
+        var out: [UInt8] = [UInt8(ascii: "/")]
+        out.reserveCapacity(b.count + 1)
+        var i = 0
+        while i < b.count {
+            while i < b.count, b[i] == UInt8(ascii: "/") { i += 1 }
+            let start = i
+            while i < b.count, b[i] != UInt8(ascii: "/") { i += 1 }
+            let n = i - start
+            if n == 0 || (n == 1 && b[start] == UInt8(ascii: ".")) { continue }
+            if n == 2 && b[start] == UInt8(ascii: ".") && b[start + 1] == UInt8(ascii: ".") {
+                // Drop the last component (never the leading "/").
+                while out.count > 1, out[out.count - 1] != UInt8(ascii: "/") { out.removeLast() }
+                if out.count > 1 { out.removeLast() }
+                continue
+            }
+            if out.count > 1 { out.append(UInt8(ascii: "/")) }
+            out.append(contentsOf: b[start..<i])
         }
-        return "/" + out.joinedText("/")
+        return String(decoding: out, as: UTF8.self)
     }
 }
