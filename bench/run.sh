@@ -104,7 +104,9 @@ wait
 PAR
     chmod +x "$W/par-$r.sh"
 done
-ROUNDS=5 measure "100 parallel runs, total (ms)" "swrun=$W/par-swrun.sh" "crun=$W/par-crun.sh" "runc=$W/par-runc.sh"
+# Each timed burst starts on an idle machine (--settle): the previous runtime's 100 network
+# namespaces are torn down by the kernel for seconds after its script has exited.
+ROUNDS=${PAR_ROUNDS:-9} measure "100 parallel runs, total (ms)" --settle "swrun=$W/par-swrun.sh" "crun=$W/par-crun.sh" "runc=$W/par-runc.sh"
 
 # 7. peak RSS of the runtime process (KB, median of 10) and binary size
 for r in $NAMES; do
