@@ -4,7 +4,7 @@
 // hold the two decoders to identical results on runc-, docker-, containerd- and
 // podman-shaped configurations.
 
-public indirect enum JValue: Sendable {
+public enum JValue: Sendable {
     case null
     case bool(Bool)
     case number(String)

@@ -2,7 +2,7 @@
 // of the contract (state JSON, list, features). Encoding is hand-written so that it costs no
 // Codable metadata work at start-up and prints exactly what runc prints.
 
-public indirect enum JSON: Equatable, Sendable {
+public enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
