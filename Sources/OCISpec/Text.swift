@@ -69,14 +69,22 @@ extension Array where Element == String {
     }
 }
 
-extension Array where Element == Substring {
-    /// As [String]'s `joinedText`.
-    public func joinedText(_ separator: String = "") -> String {
-        var out = ""
-        for (i, part) in enumerated() {
-            if i > 0 { out.append(separator) }
-            out.append(contentsOf: part)
+/// Byte-level helpers for kernel files and small text databases: walking a String by
+/// Character (grapheme clusters) cost tens of thousands of instructions per line.
+public enum ByteText {
+    /// Calls `body` with each line of `b`, without its newline.
+    public static func forEachLine(_ b: [UInt8], _ body: (ArraySlice<UInt8>) -> Void) {
+        var start = 0
+        while start < b.count {
+            var end = start
+            while end < b.count, b[end] != UInt8(ascii: "\n") { end += 1 }
+            body(b[start..<end])
+            start = end + 1
         }
-        return out
+    }
+
+    /// Whether `needle` occurs in `hay`.
+    public static func contains(_ needle: StaticString, in hay: ArraySlice<UInt8>) -> Bool {
+        needle.withUTF8Buffer { n in hay.withUnsafeBufferPointer { h in textOccurs(n, in: h) } }
     }
 }

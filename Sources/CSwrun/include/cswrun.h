@@ -5,7 +5,10 @@
 //   2. syscalls glibc 2.36 has no wrapper for (pivot_root, openat2, the new mount API,
 //      close_range, seccomp, keyctl),
 //   3. function-like macros and _GNU_SOURCE constants the Glibc module hides,
-//   4. async-signal-safe signal handlers (signal forwarding for foreground `run`).
+//   4. async-signal-safe signal handlers (signal forwarding for foreground `run`),
+//   5. what must run before the Swift runtime: the constructor that enters the protected
+//      view of the binary (sealed.c) and the runtime's argv entry points (argv.c, which
+//      declares nothing here: the runtime itself calls them).
 // Every function is prefixed swrun_, returns -1 with errno set on failure (unless noted),
 // and takes only plain integers, C strings and buffers.
 #ifndef CSWRUN_H

@@ -42,7 +42,7 @@ public struct CgroupLayout: Sendable {
         var v1Paths: [String: String] = [:]
         var v2Path: String?
         // /proc/self/cgroup: "hierarchy-id:controller,list:path" per line; "0::path" is v2.
-        forEachLine(Array(selfCgroup.utf8)) { line in
+        ByteText.forEachLine(Array(selfCgroup.utf8)) { line in
             guard let c1 = line.firstIndex(of: UInt8(ascii: ":")),
                   let c2 = line[(c1 + 1)...].firstIndex(of: UInt8(ascii: ":")) else { return }
             let path = String(decoding: line[(c2 + 1)...], as: UTF8.self)
@@ -82,43 +82,29 @@ public struct CgroupLayout: Sendable {
         return CgroupLayout(hierarchies: result)
     }
 
+    /// The next non-empty run of `b` between `separator` bytes, from `i` (moved past it).
+    static func nextWord(_ b: ArraySlice<UInt8>, _ i: inout Int, separator: UInt8) -> ArraySlice<UInt8>? {
+        while i < b.endIndex, b[i] == separator { i += 1 }
+        let start = i
+        while i < b.endIndex, b[i] != separator { i += 1 }
+        return i > start ? b[start..<i] : nil
+    }
+
     /// The `n`th non-empty run of `b` between `separator` bytes, without collecting the others.
     static func word(_ b: ArraySlice<UInt8>, _ n: Int, separator: UInt8) -> ArraySlice<UInt8>? {
-        var i = b.startIndex, k = 0
-        while i < b.endIndex {
-            while i < b.endIndex, b[i] == separator { i += 1 }
-            let start = i
-            while i < b.endIndex, b[i] != separator { i += 1 }
-            if i > start {
-                if k == n { return b[start..<i] }
-                k += 1
-            }
+        var i = b.startIndex
+        for _ in 0..<n {
+            if nextWord(b, &i, separator: separator) == nil { return nil }
         }
-        return nil
+        return nextWord(b, &i, separator: separator)
     }
 
     /// The non-empty runs of `b` between `separator` bytes.
     static func words(_ b: ArraySlice<UInt8>, separator: UInt8) -> [ArraySlice<UInt8>] {
         var out: [ArraySlice<UInt8>] = []
         var i = b.startIndex
-        while i < b.endIndex {
-            while i < b.endIndex, b[i] == separator { i += 1 }
-            let start = i
-            while i < b.endIndex, b[i] != separator { i += 1 }
-            if i > start { out.append(b[start..<i]) }
-        }
+        while let w = nextWord(b, &i, separator: separator) { out.append(w) }
         return out
-    }
-
-    /// Calls `body` with each line of `b` (without its newline).
-    static func forEachLine(_ b: [UInt8], _ body: (ArraySlice<UInt8>) -> Void) {
-        var start = 0
-        while start < b.count {
-            var end = start
-            while end < b.count, b[end] != UInt8(ascii: "\n") { end += 1 }
-            body(b[start..<end])
-            start = end + 1
-        }
     }
 
     static func relative(_ path: String, to root: String) -> String {
@@ -138,7 +124,7 @@ public struct CgroupLayout: Sendable {
     /// fields) and after it (type, source, super options). Mount points escape spaces as
     /// \\040, so " - " is only ever the separator.
     static func forEachMountInfoLine(_ text: String, _ body: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Void) {
-        forEachLine(Array(text.utf8)) { line in
+        ByteText.forEachLine(Array(text.utf8)) { line in
             var i = line.startIndex
             while i + 2 < line.endIndex, !(line[i] == UInt8(ascii: " ") && line[i + 1] == UInt8(ascii: "-") && line[i + 2] == UInt8(ascii: " ")) { i += 1 }
             if i + 2 < line.endIndex { body(line[line.startIndex..<i], line[(i + 3)...]) }
@@ -150,14 +136,15 @@ public struct CgroupLayout: Sendable {
     public func directories(cgroupsPath: String?, id: String) throws(SwrunError) -> [String] {
         var inner = cgroupsPath ?? ""
         if inner.isEmpty { inner = id }
-        if inner.contains(":") && !inner.hasPrefix("/") {
+        let bytes = Array(inner.utf8)
+        if bytes.contains(UInt8(ascii: ":")) && bytes.first != UInt8(ascii: "/") {
             throw SwrunError.config("linux.cgroupsPath \"\(inner)\": systemd-style slice:prefix:name paths need --systemd-cgroup, which is not supported")
         }
-        let comps = inner.split(separator: "/")
-        if comps.contains(where: { $0 == ".." }) {
+        let comps = CgroupLayout.words(bytes[...], separator: UInt8(ascii: "/"))
+        if comps.contains(where: { $0.elementsEqual("..".utf8) }) {
             throw SwrunError.config("linux.cgroupsPath \"\(inner)\": must not contain \"..\"")
         }
-        let clean = comps.joinedText("/")
+        let clean = comps.map { String(decoding: $0, as: UTF8.self) }.joinedText("/")
         if clean.isEmpty { throw SwrunError.config("linux.cgroupsPath \"\(inner)\": names the root cgroup") }
         return hierarchies.map { h in
             let base = inner.hasPrefix("/") ? "" : (h.ownPath == "/" ? "" : h.ownPath)

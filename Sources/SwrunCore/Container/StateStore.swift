@@ -174,7 +174,7 @@ extension ContainerRecord {
         }
         try r.finish()
         if listing {
-            let freezer = leafBytes.first { textOccurs("/freezer/", in: $0) }
+            let freezer = leafBytes.first { ByteText.contains("/freezer/", in: $0) }
             leaves = (freezer.map { [$0] } ?? leafBytes).map { String(decoding: $0, as: UTF8.self) }
         }
         func req<T>(_ v: T?, _ k: String) throws(SpecError) -> T {
@@ -195,17 +195,3 @@ extension ContainerRecord {
     }
 }
 
-/// Whether `needle` occurs in `hay` (bytes).
-private func textOccurs(_ needle: StaticString, in hay: ArraySlice<UInt8>) -> Bool {
-    needle.withUTF8Buffer { n in
-        guard n.count <= hay.count else { return false }
-        var i = hay.startIndex
-        while i + n.count <= hay.endIndex {
-            var k = 0
-            while k < n.count, hay[i + k] == n[k] { k += 1 }
-            if k == n.count { return true }
-            i += 1
-        }
-        return false
-    }
-}

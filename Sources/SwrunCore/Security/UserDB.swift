@@ -1,3 +1,5 @@
+import OCISpec
+
 /// /etc/passwd and /etc/group of the *container*, parsed by hand: a static binary must never
 /// use NSS, and the host's databases say nothing about the container's users.
 public struct PasswdEntry: Equatable, Sendable {
@@ -44,15 +46,10 @@ public enum UserDB {
 
     /// The colon-separated fields of each line that is neither empty nor a comment.
     static func forEachRecord(_ text: String, _ body: ([ArraySlice<UInt8>]) -> Void) {
-        let b = Array(text.utf8)
-        var start = 0
-        while start < b.count {
-            var end = start
-            while end < b.count, b[end] != UInt8(ascii: "\n") { end += 1 }
-            if end > start, b[start] != UInt8(ascii: "#") {
-                body(b[start..<end].split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false))
+        ByteText.forEachLine(Array(text.utf8)) { line in
+            if let first = line.first, first != UInt8(ascii: "#") {
+                body(line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false))
             }
-            start = end + 1
         }
     }
 
