@@ -194,4 +194,3 @@ extension ContainerRecord {
         self.ownerUid = ownerUid
     }
 }
-
