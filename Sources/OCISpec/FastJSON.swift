@@ -218,7 +218,7 @@ extension JSONReader {
         while true {
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key string") }
-            let key = try keyBytes()
+            let key = JSONKey(bytes: try stringBytes())
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected : after key") }
             i += 1
@@ -231,16 +231,16 @@ extension JSONReader {
         }
     }
 
-    /// The key at the cursor: a slice of the text when it is plain ASCII (no escapes),
-    /// else the decoded (and validated) string's bytes.
-    mutating func keyBytes() throws(SpecError) -> JSONKey {
+    /// The string at the cursor (a key or a value) as bytes: a slice of the text when it is
+    /// plain ASCII (no escapes), else the decoded (and validated) string's bytes.
+    mutating func stringBytes() throws(SpecError) -> ArraySlice<UInt8> {
         var j = i + 1
         while j < b.count, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\"), b[j] >= 0x20, b[j] < 0x80 { j += 1 }
         if j < b.count, b[j] == UInt8(ascii: "\"") {
             defer { i = j + 1 }
-            return JSONKey(bytes: b[(i + 1)..<j])
+            return b[(i + 1)..<j]
         }
-        return JSONKey(bytes: Array(try string().utf8)[...])
+        return Array(try string().utf8)[...]
     }
 
     /// Calls `element` for each element of the array at the cursor.
@@ -277,7 +277,7 @@ extension JSONReader {
     /// readStringIfAny as bytes (no String made for plain ASCII text).
     public mutating func readStringBytesIfAny() throws(SpecError) -> ArraySlice<UInt8>? {
         skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "\"") { return try keyBytes().bytes }
+        if i < b.count, b[i] == UInt8(ascii: "\"") { return try stringBytes() }
         try skipValue()
         return nil
     }

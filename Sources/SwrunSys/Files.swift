@@ -158,18 +158,18 @@ public enum Files {
         String(decoding: try readFile(path), as: UTF8.self)
     }
 
-    public static func writeAll(fd: Int32, _ bytes: [UInt8], path: String = "") throws(SyscallError) {
+    public static func writeAll(fd: Int32, _ bytes: [UInt8], path: @autoclosure () -> String = "") throws(SyscallError) {
         var off = 0
         while off < bytes.count {
-            let n = try check("write", path) {
+            let n = try check("write", path()) {
                 bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
             }
             off += n
         }
     }
 
-    public static func writeAll(fd: Int32, _ s: String, path: String = "") throws(SyscallError) {
-        try writeAll(fd: fd, Array(s.utf8), path: path)
+    public static func writeAll(fd: Int32, _ s: String, path: @autoclosure () -> String = "") throws(SyscallError) {
+        try writeAll(fd: fd, Array(s.utf8), path: path())
     }
 
     /// Writes a small control file (cgroup, procfs) in one write(2), as the kernel expects.
@@ -183,9 +183,6 @@ public enum Files {
         try writeAll(fd: fd.raw, s, path: display())
     }
 
-    /// Writes `path` atomically: a temporary file in the same directory, renamed over. Readers
-    /// see the old or the new content, never a mix. No fsync: runtime state lives on tmpfs
-    /// (/run) and does not outlive a reboot, and an fsync costs more than a whole `state`.
     /// Creates `path` (which must not exist) and writes `bytes` to it.
     public static func writeNew(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o600) throws(SyscallError) {
         let fd = try open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: mode)
@@ -193,6 +190,9 @@ public enum Files {
         fd.close()
     }
 
+    /// Writes `path` atomically: a temporary file in the same directory, renamed over. Readers
+    /// see the old or the new content, never a mix. No fsync: runtime state lives on tmpfs
+    /// (/run) and does not outlive a reboot, and an fsync costs more than a whole `state`.
     public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o600, uniqueTemp: Bool = false) throws(SyscallError) {
         let tmp = path + (uniqueTemp ? ".tmp.\(Glibc.getpid())" : ".tmp")
         let fd = try open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
@@ -240,18 +240,17 @@ public enum Files {
 
     /// mkdir -p for host paths the runtime owns (state root, cgroup parents). Returns the
     /// directories it created, outermost first, so that a caller can record and undo them.
+    /// The leaf is tried first: where the parents exist (nearly always) that is the only
+    /// syscall.
     @discardableResult
-    /// mkdir -p; returns the directories it made, outermost first. The leaf is tried first:
-    /// where the parents exist (nearly always) that is the only syscall.
     public static func mkdirAll(_ path: String, mode: UInt32 = 0o755) throws(SyscallError) -> [String] {
-        var trimmed = Substring(path)
-        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
-        let dir = String(trimmed)
+        var dir = path
+        while dir.utf8.count > 1, dir.utf8.last == UInt8(ascii: "/") { dir.removeLast() }
         if dir.isEmpty || dir == "/" { return [] }
         if Glibc.mkdir(dir, mode) == 0 { return [dir] }
         let e = Glibc.errno
         if e == Glibc.EEXIST { return [] }
-        guard e == Glibc.ENOENT, let slash = dir.lastIndex(of: "/") else { throw SyscallError("mkdir", dir, errno: e) }
+        guard e == Glibc.ENOENT, let slash = dir.utf8.lastIndex(of: UInt8(ascii: "/")) else { throw SyscallError("mkdir", dir, errno: e) }
         let made = try mkdirAll(String(dir[..<slash]), mode: mode)
         if Glibc.mkdir(dir, mode) == 0 { return made + [dir] }
         if Glibc.errno == Glibc.EEXIST { return made }

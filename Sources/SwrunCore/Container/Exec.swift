@@ -214,7 +214,7 @@ enum ExecSequence {
         //    clone3 could not), then the v1 hierarchies by our own write of "0" (no global lock).
         guard case .cgroupsReady(let stateJSON) = try channel.expect("cgroupsReady") else { Proc.exit(1) }
         try CgroupManager.joinSelf(cgroupTasks)
-        let hostPid = SeccompNotify.hostPid()
+        let hostPid = SeccompNotify.hostPid(plan)
         // 3. The host's procfs, verified, before the container's mounts are joined: the
         //    /proc/self writes below must not go through a /proc the container controls.
         let proc = try sys { try ProcFS.openVerified() }

@@ -88,8 +88,10 @@ enum SeccompNotify {
         try sys("send seccomp listener") { try Terminal.sendFD(plan.seccompListener, listener.raw, payload: payload) }
     }
 
-    /// This process's pid in the host's /proc (read before any namespace or mount change).
-    static func hostPid() -> Int32 {
-        ((try? Files.readlinkat(Files.atCWD, "/proc/self")).flatMap { Int32($0) }) ?? 0
+    /// This process's pid in the host's /proc (read before any namespace or mount change),
+    /// for the listener's message; 0 without a listener (nothing reads it then).
+    static func hostPid(_ plan: LaunchPlan) -> Int32 {
+        guard plan.seccompListener >= 0 else { return 0 }
+        return ((try? Files.readlinkat(Files.atCWD, "/proc/self")).flatMap { Int32($0) }) ?? 0
     }
 }

@@ -67,8 +67,7 @@ enum InitSequence {
             try sys("become root of the user namespace") { try Creds.setresgid(0) }
             try sys("become root of the user namespace") { try Creds.setresuid(0) }
         }
-        // (Only a seccomp listener is told it; /proc/self must be read before namespaces change.)
-        let hostPid = plan.seccompListener >= 0 ? SeccompNotify.hostPid() : 0
+        let hostPid = SeccompNotify.hostPid(plan)
         // 7. A verified handle on the host's procfs: sysctls and /proc/self files are written
         //    through it, whatever the container mounts on /proc.
         let proc = try sys { try ProcFS.openVerified() }
