@@ -2,6 +2,8 @@
 #   make demo      install what is missing, build, make the busybox bundle, run a container
 #   make test      install what is missing, build, run unit and integration tests
 #   make conformance  the in-container conformance matrix alone (docs/conformance.md)
+#   make bench     swrun vs crun vs runc (bench/run.sh)
+#   make layout    regenerate the start path's link order (layout/generate.sh)
 #   make install PREFIX=/usr/local
 SHELL := /bin/bash
 PREFIX ?= /usr/local
@@ -17,7 +19,7 @@ DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iprout
 # Engines for the end-to-end tests (make e2e).
 E2E_DEPS := containerd docker.io podman bsdutils
 
-.PHONY: all deps e2e-deps build probe bundle demo test unit conformance cgroup2-vm e2e bench install clean lint
+.PHONY: all deps e2e-deps build probe bundle demo test unit conformance cgroup2-vm e2e bench layout install clean lint
 
 all: build
 
@@ -88,5 +90,13 @@ bench: build
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/swrun
 
+# Regenerate layout/swrun.order, the start path's link order (docs/performance.md, "Text
+# layout"), after changes to the code the lifecycle verbs run; then rebuild.
+layout: deps
+	@command -v /usr/bin/time >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time; }
+	layout/generate.sh
+	rm -f $(BIN)
+	$(SWIFT) build $(RELEASE_FLAGS) 2>&1 | grep -v "statically linked applications requires at runtime" || true
+
 clean:
-	rm -rf .build $(BUNDLE)
+	rm -rf .build .build-layout $(BUNDLE)
