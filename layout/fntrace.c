@@ -4,8 +4,9 @@
 //
 // ADDRS lists function entry addresses (hex, one per line) of the static, non-PIE binary
 // that CMD executes. fntrace starts CMD under ptrace, and at its exec writes a breakpoint
-// (int3) on every listed entry. A hit appends "ROLE ORDINAL ADDR" to OUT (ROLE 0: the
-// process fntrace started, 1: any process forked from it), restores the original byte in
+// (int3) on every listed entry. A hit appends "ROLE ORDINAL ADDR CALLER" to OUT (ROLE 0:
+// the process fntrace started, 1: any process forked from it; CALLER: the return address
+// on the stack, which tells who called it the first time), restores the original byte in
 // that process and lets it go on, so each function costs one trap per process. Forked
 // processes inherit the breakpoints that are still armed. A process that executes another
 // binary (a container's init exec'ing its command) is let go; when the first process exits,
@@ -162,7 +163,8 @@ int main(int argc, char **argv) {
             struct user_regs_struct regs;
             long i = ptrace(PTRACE_GETREGS, pid, 0, &regs) == 0 ? lookup(regs.rip - 1) : -1;
             if (i >= 0) {
-                fprintf(out, "%d %u %lx\n", pid != root, ++ordinal, (unsigned long)entries[i]);
+                long caller = ptrace(PTRACE_PEEKDATA, pid, (void *)regs.rsp, 0);
+                fprintf(out, "%d %u %lx %lx\n", pid != root, ++ordinal, (unsigned long)entries[i], (unsigned long)caller);
                 poke(pid, entries[i], saved[i]);
                 regs.rip -= 1;
                 ptrace(PTRACE_SETREGS, pid, 0, &regs);

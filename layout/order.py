@@ -80,7 +80,7 @@ def functions(binary, mapfile, traces):
     for trace in traces:
         rows = [line.split() for line in open(trace)]
         for role in ('0', '1'):
-            for _, _, address in sorted((r for r in rows if r[0] == role), key=lambda r: int(r[1])):
+            for _, _, address, *_ in sorted((r for r in rows if r[0] == role), key=lambda r: int(r[1])):
                 address = int(address, 16)
                 section, name = find(address), names.get(address)
                 if section is None or name is None or not movable(section):

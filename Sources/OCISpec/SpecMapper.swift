@@ -31,8 +31,21 @@ struct Node {
         case .none: return prefix
         case .key(let k): return prefix.isEmpty ? k : prefix + "." + k
         case .dictKey(let k): return prefix + "." + k
-        case .index(let i): return prefix + "[" + String(i) + "]"
+        case .index(let i): return prefix + "[" + Node.digits(i) + "]"
         }
+    }
+
+    /// A non-negative index in decimal. Not String(i): objects in arrays (rlimits, mounts)
+    /// build their path on every decode, and the standard library's integer printing is a
+    /// 64 KB stretch of its text that the start path needs for nothing else.
+    static func digits(_ i: Int) -> String {
+        var out: [UInt8] = []
+        var n = i
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: n % 10))
+            n /= 10
+        } while n > 0
+        return String(decoding: out.reversed(), as: UTF8.self)
     }
 
     func fail(_ what: String) -> SpecError {

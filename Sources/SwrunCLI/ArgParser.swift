@@ -48,7 +48,10 @@ public enum ArgParser {
                 out.positional += argv[(i + 1)...]
                 return out
             }
-            guard arg.hasPrefix("-"), arg.count > 1 else {
+            // By bytes, as Go's flag package reads them (len(s) < 2 || s[0] != '-'): no
+            // Character walks, whose grapheme-breaking code is a page of text of its own.
+            let bytes = arg.utf8
+            guard bytes.count > 1, bytes.first == UInt8(ascii: "-") else {
                 if stopAtPositional {
                     out.positional += argv[i...]
                     return out
@@ -57,13 +60,15 @@ public enum ArgParser {
                 i += 1
                 continue
             }
-            var body = arg.dropFirst(arg.hasPrefix("--") ? 2 : 1)
+            var start = bytes.index(after: bytes.startIndex)
+            if bytes[start] == UInt8(ascii: "-") { start = bytes.index(after: start) }
+            var end = bytes.endIndex
             var inline: String?
-            if let eq = body.firstIndex(of: "=") {
-                inline = String(body[body.index(after: eq)...])
-                body = body[..<eq]
+            if let eq = bytes[start...].firstIndex(of: UInt8(ascii: "=")) {
+                inline = String(arg[bytes.index(after: eq)...])
+                end = eq
             }
-            let name = String(body)
+            let name = String(arg[start..<end])
             guard let spec = flags.first(where: { $0.names.contains(name) }) else {
                 throw UsageError(message: "flag provided but not defined: -\(name)", verb: verb)
             }

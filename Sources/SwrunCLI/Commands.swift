@@ -64,7 +64,7 @@ public enum SwrunCLI {
         // (CVE-2019-5736); this re-executes swrun once when it is not one already. `run`
         // decides once its plan is built (Launcher.exposure).
         if verb.name == "create" || verb.name == "exec" {
-            do { try SealedBinary.ensure(scratch: root + "/.sealed", argv: CommandLine.arguments) } catch {
+            do { try SealedBinary.ensure(scratch: root + "/.sealed", argv: Proc.arguments()) } catch {
                 return .failure(SwrunError(.system, "cannot protect the swrun binary (CVE-2019-5736): \(error)"), verb: verb.name)
             }
             if let note = SealedBinary.note { Log.debug("CVE-2019-5736: \(note)") }
@@ -111,7 +111,7 @@ public enum SwrunCLI {
             o.detached = a.bool("detach")
             let cwd: String
             do { cwd = try Files.getcwd() } catch { throw SwrunError.system(error) }
-            o.run = CreateOptions.Run(scratch: c.store.root + "/.sealed", argv: CommandLine.arguments, cwd: cwd)
+            o.run = CreateOptions.Run(scratch: c.store.root + "/.sealed", argv: Proc.arguments(), cwd: cwd)
             return try c.run(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o, detach: a.bool("detach"))
         case "start":
             try c.start(id)
@@ -269,13 +269,13 @@ public enum SwrunCLI {
             return n
         }
         var name = s.uppercased()
-        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        if name.startsWithBytes("SIG") { name.removeFirst(3) }
         if let hit = Signals.table.first(where: { $0.0 == name }) { return hit.1 }
-        if name.hasPrefix("RTMIN") || name.hasPrefix("RTMAX") {
-            let base: Int32 = name.hasPrefix("RTMIN") ? 34 : 64
+        if name.startsWithBytes("RTMIN") || name.startsWithBytes("RTMAX") {
+            let base: Int32 = name.startsWithBytes("RTMIN") ? 34 : 64
             let rest = name.dropFirst(5)
             if rest.isEmpty { return base }
-            if let off = Int32(rest), (name.hasPrefix("RTMIN") ? base + off : base + off) <= 64, base + off >= 34 { return base + off }
+            if let off = Int32(rest), (name.startsWithBytes("RTMIN") ? base + off : base + off) <= 64, base + off >= 34 { return base + off }
         }
         throw SwrunError(.usage, "unknown signal \"\(s)\"")
     }

@@ -5,14 +5,14 @@ public enum ProcFS {
     /// Field 22 of /proc/<pid>/stat: the start time in clock ticks since boot. Together with
     /// the pid it names one process for its whole life (pids are reused; start times are not).
     public static func startTime(of pid: Int32) -> UInt64? {
-        guard let b = try? Files.readSmall("/proc/\(pid)/stat") else { return nil }
+        guard let b = try? Files.readSmall("/proc/" + Digits.decimal(pid) + "/stat") else { return nil }
         return fields(stat: b)?.startTime
     }
 
     /// True if `pid` is the same live, non-zombie process that started at `startTime`
     /// (one read of /proc/<pid>/stat).
     public static func isSameLiveProcess(pid: Int32, startTime: UInt64) -> Bool {
-        guard pid > 0, let b = try? Files.readSmall("/proc/\(pid)/stat") else { return false }
+        guard pid > 0, let b = try? Files.readSmall("/proc/" + Digits.decimal(pid) + "/stat") else { return false }
         return liveState(stat: b, startTime: startTime) != nil
     }
 
@@ -63,24 +63,23 @@ public enum ProcFS {
 }
 
 public enum Clock {
-    /// RFC 3339 time in UTC: `2026-11-23T11:30:23Z`, or with nanoseconds as runc's state has.
-    public static func rfc3339(nanoseconds: Bool) -> String {
+    /// The wall clock in UTC, broken down (formatted by SwrunCore's Timestamp).
+    public struct UTC: Sendable {
+        public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, nanosecond: Int
+
+        public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, nanosecond: Int) {
+            (self.year, self.month, self.day, self.hour, self.minute, self.second, self.nanosecond) = (year, month, day, hour, minute, second, nanosecond)
+        }
+    }
+
+    public static func utcNow() -> UTC {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         var t = ts.tv_sec
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        func pad(_ v: Int32, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
-        }
-        var s = "\(pad(tmv.tm_year + 1900, 4))-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2))"
-        if nanoseconds {
-            var frac = pad(Int32(ts.tv_nsec), 9)
-            while frac.hasSuffix("0") { frac.removeLast() }
-            if !frac.isEmpty { s += "." + frac }
-        }
-        return s + "Z"
+        return UTC(year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
+                   hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec), nanosecond: ts.tv_nsec)
     }
 
     public static func monotonicMilliseconds() -> Int {
@@ -113,11 +112,19 @@ public enum Signals {
     public static let maxSignal: Int32 = 64
 }
 
-/// Trims ASCII whitespace (no Foundation in the runtime targets).
-public func trimWhitespace<S: StringProtocol>(_ s: S) -> String {
-    let ws: Set<Character> = [" ", "\n", "\t", "\r"]
-    var sub = Substring(s)
-    while let f = sub.first, ws.contains(f) { sub.removeFirst() }
-    while let l = sub.last, ws.contains(l) { sub.removeLast() }
-    return String(sub)
+/// Trims ASCII whitespace (no Foundation in the runtime targets), by bytes: a Character
+/// walk runs the standard library's grapheme-breaking code for kernel files.
+public func trimWhitespace(_ s: String) -> String { trimWhitespace(Substring(s)) }
+
+public func trimWhitespace(_ s: Substring) -> String {
+    func space(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D }
+    let u = s.utf8
+    var start = u.startIndex, end = u.endIndex
+    while start < end, space(u[start]) { u.formIndex(after: &start) }
+    while start < end {
+        let last = u.index(before: end)
+        guard space(u[last]) else { break }
+        end = last
+    }
+    return String(s[start..<end])
 }

@@ -21,6 +21,20 @@ public enum ExitStatus: Equatable, Sendable {
 
 public enum Proc {
     public static func getpid() -> Int32 { Glibc.getpid() }
+
+    /// argv, from what argv.c kept. Not CommandLine.arguments: its lazy globals are the only
+    /// code `run` needs from a 64 KB stretch of the standard library's text (a page-fault
+    /// window of its own, docs/performance.md "Text layout").
+    public static func arguments() -> [String] {
+        var count: Int32 = 0
+        let argv = _swift_stdlib_getUnsafeArgvArgc(&count)
+        var out: [String] = []
+        out.reserveCapacity(Int(count))
+        for i in 0..<Int(count) {
+            if let arg = argv[i] { out.append(String(cString: arg)) }
+        }
+        return out
+    }
     public static func getppid() -> Int32 { Glibc.getppid() }
 
     /// Fork-like clone with CLONE_NEW* flags. The single-thread invariant is checked first:

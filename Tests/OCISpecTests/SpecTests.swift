@@ -45,6 +45,9 @@ struct SpecTests {
         #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":"x"}}"#) == "process.args: expected an array, found a string")
         #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0},"cwd":"/"}}"#) == "process.user.gid: required field is missing")
         #expect(message(#"{"ociVersion":"1","mounts":[{"destination":"/a"},{"type":"x"}]}"#) == "mounts[1].destination: required field is missing")
+        let twelve = Array(repeating: #"{"destination":"/a"}"#, count: 11) + [#"{"type":"x"}"#]
+        #expect(message(#"{"ociVersion":"1","mounts":["# + twelve.joined(separator: ",") + "]}") == "mounts[11].destination: required field is missing")
+        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","rlimits":[{"type":"A","hard":1,"soft":1},{"type":"B","hard":1}]}}"#) == "process.rlimits[1].soft: required field is missing")
         #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":-1,"gid":0},"cwd":"/"}}"#) == "process.user.uid: number -1 does not fit in UInt32")
         #expect(message(#"{"ociVersion":"1","linux":{"resources":{"pids":{"limit":null}}}}"#) == "linux.resources.pids.limit: expected a number (Int64), found null")
         #expect(message(#"[]"#) == "(root): expected an object, found an array")

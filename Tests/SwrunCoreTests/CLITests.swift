@@ -42,6 +42,27 @@ struct CLITests {
         #expect(a.bool("tty") && a.positional == ["id", "ls", "-la", "--color"])
     }
 
+    /// Flags are read by bytes, as Go's flag package reads them: "-" alone and a non-ASCII
+    /// argument are positional, a value after "=" keeps every byte (another "=", non-ASCII).
+    @Test func flagsByBytes() throws {
+        let a = try ArgParser.parse(["-", "--pid-file=/p=q/ä", "-b=/ü", "é"][...], flags: create, stopAtPositional: false, verb: "create")
+        #expect(a.positional == ["-", "é"])
+        #expect(a.string("pid-file") == "/p=q/ä" && a.string("bundle") == "/ü")
+        do {
+            _ = try ArgParser.parse(["--ä=1"][...], flags: create, stopAtPositional: false, verb: "create")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message == "flag provided but not defined: -ä")
+        }
+        // Two dashes at most are stripped, as Go does; "---x" names the flag "-x".
+        do {
+            _ = try ArgParser.parse(["---bundle", "b"][...], flags: create, stopAtPositional: false, verb: "create")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message == "flag provided but not defined: --bundle")
+        }
+    }
+
     @Test func doubleDashEndsFlags() throws {
         let a = try ArgParser.parse(["--", "-weird-id"][...], flags: create, stopAtPositional: false, verb: "create")
         #expect(a.positional == ["-weird-id"])

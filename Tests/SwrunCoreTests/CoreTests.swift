@@ -14,6 +14,51 @@ struct CoreTests {
         #expect(throws: SwrunError.self) { try ContainerID.validate(id) }
     }
 
+    /// Digits.decimal: the start path's integer printing, against the standard library's.
+    @Test func decimalDigits() {
+        for v in [0, 7, 10, 99, 100, 4096, 1_000_000_007, Int.max, Int.min, -1, -10] {
+            #expect(Digits.decimal(v) == String(v))
+        }
+        for v: UInt64 in [0, 1, UInt64.max] { #expect(Digits.decimal(v) == String(v)) }
+        #expect(Digits.decimal(Int32.min) == "-2147483648" && Digits.decimal(UInt32.max) == "4294967295")
+        #expect(Digits.decimal(7, width: 4) == "0007" && Digits.decimal(2026, width: 4) == "2026" && Digits.decimal(12345, width: 2) == "12345")
+        #expect(Digits.decimal(5, width: 9) == "000000005" && Digits.decimal(-5, width: 3) == "-005")
+        #expect(Digits.decimal(1, width: 99).utf8.count == 20)
+    }
+
+    /// RFC 3339 as runc writes it: Go's RFC3339Nano drops the fraction's trailing zeros.
+    @Test func rfc3339() {
+        let t = Clock.UTC(year: 2026, month: 1, day: 2, hour: 3, minute: 4, second: 5, nanosecond: 60_000_000)
+        #expect(Timestamp.rfc3339(t, nanoseconds: false) == "2026-01-02T03:04:05Z")
+        #expect(Timestamp.rfc3339(t, nanoseconds: true) == "2026-01-02T03:04:05.06Z")
+        var u = t
+        u.nanosecond = 0
+        #expect(Timestamp.rfc3339(u, nanoseconds: true) == "2026-01-02T03:04:05Z")
+        u.nanosecond = 123_456_789
+        #expect(Timestamp.rfc3339(u, nanoseconds: true) == "2026-01-02T03:04:05.123456789Z")
+        u.nanosecond = 1
+        #expect(Timestamp.rfc3339(u, nanoseconds: true) == "2026-01-02T03:04:05.000000001Z")
+        let now = Timestamp.rfc3339(nanoseconds: true)
+        #expect(now.utf8.count >= 20 && now.utf8.count <= 30 && now.utf8.last == UInt8(ascii: "Z"))
+    }
+
+    /// trimWhitespace trims ASCII space, tab, CR and LF by bytes, and nothing else.
+    @Test func trimsByBytes() {
+        #expect(trimWhitespace(" \t 0::/a b \r\n") == "0::/a b")
+        #expect(trimWhitespace("\n\n") == "" && trimWhitespace("") == "" && trimWhitespace("x") == "x")
+        #expect(trimWhitespace("\u{00A0}ä\u{00A0}") == "\u{00A0}ä\u{00A0}") // non-ASCII space stays
+        #expect(trimWhitespace("a b\nc"[...].dropFirst()) == "b\nc")
+    }
+
+    /// startsWithBytes is Go's strings.HasPrefix: bytes, no Character boundary.
+    @Test func prefixByBytes() {
+        #expect("/proc/1".startsWithBytes("/proc/") && "x".startsWithBytes("") && !"".startsWithBytes("x"))
+        #expect(!"/pro".startsWithBytes("/proc"))
+        // "e" + combining acute: a prefix by bytes, not by Characters (String.hasPrefix says no).
+        #expect("e\u{0301}x".startsWithBytes("e") && !"e\u{0301}x".hasPrefix("e"))
+        #expect("ab"[...].startsWithBytes("a"))
+    }
+
     @Test func mountOptionTable() throws {
         let m = try MountPlan.op(Mount(destination: "/data//x/", type: "bind", source: "rel", options: ["rbind", "ro", "nosuid", "rnodev", "rslave", "noatime"]), index: 0, bundle: "/b")
         #expect(m.destination == "/data/x")

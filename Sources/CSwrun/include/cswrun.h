@@ -7,8 +7,8 @@
 //   3. function-like macros and _GNU_SOURCE constants the Glibc module hides,
 //   4. async-signal-safe signal handlers (signal forwarding for foreground `run`),
 //   5. what must run before the Swift runtime: the constructor that enters the protected
-//      view of the binary (sealed.c) and the runtime's argv entry points (argv.c, which
-//      declares nothing here: the runtime itself calls them).
+//      view of the binary (sealed.c) and the runtime's argv entry points (argv.c; the
+//      runtime calls them, and Proc.arguments reads argv through the first).
 // Every function is prefixed swrun_, returns -1 with errno set on failure (unless noted),
 // and takes only plain integers, C strings and buffers.
 #ifndef CSWRUN_H
@@ -95,6 +95,8 @@ int swrun_mount_setattr(int dirfd, const char * _Nonnull path, unsigned flags,
 /// Reads the kernel's error log of an fs context (fsopen fd) into buf; returns bytes or -1.
 int swrun_fs_errlog(int fd, char * _Nonnull buf, size_t len);
 
+/// The process's argv as glibc handed it to constructors (argv.c); *argc receives its length.
+char * _Nullable * _Nonnull _swift_stdlib_getUnsafeArgvArgc(int * _Nonnull argc);
 /// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file behind fd. Returns only on error.
 int swrun_execveat_empty(int fd, char * _Nullable const * _Nonnull argv, char * _Nullable const * _Nonnull envp);
 /// A sealed (write, grow, shrink, seal) memfd copy of the file behind src; -1 with errno.

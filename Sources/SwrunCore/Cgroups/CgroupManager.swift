@@ -54,7 +54,7 @@ public struct CgroupLayout: Sendable {
             for c in words(ctrls, separator: UInt8(ascii: ",")) { v1Paths[String(decoding: c, as: UTF8.self)] = path }
         }
         var result: [CgroupHierarchy] = []
-        var seen: Set<String> = []
+        var seen: [String] = [] // controllers already placed: a dozen, no Set
         // Only cgroup lines matter: a line is split into fields once the filesystem type
         // after its " - " says cgroup.
         forEachMountInfoLine(mountinfo) { before, after in
@@ -67,15 +67,15 @@ public struct CgroupLayout: Sendable {
             let mountpoint = unescape(String(decoding: mountField, as: UTF8.self))
             if isV2 {
                 guard let own = v2Path, !seen.contains("unified") else { return }
-                seen.insert("unified")
+                seen.append("unified")
                 result.append(CgroupHierarchy(mountpoint: mountpoint, root: root, controllers: [], isV2: true, ownPath: relative(own, to: root)))
             } else {
                 guard let superOptions = word(after, 2, separator: UInt8(ascii: " ")) ?? word(after, 1, separator: UInt8(ascii: " ")) else { return }
                 let opts = words(superOptions, separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }
-                if opts.contains(where: { $0.hasPrefix("name=") }) { return } // named (systemd): left alone
+                if opts.contains(where: { $0.startsWithBytes("name=") }) { return } // named (systemd): left alone
                 let ctrls = opts.filter { !isNonController($0) && !$0.utf8.contains(UInt8(ascii: "=")) }
                 guard let first = ctrls.first, let own = v1Paths[first], !seen.contains(first) else { return }
-                ctrls.forEach { seen.insert($0) }
+                seen += ctrls
                 result.append(CgroupHierarchy(mountpoint: mountpoint, root: root, controllers: ctrls, isV2: false, ownPath: relative(own, to: root)))
             }
         }
@@ -110,7 +110,7 @@ public struct CgroupLayout: Sendable {
     static func relative(_ path: String, to root: String) -> String {
         if root == "/" { return path }
         if path == root { return "/" }
-        if path.hasPrefix(root + "/") { return String(path.dropFirst(root.count)) }
+        if path.startsWithBytes(root + "/") { return String(path.dropFirst(root.count)) }
         return path
     }
 
@@ -147,7 +147,7 @@ public struct CgroupLayout: Sendable {
         let clean = comps.map { String(decoding: $0, as: UTF8.self) }.joinedText("/")
         if clean.isEmpty { throw SwrunError.config("linux.cgroupsPath \"\(inner)\": names the root cgroup") }
         return hierarchies.map { h in
-            let base = inner.hasPrefix("/") ? "" : (h.ownPath == "/" ? "" : h.ownPath)
+            let base = inner.startsWithBytes("/") ? "" : (h.ownPath == "/" ? "" : h.ownPath)
             return h.mountpoint + base + "/" + clean
         }
     }
@@ -173,7 +173,7 @@ public enum CgroupManager {
     static func ancestors(of dir: String, below mountpoint: String) -> [String] {
         var out: [String] = []
         var d = dir
-        while d.hasPrefix(mountpoint + "/") {
+        while d.startsWithBytes(mountpoint + "/") {
             out.insert(d, at: 0)
             d = String(d[..<(d.lastIndex(of: "/") ?? d.startIndex)])
         }
@@ -322,12 +322,11 @@ public enum CgroupManager {
     /// neither emptied nor removed: swrun only removes what it created.
     public static func destroy(leaves: [String], created: [String]) throws(SwrunError) {
         var failures: [String] = []
-        let ours = Set(created)
         // The common case first: the container's processes are gone and each leaf goes with
         // one rmdir (which fails with EBUSY while a task is left, so nothing live is lost).
         // Only leaves still busy are thawed, killed and retried below.
         var existing: [String] = []
-        for leaf in leaves where ours.contains(leaf) {
+        for leaf in leaves where created.contains(leaf) { // a dozen at most: no Set
             do { try Files.rmdir(leaf) } catch {
                 if error.errno != Errno.ENOENT { existing.append(leaf) }
             }
@@ -352,8 +351,7 @@ public enum CgroupManager {
             }
             if let lastError { failures.append(lastError.description) }
         }
-        let leafSet = Set(leaves)
-        for dir in created.reversed() where !leafSet.contains(dir) {
+        for dir in created.reversed() where !leaves.contains(dir) {
             do { try Files.rmdir(dir) } catch {
                 // A parent shared with other containers stays; only report real failures.
                 if ![Errno.ENOENT, Errno.EBUSY, Errno.ENOTEMPTY].contains(error.errno) { failures.append(error.description) }

@@ -1,3 +1,4 @@
+import SwrunSys
 import OCISpec
 
 /// One file write into a cgroup directory. Resource application is split into a pure part
@@ -44,8 +45,8 @@ extension LinuxDeviceCgroup {
     var v1Rule: String {
         let t = (type ?? "a").isEmpty ? "a" : (type ?? "a")
         if t == "a" { return "a" }
-        let maj = major.map(String.init) ?? "*"
-        let min = minor.map(String.init) ?? "*"
+        let maj = major.map { Digits.decimal($0) } ?? "*"
+        let min = minor.map { Digits.decimal($0) } ?? "*"
         return "\(t) \(maj):\(min) \(access ?? "rwm")"
     }
 }

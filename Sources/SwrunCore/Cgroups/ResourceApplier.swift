@@ -12,7 +12,7 @@ public enum ResourceApplier {
             var writes = try V1Writes.writes(r, controllers: h.controllers, nodes: nodes)
             if h.controllers.contains("memory") {
                 let memsw = (try? Files.readString(dir + "/memory.memsw.limit_in_bytes")).flatMap { Int64(trimWhitespace($0)) }
-                writes.removeAll { $0.file.hasPrefix("memory.") }
+                writes.removeAll { $0.file.startsWithBytes("memory.") }
                 writes = try V1Writes.memory(r.memory, currentMemsw: memsw) + writes
             }
             try write(writes, dir)
@@ -103,7 +103,7 @@ public enum ResourceApplier {
     static func enableControllers(layout: CgroupLayout, leaves: [String], created: [String]) {
         guard let i = layout.hierarchies.firstIndex(where: { $0.isV2 }) else { return }
         let leaf = leaves[i]
-        for dir in created where leaf.hasPrefix(dir + "/") {
+        for dir in created where leaf.startsWithBytes(dir + "/") {
             let ctrls = ((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map { trimWhitespace($0) }
             for c in ctrls where !c.isEmpty {
                 try? Files.writeFile(dir + "/cgroup.subtree_control", "+" + c, flags: OpenFlags.writeOnly)

@@ -35,7 +35,7 @@ public struct Container {
 
     func absolute(_ path: String?) throws(SwrunError) -> String? {
         guard let path, !path.isEmpty else { return nil }
-        if path.hasPrefix("/") { return path }
+        if path.startsWithBytes("/") { return path }
         return try sys { try Files.getcwd() } + "/" + path
     }
 

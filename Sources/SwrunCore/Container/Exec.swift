@@ -151,7 +151,7 @@ extension Container {
         let names: [String: String] = ["pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "time": "time", "user": "user"]
         var out: [NamespaceJoin] = []
         for ns in spec.linux?.namespaces ?? [] {
-            guard let n = names[ns.type], let flag = PlanBuilder.namespaceFlags[ns.type] else { continue }
+            guard let n = names[ns.type], let flag = PlanBuilder.namespaceFlag(ns.type) else { continue }
             out.append(NamespaceJoin(type: ns.type, flag: flag, path: "/proc/\(initPid)/ns/\(n)"))
         }
         // The user namespace first (the others belong to it); the mount namespace last: after

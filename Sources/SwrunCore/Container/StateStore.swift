@@ -105,7 +105,7 @@ public struct StateStore: Sendable {
 
     public func ids() throws(SwrunError) -> [String] {
         guard Files.exists(root) else { return [] }
-        return try sys("list \(root)") { try Files.listDirectory(root) }.filter { !$0.hasPrefix(".") }.sorted()
+        return try sys("list \(root)") { try Files.listDirectory(root) }.filter { !$0.startsWithBytes(".") }.sorted()
     }
 
     public func remove(_ id: String) throws(SwrunError) {

@@ -33,15 +33,24 @@ public struct CreateOptions: Sendable {
 /// Spec + bundle + options -> LaunchPlan. Every check that can fail does so here, in the
 /// parent, before anything is created; each error names the field (`process.args`).
 public enum PlanBuilder {
-    static let namespaceFlags: [String: Int32] = [
-        "pid": NamespaceFlag.pid, "network": NamespaceFlag.network, "mount": NamespaceFlag.mount,
-        "ipc": NamespaceFlag.ipc, "uts": NamespaceFlag.uts, "user": NamespaceFlag.user,
-        "cgroup": NamespaceFlag.cgroup, "time": NamespaceFlag.time,
-    ]
+    /// The clone flag of a namespace type (a switch, not a dictionary built at first use).
+    static func namespaceFlag(_ type: String) -> Int32? {
+        switch type {
+        case "pid": return NamespaceFlag.pid
+        case "network": return NamespaceFlag.network
+        case "mount": return NamespaceFlag.mount
+        case "ipc": return NamespaceFlag.ipc
+        case "uts": return NamespaceFlag.uts
+        case "user": return NamespaceFlag.user
+        case "cgroup": return NamespaceFlag.cgroup
+        case "time": return NamespaceFlag.time
+        default: return nil
+        }
+    }
 
     public static func build(spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String]) throws(SwrunError) -> LaunchPlan {
         guard let root = spec.root, !root.path.isEmpty else { throw SwrunError.config("root.path: required field is missing") }
-        let rootPath = root.path.hasPrefix("/") ? root.path : bundle + "/" + root.path
+        let rootPath = root.path.startsWithBytes("/") ? root.path : bundle + "/" + root.path
         let rootfs: String
         do { rootfs = try Files.realpath(rootPath) } catch {
             throw SwrunError.config("root.path: rootfs (\(rootPath)) does not exist")
@@ -76,7 +85,7 @@ public enum PlanBuilder {
             }
         }
         if options.listenFds > 0 {
-            plan.env.removeAll { $0.hasPrefix("LISTEN_FDS=") || $0.hasPrefix("LISTEN_PID=") }
+            plan.env.removeAll { $0.startsWithBytes("LISTEN_FDS=") || $0.startsWithBytes("LISTEN_PID=") }
             plan.env += ["LISTEN_FDS=\(options.listenFds)", "LISTEN_PID=1"]
         }
         let hooks = spec.hooks ?? Hooks()
@@ -89,17 +98,18 @@ public enum PlanBuilder {
     // MARK: namespaces
 
     static func namespaces(_ linux: Linux, _ plan: inout LaunchPlan) throws(SwrunError) {
-        var seen: Set<String> = []
+        var seen: [String] = [] // eight types at most: no Set
         for (i, ns) in (linux.namespaces ?? []).enumerated() {
-            let field = "linux.namespaces[\(i)]"
-            guard let flag = namespaceFlags[ns.type] else { throw SwrunError.config("\(field).type: unknown namespace type \"\(ns.type)\"") }
-            guard seen.insert(ns.type).inserted else { throw SwrunError.config("\(field): duplicate \(ns.type) namespace") }
+            let field = { "linux.namespaces[\(i)]" } // for errors only
+            guard let flag = namespaceFlag(ns.type) else { throw SwrunError.config("\(field()).type: unknown namespace type \"\(ns.type)\"") }
+            guard !seen.contains(ns.type) else { throw SwrunError.config("\(field()): duplicate \(ns.type) namespace") }
+            seen.append(ns.type)
             if ns.type == "user", let path = ns.path, !path.isEmpty {
-                throw SwrunError.config("\(field).path: joining an existing user namespace (\(path)) is not supported by this version of swrun")
+                throw SwrunError.config("\(field()).path: joining an existing user namespace (\(path)) is not supported by this version of swrun")
             }
             if let path = ns.path, !path.isEmpty {
-                guard path.hasPrefix("/") else { throw SwrunError.config("\(field).path: \"\(path)\" must be absolute") }
-                guard Files.exists(path) else { throw SwrunError.config("\(field).path: \(path): no such file or directory") }
+                guard path.startsWithBytes("/") else { throw SwrunError.config("\(field()).path: \"\(path)\" must be absolute") }
+                guard Files.exists(path) else { throw SwrunError.config("\(field()).path: \(path): no such file or directory") }
                 if ns.type == "pid" { plan.pidJoinPath = path } else { plan.joins.append(NamespaceJoin(type: ns.type, flag: flag, path: path)) }
                 continue
             }
@@ -265,11 +275,11 @@ public enum PlanBuilder {
             plan.devices.append(node)
         }
         for (i, p) in (linux.maskedPaths ?? []).enumerated() where !p.isEmpty {
-            guard p.hasPrefix("/") else { throw SwrunError.config("linux.maskedPaths[\(i)]: \"\(p)\" must be absolute") }
+            guard p.startsWithBytes("/") else { throw SwrunError.config("linux.maskedPaths[\(i)]: \"\(p)\" must be absolute") }
             plan.maskedPaths.append(p)
         }
         for (i, p) in (linux.readonlyPaths ?? []).enumerated() where !p.isEmpty {
-            guard p.hasPrefix("/") else { throw SwrunError.config("linux.readonlyPaths[\(i)]: \"\(p)\" must be absolute") }
+            guard p.startsWithBytes("/") else { throw SwrunError.config("linux.readonlyPaths[\(i)]: \"\(p)\" must be absolute") }
             plan.readonlyPaths.append(p)
         }
         for (key, value) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -289,9 +299,9 @@ public enum PlanBuilder {
     public static func process(_ p: Process, _ plan: inout LaunchPlan) throws(SwrunError) {
         guard let args = p.args, !args.isEmpty, !args[0].isEmpty else { throw SwrunError.config("process.args: args must not be empty") }
         plan.args = args
-        guard p.cwd.hasPrefix("/") else { throw SwrunError.config("process.cwd: \"\(p.cwd)\" must be an absolute path") }
+        guard p.cwd.startsWithBytes("/") else { throw SwrunError.config("process.cwd: \"\(p.cwd)\" must be an absolute path") }
         plan.cwd = p.cwd
-        for (i, e) in (p.env ?? []).enumerated() where !e.contains("=") || e.hasPrefix("=") {
+        for (i, e) in (p.env ?? []).enumerated() where !e.contains("=") || e.startsWithBytes("=") {
             throw SwrunError.config("process.env[\(i)]: \"\(e)\" is not of the form NAME=value")
         }
         plan.env = p.env ?? []
@@ -310,7 +320,7 @@ public enum PlanBuilder {
             guard m <= 0o777 else { throw SwrunError.config("process.user.umask: \(m) is not a valid umask") }
             plan.umask = m
         }
-        if !plan.env.contains(where: { $0.hasPrefix("HOME=") }) {
+        if !plan.env.contains(where: { $0.startsWithBytes("HOME=") }) {
             plan.env.append("HOME=" + homeDirectory(rootfs: plan.rootfs, uid: plan.uid))
         }
         plan.terminal = p.terminal ?? false
@@ -364,7 +374,7 @@ public enum PlanBuilder {
 
     static func validHooks(_ hooks: [Hook]?, _ field: String) throws(SwrunError) -> [Hook] {
         for (i, h) in (hooks ?? []).enumerated() {
-            guard h.path.hasPrefix("/") else { throw SwrunError.config("\(field)[\(i)].path: \"\(h.path)\" must be absolute") }
+            guard h.path.startsWithBytes("/") else { throw SwrunError.config("\(field)[\(i)].path: \"\(h.path)\" must be absolute") }
             if let t = h.timeout, t <= 0 { throw SwrunError.config("\(field)[\(i)].timeout: must be positive") }
         }
         return hooks ?? []

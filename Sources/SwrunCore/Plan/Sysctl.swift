@@ -8,11 +8,11 @@ public enum Sysctl {
         let field = "linux.sysctl[\"\(key)\"]"
         if key.contains("/") || key.containsText("..") || key.isEmpty { throw SwrunError.config("\(field): invalid sysctl name") }
         func has(_ type: String, _ flag: Int32) -> Bool { plan.cloneFlags & flag != 0 || plan.joins.contains { $0.type == type } }
-        if ipcKeys.contains(key) || key.hasPrefix("fs.mqueue.") {
+        if ipcKeys.contains(key) || key.startsWithBytes("fs.mqueue.") {
             guard has("ipc", NamespaceFlag.ipc) else { throw SwrunError.config("\(field): sysctl requires a private IPC namespace") }
             return
         }
-        if key.hasPrefix("net.") {
+        if key.startsWithBytes("net.") {
             guard has("network", NamespaceFlag.network) else { throw SwrunError.config("\(field): sysctl requires a private network namespace") }
             return
         }

@@ -44,7 +44,7 @@ enum Launcher {
         }
         let me = Proc.getpid()
         var record = ContainerRecord(
-            id: id, bundle: bundlePath, rootfs: plan.rootfs, created: Clock.rfc3339(nanoseconds: true),
+            id: id, bundle: bundlePath, rootfs: plan.rootfs, created: Timestamp.rfc3339(nanoseconds: true),
             ociVersion: spec.ociVersion, annotations: spec.annotations ?? [:], owner: "",
             creatorPid: me, creatorStartTime: ProcFS.startTime(of: me) ?? 0)
         record.cgroupLeaves = leaves

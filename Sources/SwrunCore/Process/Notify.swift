@@ -21,7 +21,7 @@ enum Notify {
         var op = MountOp(destination: containerDir, kind: .bind(source: stateDir + "/notify", recursive: false))
         op.attrSet = MountAttr.rdonly | MountAttr.nosuid | MountAttr.noexec | MountAttr.nodev
         plan.mounts.append(op)
-        plan.env.removeAll { $0.hasPrefix("NOTIFY_SOCKET=") }
+        plan.env.removeAll { $0.startsWithBytes("NOTIFY_SOCKET=") }
         plan.env.append("NOTIFY_SOCKET=" + containerSocket)
     }
 

@@ -20,7 +20,7 @@ enum WorkingDirectory {
             throw SwrunError(.system, "\(failure): \(Errno.text(error.errno))")
         }
         // getcwd fails (ENOENT) or answers "(unreachable)..." for a directory outside the root.
-        guard let now = try? Files.getcwd(), now.hasPrefix("/") else {
+        guard let now = try? Files.getcwd(), now.startsWithBytes("/") else {
             throw SwrunError(.system, "\(failure): current working directory is outside of container mount namespace root")
         }
     }

@@ -15,7 +15,7 @@ public enum Devices {
     ]
 
     public static func node(_ d: LinuxDevice, field: String) throws(SwrunError) -> DeviceNode {
-        guard d.path.hasPrefix("/dev/") else { throw SwrunError.config("\(field).path: \"\(d.path)\" must be under /dev") }
+        guard d.path.startsWithBytes("/dev/") else { throw SwrunError.config("\(field).path: \"\(d.path)\" must be under /dev") }
         if d.path.split(separator: "/").contains("..") { throw SwrunError.config("\(field).path: \"\(d.path)\" must not contain \"..\"") }
         let type: UInt32
         switch d.type {

@@ -39,7 +39,7 @@ public enum MountOptions {
         if let (set, clear) = attr(name) { return .attr(set: set, clear: clear) }
         // "r" + a per-mount attribute: the same, applied recursively (mount_setattr AT_RECURSIVE).
         // No attribute's own name is "r" + another's, so the direct match above comes first safely.
-        if name.hasPrefix("r"), let (set, clear) = attr(String(name.dropFirst())) { return .recursiveAttr(set: set, clear: clear) }
+        if name.startsWithBytes("r"), let (set, clear) = attr(String(name.dropFirst())) { return .recursiveAttr(set: set, clear: clear) }
         return nil
     }
 

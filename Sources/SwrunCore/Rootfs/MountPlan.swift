@@ -7,7 +7,7 @@ public enum MountPlan {
         let field = "mounts[\(index)]"
         guard !m.destination.isEmpty else { throw SwrunError.config("\(field).destination: required field is missing") }
         // Relative destinations are taken relative to the rootfs, as runc does.
-        let dest = normalize(m.destination.hasPrefix("/") ? m.destination : "/" + m.destination)
+        let dest = normalize(m.destination.startsWithBytes("/") ? m.destination : "/" + m.destination)
         var bind: Bool? = nil
         var op = MountOp(destination: dest, kind: .cgroup)
         for opt in m.options ?? [] {
@@ -45,7 +45,7 @@ public enum MountPlan {
         if type == "bind" && bind == nil { bind = false }
         if let rec = bind {
             guard let src = m.source, !src.isEmpty else { throw SwrunError.config("\(field).source: a bind mount needs a source") }
-            let abs = src.hasPrefix("/") ? src : bundle + "/" + src
+            let abs = src.startsWithBytes("/") ? src : bundle + "/" + src
             op.kind = .bind(source: abs, recursive: rec)
             op.data = op.data.filter { $0.value == nil && ["sync", "dirsync"].contains($0.key) ? false : true }
             if op.tmpcopyup { throw SwrunError.config("\(field).options: tmpcopyup applies to tmpfs mounts only") }

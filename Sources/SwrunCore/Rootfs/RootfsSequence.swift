@@ -45,7 +45,7 @@ enum RootfsSequence {
             let f = CgroupLayout.words(fields, separator: UInt8(ascii: " "))
             guard f.count > 4 else { return }
             let mp = CgroupLayout.unescape(String(decoding: f[4], as: UTF8.self))
-            if (rootfs == mp || rootfs.hasPrefix(mp == "/" ? "/" : mp + "/")) && mp.count > best.count { best = mp }
+            if (rootfs == mp || rootfs.startsWithBytes(mp == "/" ? "/" : mp + "/")) && mp.count > best.count { best = mp }
         }
         try sys("make \(best) private") { try Mount.mount(nil, best, nil, MountFlags.privateProp) }
     }

@@ -51,7 +51,7 @@ public struct SafePath {
                 // created, resolved inside the root as the kernel would resolve it.
                 if let target = try? Files.readlinkat(current.raw, String(comp)) {
                     let parent = String(prefix.dropLast(comp.count + 1))
-                    let resolved = MountPlan.normalize(target.hasPrefix("/") ? target : parent + "/" + target)
+                    let resolved = MountPlan.normalize(target.startsWithBytes("/") ? target : parent + "/" + target)
                     _ = try mkdirAll(resolved, mode: mode, depth: depth + 1)
                 }
             } catch {

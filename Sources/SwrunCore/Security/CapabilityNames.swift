@@ -14,7 +14,7 @@ public enum CapabilityNames {
 
     public static func number(_ name: String) -> Int? {
         let upper = name.uppercased()
-        let full = upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
+        let full = upper.startsWithBytes("CAP_") ? upper : "CAP_" + upper
         return all.firstIndex(of: full)
     }
 

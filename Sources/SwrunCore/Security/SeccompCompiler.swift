@@ -38,7 +38,7 @@ public enum SeccompCompiler {
         let defAction = try action(s.defaultAction, errnoRet: s.defaultErrnoRet, defaultErrno: 1, field: "linux.seccomp.defaultAction")
         var arches: [UInt32] = []
         for (i, a) in (s.architectures ?? []).enumerated() {
-            let name = a.hasPrefix("SCMP_ARCH_") ? String(a.dropFirst(10)).lowercased() : a.lowercased()
+            let name = a.startsWithBytes("SCMP_ARCH_") ? String(a.dropFirst(10)).lowercased() : a.lowercased()
             guard let v = SeccompBPF.resolveArch(name) else { throw SwrunError.config("linux.seccomp.architectures[\(i)]: unknown architecture \"\(a)\"") }
             arches.append(v)
         }
@@ -51,7 +51,7 @@ public enum SeccompCompiler {
         var named: [String] = []
         let notify = (s.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" } || s.defaultAction == "SCMP_ACT_NOTIFY"
         if notify {
-            guard let path = s.listenerPath, path.hasPrefix("/") else {
+            guard let path = s.listenerPath, path.startsWithBytes("/") else {
                 throw SwrunError.config("linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs an absolute listenerPath")
             }
             flags |= SeccompBPF.flagNewListener

@@ -55,7 +55,7 @@ public enum Log {
     public static func error(_ msg: String) { write(.error, msg) }
 
     public static func line(_ level: Level, _ msg: String, format: Format) -> String {
-        let time = Clock.rfc3339(nanoseconds: false)
+        let time = Timestamp.rfc3339(nanoseconds: false)
         switch format {
         case .json:
             return "{\"level\":\"\(level.name)\",\"msg\":\(JSON.quoted(msg)),\"time\":\"\(time)\"}\n"

@@ -1,3 +1,4 @@
+import SwrunSys
 import OCISpec
 
 /// cgroup v1: linux.resources -> writes, per controller (runc libcontainer/cgroups/fs).
@@ -86,7 +87,7 @@ public enum V1Writes {
         for r in DefaultDeviceRules.rules { w.append(CgroupWrite("devices.allow", r.v1Rule)) }
         for n in nodes where n.fileType != 0o010000 {
             let t = n.fileType == 0o060000 ? "b" : "c"
-            w.append(CgroupWrite("devices.allow", "\(t) \(n.major):\(n.minor) rwm"))
+            w.append(CgroupWrite("devices.allow", t + " " + Digits.decimal(n.major) + ":" + Digits.decimal(n.minor) + " rwm"))
         }
         return withoutRepeats(w)
     }

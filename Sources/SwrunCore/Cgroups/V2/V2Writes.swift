@@ -64,7 +64,7 @@ public enum V2Writes {
     public static func unified(_ u: [String: String]?, existing: (String) -> Bool) throws(SwrunError) -> [CgroupWrite] {
         var w: [CgroupWrite] = []
         for (k, v) in (u ?? [:]).sorted(by: { $0.key < $1.key }) {
-            guard !k.contains("/"), !k.hasPrefix("."), k.contains(".") else {
+            guard !k.contains("/"), !k.startsWithBytes("."), k.contains(".") else {
                 throw SwrunError.config("linux.resources.unified[\"\(k)\"]: not a cgroup interface file name")
             }
             guard existing(k) else {
