@@ -114,22 +114,28 @@ done
 ROUNDS=${PAR_ROUNDS:-9} measure "100 parallel runs, total (ms)" --settle "swrun=$W/par-swrun.sh" "crun=$W/par-crun.sh" "runc=$W/par-runc.sh"
 
 # 7. peak RSS of the runtime process (KB, median of 10) and binary size.
-# A file's pages count in RSS as the kernel maps them: 64 KB around each fault, and a whole
-# large folio at once where the page cache holds one. A file just written (the linker's
-# output, a fresh install) sits in the page cache in the write path's large folios, one
-# read by exec in small ones, so the same binary reads 2.7 or 3.1 MB depending on how its
-# pages got there. Each runtime's binary and shared libraries leave the page cache first
-# (POSIX_FADV_DONTNEED; clean pages only, nothing is written) and one untimed run reads
-# them back as every later run finds them.
-evict() {
-    python3 -c 'import os, sys
+# A file's pages count in RSS as the kernel maps them: the 16 pages around each fault
+# (fault-around), and since Linux 6.18 a whole large folio at once where the page cache
+# holds one. How large the folios are depends on how the file entered the page cache (the
+# write path, readahead), not on the program: the same swrun binary peaked at 2.7 MB or at
+# 3.1 MB. So before this case each runtime's binary and shared libraries leave the page
+# cache (POSIX_FADV_DONTNEED: clean pages that no process maps) and are read back through
+# an MADV_RANDOM mapping, one page at a time, into single-page folios: every runtime is
+# measured with the same page cache (docs/performance.md, "Text layout").
+smallfolios() {
+    python3 -c 'import mmap, os, sys
 for p in sys.argv[1:]:
-    fd = os.open(p, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$@"
+    fd = os.open(p, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    size = os.fstat(fd).st_size
+    m = mmap.mmap(fd, size, prot=mmap.PROT_READ)
+    m.madvise(mmap.MADV_RANDOM)
+    for off in range(0, size, 4096): m[off]
+    m.close(); os.close(fd)' "$@"
 }
 for r in $NAMES; do
     bin=$(echo "${RT[$r]}" | cut -d' ' -f1); bin=$(command -v "$bin" || echo "$bin")
-    evict "$bin" $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' | sort -u)
-    ${RT[$r]} run -b $B m1 >/dev/null 2>&1 || true
+    smallfolios "$bin" $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' | sort -u)
     for i in $(seq 10); do /usr/bin/time -f %M ${RT[$r]} run -b $B m1 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 5p | sed "s/^/peak RSS of run (KB) $r /" >>"$results"
     echo "binary size (KB) $r $(( $(stat -L -c %s "$bin") / 1024 ))" >>"$results"
 done
