@@ -22,6 +22,8 @@ public enum ExitStatus: Equatable, Sendable {
 public enum Proc {
     public static func getpid() -> Int32 { Glibc.getpid() }
 
+    public static func getppid() -> Int32 { Glibc.getppid() }
+
     /// argv, from what argv.c kept. Not CommandLine.arguments: its lazy globals are the only
     /// code `run` needs from a 64 KB stretch of the standard library's text (a page-fault
     /// window of its own, docs/performance.md "Text layout").
@@ -35,7 +37,6 @@ public enum Proc {
         }
         return out
     }
-    public static func getppid() -> Int32 { Glibc.getppid() }
 
     /// Fork-like clone with CLONE_NEW* flags. The single-thread invariant is checked first:
     /// forking a multi-threaded Swift process can leave runtime locks held in the child.
