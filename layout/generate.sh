@@ -1,5 +1,5 @@
 #!/bin/bash
-# Regenerates layout/swrun.order, the order in which lld lays out swrun's functions and data
+# Regenerates layout/swrun.order, the order in which lld lays out swrun's functions
 # (docs/performance.md, "Text layout"). Usage: layout/generate.sh (make layout); root, Linux.
 #
 # 1. Builds swrun (release, static, lld) in its own scratch directory with a link map.

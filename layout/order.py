@@ -4,11 +4,12 @@
   order.py entries BIN                    function entry addresses, for fntrace
   order.py functions BIN MAP TRACE...     function names, in the order the traces ran them
 
-MAP is lld's -Map output for BIN. TRACE files come from fntrace ("ROLE ORDINAL ADDR"); for
-each trace in turn, the first process's functions come first, then those only its children
-(the container's init) ran. Functions that live in a section the linker cannot move on its
-own (the Swift standard library's one 1.6 MB .text section) are left out: naming them would
-drag the whole section into the hot region. Run by layout/generate.sh; see docs/performance.md.
+MAP is lld's -Map output for BIN. TRACE files come from fntrace ("ROLE ORDINAL ADDR
+CALLER"); for each trace in turn, the first process's functions come first, then those only
+its children (the container's init) ran. Functions that live in a section the linker cannot
+move on its own (the Swift standard library's one 1.6 MB .text section) are left out:
+naming them would drag the whole section into the hot region. Run by layout/generate.sh;
+see docs/performance.md.
 """
 import bisect
 import subprocess
