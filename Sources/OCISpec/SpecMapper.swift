@@ -37,7 +37,8 @@ struct Node {
 
     /// A non-negative index in decimal. Not String(i): objects in arrays (rlimits, mounts)
     /// build their path on every decode, and the standard library's integer printing is a
-    /// 64 KB stretch of its text that the start path needs for nothing else.
+    /// 64 KB stretch of its text that the start path needs for nothing else. (SwrunSys's
+    /// Digits.decimal does the same for the runtime; this module depends on nothing.)
     static func digits(_ i: Int) -> String {
         var out: [UInt8] = []
         var n = i

@@ -69,15 +69,11 @@ extension Array where Element == String {
     }
 }
 
-extension String {
+extension StringProtocol {
     /// `hasPrefix` by bytes, as Go's strings.HasPrefix. The standard library's also checks
     /// that the prefix ends on a Character boundary: grapheme-breaking code, a 64 KB stretch
     /// of its text that the start path needs for nothing else (docs/performance.md).
-    @inlinable public func startsWithBytes(_ prefix: String) -> Bool { utf8.starts(with: prefix.utf8) }
-}
-
-extension Substring {
-    /// `hasPrefix` by bytes (String.startsWithBytes).
+    /// Inlinable: specialized for String and Substring where it is called.
     @inlinable public func startsWithBytes(_ prefix: String) -> Bool { utf8.starts(with: prefix.utf8) }
 }
 

@@ -64,7 +64,7 @@ public enum SwrunCLI {
         // (CVE-2019-5736); this re-executes swrun once when it is not one already. `run`
         // decides once its plan is built (Launcher.exposure).
         if verb.name == "create" || verb.name == "exec" {
-            do { try SealedBinary.ensure(scratch: root + "/.sealed", argv: Proc.arguments()) } catch {
+            do { try SealedBinary.ensure(scratch: root + "/.sealed", argv: Proc.arguments) } catch {
                 return .failure(SwrunError(.system, "cannot protect the swrun binary (CVE-2019-5736): \(error)"), verb: verb.name)
             }
             if let note = SealedBinary.note { Log.debug("CVE-2019-5736: \(note)") }
@@ -111,7 +111,7 @@ public enum SwrunCLI {
             o.detached = a.bool("detach")
             let cwd: String
             do { cwd = try Files.getcwd() } catch { throw SwrunError.system(error) }
-            o.run = CreateOptions.Run(scratch: c.store.root + "/.sealed", argv: Proc.arguments(), cwd: cwd)
+            o.run = CreateOptions.Run(scratch: c.store.root + "/.sealed", argv: Proc.arguments, cwd: cwd)
             return try c.run(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o, detach: a.bool("detach"))
         case "start":
             try c.start(id)

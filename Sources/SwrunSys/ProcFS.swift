@@ -5,15 +5,19 @@ public enum ProcFS {
     /// Field 22 of /proc/<pid>/stat: the start time in clock ticks since boot. Together with
     /// the pid it names one process for its whole life (pids are reused; start times are not).
     public static func startTime(of pid: Int32) -> UInt64? {
-        guard let b = try? Files.readSmall("/proc/" + Digits.decimal(pid) + "/stat") else { return nil }
-        return fields(stat: b)?.startTime
+        stat(of: pid).flatMap { fields(stat: $0)?.startTime }
     }
 
     /// True if `pid` is the same live, non-zombie process that started at `startTime`
     /// (one read of /proc/<pid>/stat).
     public static func isSameLiveProcess(pid: Int32, startTime: UInt64) -> Bool {
-        guard pid > 0, let b = try? Files.readSmall("/proc/" + Digits.decimal(pid) + "/stat") else { return false }
+        guard pid > 0, let b = stat(of: pid) else { return false }
         return liveState(stat: b, startTime: startTime) != nil
+    }
+
+    /// The text of /proc/<pid>/stat; nil if there is no such process.
+    static func stat(of pid: Int32) -> [UInt8]? {
+        try? Files.readSmall("/proc/" + Digits.decimal(pid) + "/stat")
     }
 
     /// The state letter (field 3) of a /proc/<pid>/stat text if it is that of a live,

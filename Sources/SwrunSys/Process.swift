@@ -21,13 +21,13 @@ public enum ExitStatus: Equatable, Sendable {
 
 public enum Proc {
     public static func getpid() -> Int32 { Glibc.getpid() }
-
     public static func getppid() -> Int32 { Glibc.getppid() }
 
-    /// argv, from what argv.c kept. Not CommandLine.arguments: its lazy globals are the only
-    /// code `run` needs from a 64 KB stretch of the standard library's text (a page-fault
-    /// window of its own, docs/performance.md "Text layout").
-    public static func arguments() -> [String] {
+    /// argv, from what argv.c kept, made once (main and the CVE-2019-5736 re-execution both
+    /// read it). Not CommandLine.arguments: its lazy globals are the only code `run` needs
+    /// from a 64 KB stretch of the standard library's text (a page-fault window of its own,
+    /// docs/performance.md "Text layout").
+    public static let arguments: [String] = {
         var count: Int32 = 0
         let argv = _swift_stdlib_getUnsafeArgvArgc(&count)
         var out: [String] = []
@@ -36,7 +36,7 @@ public enum Proc {
             if let arg = argv[i] { out.append(String(cString: arg)) }
         }
         return out
-    }
+    }()
 
     /// Fork-like clone with CLONE_NEW* flags. The single-thread invariant is checked first:
     /// forking a multi-threaded Swift process can leave runtime locks held in the child.

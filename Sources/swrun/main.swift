@@ -8,7 +8,7 @@ import SwrunSys
 // A hook that exits without reading its state must not kill swrun with SIGPIPE (EPIPE is
 // handled where it happens); children get default dispositions back before they exec.
 Proc.ignoreSignal(Signals.pipe)
-let argv = Array(Proc.arguments().dropFirst())
+let argv = Array(Proc.arguments.dropFirst())
 switch SwrunCLI.run(argv) {
 case .exit(let code):
     Proc.exit(code)
