@@ -39,6 +39,11 @@ public enum JValue: Sendable {
 public struct JSONReader {
     let b: [UInt8]
     var i = 0
+    /// Values a tree may hold: a tree node costs tens of bytes, so a hostile 64 MB file of
+    /// empty arrays must fail here, not exhaust memory (the file size is bounded by the
+    /// caller; nesting by `value(depth:)`).
+    var budget = JSONReader.maxValues
+    public static let maxValues = 1 << 22
 
     public init(_ bytes: [UInt8]) { b = bytes }
 
@@ -66,6 +71,8 @@ public struct JSONReader {
 
     mutating func value(depth: Int) throws(SpecError) -> JValue {
         guard depth < 512 else { throw error("nesting too deep") }
+        budget -= 1
+        guard budget >= 0 else { throw error("more than \(JSONReader.maxValues) values") }
         guard i < b.count else { throw error("unexpected end of input") }
         switch b[i] {
         case UInt8(ascii: "{"): return try object(depth: depth)
@@ -86,16 +93,30 @@ public struct JSONReader {
         i += n
     }
 
+    /// A number as RFC 8259 writes it: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    /// Nothing else is a number (`+1`, `01`, `.5`, `1.`, `1e` are syntax errors).
     mutating func number() throws(SpecError) -> JValue {
         let start = i
+        func digit(_ k: Int) -> Bool { k < b.count && b[k] >= 0x30 && b[k] <= 0x39 }
         if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
-        var digits = 0
-        while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) || b[i] == UInt8(ascii: ".")
-            || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") || b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+        guard digit(i) else { throw error(start == i ? "unexpected character" : "invalid number") }
+        if b[i] == UInt8(ascii: "0") {
             i += 1
-            digits += 1
+            if digit(i) { throw error("invalid number: leading zero") }
+        } else {
+            while digit(i) { i += 1 }
         }
-        guard digits > 0 else { throw error("unexpected character") }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digit(i) else { throw error("invalid number: no digits after the decimal point") }
+            while digit(i) { i += 1 }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            guard digit(i) else { throw error("invalid number: no digits in the exponent") }
+            while digit(i) { i += 1 }
+        }
         return .number(String(decoding: b[start..<i], as: UTF8.self))
     }
 
@@ -317,6 +338,7 @@ extension JSONReader {
             i += 1
         }
         if digits == 0 { throw error("expected an integer") }
+        if digits > 1, b[i - digits] == UInt8(ascii: "0") { throw error("invalid number: leading zero") }
         if i < b.count, b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") { throw error("expected an integer") }
         return (negative, v)
     }

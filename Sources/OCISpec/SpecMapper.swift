@@ -62,6 +62,9 @@ struct Node {
 
     func str() throws -> String {
         guard case .string(let s) = v else { throw fail("a string") }
+        // A NUL cannot be part of a path, an argument or a name: C would cut the string
+        // there, and the runtime would act on a value the config does not say.
+        if s.utf8.contains(0) { throw SpecError("\(path.isEmpty ? "(root)" : path): contains a NUL byte") }
         return s
     }
 
@@ -72,7 +75,14 @@ struct Node {
 
     func int<T: FixedWidthInteger>(_: T.Type = T.self) throws -> T {
         guard case .number(let n) = v else { throw fail("a number (\(T.self))") }
-        guard let x = T(n) else { throw SpecError("\(path): number \(n) does not fit in \(T.self)") }
+        guard let x = T(n) else {
+            // The reader admits only RFC 8259 numbers: what T cannot hold is a fraction, an
+            // exponent or a value out of range.
+            if n.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+                throw SpecError("\(path): number \(n) is not an integer")
+            }
+            throw SpecError("\(path): number \(n) does not fit in \(T.self)")
+        }
         return x
     }
 
@@ -91,7 +101,10 @@ struct Node {
         guard case .object(let m) = v else { throw fail("an object") }
         var out: [String: T] = [:]
         let p = path
-        for (k, item) in m { out[k] = try f(Node(v: item, prefix: p, last: .dictKey(k))) }
+        for (k, item) in m {
+            if k.utf8.contains(0) { throw SpecError("\(p): a key contains a NUL byte") }
+            out[k] = try f(Node(v: item, prefix: p, last: .dictKey(k)))
+        }
         return out
     }
 }
@@ -100,8 +113,47 @@ struct Obj {
     let m: [(String, JValue)]
     let path: String
 
+    /// The member named `k` as Go's encoding/json finds a struct field (runc decodes
+    /// config.json with it, and hand-written configs rely on it): the key matches
+    /// case-insensitively, and of several matching keys the last one wins.
+    func member(_ k: String) -> JValue? {
+        m.last(where: { Obj.goFieldMatch($0.0, k) })?.1
+    }
+
+    /// Go's case folding of a JSON key against an (ASCII) field name: ASCII letters fold,
+    /// and so do the two non-ASCII letters that fold to ASCII ones (U+212A KELVIN SIGN to
+    /// k, U+017F LATIN SMALL LETTER LONG S to s).
+    static func goFieldMatch(_ key: String, _ name: String) -> Bool {
+        let kb = key.utf8, nb = name.utf8
+        if kb.count == nb.count {
+            // Same length: equal bytes, or ASCII letters that differ in case only.
+            var ki = kb.makeIterator(), ni = nb.makeIterator()
+            while let a = ki.next(), let b = ni.next() {
+                if a == b { continue }
+                guard a | 0x20 == b | 0x20, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(a | 0x20) else { return false }
+            }
+            return true
+        }
+        // A longer key can still fold to the name only through the two non-ASCII letters.
+        guard kb.count > nb.count, kb.contains(where: { $0 >= 0x80 }) else { return false }
+        var ks = key.unicodeScalars.makeIterator(), ns = name.unicodeScalars.makeIterator()
+        func folded(_ c: Unicode.Scalar) -> UInt32 {
+            switch c.value {
+            case 0x41...0x5A: return c.value + 0x20
+            case 0x212A: return 0x6B
+            case 0x017F: return 0x73
+            default: return c.value
+            }
+        }
+        while true {
+            let a = ks.next(), b = ns.next()
+            guard let a, let b else { return a == nil && b == nil }
+            if folded(a) != folded(b) { return false }
+        }
+    }
+
     func node(_ k: String) -> Node? {
-        guard let v = m.last(where: { $0.0 == k })?.1 else { return nil }
+        guard let v = member(k) else { return nil }
         if case .null = v { return nil }
         return Node(v: v, prefix: path, last: .key(k))
     }
@@ -112,7 +164,7 @@ struct Obj {
     }
 
     func req<T>(_ k: String, _ f: (Node) throws -> T) throws -> T {
-        guard let v = m.last(where: { $0.0 == k })?.1 else { throw SpecError("\(path.isEmpty ? k : path + "." + k): required field is missing") }
+        guard let v = member(k) else { throw SpecError("\(path.isEmpty ? k : path + "." + k): required field is missing") }
         return try f(Node(v: v, prefix: path, last: .key(k)))
     }
 }

@@ -59,7 +59,14 @@ public enum SwrunCLI {
             return .exit(0)
         }
         if let e = checkArgs(verb, args.positional) { return .usage(e) }
-        let root = globals.string("root") ?? "/run/swrun"
+        // A relative --root is the caller's, as runc resolves it (filepath.Abs): every later
+        // step runs in the bundle directory, where it would name another place.
+        var root = globals.string("root") ?? "/run/swrun"
+        if !root.startsWithBytes("/") {
+            do { root = MountPlan.normalize(try Files.getcwd() + "/" + root) } catch {
+                return .failure(SwrunError(.system, "resolve --root \(root): \(error)"), verb: verbName)
+            }
+        }
         // The verbs that enter containers run from a view of swrun the container cannot write
         // (CVE-2019-5736); this re-executes swrun once when it is not one already. `run`
         // decides once its plan is built (Launcher.exposure).
@@ -178,7 +185,9 @@ public enum SwrunCLI {
         var r = LinuxResources()
         if let file = a.string("resources") {
             let bytes: [UInt8]
-            do { bytes = file == "-" ? try Files.readAll(fd: 0) : try Files.readFile(file) } catch {
+            do {
+                bytes = file == "-" ? try Files.readAll(fd: 0, max: Limits.configBytes, display: "standard input") : try Files.readInput(file, max: Limits.configBytes)
+            } catch {
                 throw SwrunError.system(error).wrapped("read resources")
             }
             do { r = try SpecLoader.decodeResourcesFast(bytes) } catch { throw SwrunError.config("resources: \(error.message)") }
@@ -214,20 +223,26 @@ public enum SwrunCLI {
     }
 
     /// Docker's RAMInBytes: 1024-based k, m, g, t suffixes (with an optional b); -1 stays -1.
+    /// The number is finite and the result fits Int64, or it is refused (nil): `1e30k` and
+    /// `infk` are input, not a reason to trap.
     public static func parseBytes(_ s: String) -> Int64? {
         if let v = Int64(s) { return v }
         var t = s.lowercased()
         if t.hasSuffix("b") { t.removeLast() }
         guard let unit = t.last, let mult: Int64 = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40][unit],
-              let n = Double(t.dropLast()), n >= 0 else { return nil }
-        return Int64(n * Double(mult))
+              let n = Double(t.dropLast()), n.isFinite, n >= 0 else { return nil }
+        let v = n * Double(mult)
+        // Double(Int64.max) rounds up to 2^63, which Int64 cannot hold: compare below it.
+        guard v < 9_223_372_036_854_775_807.0 else { return nil }
+        return Int64(v)
     }
 
-    /// A Go duration ("5s", "100ms", "1m") in milliseconds.
+    /// A Go duration ("5s", "100ms", "1m") in milliseconds, at most a year: finite,
+    /// positive, or refused (nil).
     public static func parseDuration(_ s: String) -> Int? {
         let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60000), ("h", 3_600_000)]
         for (u, f) in units where s.hasSuffix(u) {
-            if let v = Double(s.dropLast(u.count)), v > 0 { return Int(v * f) }
+            if let v = Double(s.dropLast(u.count)), v.isFinite, v > 0, v * f <= 31_536_000_000 { return max(1, Int(v * f)) }
         }
         return nil
     }
@@ -265,19 +280,21 @@ public enum SwrunCLI {
     /// runc's parseSignal: a number, or a name with or without SIG, any case.
     public static func parseSignal(_ s: String) throws(SwrunError) -> Int32 {
         if let n = Int32(s) {
-            guard n > 0, n <= Signals.maxSignal else { throw SwrunError(.usage, "unknown signal \"\(s)\"") }
+            // 0 is kill(2)'s existence check, which runc passes on as well.
+            guard n >= 0, n <= Signals.maxSignal else { throw SwrunError(.usage, "unknown signal \(Quote.short(s))") }
             return n
         }
         var name = s.uppercased()
         if name.startsWithBytes("SIG") { name.removeFirst(3) }
         if let hit = Signals.table.first(where: { $0.0 == name }) { return hit.1 }
         if name.startsWithBytes("RTMIN") || name.startsWithBytes("RTMAX") {
+            // RTMIN+n and RTMAX-n, within 34...64; the offset is checked before it is added.
             let base: Int32 = name.startsWithBytes("RTMIN") ? 34 : 64
             let rest = name.dropFirst(5)
             if rest.isEmpty { return base }
-            if let off = Int32(rest), (name.startsWithBytes("RTMIN") ? base + off : base + off) <= 64, base + off >= 34 { return base + off }
+            if let off = Int32(rest), (-30...30).contains(off), (34...64).contains(base + off) { return base + off }
         }
-        throw SwrunError(.usage, "unknown signal \"\(s)\"")
+        throw SwrunError(.usage, "unknown signal \(Quote.short(s))")
     }
 
     static func list(_ c: Container, format: String, quiet: Bool) throws(SwrunError) {

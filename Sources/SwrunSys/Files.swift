@@ -154,6 +154,65 @@ public enum Files {
         return try readAll(fd: fd.raw, path: path)
     }
 
+    /// A regular file, whole, of at most `max` bytes, relative to `dir`. Anything else is
+    /// refused before a byte is read: a FIFO (opened O_NONBLOCK, so the open cannot wait for
+    /// a writer), a device such as /dev/zero (which never ends), a directory, or a file
+    /// larger than `max` (read to `max + 1` at most: a file that grows is caught too).
+    public static func readRegular(_ path: String, max: Int, at dir: Int32 = AT_FDCWD, display: @autoclosure () -> String? = nil) throws(SyscallError) -> [UInt8] {
+        let shown = display() ?? path
+        let fd = try check("open", shown) { Glibc.openat(dir, path, regularReadFlags) }
+        return try readRegular(fd: OwnedFD(fd), max: max, display: shown)
+    }
+
+    /// The flags to open a file that readRegular(fd:) will read.
+    public static let regularReadFlags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
+
+    /// readRegular of an open descriptor (opened with `regularReadFlags`).
+    public static func readRegular(fd owned: OwnedFD, max: Int, display shown: String) throws(SyscallError) -> [UInt8] {
+        let st = try fstat(owned.raw, display: shown)
+        guard st.isRegular else { throw SyscallError("read", shown, errno: Glibc.EINVAL, reason: "not a regular file") }
+        guard st.size <= Int64(max) else { throw SyscallError("read", shown, errno: Glibc.EFBIG, reason: "larger than \(max) bytes") }
+        var out: [UInt8] = []
+        while out.count <= max {
+            let (chunk, readError) = readChunk(owned.raw, max: Swift.min(65536, max + 1 - out.count))
+            if readError != 0 { throw SyscallError("read", shown, errno: readError) }
+            if chunk.isEmpty { return out }
+            out += chunk
+        }
+        throw SyscallError("read", shown, errno: Glibc.EFBIG, reason: "larger than \(max) bytes")
+    }
+
+    /// An input file named on the command line (`exec --process`, `update --resources`):
+    /// a regular file, or a pipe, FIFO or socket (`--process /dev/stdin`), read to its end
+    /// but not past `max` bytes. Devices (/dev/zero, /dev/urandom never end) and anything
+    /// else are refused. A FIFO is opened O_NONBLOCK, so that the open cannot wait for a
+    /// writer; with no writer it reads as empty.
+    public static func readInput(_ path: String, max: Int) throws(SyscallError) -> [UInt8] {
+        let fd = try check("open", path) { Glibc.openat(AT_FDCWD, path, regularReadFlags) }
+        let owned = OwnedFD(fd)
+        let st = try fstat(owned.raw, display: path)
+        if st.isRegular { return try readRegular(fd: owned, max: max, display: path) }
+        let type = st.mode & S_IFMT
+        guard type == S_IFIFO || type == S_IFSOCK else {
+            throw SyscallError("read", path, errno: Glibc.EINVAL, reason: "not a regular file, a pipe or a socket")
+        }
+        let flags = try check("fcntl", path) { fcntl(owned.raw, F_GETFL) }
+        _ = try check("fcntl", path) { fcntl(owned.raw, F_SETFL, flags & ~O_NONBLOCK) }
+        return try readAll(fd: owned.raw, max: max, display: path)
+    }
+
+    /// At most `max` bytes from a stream (stdin for `--process -`), refused when longer.
+    public static func readAll(fd: Int32, max: Int, display shown: String) throws(SyscallError) -> [UInt8] {
+        var out: [UInt8] = []
+        while out.count <= max {
+            let (chunk, readError) = readChunk(fd, max: Swift.min(65536, max + 1 - out.count))
+            if readError != 0 { throw SyscallError("read", shown, errno: readError) }
+            if chunk.isEmpty { return out }
+            out += chunk
+        }
+        throw SyscallError("read", shown, errno: Glibc.EFBIG, reason: "larger than \(max) bytes")
+    }
+
     public static func readString(_ path: String) throws(SyscallError) -> String {
         String(decoding: try readFile(path), as: UTF8.self)
     }
@@ -199,6 +258,41 @@ public enum Files {
         try writeAll(fd: fd.raw, bytes, path: tmp)
         fd.close()
         _ = try check("rename", tmp) { Glibc.rename(tmp, path) }
+    }
+
+    /// Puts `bytes` at `path` by rename, as runc writes a pid file, but only over a regular
+    /// file or nothing: a device node, a FIFO, a socket, a directory or a symlink there is
+    /// refused, never replaced (`--pid-file /dev/full` must not turn the host's device into
+    /// a file). The temporary file is created O_EXCL|O_NOFOLLOW beside it.
+    public static func replaceRegular(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o644) throws(SyscallError) {
+        try checkReplaceable(path)
+        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let tmp = (dir.isEmpty ? "" : dir) + "/." + base + ".tmp-" + String(Glibc.getpid())
+        let fd = try open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        do {
+            try writeAll(fd: fd.raw, bytes, path: tmp)
+            fd.close()
+            try checkReplaceable(path)
+            _ = try check("rename", tmp) { Glibc.rename(tmp, path) }
+        } catch {
+            Glibc.unlink(tmp)
+            throw error
+        }
+    }
+
+    /// Nothing at `path`, or a regular file (not followed through a symlink).
+    public static func checkReplaceable(_ path: String) throws(SyscallError) {
+        var st = Glibc.stat()
+        if Glibc.lstat(path, &st) != 0 {
+            let e = Glibc.errno
+            if e == Glibc.ENOENT { return }
+            throw SyscallError("stat", path, errno: e)
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw SyscallError("write", path, errno: Glibc.EEXIST, reason: "exists and is not a regular file")
+        }
     }
 
     public static func stat(_ path: String) throws(SyscallError) -> FileStat {

@@ -30,6 +30,8 @@ public struct SeccompRule: Sendable, Equatable {
 /// libseccomp, used in the parent only: compile rules to classic BPF. The child installs the
 /// bytes with seccomp(2) and never calls libseccomp (no allocation, no locks after fork).
 public enum SeccompBPF {
+    /// BPF_MAXINSNS: the most instructions seccomp(2) accepts in one filter.
+    public static let maxInstructions = 4096
     public static let actAllow: UInt32 = 0x7fff_0000
     public static let actKillThread: UInt32 = 0x0000_0000
     public static let actKillProcess: UInt32 = 0x8000_0000
@@ -62,11 +64,12 @@ public enum SeccompBPF {
             let rc = seccomp_arch_add(ctx, arch)
             if rc != 0 && rc != -EEXIST { throw SyscallError("seccomp_arch_add", String(arch), errno: -rc) }
         }
-        // Highest syscall number first: libseccomp keeps its per-syscall list sorted and
-        // inserts from the front, so this order adds each rule without a walk (a 3-arch
-        // docker profile compiles about 1 ms faster). Rules of one syscall keep their order.
-        let ordered = rules.enumerated().sorted { $0.element.syscall != $1.element.syscall ? $0.element.syscall > $1.element.syscall : $0.offset < $1.offset }.map { $0.element }
-        for rule in ordered {
+        // In the profile's order, as runc and crun add them. The order is not only a matter of
+        // speed: on i386, socket-family rules are merged into socketcall(2)'s, and whether a
+        // later rule conflicts with an earlier one (EEXIST) depends on what came before. A
+        // profile that loads with runc and crun (Podman's default: several `socket` rules with
+        // different argument conditions and actions) must load here too.
+        for rule in rules {
             var cmps = rule.args.map { scmp_arg_cmp(arg: $0.index, op: scmp_compare(rawValue: $0.op), datum_a: $0.a, datum_b: $0.b) }
             let rc = seccomp_rule_add_array(ctx, rule.action, rule.syscall, UInt32(cmps.count), &cmps)
             if rc != 0 { throw SyscallError("seccomp_rule_add", "syscall \(rule.syscall)", errno: -rc) }

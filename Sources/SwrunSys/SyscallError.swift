@@ -9,16 +9,21 @@ public struct SyscallError: Error, CustomStringConvertible, Sendable {
     public let op: String
     public let path: String?
     public let errno: Int32
+    /// Said instead of the errno's text where the errno alone would mislead ("not a regular
+    /// file" for a FIFO given as config.json).
+    public let reason: String?
 
-    public init(_ op: String, _ path: String? = nil, errno: Int32) {
+    public init(_ op: String, _ path: String? = nil, errno: Int32, reason: String? = nil) {
         self.op = op
         self.path = path
         self.errno = errno
+        self.reason = reason
     }
 
     public var description: String {
-        if let path { return "\(op) \(path): \(Errno.text(errno))" }
-        return "\(op): \(Errno.text(errno))"
+        let why = reason ?? Errno.text(errno)
+        if let path { return "\(op) \(path): \(why)" }
+        return "\(op): \(why)"
     }
 }
 
@@ -48,6 +53,8 @@ public enum Errno {
     public static let ELOOP = Glibc.ELOOP
     public static let EXDEV = Glibc.EXDEV
     public static let EIO = Glibc.EIO
+    public static let EFBIG = Glibc.EFBIG
+    public static let EMSGSIZE = Glibc.EMSGSIZE
 }
 
 /// Calls `body` until it does not fail with EINTR; throws a SyscallError with context otherwise.

@@ -6,10 +6,12 @@
 //   mountopts PATH    the per-mount options of the mount at PATH (from /proc/self/mountinfo)
 //   recvtty SOCK      (on the host) listens on SOCK, receives a pty master with SCM_RIGHTS,
 //                     prints the payload as "name=...", then copies the terminal's output
+//   fullmounts        how many full procfs and sysfs mounts this mount namespace holds
 //   exit N            exits with N;   sleep N   sleeps N seconds;   env   prints the environment
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -299,6 +301,54 @@ static int do_int80(long nr) {
     return 0;
 }
 
+/* Every mount of this mount namespace, reachable from our root or not (listmount(2) and
+ * statmount(2), Linux 6.8; CAP_SYS_ADMIN for the unreachable ones): prints how many are
+ * full (root "/") procfs and sysfs mounts, as "proc=N sysfs=M". A --no-pivot container must
+ * hold none but its own. The structures are declared here: Debian 12's headers predate them. */
+struct swrun_mnt_id_req { uint32_t size, spare; uint64_t mnt_id, param; };
+struct swrun_statmount {
+    uint32_t size, mnt_opts; uint64_t mask;
+    uint32_t sb_dev_major, sb_dev_minor; uint64_t sb_magic; uint32_t sb_flags, fs_type;
+    uint64_t mnt_id, mnt_parent_id; uint32_t mnt_id_old, mnt_parent_id_old;
+    uint64_t mnt_attr, mnt_propagation, mnt_peer_group, mnt_master, propagate_from;
+    uint32_t mnt_root, mnt_point; uint64_t spare2[50]; char str[];
+};
+static int statmount_of(uint64_t id, uint64_t what, struct swrun_statmount *sm, size_t size) {
+    struct swrun_mnt_id_req q = { .size = 24, .mnt_id = id, .param = what };
+    return (int)syscall(457 /* statmount */, &q, sm, size, 0);
+}
+static int do_fullmounts(void) {
+    static char buf[65536];
+    struct swrun_statmount *sm = (struct swrun_statmount *)buf;
+    /* Our root's mount, then up its parents to the namespace's root mount: listmount's
+     * LSMT_ROOT starts at our root, which hides what a chroot left outside it. */
+    struct statx stx;
+    if (statx(AT_FDCWD, "/", 0, 0x4000 /* STATX_MNT_ID_UNIQUE */, &stx) < 0) { printf("error=%s\n", strerrorname_np(errno)); return 1; }
+    uint64_t top = stx.stx_mnt_id;
+    for (int depth = 0; depth < 64; depth++) {
+        if (statmount_of(top, 0x2 /* MNT_BASIC */, sm, sizeof buf) < 0) { printf("error=%s\n", strerrorname_np(errno)); return 1; }
+        if (sm->mnt_parent_id == sm->mnt_id || sm->mnt_parent_id == 0) break;
+        top = sm->mnt_parent_id;
+    }
+    /* listmount(2) lists every mount below the one given, at any depth. */
+    static uint64_t ids[8192];
+    ids[0] = top;
+    struct swrun_mnt_id_req req = { .size = 24, .mnt_id = top };
+    long n = syscall(458 /* listmount */, &req, ids + 1, sizeof ids / sizeof *ids - 1, 0);
+    if (n < 0) { printf("error=%s\n", strerrorname_np(errno)); return 1; }
+    int proc = 0, sysfs = 0;
+    for (long i = 0; i <= n; i++) {
+        if (statmount_of(ids[i], 0x1 | 0x2 | 0x8 | 0x10 /* SB_BASIC | MNT_BASIC | MNT_ROOT | MNT_POINT */, sm, sizeof buf) == 0 && strcmp(sm->str + sm->mnt_root, "/") == 0) {
+            if (getenv("PROBE_VERBOSE") && (sm->sb_magic == 0x9fa0 || sm->sb_magic == 0x62656572))
+                printf("mount id=%llu parent=%llu magic=%llx point=%s\n", (unsigned long long)sm->mnt_id, (unsigned long long)sm->mnt_parent_id, (unsigned long long)sm->sb_magic, sm->str + sm->mnt_point);
+            if (sm->sb_magic == 0x9fa0) proc++;
+            if (sm->sb_magic == 0x62656572) sysfs++;
+        }
+    }
+    printf("proc=%d sysfs=%d\n", proc, sysfs);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2 || strcmp(argv[1], "report") == 0) return report();
@@ -319,6 +369,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "hunt-exe") == 0 && argc > 2) return do_hunt_exe(argv[2]);
     if (strcmp(argv[1], "int80") == 0 && argc > 2) return do_int80(atol(argv[2]));
     if (strcmp(argv[1], "exchange") == 0 && argc > 4) return do_exchange(argv[2], argv[3], atoi(argv[4]));
+    if (strcmp(argv[1], "fullmounts") == 0) return do_fullmounts();
     if (strcmp(argv[1], "exit") == 0 && argc > 2) return atoi(argv[2]);
     if (strcmp(argv[1], "sleep") == 0 && argc > 2) { sleep((unsigned)atoi(argv[2])); return 0; }
     if (strcmp(argv[1], "env") == 0) { for (char **e = environ; *e; e++) puts(*e); return 0; }

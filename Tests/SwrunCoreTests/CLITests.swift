@@ -65,9 +65,28 @@ struct CLITests {
     }
 
     @Test func badSignals() {
-        for s in ["NOPE", "0", "65", "-1", ""] {
+        // RTMIN+2147483647 overflowed Int32 and trapped the process (SIGILL).
+        for s in ["NOPE", "65", "-1", "", "RTMIN+2147483647", "RTMAX-2147483648", "RTMIN+31", "RTMAX+1", "SIGRTMIN+99999999999"] {
             #expect(throws: SwrunError.self) { try SwrunCLI.parseSignal(s) }
         }
+    }
+
+    /// 0 is kill(2)'s existence check, which runc passes on.
+    @Test func signalZeroIsAccepted() throws {
+        #expect(try SwrunCLI.parseSignal("0") == 0)
+        #expect(try SwrunCLI.parseSignal("RTMAX-30") == 34 && SwrunCLI.parseSignal("RTMIN+30") == 64)
+    }
+
+    /// Inputs that used to trap (Double to Int64 of inf or 1e30): refused, never a crash.
+    @Test func bytesAndDurationsNeverTrap() {
+        for s in ["1e30k", "infk", "nank", "-1k", "9223372036854775807k", "1e300g"] {
+            #expect(SwrunCLI.parseBytes(s) == nil, "\(s)")
+        }
+        #expect(SwrunCLI.parseBytes("1k") == 1024 && SwrunCLI.parseBytes("-1") == -1 && SwrunCLI.parseBytes("1.5m") == 1_572_864)
+        for s in ["1e300s", "infs", "nans", "0s", "-5s", "1e20ms"] {
+            #expect(SwrunCLI.parseDuration(s) == nil, "\(s)")
+        }
+        #expect(SwrunCLI.parseDuration("5s") == 5000 && SwrunCLI.parseDuration("100ms") == 100)
     }
 
     @Test func everyVerbHasHelp() {

@@ -33,23 +33,28 @@ struct CgroupWriterTests {
 
     @Test func v1DevicesDenyAllThenRulesThenDefaults() throws {
         let r = try res(#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":229,"access":"rw"},{"allow":false,"type":"b","major":8,"access":"w"}]}"#)
-        let w = V1Writes.devices(r.devices, nodes: []).map(\.description)
+        let w = V1Writes.devices(r.devices).map(\.description)
         // The spec's deny-all repeats the leading one: written once.
         #expect(w.prefix(3) == ["devices.deny=a", "devices.allow=c 10:229 rw", "devices.deny=b 8:* w"])
         #expect(w.contains("devices.allow=c 1:3 rwm") && w.contains("devices.allow=c 136:* rwm") && w.contains("devices.allow=c *:* m"))
-        // The config's own nodes repeat the defaults: each rule once per run of allows.
-        let nodes = [DeviceNode(path: "/dev/null", fileType: 0o020000, major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0)]
-        let withNodes = V1Writes.devices(r.devices, nodes: nodes).map(\.description)
-        #expect(withNodes.filter { $0 == "devices.allow=c 1:3 rwm" }.count == 1, "\(withNodes)")
-        #expect(V1Writes.devices([LinuxDeviceCgroup(allow: true, type: "c", major: 1, minor: 3, access: "rwm"), LinuxDeviceCgroup(allow: false, type: "c", major: 1, minor: 3, access: "rwm"), LinuxDeviceCgroup(allow: true, type: "c", major: 1, minor: 3, access: "rwm")], nodes: []).map(\.description).prefix(4)
+        #expect(w.contains("devices.allow=c 10:200 rwm") && !w.contains("devices.allow=c 5:1 rwm"), "runc's list: tun, not the console")
+        #expect(V1Writes.devices([LinuxDeviceCgroup(allow: true, type: "c", major: 1, minor: 3, access: "rwm"), LinuxDeviceCgroup(allow: false, type: "c", major: 1, minor: 3, access: "rwm"), LinuxDeviceCgroup(allow: true, type: "c", major: 1, minor: 3, access: "rwm")]).map(\.description).prefix(4)
                 == ["devices.deny=a", "devices.allow=c 1:3 rwm", "devices.deny=c 1:3 rwm", "devices.allow=c 1:3 rwm"], "a deny between two allows keeps both")
-        #expect(V1Writes.devices(nil, nodes: []).isEmpty)
+        // No rules at all: still deny-all plus the defaults (a new v1 cgroup would allow all).
+        let none = V1Writes.devices(nil).map(\.description)
+        #expect(none.first == "devices.deny=a" && none.count == 12, "\(none)")
+        // -1 is the wildcard.
+        #expect(V1Writes.devices([LinuxDeviceCgroup(allow: true, type: "c", major: -1, minor: -1, access: "r")]).map(\.description)[1] == "devices.allow=c *:* r")
     }
 
     @Test func v2Conversions() throws {
         #expect(CgroupConversions.cpuWeight(shares: 2) == 1)
         #expect(CgroupConversions.cpuWeight(shares: 1024) == 39)
         #expect(CgroupConversions.cpuWeight(shares: 262144) == 10000)
+        // Any input, no trap: 1 and the far end clamp (they used to overflow).
+        #expect(CgroupConversions.cpuWeight(shares: 1) == 1)
+        #expect(CgroupConversions.cpuWeight(shares: 1 << 51) == 10000 && CgroupConversions.cpuWeight(shares: .max) == 10000)
+        #expect(CgroupConversions.ioWeight(blkio: 5) == 1 && CgroupConversions.ioWeight(blkio: .max) == 10000)
         #expect(CgroupConversions.ioWeight(blkio: 10) == 1 && CgroupConversions.ioWeight(blkio: 1000) == 10000 && CgroupConversions.ioWeight(blkio: 500) == 4950)
         #expect(try CgroupConversions.swapMax(swap: 200, memory: 100) == "100")
         #expect(try CgroupConversions.swapMax(swap: -1, memory: 100) == "max")
@@ -102,11 +107,11 @@ struct DeviceFilterTests {
         #expect(jumpRegisters == [2, 1, 4], "type, access, major; no minor test for a wildcard")
     }
 
-    @Test func rulesIncludeRuncDefaultsAndNodes() {
-        let node = DeviceNode(path: "/dev/x", fileType: 0o060000, major: 7, minor: 1, mode: 0o600, uid: 0, gid: 0)
-        let r = DeviceFilter.rules([], nodes: [node])
+    @Test func rulesAreTheSpecsThenRuncsDefaults() {
+        let r = DeviceFilter.rules([LinuxDeviceCgroup(allow: false, type: nil, major: nil, minor: nil, access: "rwm")])
         let pts = r.filter { rule in rule.type == "c" && rule.major == 136 }
         #expect(pts.count == 1 && pts[0].minor == nil)
-        #expect(r.last == LinuxDeviceCgroup(allow: true, type: "b", major: 7, minor: 1, access: "rwm"))
+        #expect(r.first?.allow == false && r.count == 12)
+        #expect(r.last == LinuxDeviceCgroup(allow: true, type: "c", major: 10, minor: 200, access: "rwm"))
     }
 }

@@ -199,17 +199,18 @@ struct CoreTests {
     }
 }
 
-/// CVE-2026-30892: `exec --user` ids are decimal digits only, below 4294967295.
+/// CVE-2026-30892: `exec --user` ids are decimal digits only, at most 2147483647 (as runc;
+/// 4294967295 is -1 to setresuid(2)).
 @Suite("strict user ids")
 struct StrictIDTests {
     @Test func acceptsPlainDecimal() {
         #expect(Container.strictID("0") == 0)
         #expect(Container.strictID("1") == 1)
-        #expect(Container.strictID("4294967294") == 4_294_967_294)
+        #expect(Container.strictID("2147483647") == 2_147_483_647)
     }
 
     @Test func refusesEverythingElse() {
-        for s in ["", "-1", "+1", " 1", "1 ", "0x10", "4294967295", "99999999999", "1a", "１"] {
+        for s in ["", "-1", "+1", " 1", "1 ", "0x10", "4294967295", "4294967294", "2147483648", "99999999999", "1a", "１"] {
             #expect(Container.strictID(Substring(s)) == nil, "\(s)")
         }
     }

@@ -30,13 +30,14 @@ public enum SharedCgroupWrites {
     }
 }
 
-/// The device rules every container gets on top of its own (runc's AllowedDevices):
-/// mknod of anything, and use of the default device nodes and ptys.
+/// The device rules every container gets after its own (runc's AllowedDevices): mknod of
+/// anything, and use of null, zero, full, random, urandom, tty, ptmx, the ptys and
+/// /dev/net/tun. What runc leaves in devices.list.
 enum DefaultDeviceRules {
     static let rules: [LinuxDeviceCgroup] = [
         ("c", nil, nil, "m"), ("b", nil, nil, "m"),
-        ("c", 1, 3, "rwm"), ("c", 1, 5, "rwm"), ("c", 1, 7, "rwm"), ("c", 1, 8, "rwm"), ("c", 1, 9, "rwm"),
-        ("c", 5, 0, "rwm"), ("c", 5, 1, "rwm"), ("c", 5, 2, "rwm"), ("c", 136, nil, "rwm"),
+        ("c", 1, 3, "rwm"), ("c", 1, 8, "rwm"), ("c", 1, 7, "rwm"), ("c", 5, 0, "rwm"), ("c", 1, 5, "rwm"), ("c", 1, 9, "rwm"),
+        ("c", 136, nil, "rwm"), ("c", 5, 2, "rwm"), ("c", 10, 200, "rwm"),
     ].map { LinuxDeviceCgroup(allow: true, type: $0.0, major: $0.1, minor: $0.2, access: $0.3) }
 }
 
@@ -45,8 +46,9 @@ extension LinuxDeviceCgroup {
     var v1Rule: String {
         let t = (type ?? "a").isEmpty ? "a" : (type ?? "a")
         if t == "a" { return "a" }
-        let maj = major.map { Digits.decimal($0) } ?? "*"
-        let min = minor.map { Digits.decimal($0) } ?? "*"
+        // Absent or -1: any (runc's wildcard).
+        let maj = major.flatMap { $0 < 0 ? nil : Digits.decimal($0) } ?? "*"
+        let min = minor.flatMap { $0 < 0 ? nil : Digits.decimal($0) } ?? "*"
         return "\(t) \(maj):\(min) \(access ?? "rwm")"
     }
 }

@@ -2,15 +2,21 @@
 /// Each function names the runc code whose behaviour it copies.
 public enum CgroupConversions {
     /// runc cgroups.ConvertCPUSharesToCgroupV2Value: [2, 262144] -> [1, 10000]; 0 = unset.
+    /// Shares outside the kernel's [2, 262144] clamp to the ends, as runc (1.1.9+) and the
+    /// kernel do, so no input overflows.
     public static func cpuWeight(shares: UInt64) -> UInt64 {
         if shares == 0 { return 0 }
-        return 1 + ((shares &- 2) * 9999) / 262142
+        if shares <= 2 { return 1 }
+        if shares >= 262144 { return 10000 }
+        return 1 + ((shares - 2) * 9999) / 262142
     }
 
     /// runc cgroups.ConvertBlkIOToIOWeightValue: [10, 1000] -> [1, 10000]; 0 = unset.
+    /// Values outside [10, 1000] (refused by ResourceCheck) clamp to the ends here.
     public static func ioWeight(blkio: UInt16) -> UInt64 {
         if blkio == 0 { return 0 }
-        return 1 + (UInt64(blkio) &- 10) * 9999 / 990
+        let w = UInt64(min(max(blkio, 10), 1000))
+        return 1 + (w - 10) * 9999 / 990
     }
 
     /// runc cgroups.ConvertMemorySwapToCgroupV2Value: the spec's swap is memory+swap (v1's

@@ -5,11 +5,12 @@ import SwrunSys
 /// hierarchies, the rest through the unified hierarchy (pure v2, or hybrid hosts' unified
 /// mount). A requested controller that exists nowhere is an error, not a silent no-op.
 public enum ResourceApplier {
-    /// `update`: true replaces a v2 device program instead of adding one.
-    public static func apply(_ r: LinuxResources, leaves: [String], layout: CgroupLayout, nodes: [DeviceNode], update: Bool = false) throws(SwrunError) {
+    /// `update`: the device policy stays as create set it (runc's update does not touch
+    /// it); at create it is always written, rules or none (the default is deny).
+    public static func apply(_ r: LinuxResources, leaves: [String], layout: CgroupLayout, update: Bool = false) throws(SwrunError) {
         var handled: Set<String> = []
         for (h, dir) in zip(layout.hierarchies, leaves) where !h.isV2 {
-            var writes = try V1Writes.writes(r, controllers: h.controllers, nodes: nodes)
+            var writes = try V1Writes.writes(r, controllers: h.controllers, devices: !update)
             if h.controllers.contains("memory") {
                 let memsw = (try? Files.readString(dir + "/memory.memsw.limit_in_bytes")).flatMap { Int64(trimWhitespace($0)) }
                 writes.removeAll { $0.file.startsWithBytes("memory.") }
@@ -29,27 +30,45 @@ public enum ResourceApplier {
                 throw SwrunError.config("linux.resources.memory.limit: \(limit) is below the current usage \(cur) (checkBeforeUpdate)")
             }
             // On a hybrid host the unified hierarchy sees only what v1 did not take: a v1-only
-            // setting (memory.oom_control) must not be judged by v2's rules there.
-            var v2 = r
-            if handled.contains("memory") { v2.memory = nil }
+            // setting (memory.oom_control, cpu.rt_runtime_us) must not be judged, or
+            // converted, by v2's rules there.
+            let v2 = unhandled(r, by: handled)
             let writes = try V2Writes.writes(v2, existing: { Files.exists(dir + "/" + $0) }).filter { w in
                 let controller = String(w.file.prefix { $0 != "." })
                 return !handled.contains(controller) || (r.unified?[w.file] != nil)
             }
             try write(writes, dir)
         }
-        for (field, controller) in requested(r) {
+        for (field, controller) in requested(r) + (update ? [] : [("devices", "devices")]) {
             // v1 calls the block I/O controller blkio, v2 io.
             let names = controller == "blkio" ? ["blkio", "io"] : [controller]
             if names.contains(where: { handled.contains($0) || available.contains($0) }) { continue }
             if controller == "devices", let i = layout.hierarchies.firstIndex(where: { $0.isV2 }) {
                 // cgroup v2 has no devices files: an eBPF program attached to the cgroup.
-                let program = DeviceFilter.program(DeviceFilter.rules(r.devices ?? [], nodes: nodes))
-                try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: leaves[i], replacing: update) }
+                let program = DeviceFilter.program(DeviceFilter.rules(r.devices ?? []))
+                try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: leaves[i], replacing: false) }
                 continue
             }
             throw SwrunError.config("linux.resources.\(field): the \(controller) controller is not available for the container's cgroup")
         }
+    }
+
+    /// `r` without what v1 hierarchies (`handled` controllers) already applied.
+    static func unhandled(_ r: LinuxResources, by handled: Set<String>) -> LinuxResources {
+        var v2 = r
+        if handled.contains("memory") { v2.memory = nil }
+        if handled.contains("pids") { v2.pids = nil }
+        if handled.contains("blkio") { v2.blockIO = nil }
+        if handled.contains("hugetlb") { v2.hugepageLimits = nil }
+        if var cpu = v2.cpu {
+            if handled.contains("cpu") {
+                cpu.shares = nil; cpu.quota = nil; cpu.period = nil; cpu.burst = nil; cpu.idle = nil
+                cpu.realtimeRuntime = nil; cpu.realtimePeriod = nil
+            }
+            if handled.contains("cpuset") { cpu.cpus = nil; cpu.mems = nil }
+            v2.cpu = cpu
+        }
+        return v2
     }
 
     /// One open per file and value, except for v1 devices.allow/deny, which take one rule per
@@ -89,7 +108,6 @@ public enum ResourceApplier {
             out.append(("blockIO", "blkio"))
         }
         if !(r.hugepageLimits ?? []).isEmpty { out.append(("hugepageLimits", "hugetlb")) }
-        if !(r.devices ?? []).isEmpty { out.append(("devices", "devices")) }
         // No v2 equivalent: only a v1 net_cls/net_prio hierarchy can apply these.
         if r.network?.classID != nil { out.append(("network.classID", "net_cls")) }
         if !(r.network?.priorities ?? []).isEmpty { out.append(("network.priorities", "net_prio")) }

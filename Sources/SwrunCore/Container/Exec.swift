@@ -48,6 +48,7 @@ extension Container {
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
         Console.startAtOurSize(&plan, relay: relay)
         let pidFile = try absolute(o.pidFile)
+        if let pidFile { try sys("--pid-file") { try Files.checkReplaceable(pidFile) } }
         let namespaces = try containerNamespaces(spec, initPid: r.initPid)
         let (pid, channel, v2Left) = try spawnExec(plan, namespaces: namespaces, cgroups: r.cgroupLeaves)
         do throws(SwrunError) {
@@ -80,7 +81,9 @@ extension Container {
     /// --process FILE, or the container's process with the argv-form flags on top (runc).
     func execProcess(_ o: ExecOptions, spec: Spec, initPid: Int32) throws(SwrunError) -> Process {
         if let file = o.processFile {
-            let bytes = try sys("read process file") { file == "-" ? try Files.readAll(fd: 0) : try Files.readFile(file) }
+            let bytes = try sys("read process file") {
+                file == "-" ? try Files.readAll(fd: 0, max: Limits.configBytes, display: "standard input") : try Files.readInput(file, max: Limits.configBytes)
+            }
             do { return try SpecLoader.decodeProcessFast(bytes) } catch { throw SwrunError.config("\(file): \(error.message)") }
         }
         guard var p = spec.process else { throw SwrunError.config("process: required field is missing") }
@@ -94,7 +97,9 @@ extension Container {
         if !o.additionalGids.isEmpty {
             var gids: [UInt32] = []
             for g in o.additionalGids {
-                guard let v = UInt32(g) else { throw SwrunError(.usage, "invalid additional-gids value \"\(g)\"") }
+                guard let v = Self.strictID(Substring(g)) else {
+                    throw SwrunError(.usage, "invalid additional-gids value \(Quote.short(g)): a gid from 0 to \(IDs.max)")
+                }
                 gids.append(v)
             }
             p.user.additionalGids = gids
@@ -114,9 +119,9 @@ extension Container {
     }
 
     /// An id as `exec --user` takes it (CVE-2026-30892): decimal digits only (no sign, no
-    /// space, no 0x), below 4294967295 (which is -1).
+    /// space, no 0x), at most 2147483647 (IDs.max; 4294967295 is -1, "unchanged").
     public static func strictID(_ s: Substring) -> UInt32? {
-        guard !s.isEmpty, s.count <= 10, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = UInt64(s), v < UInt64(UInt32.max) else { return nil }
+        guard !s.isEmpty, s.utf8.count <= 10, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = UInt64(s), v <= UInt64(IDs.max) else { return nil }
         return UInt32(v)
     }
 
@@ -128,7 +133,7 @@ extension Container {
         var u = base
         u.additionalGids = nil
         if parts[0].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-            guard let uid = Self.strictID(parts[0]) else { throw SwrunError(.usage, "invalid user \"\(s)\": uid out of range") }
+            guard let uid = Self.strictID(parts[0]) else { throw SwrunError(.usage, "invalid user \(Quote.short(s)): uid must be a number from 0 to \(IDs.max)") }
             u.uid = uid
             u.gid = 0
         } else {
@@ -140,7 +145,7 @@ extension Container {
             u.gid = e.gid
         }
         if parts.count == 2 {
-            guard let gid = Self.strictID(parts[1]) else { throw SwrunError(.usage, "invalid user \"\(s)\": gid must be a number below 4294967295") }
+            guard let gid = Self.strictID(parts[1]) else { throw SwrunError(.usage, "invalid user \(Quote.short(s)): gid must be a number from 0 to \(IDs.max)") }
             u.gid = gid
         }
         return u

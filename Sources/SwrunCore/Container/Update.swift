@@ -15,11 +15,11 @@ extension Container {
         guard layout.hierarchies.count == rec.cgroupLeaves.count else {
             throw SwrunError(.system, "update: the host's cgroup hierarchies changed since the container was created")
         }
-        let spec = try savedSpec(rec)
-        // Device rules are re-derived with the container's own nodes, as at create.
-        var nodes: [DeviceNode] = Devices.defaults
-        for (i, d) in (spec.linux?.devices ?? []).enumerated() { nodes.append(try Devices.node(d, field: "linux.devices[\(i)]")) }
-        try ResourceApplier.apply(r, leaves: rec.cgroupLeaves, layout: layout, nodes: nodes, update: true)
+        if let d = r.devices, !d.isEmpty {
+            throw SwrunError(.usage, "update: device rules cannot be changed on a running container (as runc)")
+        }
+        try ResourceCheck.validate(r, layout: layout, field: "resources")
+        try ResourceApplier.apply(r, leaves: rec.cgroupLeaves, layout: layout, update: true)
     }
 
     /// `events --stats` data, in runc's shape (types.Stats), from whichever hierarchy has it.

@@ -5,10 +5,25 @@ import SwrunSys
 /// init), the state JSON on stdin, stdout and stderr captured for the error message, and the
 /// hook's timeout enforced with SIGKILL.
 public enum HookRunner {
+    /// The longest timeout a config may give a hook, in seconds (a 32-bit int, as Go's
+    /// runtime-spec type is used by runc; larger values overflow its duration).
+    public static let maxTimeout = Int(Int32.max)
+
     public static func run(_ hooks: [Hook], kind: String, state: String) throws(SwrunError) {
         for (i, h) in hooks.enumerated() {
             do { try runOne(h, state: state) } catch {
                 throw error.wrapped("error running \(kind) hook #\(i)")
+            }
+        }
+    }
+
+    /// Runs every hook even when one fails, and reports each failure as a warning: what the
+    /// spec asks of poststart and poststop hooks ("the error MUST be logged and the
+    /// remaining hooks and lifecycle continue").
+    public static func runAll(_ hooks: [Hook], kind: String, state: String) {
+        for (i, h) in hooks.enumerated() {
+            do { try runOne(h, state: state) } catch {
+                Log.warning("error running \(kind) hook #\(i): \(error.message)")
             }
         }
     }
@@ -25,7 +40,8 @@ public enum HookRunner {
         // A hook that does not read its stdin must not block us: ignore EPIPE.
         try? Files.writeAll(fd: stdin.write.raw, state)
         stdin.write.close()
-        let deadline = h.timeout.map { Clock.monotonicMilliseconds() + $0 * 1000 }
+        // Bounded, and saturating: a state file written by another version must not trap here.
+        let deadline = h.timeout.map { Clock.monotonicMilliseconds() + Swift.min(Swift.max($0, 1), maxTimeout) * 1000 }
         var captured: [UInt8] = []
         var status: ExitStatus? = nil
         while status == nil {

@@ -49,11 +49,19 @@ public enum PlanBuilder {
     }
 
     public static func build(spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String]) throws(SwrunError) -> LaunchPlan {
+        try Unsupported.reject(spec)
+        try ResourceCheck.validate(spec.linux?.resources, layout: layout)
         guard let root = spec.root, !root.path.isEmpty else { throw SwrunError.config("root.path: required field is missing") }
-        let rootPath = root.path.startsWithBytes("/") ? root.path : bundle + "/" + root.path
+        let rootPath = MountPlan.normalize(root.path.startsWithBytes("/") ? root.path : bundle + "/" + root.path)
         let rootfs: String
         do { rootfs = try Files.realpath(rootPath) } catch {
             throw SwrunError.config("root.path: rootfs (\(rootPath)) does not exist")
+        }
+        // As runc: the rootfs is named by its real path. A symlink anywhere on the way would
+        // make every later step (dev/, proc/, the mounts) act on wherever it points now,
+        // which need not be where it pointed when the config was written.
+        guard rootfs == rootPath else {
+            throw SwrunError.config("root.path: invalid rootfs \(rootPath): not an absolute path, or a symlink (it resolves to \(rootfs))")
         }
         guard (try? Files.stat(rootfs))?.isDirectory == true else { throw SwrunError.config("root.path: rootfs (\(rootfs)) is not a directory") }
         var plan = LaunchPlan(id: id, bundle: bundle, rootfs: rootfs)
@@ -305,6 +313,8 @@ public enum PlanBuilder {
             throw SwrunError.config("process.env[\(i)]: \"\(e)\" is not of the form NAME=value")
         }
         plan.env = p.env ?? []
+        try IDs.check(p.user.uid, "process.user.uid")
+        try IDs.check(p.user.gid, "process.user.gid")
         plan.uid = p.user.uid
         plan.gid = p.user.gid
         if let name = p.user.username, !name.isEmpty {
@@ -312,10 +322,13 @@ public enum PlanBuilder {
             guard let entry = UserDB.parsePasswd(readInRoot(plan.rootfs, "/etc/passwd") ?? "").first(where: { $0.name == name }) else {
                 throw SwrunError.config("process.user.username: no user \"\(name)\" in the container's /etc/passwd")
             }
+            try IDs.check(entry.uid, "process.user.username (\(name)'s uid in the container's /etc/passwd)")
+            try IDs.check(entry.gid, "process.user.username (\(name)'s gid in the container's /etc/passwd)")
             plan.uid = entry.uid
             plan.gid = entry.gid
         }
         plan.additionalGids = p.user.additionalGids ?? []
+        for (i, g) in plan.additionalGids.enumerated() { try IDs.check(g, "process.user.additionalGids[\(i)]") }
         if let m = p.user.umask {
             guard m <= 0o777 else { throw SwrunError.config("process.user.umask: \(m) is not a valid umask") }
             plan.umask = m
@@ -364,18 +377,22 @@ public enum PlanBuilder {
         return UserDB.parsePasswd(text).first { $0.uid == uid }?.home ?? "/"
     }
 
-    /// Reads a file inside a root directory with RESOLVE_IN_ROOT (nil if it cannot be read).
+    /// Reads a regular file inside a root directory with RESOLVE_IN_ROOT, bounded (nil if it
+    /// cannot be read): the image's /etc/passwd may be a FIFO, a device or a huge file, and
+    /// none of them may hang or exhaust `create`.
     static func readInRoot(_ root: String, _ path: String) -> String? {
         guard let rootFd = try? Files.open(root, OpenFlags.path | OpenFlags.directory),
-              let fd = try? Files.openat2(rootFd.raw, path, OpenFlags.readOnly, resolve: Resolve.inRoot | Resolve.noMagicLinks),
-              let bytes = try? Files.readAll(fd: fd.raw) else { return nil }
+              let fd = try? Files.openat2(rootFd.raw, path, Files.regularReadFlags, resolve: Resolve.inRoot | Resolve.noMagicLinks),
+              let bytes = try? Files.readRegular(fd: fd, max: Limits.databaseBytes, display: path) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 
     static func validHooks(_ hooks: [Hook]?, _ field: String) throws(SwrunError) -> [Hook] {
         for (i, h) in (hooks ?? []).enumerated() {
             guard h.path.startsWithBytes("/") else { throw SwrunError.config("\(field)[\(i)].path: \"\(h.path)\" must be absolute") }
-            if let t = h.timeout, t <= 0 { throw SwrunError.config("\(field)[\(i)].timeout: must be positive") }
+            if let t = h.timeout, t <= 0 || t > HookRunner.maxTimeout {
+                throw SwrunError.config("\(field)[\(i)].timeout: \(t) is out of range (1 to \(HookRunner.maxTimeout) seconds)")
+            }
         }
         return hooks ?? []
     }

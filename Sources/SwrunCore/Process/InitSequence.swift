@@ -143,14 +143,16 @@ enum InitSequence {
         let fifo = try sys("open exec fifo") { try Files.openat(ctx.stateDir, "exec.fifo", OpenFlags.writeOnly) }
         try sys("write exec fifo") { try Files.writeAll(fd: fifo.raw, "0") }
         fifo.close()
-        // 21. startContainer hooks: after start, before the user's program.
+        // 21. With no_new_privs, seccomp goes in as late as possible, but before the
+        //     startContainer hooks: they run programs of the container's image, which must
+        //     already be under the container's profile (runc's order). What follows is the
+        //     hooks and execve; the fifo and the sync socket are behind us.
+        if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
+        // 22. startContainer hooks: after start, before the user's program.
         if !plan.startContainerHooks.isEmpty {
             let started = stateJSON.replacingAll("\"status\":\"created\"", with: "\"status\":\"running\"")
             try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
         }
-        // 22. With no_new_privs, seccomp goes in as late as possible: only execve follows, so
-        //     the profile need not allow swrun's own syscalls (close_range, fcntl).
-        if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         let err = Proc.exec(executable, plan.args, plan.env)
         throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
     }

@@ -15,6 +15,8 @@ enum Launcher {
 
     static func create(id: String, bundle: String, options: CreateOptions, pidFile: String?, store: StateStore) throws(SwrunError) -> Created {
         try ContainerID.validate(id)
+        // A pid file that could not be written is refused before anything exists.
+        if let pidFile { try sys("--pid-file") { try Files.checkReplaceable(pidFile) } }
         // runc chdirs into the bundle: relative paths in config.json are bundle-relative.
         let bundlePath: String
         do {
@@ -68,7 +70,7 @@ enum Launcher {
             }
             _ = try CgroupManager.create(leaves, layout: layout)
             ResourceApplier.enableControllers(layout: layout, leaves: leaves, created: record.cgroupCreated)
-            try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout, nodes: plan.devices)
+            try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout)
             let channel: SyncChannel
             let v2Left: String?
             (pid, channel, v2Left) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
@@ -135,7 +137,7 @@ enum Launcher {
 
     static func loadSpec(_ bundle: String) throws(SwrunError) -> (Spec, [UInt8]) {
         let bytes: [UInt8]
-        do { bytes = try Files.readFile("config.json") } catch where error.errno == Errno.ENOENT {
+        do { bytes = try Files.readRegular("config.json", max: Limits.configBytes) } catch where error.errno == Errno.ENOENT {
             throw SwrunError.config("JSON specification file config.json not found in \(bundle)")
         } catch {
             throw SwrunError.config(error.description)
@@ -257,7 +259,7 @@ enum Launcher {
     /// A bare decimal pid, no newline (containerd parses it with strconv.Atoi), written
     /// atomically so a reader never sees a partial file.
     static func writePidFile(_ path: String, _ pid: Int32) throws(SwrunError) {
-        try sys("write pid file") { try Files.writeAtomic(path, Array(String(pid).utf8), mode: 0o644) }
+        try sys("write pid file") { try Files.replaceRegular(path, Array(Digits.decimal(pid).utf8), mode: 0o644) }
     }
 }
 

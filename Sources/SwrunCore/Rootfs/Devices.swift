@@ -27,8 +27,14 @@ public enum Devices {
         if type != Files.modeFIFO && (d.major == nil || d.minor == nil) {
             throw SwrunError.config("\(field): major and minor are required for type \"\(d.type)\"")
         }
-        guard (d.major ?? 0) >= 0, (d.minor ?? 0) >= 0 else { throw SwrunError.config("\(field): major and minor must not be negative") }
+        // A device number is 32 bits a half in dev_t; a larger value must not be cut into
+        // another device's number.
+        guard let major = UInt32(exactly: d.major ?? 0), let minor = UInt32(exactly: d.minor ?? 0) else {
+            throw SwrunError.config("\(field): major \(d.major ?? 0) and minor \(d.minor ?? 0) must be in 0 to \(UInt32.max)")
+        }
+        try IDs.check(d.uid ?? 0, "\(field).uid")
+        try IDs.check(d.gid ?? 0, "\(field).gid")
         let mode = (d.fileMode ?? 0o666) & 0o7777
-        return DeviceNode(path: MountPlan.normalize(d.path), fileType: type, major: UInt32(d.major ?? 0), minor: UInt32(d.minor ?? 0), mode: mode, uid: d.uid ?? 0, gid: d.gid ?? 0)
+        return DeviceNode(path: MountPlan.normalize(d.path), fileType: type, major: major, minor: minor, mode: mode, uid: d.uid ?? 0, gid: d.gid ?? 0)
     }
 }

@@ -154,20 +154,62 @@ enum RootfsSequence {
     /// pivot_root into the rootfs and detach the old root (or, with --no-pivot, move the
     /// rootfs over / and chroot, for rootfs on a ramdisk where pivot_root fails).
     static func pivot(_ plan: LaunchPlan, root: SafePath) throws(SwrunError) {
-        try sys { try Files.fchdir(root.root.raw, display: plan.rootfs) }
         if plan.noPivot {
+            // The old root stays in this mount namespace under the chroot: first take the
+            // host's procfs and sysfs out of it, or a process inside could unshare a user and
+            // mount namespace and mount a fresh, unmasked procfs (the kernel allows that while
+            // a full procfs mount exists in the namespace).
+            try detachHostPseudoFilesystems(rootfs: plan.rootfs)
+            try sys { try Files.fchdir(root.root.raw, display: plan.rootfs) }
             try sys { try Mount.mount(plan.rootfs, "/", nil, MountFlags.move) }
             try sys { try Files.chroot(".") }
         } else {
+            // The old root, opened before pivot_root: afterwards it is stacked on "/" and only
+            // a descriptor reaches it reliably ("." is the new root's dentry).
+            let oldRoot = try sys("open old root") { try Files.open("/", OpenFlags.readOnly | OpenFlags.directory) }
+            try sys { try Files.fchdir(root.root.raw, display: plan.rootfs) }
             try sys { try Mount.pivotRoot(".", ".") }
-            // The old root is stacked on "."; make it a slave so the unmount cannot propagate
-            // to the host, then detach it.
+            // Make the old root a slave so the unmount cannot propagate to the host, then
+            // detach it. On the old root, not the new one: a slave new root would cut an
+            // rshared volume's propagation back to the host.
+            try sys("enter old root") { try Files.fchdir(oldRoot.raw, display: "old root") }
             try sys("make old root rslave") { try Mount.mount(nil, ".", nil, MountFlags.slave | MountFlags.rec) }
             try sys("unmount old root") { try Mount.umount(".", detach: true) }
         }
         try sys { try Files.chdir("/") }
         if plan.rootPropagationExplicit {
             try sys("set rootfsPropagation") { try Mount.mount(nil, "/", nil, plan.rootPropagation) }
+        }
+    }
+
+    /// --no-pivot: every full procfs or sysfs mount outside the rootfs is detached (made a
+    /// slave first, so the host keeps its own), or covered with an empty tmpfs where it
+    /// cannot be detached (runc's msMoveRoot does the same).
+    static func detachHostPseudoFilesystems(rootfs: String) throws(SwrunError) {
+        let info = try sys { try Files.readString("/proc/self/mountinfo") }
+        var targets: [String] = []
+        CgroupLayout.forEachMountInfoLine(info) { before, after in
+            guard let type = CgroupLayout.word(after, 0, separator: UInt8(ascii: " ")),
+                  type.elementsEqual("proc".utf8) || type.elementsEqual("sysfs".utf8),
+                  let rootField = CgroupLayout.word(before, 3, separator: UInt8(ascii: " ")), rootField.elementsEqual("/".utf8),
+                  let mp = CgroupLayout.word(before, 4, separator: UInt8(ascii: " ")) else { return }
+            let path = CgroupLayout.unescape(String(decoding: mp, as: UTF8.self))
+            if path == rootfs || path.startsWithBytes(rootfs + "/") { return }
+            targets.append(path)
+        }
+        for path in targets {
+            do {
+                try Mount.mount(nil, path, nil, MountFlags.slave | MountFlags.rec)
+            } catch where error.errno == Errno.ENOENT || error.errno == Errno.EINVAL {
+                continue // gone with a parent detached before it
+            } catch {
+                throw SwrunError.system(error).wrapped("--no-pivot: hide the host's \(path)")
+            }
+            do { try Mount.umount(path, detach: true) } catch where error.errno == Errno.EINVAL || error.errno == Errno.EPERM {
+                try sys("--no-pivot: cover the host's \(path)") { try Mount.mount("tmpfs", path, "tmpfs", 0) }
+            } catch {
+                throw SwrunError.system(error).wrapped("--no-pivot: hide the host's \(path)")
+            }
         }
     }
 

@@ -49,7 +49,15 @@ public enum SeccompCompiler {
         }
         var rules: [SeccompRule] = []
         var named: [String] = []
-        let notify = (s.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" } || s.defaultAction == "SCMP_ACT_NOTIFY"
+        // As runc: the runtime's own syscalls after the filter is in (the state write to a
+        // startContainer hook, the init's last steps) must never wait on the user's agent.
+        if s.defaultAction == "SCMP_ACT_NOTIFY" {
+            throw SwrunError.config("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as the default action")
+        }
+        for (i, sc) in (s.syscalls ?? []).enumerated() where sc.action == "SCMP_ACT_NOTIFY" && sc.names.contains("write") {
+            throw SwrunError.config("linux.seccomp.syscalls[\(i)]: SCMP_ACT_NOTIFY cannot be used for the write syscall")
+        }
+        let notify = (s.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" }
         if notify {
             guard let path = s.listenerPath, path.startsWithBytes("/") else {
                 throw SwrunError.config("linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs an absolute listenerPath")
@@ -59,14 +67,15 @@ public enum SeccompCompiler {
         for (i, sc) in (s.syscalls ?? []).enumerated() {
             let field = "linux.seccomp.syscalls[\(i)]"
             let act = try action(sc.action, errnoRet: sc.errnoRet, defaultErrno: 1, field: field + ".action")
-            // A rule with the default action is a no-op, and libseccomp rejects it.
-            if act == defAction { continue }
             var cmps: [SeccompArgCmp] = []
             for (j, arg) in (sc.args ?? []).enumerated() {
-                guard let op = ops[arg.op] else { throw SwrunError.config("\(field).args[\(j)].op: unknown operator \"\(arg.op)\"") }
+                guard let op = ops[arg.op] else { throw SwrunError.config("\(field).args[\(j)].op: unknown operator \(Quote.short(arg.op))") }
                 guard arg.index < 6 else { throw SwrunError.config("\(field).args[\(j)].index: \(arg.index) is out of range 0..5") }
                 cmps.append(SeccompArgCmp(index: arg.index, op: op, a: arg.value, b: arg.valueTwo ?? 0))
             }
+            // A rule with the default action is a no-op, and libseccomp rejects it: dropped,
+            // after it has been checked like any other.
+            if act == defAction { continue }
             // Several comparisons on one argument cannot be one rule: runc adds one rule each.
             let indices = cmps.map { $0.index }
             let split = Set(indices).count != indices.count
@@ -84,6 +93,14 @@ public enum SeccompCompiler {
                 }
             }
         }
+        // The kernel takes at most 4096 instructions, and every rule costs at least one per
+        // architecture: a profile past that cannot load, and libseccomp would spend minutes
+        // finding out. Refused before compiling.
+        // (A lower bound: the native architecture may or may not be among those listed.)
+        let archCount = max(1, Set(arches).count)
+        if rules.count * archCount > SeccompBPF.maxInstructions {
+            throw SwrunError.config("linux.seccomp: \(rules.count) rules for \(archCount) architecture(s) cannot fit the kernel's limit of \(SeccompBPF.maxInstructions) filter instructions")
+        }
         let key = SeccompCache.describe(defaultAction: defAction, arches: arches, rules: rules)
         if let cacheDir, let bpf = SeccompCache.load(cacheDir, key) { return Compiled(bpf: bpf, flags: flags, notify: notify) }
         var bpf = try sys("compile seccomp profile") { try SeccompBPF.compile(defaultAction: defAction, arches: arches, rules: rules) }
@@ -93,6 +110,9 @@ public enum SeccompCompiler {
         bpf = NewerSyscalls.stub(defaultAction: defAction, maxNative: rules.map { $0.syscall }.max(),
                                  maxX32: inFilter(NewerSyscalls.scmpX32) ? maxOn(NewerSyscalls.scmpX32) : nil,
                                  maxI386: inFilter(NewerSyscalls.scmpX86) ? maxOn(NewerSyscalls.scmpX86) : nil) + bpf
+        guard bpf.count / 8 <= SeccompBPF.maxInstructions else {
+            throw SwrunError.config("linux.seccomp: the compiled filter has \(bpf.count / 8) instructions, more than the kernel's limit of \(SeccompBPF.maxInstructions)")
+        }
         if let cacheDir { SeccompCache.store(cacheDir, key, bpf) }
         return Compiled(bpf: bpf, flags: flags, notify: notify)
     }

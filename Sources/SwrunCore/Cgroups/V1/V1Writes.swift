@@ -6,7 +6,8 @@ public enum V1Writes {
     public static func memory(_ m: LinuxMemory?, currentMemsw: Int64? = nil) throws(SwrunError) -> [CgroupWrite] {
         guard let m else { return [] }
         var w: [CgroupWrite] = []
-        let limit = m.limit.map { CgroupWrite("memory.limit_in_bytes", String($0)) }
+        // 0 leaves the limit unset, as in runc (a limit of 0 bytes would OOM-kill the init).
+        let limit = m.limit.flatMap { $0 == 0 ? nil : CgroupWrite("memory.limit_in_bytes", String($0)) }
         let swap = m.swap.flatMap { $0 == 0 ? nil : CgroupWrite("memory.memsw.limit_in_bytes", String($0)) }
         // memsw must stay >= limit at every step: raise memsw first when growing (runc
         // fs/memory.go setMemoryAndSwap).
@@ -72,23 +73,15 @@ public enum V1Writes {
         (n?.priorities ?? []).map { CgroupWrite("net_prio.ifpriomap", "\($0.name) \($0.priority)") }
     }
 
-    /// The device list: deny everything, then the spec's rules in order, then runc's
-    /// defaults and the config's own device nodes.
-    public static func devices(_ rules: [LinuxDeviceCgroup]?, nodes: [DeviceNode]) -> [CgroupWrite] {
-        guard let rules, !rules.isEmpty else { return [] }
+    /// The device list, as runc leaves it: deny everything, then the spec's rules in order,
+    /// then runc's default allow list. Written at every create, rules or none: a new v1
+    /// devices cgroup inherits "a *:* rwm" from its parent, and a container with CAP_MKNOD
+    /// could then make and open the host's disks. linux.devices only makes nodes: it never
+    /// adds a rule (an explicit deny-all in the config must hold).
+    public static func devices(_ rules: [LinuxDeviceCgroup]?) -> [CgroupWrite] {
         var w = [CgroupWrite("devices.deny", "a")]
-        for r in rules {
-            if r.v1Rule == "a" {
-                w.append(CgroupWrite(r.allow ? "devices.allow" : "devices.deny", "a"))
-            } else {
-                w.append(CgroupWrite(r.allow ? "devices.allow" : "devices.deny", r.v1Rule))
-            }
-        }
+        for r in rules ?? [] { w.append(CgroupWrite(r.allow ? "devices.allow" : "devices.deny", r.v1Rule)) }
         for r in DefaultDeviceRules.rules { w.append(CgroupWrite("devices.allow", r.v1Rule)) }
-        for n in nodes where n.fileType != 0o010000 {
-            let t = n.fileType == 0o060000 ? "b" : "c"
-            w.append(CgroupWrite("devices.allow", t + " " + Digits.decimal(n.major) + ":" + Digits.decimal(n.minor) + " rwm"))
-        }
         return withoutRepeats(w)
     }
 
@@ -104,8 +97,9 @@ public enum V1Writes {
         return out
     }
 
-    /// Writes for one v1 hierarchy, given the controllers mounted in it.
-    public static func writes(_ r: LinuxResources, controllers: [String], nodes: [DeviceNode]) throws(SwrunError) -> [CgroupWrite] {
+    /// Writes for one v1 hierarchy, given the controllers mounted in it. `devices`: the
+    /// device list is written (at create; `update` leaves it as create made it, as runc).
+    public static func writes(_ r: LinuxResources, controllers: [String], devices withDevices: Bool) throws(SwrunError) -> [CgroupWrite] {
         var w: [CgroupWrite] = []
         for c in controllers {
             switch c {
@@ -117,7 +111,7 @@ public enum V1Writes {
             case "hugetlb": w += hugetlb(r.hugepageLimits)
             case "net_cls": w += netCls(r.network)
             case "net_prio": w += netPrio(r.network)
-            case "devices": w += devices(r.devices, nodes: nodes)
+            case "devices" where withDevices: w += devices(r.devices)
             default: break
             }
         }

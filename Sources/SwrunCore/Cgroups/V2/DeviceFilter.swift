@@ -36,7 +36,7 @@ public enum DeviceFilter {
         return bits == 0 ? 7 : bits
     }
 
-    /// The program for `rules` (spec rules, then runc's defaults and the config's nodes).
+    /// The program for `rules` (spec rules, then runc's defaults).
     public static func program(_ rules: [LinuxDeviceCgroup]) -> [UInt8] {
         // r2 = device type, r3 = access, r4 = major, r5 = minor (struct bpf_cgroup_dev_ctx)
         var prog: [Insn] = [
@@ -85,10 +85,9 @@ public enum DeviceFilter {
         return prog.flatMap { $0.bytes }
     }
 
-    /// The full rule list swrun enforces: the spec's, runc's defaults, the config's nodes.
-    public static func rules(_ spec: [LinuxDeviceCgroup], nodes: [DeviceNode]) -> [LinuxDeviceCgroup] {
-        spec + DefaultDeviceRules.rules + nodes.filter { $0.fileType != 0o010000 }.map {
-            LinuxDeviceCgroup(allow: true, type: $0.fileType == 0o060000 ? "b" : "c", major: Int64($0.major), minor: Int64($0.minor), access: "rwm")
-        }
+    /// The full rule list swrun enforces: the spec's, then runc's default allow list
+    /// (never the config's device nodes: linux.devices does not widen the policy).
+    public static func rules(_ spec: [LinuxDeviceCgroup]) -> [LinuxDeviceCgroup] {
+        spec + DefaultDeviceRules.rules
     }
 }
