@@ -419,6 +419,15 @@ int swrun_tty_make_raw(int fd, void *saved, size_t len) {
 
 int swrun_tty_restore(int fd, const void *saved) { return tcsetattr(fd, TCSANOW, (const struct termios *)saved); }
 
+/* Output post-processing without NL -> CR NL (runc's console.ClearONLCR): the container's
+ * program writes "\n" and a client that stores its output gets "\n". */
+int swrun_tty_clear_onlcr(int fd) {
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -1;
+    t.c_oflag &= ~(tcflag_t)ONLCR;
+    return tcsetattr(fd, TCSANOW, &t);
+}
+
 int swrun_recv_fd(int sock) {
     char buf[256], cbuf[CMSG_SPACE(sizeof(int))];
     struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };

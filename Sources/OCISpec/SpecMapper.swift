@@ -189,14 +189,16 @@ enum SpecMapper {
 
     static func process(_ n: Node) throws -> Process {
         let o = try n.obj()
-        let user = try o.req("user") { n in
+        // A missing user is uid 0, gid 0, as runc's Go decoder leaves it (containerd and
+        // hand-written process.json files rely on it).
+        let user = try o.opt("user") { n in
             let u = try n.obj()
             var user = User(uid: try u.req("uid") { try $0.int() }, gid: try u.req("gid") { try $0.int() })
             user.umask = try u.opt("umask") { try $0.int() }
             user.additionalGids = try u.opt("additionalGids") { try $0.arr { try $0.int(UInt32.self) } }
             user.username = try u.opt("username") { try $0.str() }
             return user
-        }
+        } ?? User(uid: 0, gid: 0)
         var p = Process(user: user, cwd: try o.req("cwd") { try $0.str() })
         p.terminal = try o.opt("terminal") { try $0.bool() }
         p.consoleSize = try o.opt("consoleSize") { n in

@@ -50,3 +50,29 @@ public struct ContainerState: Equatable, Sendable {
         .object(a.keys.sorted().map { ($0, .string(a[$0] ?? "")) })
     }
 }
+
+/// The hook state (ContainerState.hookJSON) with its status and pid left open: the runtime
+/// makes it before the container's init exists, and the init (which learns its pid from
+/// the runtime) completes it for its own hooks and a seccomp agent. Same bytes as hookJSON.
+public struct HookStateTemplate: Equatable, Sendable {
+    public var head: String
+    public var tail: String
+
+    public init(_ s: ContainerState) {
+        let front = JSON.object([("ociVersion", .string(s.ociVersion)), ("id", .string(s.id))]).encoded()
+        head = String(front.dropLast()) + ",\"status\":"
+        var rest: [(String, JSON)] = [("bundle", .string(s.bundle))]
+        if !s.annotations.isEmpty { rest.append(("annotations", ContainerState.annotationsJSON(s.annotations))) }
+        tail = "," + String(JSON.object(rest).encoded().dropFirst())
+    }
+
+    public init() {
+        head = ""
+        tail = ""
+    }
+
+    public func json(status: String, pid: Int32) -> String {
+        guard !head.isEmpty else { return "{}" }
+        return head + JSON.quoted(status) + (pid > 0 ? ",\"pid\":" + Node.digits(Int(pid)) : "") + tail
+    }
+}

@@ -119,7 +119,7 @@ public enum SwrunCLI {
             let cwd: String
             do { cwd = try Files.getcwd() } catch { throw SwrunError.system(error) }
             o.run = CreateOptions.Run(scratch: c.store.root + "/.sealed", argv: Proc.arguments, cwd: cwd)
-            return try c.run(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o, detach: a.bool("detach"))
+            return try c.run(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o, detach: a.bool("detach"), keep: a.bool("keep"))
         case "start":
             try c.start(id)
         case "state":
@@ -175,7 +175,7 @@ public enum SwrunCLI {
             o.preserveFds = v
         }
         o.pidfdSocket = a.string("pidfd-socket")
-        if !a.strings("cgroup").isEmpty { throw SwrunError(.usage, "--cgroup (exec into a sub-cgroup) is not supported by this version of swrun") }
+        o.cgroups = a.strings("cgroup")
         return o
     }
 

@@ -103,6 +103,16 @@ public enum Rlimits {
         return setrlimit(__rlimit_resource_t(UInt32(resource)), &lim) == 0 ? 0 : errno
     }
 
+    /// This process's soft limit of `resource` (nil if unlimited or unknown).
+    public static func soft(_ resource: Int32) -> UInt64? {
+        var lim = rlimit()
+        guard getrlimit(__rlimit_resource_t(UInt32(resource)), &lim) == 0, lim.rlim_cur != rlim_t.max else { return nil }
+        return UInt64(lim.rlim_cur)
+    }
+
+    /// sysconf(_SC_ARG_MAX): what execve(2) takes in arguments and environment together.
+    public static var argMax: Int { max(131_072, sysconf(Int32(_SC_ARG_MAX))) }
+
     /// prlimit(2) on another process.
     public static func set(pid: Int32, _ resource: Int32, soft: UInt64, hard: UInt64) -> Int32 {
         swrun_prlimit(pid, resource, soft, hard) == 0 ? 0 : errno

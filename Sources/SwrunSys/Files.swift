@@ -46,6 +46,7 @@ public struct FileStat: Sendable {
     public var isSymlink: Bool { mode & S_IFMT == S_IFLNK }
     public var isCharDevice: Bool { mode & S_IFMT == S_IFCHR }
     public var isFIFO: Bool { mode & S_IFMT == S_IFIFO }
+    public var isSocket: Bool { mode & S_IFMT == S_IFSOCK }
     public var permissions: UInt32 { mode & 0o7777 }
 }
 
@@ -324,6 +325,19 @@ public enum Files {
 
     public static func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
 
+    /// Whether execve would accept `path` for this process: with its effective ids and
+    /// capabilities (faccessat AT_EACCESS), as Go's exec.LookPath asks. access(2) asks for the
+    /// real ids without capabilities, and refused a file that only CAP_DAC_OVERRIDE lets the
+    /// process execute.
+    /// Where faccessat2(2) is refused (a seccomp profile without it, an old kernel), any
+    /// execute bit will do, as Go's syscall.Faccessat falls back.
+    public static func isExecutableByUs(_ path: String) -> Bool {
+        if faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0 { return true }
+        let e = Glibc.errno
+        guard e == Glibc.EPERM || e == Glibc.ENOSYS, let st = try? stat(path) else { return false }
+        return st.isRegular && st.mode & 0o111 != 0
+    }
+
     public static func mkdir(_ path: String, mode: UInt32 = 0o755) throws(SyscallError) {
         _ = try check("mkdir", path) { Glibc.mkdir(path, mode) }
     }
@@ -366,6 +380,11 @@ public enum Files {
     public static func fchownat(_ dir: Int32, _ name: String, uid: UInt32, gid: UInt32, display: @autoclosure () -> String) throws(SyscallError) {
         let flags = AT_SYMLINK_NOFOLLOW | (name.isEmpty ? Int32(SWRUN_AT_EMPTY_PATH) : 0)
         _ = try check("chown", display()) { Glibc.fchownat(dir, name, uid, gid, flags) }
+    }
+
+    /// Changes only the owner of an open file (the group stays).
+    public static func fchown(_ fd: Int32, uid: UInt32) throws(SyscallError) {
+        _ = try check("fchown") { Glibc.fchown(fd, uid, gid_t(bitPattern: -1)) }
     }
 
     public static func chmod(_ path: String, mode: UInt32) throws(SyscallError) {

@@ -93,8 +93,11 @@ public enum Mount {
             let n = swrun_fs_errlog(fs.raw, &buf, 512)
             if n > 0 {
                 let bytes = buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }
-                let log = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-                throw SyscallError("\(error.op) (\(log))", error.path, errno: error.errno)
+                var log = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+                // The log's lines start with a level letter ("e tmpfs: Unknown parameter").
+                if log.utf8.count > 2, log.utf8.dropFirst().first == UInt8(ascii: " ") { log = String(log.dropFirst(2)) }
+                // The kernel's words after the errno's, apart from the option that was given.
+                throw SyscallError(error.op, error.path, errno: error.errno, reason: Errno.text(error.errno) + " (kernel: " + log + ")")
             }
             throw error
         }

@@ -57,6 +57,11 @@ extension Terminal {
         return ok ? saved : nil
     }
 
+    /// Clears ONLCR (no "\n" -> "\r\n" on output), as runc sets up a container's pty.
+    public static func clearONLCR(_ fd: Int32) throws(SyscallError) {
+        _ = try check("tcsetattr") { swrun_tty_clear_onlcr(fd) }
+    }
+
     public static func restore(_ fd: Int32, _ saved: [UInt8]) {
         _ = saved.withUnsafeBytes { swrun_tty_restore(fd, $0.baseAddress!) }
     }

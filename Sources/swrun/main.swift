@@ -19,9 +19,15 @@ case .usage(let e):
     }
     Proc.exit(1)
 case .failure(let e, let verb):
-    // runc prefixes the failures of create and run; clients match the rest of the text.
-    let text = (verb == "create" || verb == "run") ? "swrun \(verb ?? "") failed: \(e.message)" : e.message
+    // runc prefixes the failures of create and run, and of exec, which also exits 255 (its
+    // fatalWithCode); clients match the rest of the text.
+    let text: String
+    switch verb {
+    case "create", "run": text = "swrun \(verb ?? "") failed: \(e.message)"
+    case "exec": text = "exec failed: \(e.message)"
+    default: text = e.message
+    }
     Log.error(text)
     if !Log.config.isStderr { Stdio.writeStderr(text + "\n") }
-    Proc.exit(1)
+    Proc.exit(verb == "exec" ? 255 : 1)
 }

@@ -143,7 +143,7 @@ struct ErrorTests {
         var mounts = s.config["mounts"] as? [[String: Any]] ?? []
         mounts.append(["destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["notanoption=1"]])
         s.config["mounts"] = mounts
-        try expectFailure(s, "mount tmpfs to /x")
+        try expectFailure(s, "mounts[7] (tmpfs on \"/x\"): fsconfig notanoption=1 /x: invalid argument (kernel: tmpfs: Unknown parameter 'notanoption')")
     }
 
     @Test func invalidIDAndUsage() throws {

@@ -66,7 +66,9 @@ struct CoreTests {
         #expect(m.attrSet == MountAttr.rdonly | MountAttr.nosuid | MountAttr.noatime)
         #expect(m.recursiveAttrSet == MountAttr.nodev)
         #expect(m.propagation == UInt64(MountFlags.slave) && m.propagationRecursive)
-        let t = try MountPlan.op(Mount(destination: "dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k", "rw", "tmpcopyup"]), index: 0, bundle: "/b")
+        // A relative destination is refused (it was taken relative to the rootfs).
+        #expect(throws: SwrunError.self) { try MountPlan.op(Mount(destination: "dev", type: "tmpfs", source: "tmpfs", options: []), index: 0, bundle: "/b") }
+        let t = try MountPlan.op(Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k", "rw", "tmpcopyup"]), index: 0, bundle: "/b")
         #expect(t.destination == "/dev")
         #expect(t.kind == .filesystem(type: "tmpfs", source: "tmpfs"))
         #expect(t.data == [KeyValue("mode", "755"), KeyValue("size", "65536k")])
@@ -127,9 +129,34 @@ struct CoreTests {
     }
 
     @Test func syncMessagesRoundTrip() {
-        let all: [SyncMessage] = [.cgroupsReady(stateJSON: "{\"a\":1}"), .runHooks, .hooksDone, .ready, .proceed, .handedOver, .error(errno: -2, message: "mount proc: no such device")]
+        let all: [SyncMessage] = [.cgroupsReady(pid: 4_194_304), .runHooks, .hooksDone, .ready, .proceed, .handedOver, .error(errno: 19, message: "mount proc: no such device")]
         for m in all { #expect(SyncMessage.decode(m.encode()) == m) }
         #expect(SyncMessage.decode([]) == nil && SyncMessage.decode([9]) == nil && SyncMessage.decode([0xFF, 1]) == nil)
+        #expect(SyncMessage.decode([1, 2, 3]) == nil, "cgroupsReady carries exactly a 32-bit pid")
+    }
+
+    /// An init error always fits one packet: a 10 MB value in it is cut in the middle, the
+    /// field's name (start) and the kernel's reason (end) kept, on UTF-8 boundaries.
+    @Test func longErrorsAreCutToFit() {
+        let huge = "mounts[3] (bind on \"/" + String(repeating: "é", count: 5_000_000) + "\"): mount: no such file or directory"
+        let bytes = SyncMessage.error(errno: 2, message: huge).encode()
+        #expect(bytes.count < 5000)
+        guard case .error(let e, let m)? = SyncMessage.decode(bytes) else { Issue.record("not an error message"); return }
+        #expect(e == 2 && m.hasPrefix("mounts[3] (bind on") && m.hasSuffix("no such file or directory") && m.contains("bytes cut"))
+        #expect(String(validating: Array(m.utf8), as: UTF8.self) != nil)
+    }
+
+    /// The state hooks get: built by the runtime with the status and pid left open, the same
+    /// bytes as the whole state's hookJSON once completed.
+    @Test func hookStateTemplateMatchesHookJSON() {
+        for annotations in [[:], ["a": "x", "b": "-999"]] as [[String: String]] {
+            let s = ContainerState(ociVersion: "1.0.2", id: "c-1", status: "created", pid: 42, bundle: "/b", rootfs: "/b/r", created: "t", annotations: annotations, owner: "")
+            let t = HookStateTemplate(s)
+            #expect(t.json(status: "created", pid: 42) == s.hookJSON.encoded())
+            var running = s
+            running.status = "running"
+            #expect(t.json(status: "running", pid: 42) == running.hookJSON.encoded())
+        }
     }
 
     @Test func logLinesHaveRuncsShape() {

@@ -278,6 +278,38 @@ public enum CgroupManager {
         for pid in allPids(dirs) { _ = try? Proc.kill(pid, sig) }
     }
 
+    /// Removes every cgroup below `dir` (not `dir` itself), deepest first, killing what runs
+    /// in each. Only directories are cgroups in cgroupfs; nothing is followed.
+    static func removeChildren(_ dir: String, depth: Int, failures: inout [String]) {
+        guard depth < 64, let names = try? Files.listDirectory(dir) else { return }
+        for name in names {
+            let child = dir + "/" + name
+            guard let st = try? Files.lstat(child), st.isDirectory else { continue }
+            removeChildren(child, depth: depth + 1, failures: &failures)
+            if freezerState([child]) == "FROZEN" { try? freeze([child], false) }
+            try? signalAll([child], Signals.kill)
+            var last: SyscallError?
+            for _ in 0..<200 {
+                do { try Files.rmdir(child); last = nil; break } catch where error.errno == Errno.ENOENT { last = nil; break } catch {
+                    last = error
+                    for pid in pids(child) { _ = try? Proc.kill(pid, Signals.kill) }
+                    Proc.sleep(milliseconds: 5)
+                }
+            }
+            if let last { failures.append(last.description) }
+        }
+    }
+
+    /// runc's checks before a process is placed in the container's cgroups: a frozen cgroup
+    /// would freeze the init before it can answer (create would wait forever) and is
+    /// refused; one that already holds processes gets runc's warning.
+    public static func checkBeforePlacement(_ dirs: [String]) throws(SwrunError) {
+        let state = freezerState(dirs)
+        if state == "FROZEN" || state == "FREEZING" { throw SwrunError(.system, "container's cgroup unexpectedly frozen") }
+        let present = allPids(dirs)
+        if !present.isEmpty { Log.warning("container's cgroup is not empty: \(present.count) process(es) found") }
+    }
+
     /// A directory of the v1 freezer hierarchy, by its path (`/sys/fs/cgroup/freezer/...`).
     static func isV1FreezerPath(_ d: String) -> Bool { d.containsText("/freezer/") }
 
@@ -328,7 +360,14 @@ public enum CgroupManager {
         var existing: [String] = []
         for leaf in leaves where created.contains(leaf) { // a dozen at most: no Set
             do { try Files.rmdir(leaf) } catch {
-                if error.errno != Errno.ENOENT { existing.append(leaf) }
+                // Only a busy cgroup (tasks or child cgroups left) is worth waiting for. One
+                // that never existed (a cgroupsPath the kernel refused, or one through a
+                // file) is gone already; anything else is reported at once.
+                switch error.errno {
+                case Errno.ENOENT, Errno.ENOTDIR: continue
+                case Errno.EBUSY, Errno.ENOTEMPTY: existing.append(leaf)
+                default: failures.append(error.description)
+                }
             }
         }
         if !existing.isEmpty {
@@ -336,6 +375,9 @@ public enum CgroupManager {
             try? signalAll(existing, Signals.kill)
         }
         for leaf in existing {
+            // Cgroups made inside the container's (a nested runtime, systemd in a container)
+            // go first, deepest first, as runc removes them; a leaf with children cannot go.
+            removeChildren(leaf, depth: 0, failures: &failures)
             var lastError: SyscallError?
             for attempt in 0..<200 {
                 do {
@@ -343,7 +385,7 @@ public enum CgroupManager {
                     lastError = nil
                     break
                 } catch {
-                    if error.errno == Errno.ENOENT { lastError = nil; break }
+                    if error.errno == Errno.ENOENT || error.errno == Errno.ENOTDIR { lastError = nil; break }
                     lastError = error
                     if attempt % 20 == 0 { for pid in pids(leaf) { _ = try? Proc.kill(pid, Signals.kill) } }
                     Proc.sleep(milliseconds: 5)
@@ -354,7 +396,7 @@ public enum CgroupManager {
         for dir in created.reversed() where !leaves.contains(dir) {
             do { try Files.rmdir(dir) } catch {
                 // A parent shared with other containers stays; only report real failures.
-                if ![Errno.ENOENT, Errno.EBUSY, Errno.ENOTEMPTY].contains(error.errno) { failures.append(error.description) }
+                if ![Errno.ENOENT, Errno.ENOTDIR, Errno.EBUSY, Errno.ENOTEMPTY].contains(error.errno) { failures.append(error.description) }
             }
         }
         if !failures.isEmpty { throw SwrunError(.system, "remove cgroups: " + failures.joinedText("; ")) }

@@ -76,7 +76,25 @@ public enum ResourceApplier {
     /// than writing it; the default config has two dozen rules).
     static func write(_ writes: [CgroupWrite], _ dir: String) throws(SwrunError) {
         var open: (file: String, fd: OwnedFD)?
-        for w in writes {
+        // runc's rule for v1 CFS: a new period smaller than the current one can be refused
+        // (EINVAL: old quota / new period exceeds the parent's share) until the new quota is
+        // in; then the period is written again after the quota.
+        var periodAfterQuota: CgroupWrite?
+        let quotaAt = writes.firstIndex { $0.file == "cpu.cfs_quota_us" }
+        for (i, w) in writes.enumerated() {
+            if w.file == "cpu.cfs_period_us", let q = quotaAt, q > i {
+                do { try Files.writeFile(dir + "/" + w.file, w.value, flags: OpenFlags.writeOnly) } catch where error.errno == Errno.EINVAL {
+                    periodAfterQuota = w
+                } catch {
+                    throw SwrunError(.system, "linux.resources: write \(w.value) to \(dir)/\(w.file): \(Errno.text(error.errno))")
+                }
+                continue
+            }
+            if w.file == "cpu.cfs_quota_us", let p = periodAfterQuota {
+                try write([w, p], dir)
+                periodAfterQuota = nil
+                continue
+            }
             Log.debug("cgroup write \(dir)/\(w.file) = \(w.value)")
             do {
                 if w.file == "devices.allow" || w.file == "devices.deny" {

@@ -53,13 +53,9 @@ public struct Container {
         }
         let notify = try Notify.listen(stateDir: store.directory(id))
         try releaseFifo(r)
-        do {
-            try HookRunner.run(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
-        } catch {
-            // runc: a failed poststart hook stops the container.
-            _ = try? Proc.kill(r.initPid, Signals.kill)
-            throw error
-        }
+        // The spec: a failed poststart hook is logged, and the remaining hooks and the
+        // lifecycle continue.
+        HookRunner.runAll(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
         if let notify { try Notify.relay(notify, pid: r.initPid, startTime: r.initStartTime) }
     }
 
@@ -81,8 +77,9 @@ public struct Container {
         try sys("remove exec fifo") { try Files.unlink(path) }
     }
 
-    /// Foreground `run`: create, start, forward signals, wait, delete; returns the exit code.
-    public func run(id: String, bundle: String, pidFile: String?, options: CreateOptions, detach: Bool) throws(SwrunError) -> Int32 {
+    /// Foreground `run`: create, start, forward signals, wait, delete (unless `keep`: runc's
+    /// --keep leaves the stopped container for `state` and `delete`); returns the exit code.
+    public func run(id: String, bundle: String, pidFile: String?, options: CreateOptions, detach: Bool, keep: Bool = false) throws(SwrunError) -> Int32 {
         let absPid = try absolute(pidFile)
         var options = options
         options.consoleSocket = try absolute(options.consoleSocket)
@@ -103,7 +100,7 @@ public struct Container {
                 r.setupComplete = true
                 try store.save(r)
             }
-            try HookRunner.run(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
+            HookRunner.runAll(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
         } catch {
             try? destroy(r)
             throw error
@@ -121,9 +118,11 @@ public struct Container {
             }
             status = s
         }
-        let lock = try store.lock(id)
-        try destroy(try store.load(id))
-        withExtendedLifetime(lock) {}
+        if !keep {
+            let lock = try store.lock(id)
+            try destroy(try store.load(id))
+            withExtendedLifetime(lock) {}
+        }
         return status.shellCode
     }
 
@@ -133,12 +132,15 @@ public struct Container {
         try ContainerID.validate(id)
         let r = try store.load(id)
         let status = ContainerStatus.derive(r, store: store)
-        if status == .stopped || status == .creating { throw SwrunError.notRunning }
         if all {
+            // As runc: --all signals whatever is in the cgroups, and a stopped container's
+            // cgroups hold nothing, which is no error.
+            if status == .stopped || status == .creating { return }
             try CgroupManager.signalAll(r.cgroupLeaves, signal)
             if status == .paused && signal == Signals.kill { try? CgroupManager.freeze(r.cgroupLeaves, false) }
             return
         }
+        if status == .stopped || status == .creating { throw SwrunError.notRunning }
         guard try sys(nil, { try Proc.kill(r.initPid, signal) }) else { throw SwrunError.notRunning }
     }
 
@@ -167,24 +169,10 @@ public struct Container {
         }
     }
 
-    /// Kills what is left, removes the cgroups, runs poststop hooks, removes the state.
+    /// Kills what is left, removes the cgroups, runs poststop hooks, removes the state
+    /// (Teardown, shared with a failed create).
     func destroy(_ r: ContainerRecord) throws(SwrunError) {
-        if ProcFS.isSameLiveProcess(pid: r.initPid, startTime: r.initStartTime) {
-            _ = try? Proc.kill(r.initPid, Signals.kill)
-            for _ in 0..<400 where ProcFS.isSameLiveProcess(pid: r.initPid, startTime: r.initStartTime) {
-                Proc.sleep(milliseconds: 5)
-            }
-        }
-        if r.creatorPid != Proc.getpid(), ProcFS.isSameLiveProcess(pid: r.creatorPid, startTime: r.creatorStartTime), !r.setupComplete {
-            _ = try? Proc.kill(r.creatorPid, Signals.kill)
-        }
-        try CgroupManager.destroy(leaves: r.cgroupLeaves, created: r.cgroupCreated)
-        do {
-            try HookRunner.run(r.poststop, kind: "poststop", state: Self.state(r, status: .stopped, pid: 0).hookJSON.encoded())
-        } catch {
-            Log.warning(error.message)
-        }
-        try store.remove(r.id)
+        try Teardown.destroy(r, store: store)
     }
 
     // MARK: list / ps / pause / resume
@@ -209,10 +197,12 @@ public struct Container {
         return out
     }
 
+    /// The processes in the container's cgroups: none for a stopped container (runc lists
+    /// its empty cgroup; `ps` then prints only the header).
     public func pids(_ id: String) throws(SwrunError) -> [Int32] {
         try ContainerID.validate(id)
         let r = try store.load(id)
-        if ContainerStatus.derive(r, store: store) == .stopped { throw SwrunError.notRunning }
+        if ContainerStatus.derive(r, store: store) == .stopped { return [] }
         return CgroupManager.allPids(r.cgroupLeaves).sorted()
     }
 

@@ -20,6 +20,9 @@ public struct ExecOptions: Sendable {
     public var preserveFds = 0
     public var pidfdSocket: String?
     public var ignorePaused = false
+    /// --cgroup, runc 1.1's: `[controller[,controller...]:]path`, a sub-cgroup of the
+    /// container's (existing) to run the process in.
+    public var cgroups: [String] = []
     public init() {}
 }
 
@@ -40,7 +43,7 @@ extension Container {
         // come from the passwd there.
         var plan = LaunchPlan(id: id, bundle: r.bundle, rootfs: "/proc/\(r.initPid)/root")
         try PlanBuilder.process(process, &plan)
-        plan.preserveFds = o.preserveFds
+        plan.preserveFds = try PlanBuilder.checkedPreserveFds(o.preserveFds)
         try PlanBuilder.security(spec.linux ?? Linux(), &plan, cache: store.root + "/.cache/seccomp")
         let listener = try SeccompNotify.connect(plan)
         plan.seccompListener = listener?.raw ?? -1
@@ -49,19 +52,21 @@ extension Container {
         Console.startAtOurSize(&plan, relay: relay)
         let pidFile = try absolute(o.pidFile)
         if let pidFile { try sys("--pid-file") { try Files.checkReplaceable(pidFile) } }
+        plan.hookState = HookStateTemplate(Self.state(r, status: .running, pid: r.initPid))
         let namespaces = try containerNamespaces(spec, initPid: r.initPid)
-        let (pid, channel, v2Left) = try spawnExec(plan, namespaces: namespaces, cgroups: r.cgroupLeaves)
+        let cgroups = try Self.subCgroups(o.cgroups, leaves: r.cgroupLeaves, layout: try CgroupLayout.discover())
+        let (pid, channel, v2Left) = try spawnExec(plan, namespaces: namespaces, cgroups: cgroups)
         do throws(SwrunError) {
             if let v2Left { try CgroupManager.join([v2Left], pid: pid) }
-            try channel.send(.cgroupsReady(stateJSON: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded()))
+            try channel.send(.cgroupsReady(pid: r.initPid))
             _ = try channel.expect("ready")
             if let pidFile { try Launcher.writePidFile(pidFile, pid) }
             try channel.send(.proceed)
-            if let extra = try channel.receive(), case .error(_, let msg) = extra { throw SwrunError(.system, msg) }
+            if let extra = try channel.receive(), case .error(let e, let msg) = extra { throw SwrunError(.system, msg, errno: e) }
         } catch {
             _ = try? Proc.kill(pid, Signals.kill)
             _ = try? Proc.waitpid(pid)
-            throw error.wrapped("exec failed: unable to start container process")
+            throw error.wrapped("unable to start container process")
         }
         console?.close()
         listener?.close()
@@ -71,6 +76,42 @@ extension Container {
         if let relay { return try relay.relay(pid: pid).shellCode }
         guard let status = try sys("wait for exec process", { try Proc.waitpid(pid) }) else { return 1 }
         return status.shellCode
+    }
+
+    /// The cgroups an exec'd process joins: the container's leaves, or below them where
+    /// `--cgroup` says (runc 1.1): `path` for every hierarchy, `ctrl[,ctrl]:path` for the
+    /// v1 hierarchies holding those controllers (on cgroup v2, only a bare path, or one
+    /// whose controller list is empty). The path is relative, without "..", and must exist.
+    static func subCgroups(_ specs: [String], leaves: [String], layout: CgroupLayout) throws(SwrunError) -> [String] {
+        guard !specs.isEmpty else { return leaves }
+        guard layout.hierarchies.count == leaves.count else {
+            throw SwrunError(.system, "--cgroup: the host's cgroup hierarchies changed since the container was created")
+        }
+        var out = leaves
+        for spec in specs {
+            var controllers: [String] = []
+            var path = spec
+            if let colon = spec.lastIndex(of: ":") {
+                controllers = spec[..<colon].split(separator: ",").map(String.init)
+                path = String(spec[spec.index(after: colon)...])
+            }
+            let comps = path.split(separator: "/")
+            guard !path.isEmpty, !path.startsWithBytes("/"), !comps.contains(".."), !comps.isEmpty else {
+                throw SwrunError(.usage, "--cgroup \(Quote.short(spec)): the sub-cgroup must be a relative path without \"..\"")
+            }
+            var matched = false
+            for (i, h) in layout.hierarchies.enumerated() where controllers.isEmpty || (!h.isV2 && h.controllers.contains(where: controllers.contains)) {
+                if h.isV2 && !controllers.isEmpty { continue }
+                let dir = leaves[i] + "/" + comps.map(String.init).joinedText("/")
+                guard (try? Files.lstat(dir))?.isDirectory == true else {
+                    throw SwrunError(.usage, "--cgroup \(Quote.short(spec)): \(dir) does not exist")
+                }
+                out[i] = dir
+                matched = true
+            }
+            if !matched { throw SwrunError(.usage, "--cgroup \(Quote.short(spec)): no cgroup hierarchy of the container has \(controllers.joinedText(","))") }
+        }
+        return out
     }
 
     func savedSpec(_ r: ContainerRecord) throws(SwrunError) -> Spec {
@@ -195,8 +236,9 @@ enum ExecSequence {
         do {
             try steps(plan, channel: channel, namespaces: namespaces, cgroupTasks: cgroupTasks)
         } catch {
+            if error.kind == .peerGone { Proc.exit(1) } // the parent reports, or was killed
             let message = error.message
-            if (try? channel.send(.error(errno: 0, message: message))) == nil {
+            if (try? channel.send(.error(errno: error.errno, message: message))) == nil {
                 Stdio.writeStderr("swrun: exec: \(message)\n")
             }
             Proc.exit(1)
@@ -217,7 +259,8 @@ enum ExecSequence {
         try sys { try Prctl.setDumpable(false) }
         // 2. The container's cgroups before its cgroup namespace: the parent's part (v2, where
         //    clone3 could not), then the v1 hierarchies by our own write of "0" (no global lock).
-        guard case .cgroupsReady(let stateJSON) = try channel.expect("cgroupsReady") else { Proc.exit(1) }
+        guard case .cgroupsReady(let statePid) = try channel.expect("cgroupsReady") else { Proc.exit(1) }
+        let stateJSON = plan.hookState.json(status: "running", pid: statePid)
         try CgroupManager.joinSelf(cgroupTasks)
         let hostPid = SeccompNotify.hostPid(plan)
         // 3. The host's procfs, verified, before the container's mounts are joined: the
@@ -244,7 +287,8 @@ enum ExecSequence {
         try InitSequence.keepOnlyPreservedFds(plan, own: [channel.socket.fd.raw, proc.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener])
         // 6. Seccomp before the identity switch when it needs CAP_SYS_ADMIN (no NNP), as runc.
         if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
-        // 7. Identity.
+        // 7. Identity (stdio to the container's user first, as for the init).
+        try StdioOwnership.give(plan)
         try InitSequence.setIdentity(plan)
         Files.umask(plan.umask)
         let executable = try InitSequence.lookPath(plan.args[0], env: plan.env)

@@ -75,6 +75,12 @@ public struct StateStore: Sendable {
             throw SwrunError.system(error)
         }
         try sys { try Files.flock(fd.raw, exclusive: true, display: directory(id)) }
+        // The lock is on the directory we opened. If, while we waited for it, that container
+        // was deleted and the id created again, the path names another directory now:
+        // acting on it would act on the new container (delete would remove it).
+        guard let held = try? Files.fstat(fd.raw), let now = try? Files.lstat(directory(id)), held.dev == now.dev, held.ino == now.ino else {
+            throw SwrunError.notExist
+        }
         return Lock(fd)
     }
 

@@ -5,7 +5,7 @@ public enum ContainerStatus: String, Sendable {
     case creating, created, running, paused, stopped
 
     /// - creating: setup is under way and the `swrun create` process is still alive;
-    /// - stopped: the init process is gone (or a create died before finishing);
+    /// - stopped: the init process is gone (or a create died before handing over);
     /// - paused: the freezer holds the cgroup;
     /// - created: the init waits on exec.fifo (the fifo exists);
     /// - running: otherwise.
@@ -14,9 +14,10 @@ public enum ContainerStatus: String, Sendable {
     }
 
     static func derive(_ r: ContainerRecord, _ reader: StatusReader) -> ContainerStatus {
-        if !r.setupComplete {
-            return reader.liveState(r.creatorPid, r.creatorStartTime) != nil ? .creating : .stopped
-        }
+        if !r.setupComplete, reader.liveState(r.creatorPid, r.creatorStartTime) != nil { return .creating }
+        // Whenever an init is recorded, its own liveness decides: a `run -d` killed after the
+        // handover (the init no longer dies with it) leaves a container that runs, and kill,
+        // exec and ps must reach it. Before the handover the init dies with its creator.
         guard let state = reader.liveState(r.initPid, r.initStartTime) else { return .stopped }
         if reader.isFrozen(r.cgroupLeaves, initState: state) { return .paused }
         if reader.fifoExists(r.id) { return .created }

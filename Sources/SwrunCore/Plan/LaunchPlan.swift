@@ -53,6 +53,13 @@ public struct RlimitOp: Equatable, Sendable {
     public var resource: Int32
     public var soft: UInt64
     public var hard: UInt64
+    /// Its place in the config, for errors: `process.rlimits[0]`.
+    public var field: String = ""
+
+    /// runc's words (podman users search for them) after the field and the values asked.
+    func failure(_ errno: Int32) -> SwrunError {
+        SwrunError(.system, "\(field) (\(name), soft \(soft), hard \(hard)): error setting rlimit type \(resource): \(Errno.text(errno))", errno: errno)
+    }
 }
 
 /// process.scheduler, as sched_setattr(2) takes it.
@@ -172,7 +179,9 @@ public struct LaunchPlan: Sendable {
     public var consoleSize: [UInt16] = []   // rows, cols
     public var consoleSocket: Int32 = -1    // connected by the parent before clone
 
-    // Hooks run by the init itself (in the container's namespaces)
+    // Hooks run by the init itself (in the container's namespaces), and the state they (and
+    // a seccomp agent) are given, completed with the status and pid in the child.
+    public var hookState = HookStateTemplate()
     public var createContainerHooks: [Hook] = []
     public var startContainerHooks: [Hook] = []
 

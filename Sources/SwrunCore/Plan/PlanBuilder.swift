@@ -49,8 +49,10 @@ public enum PlanBuilder {
     }
 
     public static func build(spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String]) throws(SwrunError) -> LaunchPlan {
+        try OCIVersion.check(spec.ociVersion)
         try Unsupported.reject(spec)
         try ResourceCheck.validate(spec.linux?.resources, layout: layout)
+        try checkCounts(spec)
         guard let root = spec.root, !root.path.isEmpty else { throw SwrunError.config("root.path: required field is missing") }
         let rootPath = MountPlan.normalize(root.path.startsWithBytes("/") ? root.path : bundle + "/" + root.path)
         let rootfs: String
@@ -68,7 +70,7 @@ public enum PlanBuilder {
         plan.readonlyRoot = root.readonly ?? false
         plan.noPivot = options.noPivot
         plan.newKeyring = !options.noNewKeyring
-        plan.preserveFds = options.listenFds + options.preserveFds
+        plan.preserveFds = try checkedPreserveFds(options.listenFds + options.preserveFds)
         plan.cgroupLeaves = cgroupLeaves
         plan.cgroupLayout = layout
         let linux = spec.linux ?? Linux()
@@ -101,6 +103,49 @@ public enum PlanBuilder {
         plan.startContainerHooks = try validHooks(hooks.startContainer, "hooks.startContainer")
         try security(linux, &plan, cache: options.seccompCache)
         return plan
+    }
+
+    /// Bounds on how much work a config may ask for (Limits): 100,000 mounts stacked on one
+    /// path took runc and swrun minutes of kernel time.
+    static func checkCounts(_ spec: Spec) throws(SwrunError) {
+        let counts: [(String, Int, Int)] = [
+            ("mounts", spec.mounts?.count ?? 0, Limits.mounts),
+            ("linux.maskedPaths", spec.linux?.maskedPaths?.count ?? 0, Limits.paths),
+            ("linux.readonlyPaths", spec.linux?.readonlyPaths?.count ?? 0, Limits.paths),
+            ("linux.devices", spec.linux?.devices?.count ?? 0, Limits.paths),
+            ("linux.sysctl", spec.linux?.sysctl?.count ?? 0, Limits.paths),
+        ]
+        for (field, n, max) in counts where n > max {
+            throw SwrunError.config("\(field): \(n) entries, more than the \(max) swrun takes")
+        }
+    }
+
+    /// --preserve-fds (with LISTEN_FDS): the descriptors must exist below the open-file
+    /// limit; a larger number would make the init walk (and allocate for) billions of fds.
+    public static func checkedPreserveFds(_ n: Int) throws(SwrunError) -> Int {
+        let limit = Rlimits.soft(7 /* RLIMIT_NOFILE */).map { Int(clamping: $0) } ?? 1 << 20
+        guard n >= 0, n <= limit - 3 else {
+            throw SwrunError(.usage, "--preserve-fds \(n): more descriptors than the open-file limit (\(limit)) allows")
+        }
+        return n
+    }
+
+    /// What execve(2) accepts: each argument and variable under MAX_ARG_STRLEN, all of them
+    /// (with their pointers) under ARG_MAX. Checked at create, with the field named; it used
+    /// to fail only at exec ("argument list too long"), after everything was set up.
+    static func checkExecSize(_ plan: LaunchPlan) throws(SwrunError) {
+        var total = 0
+        for (field, list) in [("process.args", plan.args), ("process.env", plan.env)] {
+            for (i, s) in list.enumerated() {
+                let n = s.utf8.count + 1
+                guard n <= 131_072 else { throw SwrunError.config("\(field)[\(i)]: \(n - 1) bytes, more than execve takes in one string (131071)") }
+                total += n + 8
+            }
+        }
+        let max = Rlimits.argMax
+        guard total <= max else {
+            throw SwrunError.config("process.args and process.env: \(total) bytes, more than execve takes (ARG_MAX \(max))")
+        }
     }
 
     // MARK: namespaces
@@ -344,8 +389,9 @@ public enum PlanBuilder {
             guard let res = RlimitNames.all[r.type] else { throw SwrunError.config("\(field).type: unknown rlimit \"\(r.type)\"") }
             guard seen.insert(r.type).inserted else { throw SwrunError.config("\(field): duplicate rlimit \(r.type)") }
             guard r.soft <= r.hard else { throw SwrunError.config("\(field): soft limit \(r.soft) exceeds hard limit \(r.hard)") }
-            plan.rlimits.append(RlimitOp(name: r.type, resource: res, soft: r.soft, hard: r.hard))
+            plan.rlimits.append(RlimitOp(name: r.type, resource: res, soft: r.soft, hard: r.hard, field: field))
         }
+        try checkExecSize(plan)
         if let adj = p.oomScoreAdj {
             guard (-1000...1000).contains(adj) else { throw SwrunError.config("process.oomScoreAdj: \(adj) is outside -1000..1000") }
             plan.oomScoreAdj = adj

@@ -38,6 +38,8 @@ enum Console {
         // CVE-2025-52565: the slave comes from the master fd, never from /dev/pts/N by path,
         // and must be a pty (major 136-143) before it is mounted or used.
         let slave = try sys("open console peer") { try Terminal.peer(master.raw) }
+        // As runc: no "\r\n" for "\n" on the container's output.
+        try sys("set up console") { try Terminal.clearONLCR(slave.raw) }
         let st = try sys { try Files.fstat(slave.raw, display: slavePath) }
         guard st.isCharDevice, (136...143).contains(Files.major(st.rdev)) else {
             throw SwrunError(.system, "console \(slavePath) is not a pty")
@@ -57,6 +59,27 @@ enum Console {
         for fd: Int32 in [0, 1, 2] { try sys("dup console") { try Files.dup2(slave.raw, fd) } }
         try sys { try Terminal.setControllingTerminal(0) }
         try sys { try Terminal.sendFD(plan.consoleSocket, master.raw, payload: slavePath) }
+    }
+}
+
+/// The process's stdio given to the container's user (runc's fixStdioPermissions), so that
+/// a non-root process can reopen /dev/stdout or its terminal: the pipes and sockets a client
+/// passed (containerd's, conmon's), and the container's own pty. Never /dev/null, never a
+/// regular file or another device (the caller's terminal, a host file it redirected to):
+/// those stay the host's. Only the owner changes, as in runc; a file whose owner or group is
+/// not mapped in the container's user namespace is left as it is.
+enum StdioOwnership {
+    static func give(_ plan: LaunchPlan) throws(SwrunError) {
+        for fd: Int32 in [0, 1, 2] {
+            guard let st = try? Files.fstat(fd), st.uid != plan.uid else { continue }
+            let ours = plan.terminal && st.isCharDevice && (136...143).contains(Files.major(st.rdev))
+            guard st.isFIFO || st.isSocket || ours else { continue }
+            do { try Files.fchown(fd, uid: plan.uid) } catch where error.errno == Errno.EINVAL || error.errno == Errno.EPERM {
+                continue
+            } catch {
+                throw SwrunError.system(error).wrapped("give stdio to the container's user")
+            }
+        }
     }
 }
 

@@ -18,10 +18,14 @@ enum InitSequence {
         do {
             try steps(ctx)
         } catch {
+            // The parent went away before the handover: it reports its own error (or was
+            // killed, and there is nothing to add). A line from here would be a second error
+            // line in the log, which podman cannot parse.
+            if error.kind == .peerGone { Proc.exit(1) }
             // After the handover the parent may be gone (`create` has exited): then say it on
             // the log and stderr instead (`run`, still there, reports what it receives).
             let message = error.message
-            if (try? ctx.channel.send(.error(errno: 0, message: message))) == nil {
+            if (try? ctx.channel.send(.error(errno: error.errno, message: message))) == nil {
                 report(message)
             }
             Proc.exit(1)
@@ -59,7 +63,8 @@ enum InitSequence {
         //    this thread, which spares the kernel's global threadgroup lock and its RCU grace
         //    period (CgroupManager.Placement). Both before any process of the container exists
         //    and before a new cgroup namespace below is rooted at the container's cgroup.
-        guard case .cgroupsReady(let stateJSON) = try ctx.channel.expect("cgroupsReady") else { Proc.exit(1) }
+        guard case .cgroupsReady(let statePid) = try ctx.channel.expect("cgroupsReady") else { Proc.exit(1) }
+        let stateJSON = plan.hookState.json(status: "created", pid: statePid)
         try CgroupManager.joinSelf(ctx.cgroupTasks)
         //    In a new user namespace the parent has written our id maps by now: become its
         //    root (all capabilities in it are ours since clone).
@@ -99,8 +104,12 @@ enum InitSequence {
             try ctx.channel.send(.runHooks)
             _ = try ctx.channel.expect("hooksDone")
         }
-        // 12. createContainer hooks: in the container's namespaces, before pivot_root.
-        try HookRunner.run(plan.createContainerHooks, kind: "createContainer", state: stateJSON)
+        // 12. createContainer hooks: in the container's namespaces, before pivot_root, with
+        //     the container's root as their working directory (as runc runs them).
+        if !plan.createContainerHooks.isEmpty {
+            try sys { try Files.fchdir(root.root.raw, display: plan.rootfs) }
+            try HookRunner.run(plan.createContainerHooks, kind: "createContainer", state: stateJSON)
+        }
         try RootfsSequence.pivot(plan, root: root)
         // The pty comes from the container's devpts, so after pivot_root; before the
         // read-only root, since /dev/console may have to be created.
@@ -126,7 +135,9 @@ enum InitSequence {
         //     switch below may drop: install it now, as runc does (the profile must allow
         //     what follows, as it must for runc).
         if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
-        // 17. Identity: bounding set, groups, uid/gid, then the capability sets.
+        // 17. Identity: stdio to the container's user while we may still chown (CAP_CHOWN),
+        //     then bounding set, groups, uid/gid, and the capability sets.
+        try StdioOwnership.give(plan)
         try setIdentity(plan)
         Files.umask(plan.umask)
         // 18. Look the executable up now, so that a missing binary fails `create` (as runc).
@@ -150,8 +161,7 @@ enum InitSequence {
         if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         // 22. startContainer hooks: after start, before the user's program.
         if !plan.startContainerHooks.isEmpty {
-            let started = stateJSON.replacingAll("\"status\":\"created\"", with: "\"status\":\"running\"")
-            try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: started)
+            try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: plan.hookState.json(status: "running", pid: statePid))
         }
         let err = Proc.exec(executable, plan.args, plan.env)
         throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
@@ -182,7 +192,7 @@ enum InitSequence {
         if plan.newUserNamespace { return }
         for r in plan.rlimits {
             let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
-            if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
+            if e != 0 { throw r.failure(e) }
         }
     }
 
@@ -232,7 +242,7 @@ enum InitSequence {
             do { st = try Files.stat(name) } catch {
                 throw SwrunError(.system, "exec: \(JSONQuote.q(name)): stat \(name): \(Errno.text(error.errno))")
             }
-            if st.isDirectory || !Files.isExecutable(name) {
+            if st.isDirectory || !Files.isExecutableByUs(name) {
                 throw SwrunError(.system, "exec: \(JSONQuote.q(name)): permission denied")
             }
             return name
@@ -241,7 +251,7 @@ enum InitSequence {
             ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         for dir in pathVar.split(separator: ":", omittingEmptySubsequences: false) {
             let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
-            if let st = try? Files.stat(candidate), st.isRegular, Files.isExecutable(candidate) { return candidate }
+            if let st = try? Files.stat(candidate), st.isRegular, Files.isExecutableByUs(candidate) { return candidate }
         }
         throw SwrunError(.system, "exec: \(JSONQuote.q(name)): executable file not found in $PATH")
     }

@@ -37,13 +37,10 @@ enum Launcher {
         Console.startAtOurSize(&plan, relay: relay)
         let listener = try SeccompNotify.connect(plan)
         plan.seccompListener = listener?.raw ?? -1
+        // Every hook is checked before anything exists: a bad poststop hook must not leave a
+        // state directory behind.
         let hooks = spec.hooks ?? Hooks()
         let runtimeHooks = try PlanBuilder.validHooks(hooks.prestart, "hooks.prestart") + PlanBuilder.validHooks(hooks.createRuntime, "hooks.createRuntime")
-        let lock = try store.createDirectory(id)
-        do { try Notify.prepare(&plan, stateDir: store.directory(id)) } catch {
-            try? store.remove(id)
-            throw error
-        }
         let me = Proc.getpid()
         var record = ContainerRecord(
             id: id, bundle: bundlePath, rootfs: plan.rootfs, created: Timestamp.rfc3339(nanoseconds: true),
@@ -53,8 +50,12 @@ enum Launcher {
         record.ownerUid = Creds.geteuid()
         record.poststart = try PlanBuilder.validHooks(hooks.poststart, "hooks.poststart")
         record.poststop = try PlanBuilder.validHooks(hooks.poststop, "hooks.poststop")
+        // From here on, any failure goes through the one teardown (Teardown.destroy), the
+        // same as `delete --force`: nothing is left behind.
+        let lock = try store.createDirectory(id)
         var pid: Int32 = 0
         do {
+            try Notify.prepare(&plan, stateDir: store.directory(id))
             // Crash safety: each thing is recorded before it is made (the cgroup directories
             // that do not exist yet included).
             record.cgroupCreated = missingDirectories(leaves, mounted: plan.cgroupLayout.hierarchies.map { $0.mountpoint })
@@ -69,8 +70,10 @@ enum Launcher {
                 try Files.chmod(store.fifoPath(id), mode: 0o622)
             }
             _ = try CgroupManager.create(leaves, layout: layout)
+            try CgroupManager.checkBeforePlacement(leaves)
             ResourceApplier.enableControllers(layout: layout, leaves: leaves, created: record.cgroupCreated)
             try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout)
+            plan.hookState = HookStateTemplate(Container.state(record, status: .created, pid: 0))
             let channel: SyncChannel
             let v2Left: String?
             (pid, channel, v2Left) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
@@ -89,11 +92,17 @@ enum Launcher {
         } catch {
             Log.debug("create failed, cleaning up: \(error.message)")
             if pid > 0 {
+                // Our child: killed and reaped here (a zombie would count as gone, but would
+                // stay a zombie until we exit).
                 _ = try? Proc.kill(pid, Signals.kill)
                 _ = try? Proc.waitpid(pid)
             }
-            try? CgroupManager.destroy(leaves: record.cgroupLeaves, created: record.cgroupCreated)
-            try? store.remove(id)
+            do { try Teardown.destroy(record, store: store) } catch let cleanup {
+                // One error line (podman reads the log as one object): the cause, and what
+                // could not be undone.
+                throw SwrunError(error.kind, "\(error.message) (and cleaning up failed: \(cleanup.message))", errno: error.errno)
+            }
+            withExtendedLifetime(lock) {}
             throw error
         }
     }
@@ -214,10 +223,10 @@ enum Launcher {
         // Hooks see "created", as crun's and runtime-tools' reading of the spec has it (the
         // container exists and waits for start; runc says "creating"; no engine's hook cares).
         let state = Container.state(record, status: .created, pid: pid)
-        try channel.send(.cgroupsReady(stateJSON: state.hookJSON.encoded()))
+        try channel.send(.cgroupsReady(pid: pid))
         while true {
             guard let m = try channel.receive() else {
-                throw SwrunError(.system, "unable to start container process: container init exited unexpectedly")
+                throw SwrunError(.system, "unable to start container process: \(initExitReason(pid, leaves: record.cgroupLeaves))")
             }
             switch m {
             case .runHooks:
@@ -233,11 +242,26 @@ enum Launcher {
                 // The init has cleared its parent-death signal and may outlive us.
                 _ = try channel.expect("handedOver")
                 return
-            case .error(_, let msg):
-                throw SwrunError(.system, "unable to start container process: \(msg)")
+            case .error(let e, let msg):
+                throw SwrunError(.system, "unable to start container process: \(msg)", errno: e)
             default:
                 throw SwrunError(.system, "unexpected sync message \(m.name)")
             }
+        }
+    }
+
+    /// Why an init that closed its sync socket before the handover is gone: it can no
+    /// longer say so itself (killed, or its error did not get out). Its exit status, and the
+    /// OOM killer's count in its memory cgroup, tell the user what to change.
+    static func initExitReason(_ pid: Int32, leaves: [String]) -> String {
+        let status = try? Proc.waitpid(pid)
+        if CgroupStats.oomKills(leaves) > 0 {
+            return "container init was killed by the OOM killer during setup: linux.resources.memory.limit is too small for it"
+        }
+        switch status {
+        case .exited(let c)?: return "container init exited unexpectedly (exit status \(c))"
+        case .signaled(let sig)?: return "container init exited unexpectedly (killed by signal \(sig))"
+        default: return "container init exited unexpectedly"
         }
     }
 
@@ -249,7 +273,7 @@ enum Launcher {
         try sys("write gid_map") { try Files.writeFile("/proc/\(pid)/gid_map", IDRange.mapText(plan.gidMappings)) }
         for r in plan.rlimits {
             let e = Rlimits.set(pid: pid, r.resource, soft: r.soft, hard: r.hard)
-            if e != 0 { throw SwrunError(.system, "error setting rlimit type \(r.resource): \(Errno.text(e))") }
+            if e != 0 { throw r.failure(e) }
         }
         if let adj = plan.oomScoreAdj {
             try sys("set oom_score_adj") { try Files.writeFile("/proc/\(pid)/oom_score_adj", String(adj)) }

@@ -7,7 +7,7 @@ import SwrunSys
 ///     parent                                   child (init)
 ///     clone ------------------------------->   [pdeathsig, wait]
 ///     [record pid, v2 cgroup unless clone3 placed the child]
-///     cgroupsReady(stateJSON) ------------->   [join v1 cgroups ("0" to tasks), setns,
+///     cgroupsReady(pid) ------------------->   [join v1 cgroups ("0" to tasks), setns,
 ///                                              unshare, hostname, mounts, devices]
 ///                           <-------------    runHooks            (only if any are configured)
 ///     [prestart + createRuntime hooks]
@@ -26,7 +26,11 @@ import SwrunSys
 ///     error(errno, message) may come from the child at any step instead; the parent then
 ///     kills the child and removes everything the create made.
 public enum SyncMessage: Equatable, Sendable {
-    case cgroupsReady(stateJSON: String)
+    /// The child's place in the cgroups is ready; `pid` is the pid the container's state
+    /// names (the init's, as the host sees it), for the state given to hooks and to a
+    /// seccomp agent. The state itself is in the plan (HookStateTemplate): annotations may be
+    /// megabytes, and are data, not sync traffic.
+    case cgroupsReady(pid: Int32)
     case runHooks
     case hooksDone
     case ready
@@ -38,22 +42,41 @@ public enum SyncMessage: Equatable, Sendable {
 
     public func encode() -> [UInt8] {
         switch self {
-        case .cgroupsReady(let s): return [1] + Array(s.utf8)
+        case .cgroupsReady(let pid): return [1] + Self.le32(UInt32(bitPattern: pid))
         case .runHooks: return [2]
         case .hooksDone: return [3]
         case .ready: return [4]
         case .proceed: return [5]
         case .handedOver: return [6]
         case .error(let e, let m):
-            let u = UInt32(bitPattern: e)
-            return [0xFF, UInt8(u & 0xff), UInt8((u >> 8) & 0xff), UInt8((u >> 16) & 0xff), UInt8(u >> 24)] + Array(m.utf8)
+            return [0xFF] + Self.le32(UInt32(bitPattern: e)) + Self.bounded(m)
         }
+    }
+
+    static func le32(_ u: UInt32) -> [UInt8] {
+        [UInt8(u & 0xff), UInt8((u >> 8) & 0xff), UInt8((u >> 16) & 0xff), UInt8(u >> 24)]
+    }
+
+    static func readLE32(_ b: [UInt8], at i: Int) -> UInt32 {
+        UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
+    }
+
+    /// An error message fits one packet whatever values it quotes: past Limits.errorBytes the
+    /// middle is cut (the field's name is at the start, the kernel's reason at the end), on a
+    /// UTF-8 boundary.
+    static func bounded(_ m: String) -> [UInt8] {
+        let b = Array(m.utf8)
+        guard b.count > Limits.errorBytes else { return b }
+        var head = Limits.errorBytes * 2 / 3, tail = b.count - Limits.errorBytes / 3
+        while head > 0, b[head] & 0xC0 == 0x80 { head -= 1 }
+        while tail < b.count, b[tail] & 0xC0 == 0x80 { tail += 1 }
+        return Array(b[..<head]) + Array(" [... \(tail - head) bytes cut ...] ".utf8) + Array(b[tail...])
     }
 
     public static func decode(_ b: [UInt8]) -> SyncMessage? {
         guard let t = b.first else { return nil }
         switch t {
-        case 1: return .cgroupsReady(stateJSON: String(decoding: b.dropFirst(), as: UTF8.self))
+        case 1: return b.count == 5 ? .cgroupsReady(pid: Int32(bitPattern: readLE32(b, at: 1))) : nil
         case 2: return b.count == 1 ? .runHooks : nil
         case 3: return b.count == 1 ? .hooksDone : nil
         case 4: return b.count == 1 ? .ready : nil
@@ -61,8 +84,7 @@ public enum SyncMessage: Equatable, Sendable {
         case 6: return b.count == 1 ? .handedOver : nil
         case 0xFF:
             guard b.count >= 5 else { return nil }
-            let e = UInt32(b[1]) | UInt32(b[2]) << 8 | UInt32(b[3]) << 16 | UInt32(b[4]) << 24
-            return .error(errno: Int32(bitPattern: e), message: String(decoding: b.dropFirst(5), as: UTF8.self))
+            return .error(errno: Int32(bitPattern: readLE32(b, at: 1)), message: String(decoding: b.dropFirst(5), as: UTF8.self))
         default: return nil
         }
     }
@@ -105,8 +127,8 @@ public struct SyncChannel {
 
     /// Receives one message and insists on its kind; an error from the peer becomes ours.
     public func expect(_ wanted: String) throws(SwrunError) -> SyncMessage {
-        guard let m = try receive() else { throw SwrunError(.system, "\(role): peer exited while waiting for \(wanted)") }
-        if case .error(_, let msg) = m { throw SwrunError(.system, msg) }
+        guard let m = try receive() else { throw SwrunError(.peerGone, "\(role): peer exited while waiting for \(wanted)") }
+        if case .error(let e, let msg) = m { throw SwrunError(.system, msg, errno: e) }
         guard m.name == wanted else { throw SwrunError(.system, "\(role): expected \(wanted), got \(m.name)") }
         return m
     }

@@ -6,8 +6,12 @@ public enum MountPlan {
     public static func op(_ m: OCISpec.Mount, index: Int, bundle: String) throws(SwrunError) -> MountOp {
         let field = "mounts[\(index)]"
         guard !m.destination.isEmpty else { throw SwrunError.config("\(field).destination: required field is missing") }
-        // Relative destinations are taken relative to the rootfs, as runc does.
-        let dest = normalize(m.destination.startsWithBytes("/") ? m.destination : "/" + m.destination)
+        // Absolute only (runc 1.2 warns that relative ones are going away; a relative one
+        // depends on what the runtime takes it to be relative to).
+        guard m.destination.startsWithBytes("/") else {
+            throw SwrunError.config("\(field).destination: \(Quote.short(m.destination)) must be an absolute path")
+        }
+        let dest = normalize(m.destination)
         var bind: Bool? = nil
         var op = MountOp(destination: dest, kind: .cgroup)
         for opt in m.options ?? [] {

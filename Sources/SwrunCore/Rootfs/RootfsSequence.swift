@@ -22,11 +22,23 @@ enum RootfsSequence {
         try sys("bind rootfs \(plan.rootfs)") { try Mount.attach(tree.raw, onto: target.raw, display: plan.rootfs) }
         // 4. Opened after the bind, so that it refers to the new mount.
         let root = try SafePath(rootPath: plan.rootfs)
-        for op in plan.mounts {
-            do { try mount(op, root: root, plan: plan) } catch { throw error.wrapped("mount \(describe(op.kind)) to \(op.destination)") }
+        var readOnlyDev = false
+        for (i, var op) in plan.mounts.enumerated() {
+            // A read-only /dev is mounted read-write, filled, then made read-only (runc does
+            // the same): its devices and symlinks are made after the mount.
+            if op.destination == "/dev", case .filesystem = op.kind, op.attrSet & MountAttr.rdonly != 0 {
+                op.attrSet &= ~MountAttr.rdonly
+                readOnlyDev = true
+            }
+            do { try mount(op, root: root, plan: plan) } catch {
+                throw error.wrapped("mounts[\(i)] (\(describe(op.kind)) on \(Quote.short(op.destination)))")
+            }
         }
         // 5. Devices last: a tmpfs on /dev has to exist first.
         if !plan.devices.isEmpty || plan.setupDev { try createDevices(plan, root: root) }
+        if readOnlyDev, let dev = try root.open("/dev", flags: OpenFlags.path | OpenFlags.directory) {
+            try sys("make /dev read-only") { try Mount.setAttr(dev.raw, recursive: false, set: MountAttr.rdonly, clear: 0, display: "/dev") }
+        }
         return root
     }
 
@@ -61,8 +73,15 @@ enum RootfsSequence {
             try sys { try Mount.attach(tree.raw, onto: target.raw, display: op.destination) }
             try setPropagation(tree.raw, op)
         case .filesystem(let type, let source):
-            let target = try root.mkdirAll(op.destination)
-            let fs = try sys { try Mount.newFilesystem(type: type, source: source, options: op.data, attr: op.attrSet, display: op.destination) }
+            let target = type == "proc" || type == "sysfs" ? try ordinaryDirectory(op.destination, type: type, root: root) : try root.mkdirAll(op.destination)
+            var data = op.data
+            // A tmpfs without mode= takes the mode of the directory it covers (runc 1.1.15+),
+            // not tmpfs's 1777.
+            if type == "tmpfs", !data.contains(where: { $0.key == "mode" }) {
+                let st = try sys { try Files.fstat(target.raw, display: op.destination) }
+                data.append(KeyValue("mode", String(st.permissions, radix: 8)))
+            }
+            let fs = try sys { try Mount.newFilesystem(type: type, source: source, options: data, attr: op.attrSet, display: op.destination) }
             if op.recursiveAttrSet | op.recursiveAttrClear != 0 {
                 try sys { try Mount.setAttr(fs.raw, recursive: true, set: op.recursiveAttrSet, clear: op.recursiveAttrClear, display: op.destination) }
             }
@@ -75,6 +94,27 @@ enum RootfsSequence {
             try setPropagation(fs.raw, op)
         case .cgroup:
             try CgroupMount.mount(op, root: root, plan: plan)
+        }
+    }
+
+    /// proc and sysfs go only on a real directory (CVE-2019-19921, CVE-2023-27561: a /proc
+    /// that is a symlink in the image redirected the mount). The last component is opened
+    /// without following a symlink, and the mount goes onto that very descriptor.
+    static func ordinaryDirectory(_ destination: String, type: String, root: SafePath) throws(SwrunError) -> OwnedFD {
+        let (dir, base) = SafePath.split(destination)
+        let parent = try root.mkdirAll(dir)
+        do {
+            try Files.mkdirat(parent.raw, base, mode: 0o755, display: destination)
+        } catch where error.errno == Errno.EEXIST {
+        } catch {
+            throw SwrunError.system(error)
+        }
+        do {
+            return try Files.openat(parent.raw, base, OpenFlags.path | OpenFlags.directory | OpenFlags.noFollow, display: destination)
+        } catch where error.errno == Errno.ENOTDIR || error.errno == Errno.ELOOP {
+            throw SwrunError(.system, "filesystem \"\(type)\" must be mounted on ordinary directory (\(destination) is not one)")
+        } catch {
+            throw SwrunError.system(error)
         }
     }
 

@@ -6,4 +6,10 @@ public enum Limits {
     public static let configBytes = 64 << 20
     /// The container's /etc/passwd and /etc/group: 16 MiB.
     public static let databaseBytes = 16 << 20
+    /// Mounts in one config, and masked paths, read-only paths, devices or sysctls.
+    public static let mounts = 4096
+    public static let paths = 4096
+    /// An error sent from the container's init to the runtime: long values are cut (the
+    /// message must fit one sync packet and stay readable in a log line).
+    public static let errorBytes = 4096
 }

@@ -12,14 +12,19 @@ public struct SwrunError: Error, CustomStringConvertible, Sendable {
         case usage         // a bad command line
         case badState      // the verb does not apply in the container's current status
         case system        // a syscall or child failure
+        case peerGone      // the other end of the sync socket closed: it reports (or died)
     }
 
     public let kind: Kind
     public let message: String
+    /// The errno behind the failure (0 when there is none): kept through every layer and
+    /// across the sync socket, so a caller can tell EACCES from ENOENT.
+    public let errno: Int32
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, errno: Int32 = 0) {
         self.kind = kind
         self.message = message
+        self.errno = errno
     }
 
     public var description: String { message }
@@ -28,10 +33,10 @@ public struct SwrunError: Error, CustomStringConvertible, Sendable {
     public static let notRunning = SwrunError(.notRunning, "container not running")
 
     public static func config(_ message: String) -> SwrunError { SwrunError(.invalidConfig, message) }
-    public static func system(_ e: SyscallError) -> SwrunError { SwrunError(.system, e.description) }
+    public static func system(_ e: SyscallError) -> SwrunError { SwrunError(.system, e.description, errno: e.errno) }
 
-    /// Prepends context: `"\(context): \(message)"`, keeping the kind.
-    public func wrapped(_ context: String) -> SwrunError { SwrunError(kind, "\(context): \(message)") }
+    /// Prepends context: `"\(context): \(message)"`, keeping the kind and the errno.
+    public func wrapped(_ context: String) -> SwrunError { SwrunError(kind, "\(context): \(message)", errno: errno) }
 }
 
 /// Runs a SwrunSys call and turns its SyscallError into a SwrunError with optional context.

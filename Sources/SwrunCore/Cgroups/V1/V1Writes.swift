@@ -3,12 +3,17 @@ import OCISpec
 
 /// cgroup v1: linux.resources -> writes, per controller (runc libcontainer/cgroups/fs).
 public enum V1Writes {
+    /// `currentMemsw`: memory.memsw.limit_in_bytes now, nil where the kernel has no swap
+    /// accounting.
     public static func memory(_ m: LinuxMemory?, currentMemsw: Int64? = nil) throws(SwrunError) -> [CgroupWrite] {
         guard let m else { return [] }
         var w: [CgroupWrite] = []
         // 0 leaves the limit unset, as in runc (a limit of 0 bytes would OOM-kill the init).
         let limit = m.limit.flatMap { $0 == 0 ? nil : CgroupWrite("memory.limit_in_bytes", String($0)) }
-        let swap = m.swap.flatMap { $0 == 0 ? nil : CgroupWrite("memory.memsw.limit_in_bytes", String($0)) }
+        // runc: memory -1 with no swap given lifts the swap limit too (memory + swap cannot
+        // stay below an unlimited memory).
+        let swapValue = m.limit == -1 && (m.swap ?? 0) == 0 && currentMemsw != nil ? -1 : m.swap
+        let swap = swapValue.flatMap { $0 == 0 ? nil : CgroupWrite("memory.memsw.limit_in_bytes", String($0)) }
         // memsw must stay >= limit at every step: raise memsw first when growing (runc
         // fs/memory.go setMemoryAndSwap).
         if let limit, let swap, let l = m.limit, l == -1 || (currentMemsw.map { l > $0 } ?? true) {
