@@ -1,20 +1,30 @@
 #!/bin/sh
-# Pure cgroup v2 checks for swrun; runs INSIDE the cgroup2 VM (../shared/tools/cgroup2-vm),
-# as root in the root cgroup, with every controller. Usage: suite.sh SWRUN PROBE
-# Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
+# Pure cgroup v2 checks for swrun. Runs INSIDE the project's VM (vm/run.sh; vm/test.sh runs
+# it), as root under systemd, in the job's delegated cgroup: every cgroup it makes lies below
+# $SWRUN_VM_CGROUP (the job service's cgroup, Delegate=yes), never in the root cgroup,
+# which belongs to systemd. Usage: cgroup2.sh SWRUN PROBE
+# Prints PASS/FAIL lines and "N passed, M failed"; exits non-zero if anything failed.
 set -u
 pass=0 fail=0
 ok()  { echo "PASS: $*"; pass=$((pass+1)); }
 bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+[ -n "${SWRUN_VM_CGROUP:-}" ] || { echo "FAIL: not in the VM (no SWRUN_VM_CGROUP)"; echo "0 passed, 1 failed"; exit 1; }
 W=/tmp/swrun-v2
+rm -rf $W
 mkdir -p $W/bundle/rootfs/bin $W/bundle/rootfs/etc $W/bundle/rootfs/proc $W/bundle/rootfs/sys $W/bundle/rootfs/dev $W/bundle/rootfs/tmp
+# Copies: the checkout is a read-only 9p share, and the bundle's files must be local.
 cp "$1" $W/swrun; cp "$2" $W/bundle/rootfs/bin/swrun-probe
 cp /bin/busybox $W/bundle/rootfs/bin/busybox
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox $W/bundle/rootfs/bin/$a; done
 echo 'root:x:0:0:root:/root:/bin/sh' > $W/bundle/rootfs/etc/passwd
 SW="$W/swrun --root $W/state"
 B=$W/bundle
+# P: the parent of the containers' cgroups, as an absolute cgroupsPath; C: the default
+# container cgroup's directory.
+P=$SWRUN_VM_CGROUP/swrun-v2
 CG=/sys/fs/cgroup
+C=$CG$P/c
+roots_before=$(ls $CG)
 
 # config ARGS_JSON RESOURCES_JSON [CGROUPS_PATH]: a runc-like config with a cgroup namespace.
 config() {
@@ -27,7 +37,7 @@ cat > $B/config.json <<JSON
   {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]},
   {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]},
   {"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["nosuid","noexec","nodev","relatime","ro"]}],
- "linux":{"cgroupsPath":"${3:-/swrun-v2/c}","resources":$2,
+ "linux":{"cgroupsPath":"${3:-$P/c}","resources":$2,
   "namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"cgroup"}],
   "maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"]}}
 JSON
@@ -35,13 +45,13 @@ JSON
 
 run() { (cd $B && $SW run "$@"); }
 
-echo "kernel $(uname -r); controllers: $(cat $CG/cgroup.controllers)"
+echo "kernel $(uname -r); delegated cgroup $SWRUN_VM_CGROUP; controllers: $(cat $CG$SWRUN_VM_CGROUP/cgroup.subtree_control)"
 
 config '["/bin/true"]' '{}'
 run c1 && ok "run /bin/true" || bad "run /bin/true"
 dbg=$(cd $B && $W/swrun --root $W/state --debug run c1b 2>&1)
 case "$dbg" in *"clone3 CLONE_INTO_CGROUP"*) ok "the init is born in its cgroup (clone3 CLONE_INTO_CGROUP)" ;; *) bad "no CLONE_INTO_CGROUP" ;; esac
-[ ! -d $CG/swrun-v2/c ] && ok "cgroup removed on delete" || bad "cgroup left: $(ls $CG/swrun-v2)"
+[ ! -d $C ] && ok "cgroup removed on delete" || bad "cgroup left: $(ls $CG$P)"
 
 config '["/bin/sh","-c","grep cgroup2 /proc/self/mounts | cut -d\" \" -f2,3; cat /proc/self/cgroup; cat /sys/fs/cgroup/cgroup.controllers"]' '{}'
 out=$(run c2)
@@ -67,35 +77,45 @@ ev=$($SW events --interval 100ms c5)
 case "$ev" in *'"type":"oom"'*) ok "memory limit OOM-kills and events reports it" ;; *) bad "no oom event" ;; esac
 $SW delete -f c5
 
-# /dev/net/tun opens without capabilities, so only the device filter can refuse it.
-modprobe tun 2>/dev/null; mknod $B/rootfs/tun c 10 200 2>/dev/null
-config '["/bin/sh","-c","head -c1 /dev/zero | wc -c; (exec 3</tun) 2>&1 | grep -c \"not permitted\""]' '{"devices":[{"allow":false,"access":"rwm"}]}'
+# The device under test: /dev/loop-control (c 10:237). It opens without capabilities, so only
+# the device filter can refuse it, and it is not in runc's default allow list, which swrun
+# appends to the config's rules as runc does (that list has /dev/net/tun, c 10:200, so a
+# deny-all config still lets tun open).
+modprobe loop 2>/dev/null; mknod $B/rootfs/lc c 10 237 2>/dev/null
+config '["/bin/sh","-c","head -c1 /dev/zero | wc -c; (exec 3</lc) 2>&1 | grep -c \"not permitted\""]' '{"devices":[{"allow":false,"access":"rwm"}]}'
 out=$(run c7 | tr '\n' ' ')
 [ "$out" = "1 1 " ] && ok "eBPF device filter: default devices allowed, others denied" || bad "device filter: '$out'"
-config '["/bin/sh","-c","(exec 3</tun) && echo open"]' '{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":200,"access":"rw"}]}'
+config '["/bin/sh","-c","(exec 3</lc) && echo open"]' '{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":237,"access":"rw"}]}'
 out=$(run c7b 2>&1)
 [ "$out" = "open" ] && ok "eBPF device filter: an allowed device opens" || bad "allowed device: '$out'"
 
+# update cannot change the device rules of a running container (runc ignores them; swrun
+# refuses with an error): the filter attached at create stays in force.
 config '["/bin/sleep","60"]' '{"devices":[{"allow":false,"access":"rwm"}]}'
 (cd $B && $SW run -d c9)
-before=$($SW exec c9 /bin/sh -c '(exec 3</tun) 2>/dev/null && echo open || echo denied')
-$SW update --resources - c9 <<UPD
-{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":200,"access":"rw"}]}
+before=$($SW exec c9 /bin/sh -c '(exec 3</lc) 2>/dev/null && echo open || echo denied')
+$SW update --resources - c9 2>/dev/null <<UPD && upd=accepted || upd=refused
+{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":237,"access":"rw"}]}
 UPD
-after=$($SW exec c9 /bin/sh -c '(exec 3</tun) 2>/dev/null && echo open || echo denied')
-[ "$before $after" = "denied open" ] && ok "update replaces the eBPF device filter" || bad "device update: $before $after"
+after=$($SW exec c9 /bin/sh -c '(exec 3</lc) 2>/dev/null && echo open || echo denied')
+[ "$before $upd $after" = "denied refused denied" ] && ok "update refuses device rules; the eBPF filter stays" || bad "device update: $before, update $upd, $after"
 $SW delete -f c9
 
 config '["/bin/sleep","60"]' '{"pids":{"limit":20}}'
 (cd $B && $SW run -d c6)
-$SW pause c6 && [ "$(cat $CG/swrun-v2/c/cgroup.freeze)" = 1 ] && $SW state c6 | grep -q '"paused"' && ok "pause freezes (cgroup.freeze)" || bad "pause"
+pid=$($SW state c6 | tr ',' '\n' | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+[ "$(sed -n 's/^0:://p' /proc/$pid/cgroup)" = "$P/c" ] && ok "the container's cgroup is below the delegated cgroup ($P/c)" || bad "init's cgroup: $(cat /proc/$pid/cgroup)"
+$SW pause c6 && [ "$(cat $C/cgroup.freeze)" = 1 ] && $SW state c6 | grep -q '"paused"' && ok "pause freezes (cgroup.freeze)" || bad "pause"
 $SW resume c6 && $SW state c6 | grep -q '"running"' && ok "resume" || bad "resume"
-$SW update --memory 96m --pids-limit 7 c6 && [ "$(cat $CG/swrun-v2/c/memory.max)" = $((96*1024*1024)) ] && [ "$(cat $CG/swrun-v2/c/pids.max)" = 7 ] && ok "update memory and pids" || bad "update: $(cat $CG/swrun-v2/c/memory.max)"
+$SW update --memory 96m --pids-limit 7 c6 && [ "$(cat $C/memory.max)" = $((96*1024*1024)) ] && [ "$(cat $C/pids.max)" = 7 ] && ok "update memory and pids" || bad "update: $(cat $C/memory.max)"
 $SW exec -d c6 sleep 50
 [ "$($SW ps --format json c6 | tr ',' '\n' | wc -l)" = 2 ] && ok "exec joins the cgroup (ps lists 2)" || bad "ps: $($SW ps --format json c6)"
 $SW kill --all c6 9; sleep 0.5
 $SW state c6 | grep -q '"stopped"' && ok "kill --all (cgroup.kill)" || bad "kill --all"
-$SW delete c6 && [ ! -d $CG/swrun-v2/c ] && ok "delete after kill --all" || bad "delete"
+$SW delete c6 && [ ! -d $C ] && ok "delete after kill --all" || bad "delete"
+
+# Nothing outside the delegated subtree: systemd owns the rest of the hierarchy.
+[ "$(ls $CG)" = "$roots_before" ] && ok "no cgroup made outside the delegated cgroup" || bad "the root cgroup changed: $(ls $CG)"
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
