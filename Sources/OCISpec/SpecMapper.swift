@@ -30,7 +30,7 @@ struct Node {
         switch last {
         case .none: return prefix
         case .key(let k): return prefix.isEmpty ? k : prefix + "." + k
-        case .dictKey(let k): return prefix + "." + k
+        case .dictKey(let k): return prefix + "." + Node.cut(k)
         case .index(let i): return prefix + "[" + Node.digits(i) + "]"
         }
     }
@@ -47,6 +47,15 @@ struct Node {
             n /= 10
         } while n > 0
         return String(decoding: out.reversed(), as: UTF8.self)
+    }
+
+    /// A value quoted in an error, at most a few hundred bytes (on a UTF-8 boundary).
+    static func cut(_ s: String) -> String {
+        let u = Array(s.utf8)
+        guard u.count > 200 else { return s }
+        var end = 200
+        while end > 0, u[end] & 0xC0 == 0x80 { end -= 1 }
+        return String(decoding: u[..<end], as: UTF8.self) + "...(" + digits(u.count) + " bytes)"
     }
 
     func fail(_ what: String) -> SpecError {
@@ -79,9 +88,9 @@ struct Node {
             // The reader admits only RFC 8259 numbers: what T cannot hold is a fraction, an
             // exponent or a value out of range.
             if n.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-                throw SpecError("\(path): number \(n) is not an integer")
+                throw SpecError("\(path): number \(Node.cut(n)) is not an integer")
             }
-            throw SpecError("\(path): number \(n) does not fit in \(T.self)")
+            throw SpecError("\(path): number \(Node.cut(n)) does not fit in \(T.self)")
         }
         return x
     }

@@ -1,3 +1,5 @@
+import SwrunCore
+
 /// A small table-driven parser with runc's (Go flag / urfave-cli) rules: `-x` and `--x` are the
 /// same flag, values come as `--x value` or `--x=value`, booleans take `--x=false`, `--` ends
 /// the flags. ArgumentParser costs ~1.5 ms a call (SWIFT-FACTS.md §1); this costs nothing.
@@ -70,13 +72,13 @@ public enum ArgParser {
             }
             let name = String(arg[start..<end])
             guard let spec = flags.first(where: { $0.names.contains(name) }) else {
-                throw UsageError(message: "flag provided but not defined: -\(name)", verb: verb)
+                throw UsageError(message: "flag provided but not defined: -\(name.utf8.count > Quote.limit ? String(decoding: Array(name.utf8.prefix(Quote.limit)), as: UTF8.self) + "..." : name)", verb: verb)
             }
             let key = spec.names[0]
             if spec.isBool {
                 let v = inline ?? "true"
                 guard ["true", "false", "1", "0", "t", "f", "TRUE", "FALSE", "True", "False"].contains(v) else {
-                    throw UsageError(message: "invalid boolean value \"\(v)\" for -\(name)", verb: verb)
+                    throw UsageError(message: "invalid boolean value \(Quote.short(v)) for -\(name)", verb: verb)
                 }
                 out.values[key, default: []].append(["true", "1", "t", "TRUE", "True"].contains(v) ? "true" : "false")
             } else if let inline {

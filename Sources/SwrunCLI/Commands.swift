@@ -98,7 +98,7 @@ public enum SwrunCLI {
         o.noPivot = a.bool("no-pivot")
         o.noNewKeyring = a.bool("no-new-keyring")
         if let n = a.string("preserve-fds") {
-            guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \"\(n)\" for flag -preserve-fds") }
+            guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \(Quote.short(n)) for flag -preserve-fds") }
             o.preserveFds = v
         }
         o.consoleSocket = a.string("console-socket")
@@ -171,7 +171,7 @@ public enum SwrunCLI {
         o.pidFile = a.string("pid-file")
         o.ignorePaused = a.bool("ignore-paused")
         if let n = a.string("preserve-fds") {
-            guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \"\(n)\" for flag -preserve-fds") }
+            guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \(Quote.short(n)) for flag -preserve-fds") }
             o.preserveFds = v
         }
         o.pidfdSocket = a.string("pidfd-socket")
@@ -257,7 +257,7 @@ public enum SwrunCLI {
             Stdio.writeStdout(line("stats", try c.stats(id)))
             return
         }
-        guard let ms = parseDuration(interval) else { throw SwrunError(.usage, "invalid interval \"\(interval)\"") }
+        guard let ms = parseDuration(interval) else { throw SwrunError(.usage, "invalid interval \(Quote.short(interval))") }
         var ooms = c.oomKills(id)
         var next = 0
         while true {

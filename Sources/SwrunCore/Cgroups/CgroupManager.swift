@@ -138,14 +138,14 @@ public struct CgroupLayout: Sendable {
         if inner.isEmpty { inner = id }
         let bytes = Array(inner.utf8)
         if bytes.contains(UInt8(ascii: ":")) && bytes.first != UInt8(ascii: "/") {
-            throw SwrunError.config("linux.cgroupsPath \"\(inner)\": systemd-style slice:prefix:name paths need --systemd-cgroup, which is not supported")
+            throw SwrunError.config("linux.cgroupsPath \(Quote.short(inner)): systemd-style slice:prefix:name paths need --systemd-cgroup, which is not supported")
         }
         let comps = CgroupLayout.words(bytes[...], separator: UInt8(ascii: "/"))
         if comps.contains(where: { $0.elementsEqual("..".utf8) }) {
-            throw SwrunError.config("linux.cgroupsPath \"\(inner)\": must not contain \"..\"")
+            throw SwrunError.config("linux.cgroupsPath \(Quote.short(inner)): must not contain \"..\"")
         }
         let clean = comps.map { String(decoding: $0, as: UTF8.self) }.joinedText("/")
-        if clean.isEmpty { throw SwrunError.config("linux.cgroupsPath \"\(inner)\": names the root cgroup") }
+        if clean.isEmpty { throw SwrunError.config("linux.cgroupsPath \(Quote.short(inner)): names the root cgroup") }
         return hierarchies.map { h in
             let base = inner.startsWithBytes("/") ? "" : (h.ownPath == "/" ? "" : h.ownPath)
             return h.mountpoint + base + "/" + clean

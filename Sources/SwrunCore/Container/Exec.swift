@@ -170,7 +170,7 @@ extension Container {
     /// trailing garbage, no signs, no -1.
     func parseUser(_ s: String, base: User, initPid: Int32) throws(SwrunError) -> User {
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count <= 2, !parts[0].isEmpty else { throw SwrunError(.usage, "invalid user \"\(s)\": expected <uid>[:<gid>]") }
+        guard parts.count <= 2, !parts[0].isEmpty else { throw SwrunError(.usage, "invalid user \(Quote.short(s)): expected <uid>[:<gid>]") }
         var u = base
         u.additionalGids = nil
         if parts[0].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
@@ -180,7 +180,7 @@ extension Container {
         } else {
             let text = PlanBuilder.readInRoot("/proc/\(initPid)/root", "/etc/passwd") ?? ""
             guard let e = UserDB.parsePasswd(text).first(where: { $0.name == parts[0] }) else {
-                throw SwrunError(.usage, "invalid user \"\(s)\": no user \(parts[0]) in the container's /etc/passwd")
+                throw SwrunError(.usage, "invalid user \(Quote.short(s)): no user \(parts[0]) in the container's /etc/passwd")
             }
             u.uid = e.uid
             u.gid = e.gid

@@ -81,7 +81,7 @@ public enum PlanBuilder {
             switch per.domain {
             case "LINUX": plan.personality = 0x0000
             case "LINUX32": plan.personality = 0x0008
-            default: throw SwrunError.config("linux.personality.domain: unknown domain \"\(per.domain)\" (LINUX or LINUX32)")
+            default: throw SwrunError.config("linux.personality.domain: unknown domain \(Quote.short(per.domain)) (LINUX or LINUX32)")
             }
             if let f = per.flags, !f.isEmpty { throw SwrunError.config("linux.personality.flags: no flags are supported (\(f.joined(separator: ", ")))") }
         }
@@ -154,14 +154,14 @@ public enum PlanBuilder {
         var seen: [String] = [] // eight types at most: no Set
         for (i, ns) in (linux.namespaces ?? []).enumerated() {
             let field = { "linux.namespaces[\(i)]" } // for errors only
-            guard let flag = namespaceFlag(ns.type) else { throw SwrunError.config("\(field()).type: unknown namespace type \"\(ns.type)\"") }
+            guard let flag = namespaceFlag(ns.type) else { throw SwrunError.config("\(field()).type: unknown namespace type \(Quote.short(ns.type))") }
             guard !seen.contains(ns.type) else { throw SwrunError.config("\(field()): duplicate \(ns.type) namespace") }
             seen.append(ns.type)
             if ns.type == "user", let path = ns.path, !path.isEmpty {
                 throw SwrunError.config("\(field()).path: joining an existing user namespace (\(path)) is not supported by this version of swrun")
             }
             if let path = ns.path, !path.isEmpty {
-                guard path.startsWithBytes("/") else { throw SwrunError.config("\(field()).path: \"\(path)\" must be absolute") }
+                guard path.startsWithBytes("/") else { throw SwrunError.config("\(field()).path: \(Quote.short(path)) must be absolute") }
                 guard Files.exists(path) else { throw SwrunError.config("\(field()).path: \(path): no such file or directory") }
                 if ns.type == "pid" { plan.pidJoinPath = path } else { plan.joins.append(NamespaceJoin(type: ns.type, flag: flag, path: path)) }
                 continue
@@ -181,7 +181,7 @@ public enum PlanBuilder {
         if let offsets = linux.timeOffsets, !offsets.isEmpty {
             guard plan.newTimeNamespace else { throw SwrunError.config("linux.timeOffsets: requires a new time namespace") }
             for (clock, off) in offsets.sorted(by: { $0.key < $1.key }) {
-                guard clock == "monotonic" || clock == "boottime" else { throw SwrunError.config("linux.timeOffsets: unknown clock \"\(clock)\"") }
+                guard clock == "monotonic" || clock == "boottime" else { throw SwrunError.config("linux.timeOffsets: unknown clock \(Quote.short(clock))") }
                 plan.timeOffsets.append("\(clock) \(off.secs ?? 0) \(off.nanosecs ?? 0)")
             }
         }
@@ -229,10 +229,10 @@ public enum PlanBuilder {
     /// runtime's privileges, before the identity switch).
     static func scheduling(_ p: Process, _ plan: inout LaunchPlan) throws(SwrunError) {
         if let s = p.scheduler {
-            guard let policy = schedPolicies[s.policy] else { throw SwrunError.config("process.scheduler.policy: unknown policy \"\(s.policy)\"") }
+            guard let policy = schedPolicies[s.policy] else { throw SwrunError.config("process.scheduler.policy: unknown policy \(Quote.short(s.policy))") }
             var op = SchedulerOp(policy: policy)
             for f in s.flags ?? [] {
-                guard let bit = schedFlags[f] else { throw SwrunError.config("process.scheduler.flags: unknown flag \"\(f)\"") }
+                guard let bit = schedFlags[f] else { throw SwrunError.config("process.scheduler.flags: unknown flag \(Quote.short(f))") }
                 op.flags |= bit
             }
             let nice = s.nice ?? 0
@@ -257,7 +257,7 @@ public enum PlanBuilder {
             plan.affinityFinal = try a.final.map { s throws(SwrunError) in try cpuList(s, field: "process.execCPUAffinity.final") }
         }
         if let io = p.ioPriority {
-            guard let cls = ioClasses[io.class] else { throw SwrunError.config("process.ioPriority.class: unknown class \"\(io.class)\"") }
+            guard let cls = ioClasses[io.class] else { throw SwrunError.config("process.ioPriority.class: unknown class \(Quote.short(io.class))") }
             let prio = io.priority ?? 0
             guard (0...7).contains(prio) else { throw SwrunError.config("process.ioPriority.priority: \(prio) is outside 0..7") }
             plan.ioPriority = cls << 13 | prio
@@ -271,7 +271,7 @@ public enum PlanBuilder {
             let ends = part.split(separator: "-", omittingEmptySubsequences: false)
             let nums = ends.compactMap { e -> Int32? in e.allSatisfy({ $0.isASCII && $0.isNumber }) ? Int32(e) : nil }
             guard nums.count == ends.count, (1...2).contains(nums.count), nums.allSatisfy({ $0 < 8192 }), nums[0] <= nums[nums.count - 1] else {
-                throw SwrunError.config("\(field): invalid CPU list \"\(s)\"")
+                throw SwrunError.config("\(field): invalid CPU list \(Quote.short(s))")
             }
             out += Array(nums[0]...nums[nums.count - 1])
         }
@@ -302,7 +302,7 @@ public enum PlanBuilder {
         case "rshared": return MountFlags.shared | MountFlags.rec
         case "unbindable": return MountFlags.unbindable
         case "runbindable": return MountFlags.unbindable | MountFlags.rec
-        default: throw SwrunError.config("\(field): invalid propagation \"\(s)\"")
+        default: throw SwrunError.config("\(field): invalid propagation \(Quote.short(s))")
         }
     }
 
@@ -328,11 +328,11 @@ public enum PlanBuilder {
             plan.devices.append(node)
         }
         for (i, p) in (linux.maskedPaths ?? []).enumerated() where !p.isEmpty {
-            guard p.startsWithBytes("/") else { throw SwrunError.config("linux.maskedPaths[\(i)]: \"\(p)\" must be absolute") }
+            guard p.startsWithBytes("/") else { throw SwrunError.config("linux.maskedPaths[\(i)]: \(Quote.short(p)) must be absolute") }
             plan.maskedPaths.append(p)
         }
         for (i, p) in (linux.readonlyPaths ?? []).enumerated() where !p.isEmpty {
-            guard p.startsWithBytes("/") else { throw SwrunError.config("linux.readonlyPaths[\(i)]: \"\(p)\" must be absolute") }
+            guard p.startsWithBytes("/") else { throw SwrunError.config("linux.readonlyPaths[\(i)]: \(Quote.short(p)) must be absolute") }
             plan.readonlyPaths.append(p)
         }
         for (key, value) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -352,10 +352,10 @@ public enum PlanBuilder {
     public static func process(_ p: Process, _ plan: inout LaunchPlan) throws(SwrunError) {
         guard let args = p.args, !args.isEmpty, !args[0].isEmpty else { throw SwrunError.config("process.args: args must not be empty") }
         plan.args = args
-        guard p.cwd.startsWithBytes("/") else { throw SwrunError.config("process.cwd: \"\(p.cwd)\" must be an absolute path") }
+        guard p.cwd.startsWithBytes("/") else { throw SwrunError.config("process.cwd: \(Quote.short(p.cwd)) must be an absolute path") }
         plan.cwd = p.cwd
         for (i, e) in (p.env ?? []).enumerated() where !e.contains("=") || e.startsWithBytes("=") {
-            throw SwrunError.config("process.env[\(i)]: \"\(e)\" is not of the form NAME=value")
+            throw SwrunError.config("process.env[\(i)]: \(Quote.short(e)) is not of the form NAME=value")
         }
         plan.env = p.env ?? []
         try IDs.check(p.user.uid, "process.user.uid")
@@ -365,7 +365,7 @@ public enum PlanBuilder {
         if let name = p.user.username, !name.isEmpty {
             // Resolved in the container's /etc/passwd (never NSS, never the host's).
             guard let entry = UserDB.parsePasswd(readInRoot(plan.rootfs, "/etc/passwd") ?? "").first(where: { $0.name == name }) else {
-                throw SwrunError.config("process.user.username: no user \"\(name)\" in the container's /etc/passwd")
+                throw SwrunError.config("process.user.username: no user \(Quote.short(name)) in the container's /etc/passwd")
             }
             try IDs.check(entry.uid, "process.user.username (\(name)'s uid in the container's /etc/passwd)")
             try IDs.check(entry.gid, "process.user.username (\(name)'s gid in the container's /etc/passwd)")
@@ -386,7 +386,7 @@ public enum PlanBuilder {
         var seen: Set<String> = []
         for (i, r) in (p.rlimits ?? []).enumerated() {
             let field = "process.rlimits[\(i)]"
-            guard let res = RlimitNames.all[r.type] else { throw SwrunError.config("\(field).type: unknown rlimit \"\(r.type)\"") }
+            guard let res = RlimitNames.all[r.type] else { throw SwrunError.config("\(field).type: unknown rlimit \(Quote.short(r.type))") }
             guard seen.insert(r.type).inserted else { throw SwrunError.config("\(field): duplicate rlimit \(r.type)") }
             guard r.soft <= r.hard else { throw SwrunError.config("\(field): soft limit \(r.soft) exceeds hard limit \(r.hard)") }
             plan.rlimits.append(RlimitOp(name: r.type, resource: res, soft: r.soft, hard: r.hard, field: field))
@@ -435,7 +435,7 @@ public enum PlanBuilder {
 
     static func validHooks(_ hooks: [Hook]?, _ field: String) throws(SwrunError) -> [Hook] {
         for (i, h) in (hooks ?? []).enumerated() {
-            guard h.path.startsWithBytes("/") else { throw SwrunError.config("\(field)[\(i)].path: \"\(h.path)\" must be absolute") }
+            guard h.path.startsWithBytes("/") else { throw SwrunError.config("\(field)[\(i)].path: \(Quote.short(h.path)) must be absolute") }
             if let t = h.timeout, t <= 0 || t > HookRunner.maxTimeout {
                 throw SwrunError.config("\(field)[\(i)].timeout: \(t) is out of range (1 to \(HookRunner.maxTimeout) seconds)")
             }
@@ -448,10 +448,10 @@ public enum PlanBuilder {
     /// LSM availability and the seccomp filter: shared by create and exec.
     static func security(_ linux: Linux, _ plan: inout LaunchPlan, cache: String?) throws(SwrunError) {
         if let profile = plan.apparmorProfile, !Files.exists("/sys/kernel/security/apparmor") {
-            throw SwrunError.config("process.apparmorProfile: profile \"\(profile)\" requested but AppArmor is not enabled on this host")
+            throw SwrunError.config("process.apparmorProfile: profile \(Quote.short(profile)) requested but AppArmor is not enabled on this host")
         }
         if let label = plan.selinuxLabel, !Files.exists("/sys/fs/selinux/enforce") {
-            throw SwrunError.config("process.selinuxLabel: label \"\(label)\" requested but SELinux is not enabled on this host")
+            throw SwrunError.config("process.selinuxLabel: label \(Quote.short(label)) requested but SELinux is not enabled on this host")
         }
         if let seccomp = linux.seccomp {
             let compiled = try SeccompCompiler.compile(seccomp, cacheDir: cache)

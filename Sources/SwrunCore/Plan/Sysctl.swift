@@ -5,7 +5,7 @@ public enum Sysctl {
     static let ipcKeys: Set<String> = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]
 
     public static func validate(_ key: String, plan: LaunchPlan) throws(SwrunError) {
-        let field = "linux.sysctl[\"\(key)\"]"
+        let field = "linux.sysctl[\(Quote.short(key))]"
         if key.contains("/") || key.containsText("..") || key.isEmpty { throw SwrunError.config("\(field): invalid sysctl name") }
         func has(_ type: String, _ flag: Int32) -> Bool { plan.cloneFlags & flag != 0 || plan.joins.contains { $0.type == type } }
         if ipcKeys.contains(key) || key.startsWithBytes("fs.mqueue.") {

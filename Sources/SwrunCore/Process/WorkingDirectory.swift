@@ -8,7 +8,7 @@ import SwrunSys
 /// the root.
 enum WorkingDirectory {
     static func enter(_ cwd: String) throws(SwrunError) {
-        let failure = "chdir to cwd (\"\(cwd)\") set in config.json failed"
+        let failure = "chdir to cwd (\(Quote.short(cwd))) set in config.json failed"
         let root = try SafePath(rootPath: "/")
         let dir: OwnedFD
         do {

@@ -15,17 +15,17 @@ public enum Devices {
     ]
 
     public static func node(_ d: LinuxDevice, field: String) throws(SwrunError) -> DeviceNode {
-        guard d.path.startsWithBytes("/dev/") else { throw SwrunError.config("\(field).path: \"\(d.path)\" must be under /dev") }
-        if d.path.split(separator: "/").contains("..") { throw SwrunError.config("\(field).path: \"\(d.path)\" must not contain \"..\"") }
+        guard d.path.startsWithBytes("/dev/") else { throw SwrunError.config("\(field).path: \(Quote.short(d.path)) must be under /dev") }
+        if d.path.split(separator: "/").contains("..") { throw SwrunError.config("\(field).path: \(Quote.short(d.path)) must not contain \"..\"") }
         let type: UInt32
         switch d.type {
         case "c", "u": type = Files.modeCharDevice
         case "b": type = Files.modeBlockDevice
         case "p": type = Files.modeFIFO
-        default: throw SwrunError.config("\(field).type: unknown device type \"\(d.type)\"")
+        default: throw SwrunError.config("\(field).type: unknown device type \(Quote.short(d.type))")
         }
         if type != Files.modeFIFO && (d.major == nil || d.minor == nil) {
-            throw SwrunError.config("\(field): major and minor are required for type \"\(d.type)\"")
+            throw SwrunError.config("\(field): major and minor are required for type \(Quote.short(d.type))")
         }
         // A device number is 32 bits a half in dev_t; a larger value must not be cut into
         // another device's number.

@@ -16,7 +16,7 @@ public enum MountPlan {
         var op = MountOp(destination: dest, kind: .cgroup)
         for opt in m.options ?? [] {
             if opt == "idmap" || opt == "ridmap" {
-                throw SwrunError.config("\(field).options: \"\(opt)\" needs user namespaces, which this version of swrun does not support")
+                throw SwrunError.config("\(field).options: \(Quote.short(opt)) needs user namespaces, which this version of swrun does not support")
             }
             switch MountOptions.effect(opt) {
             case .attr(let s, let c)?:

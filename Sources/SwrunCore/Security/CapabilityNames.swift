@@ -22,7 +22,7 @@ public enum CapabilityNames {
     public static func mask(_ names: [String]?, field: String) throws(SwrunError) -> UInt64 {
         var m: UInt64 = 0
         for n in names ?? [] {
-            guard let bit = number(n) else { throw SwrunError.config("\(field): unknown capability \"\(n)\"") }
+            guard let bit = number(n) else { throw SwrunError.config("\(field): unknown capability \(Quote.short(n))") }
             m |= 1 << UInt64(bit)
         }
         return m

@@ -30,7 +30,7 @@ public enum SeccompCompiler {
         case "SCMP_ACT_ERRNO": return SeccompBPF.actErrno(errnoRet ?? defaultErrno)
         case "SCMP_ACT_TRACE": return SeccompBPF.actTrace(errnoRet ?? defaultErrno)
         case "SCMP_ACT_NOTIFY": return SeccompBPF.actNotify
-        default: throw SwrunError.config("\(field): unknown seccomp action \"\(name)\"")
+        default: throw SwrunError.config("\(field): unknown seccomp action \(Quote.short(name))")
         }
     }
 
@@ -39,12 +39,12 @@ public enum SeccompCompiler {
         var arches: [UInt32] = []
         for (i, a) in (s.architectures ?? []).enumerated() {
             let name = a.startsWithBytes("SCMP_ARCH_") ? String(a.dropFirst(10)).lowercased() : a.lowercased()
-            guard let v = SeccompBPF.resolveArch(name) else { throw SwrunError.config("linux.seccomp.architectures[\(i)]: unknown architecture \"\(a)\"") }
+            guard let v = SeccompBPF.resolveArch(name) else { throw SwrunError.config("linux.seccomp.architectures[\(i)]: unknown architecture \(Quote.short(a))") }
             arches.append(v)
         }
         var flags: UInt32 = 0
         for (i, f) in (s.flags ?? []).enumerated() {
-            guard let bit = flagBits[f] else { throw SwrunError.config("linux.seccomp.flags[\(i)]: unknown flag \"\(f)\"") }
+            guard let bit = flagBits[f] else { throw SwrunError.config("linux.seccomp.flags[\(i)]: unknown flag \(Quote.short(f))") }
             flags |= bit
         }
         var rules: [SeccompRule] = []

@@ -65,10 +65,10 @@ public enum V2Writes {
         var w: [CgroupWrite] = []
         for (k, v) in (u ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard !k.contains("/"), !k.startsWithBytes("."), k.contains(".") else {
-                throw SwrunError.config("linux.resources.unified[\"\(k)\"]: not a cgroup interface file name")
+                throw SwrunError.config("linux.resources.unified[\(Quote.short(k))]: not a cgroup interface file name")
             }
             guard existing(k) else {
-                throw SwrunError.config("linux.resources.unified[\"\(k)\"]: no such file in the container's cgroup (controller not enabled?)")
+                throw SwrunError.config("linux.resources.unified[\(Quote.short(k))]: no such file in the container's cgroup (controller not enabled?)")
             }
             w.append(CgroupWrite(k, v))
         }
