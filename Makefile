@@ -4,6 +4,7 @@
 #   make conformance  the in-container conformance matrix alone (docs/conformance.md)
 #   make vm-image  build or refresh the cached test VM (vm/build.sh, docs/vm.md)
 #   make vm-test   every VM suite (tests/vm/) in the test VM; ends "N passed, M failed"
+#   make fuzz      the config and CLI fuzzers, FUZZ_TIME seconds each (FUZZ_RUNS=N: N inputs)
 #   make bench     swrun vs crun vs runc (bench/run.sh)
 #   make layout    regenerate the start path's link order (layout/generate.sh)
 #   make install PREFIX=/usr/local
@@ -24,7 +25,7 @@ DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iprout
 # Engines for the end-to-end tests (make e2e).
 E2E_DEPS := containerd docker.io podman bsdutils
 
-.PHONY: all deps e2e-deps build probe bundle demo test unit conformance vm-image vm-test e2e bench layout install clean lint
+.PHONY: all deps e2e-deps build probe bundle demo test unit conformance vm-image vm-test fuzz e2e bench layout install clean lint
 
 all: build
 
@@ -93,6 +94,12 @@ test: lint build probe
 conformance: build probe
 	$(TEST_ENV) $(SWIFT) test --filter ConformanceTests
 
+# The libFuzzer targets (Fuzz/, docs/fuzzing.md): FUZZ_TIME seconds each (default 600), or
+# FUZZ_RUNS inputs each (CI: a short, fixed number). A crash fails the target.
+FUZZ_TIME ?= 600
+fuzz: deps
+	@if [ -n "$(FUZZ_RUNS)" ]; then Fuzz/run.sh --runs $(FUZZ_RUNS); else Fuzz/run.sh --time $(FUZZ_TIME); fi
+
 # containerd (ctr --runc-binary), Docker (--add-runtime) and Podman (--runtime), each started
 # privately under a temporary directory; see e2e/.
 e2e: build e2e-deps
@@ -117,4 +124,4 @@ layout: deps
 	$(SWIFT) build $(RELEASE_FLAGS) 2>&1 | grep -v "statically linked applications requires at runtime" || true
 
 clean:
-	rm -rf .build .build-layout $(BUNDLE)
+	rm -rf .build .build-layout .build-fuzz $(BUNDLE)

@@ -54,6 +54,10 @@ let package = Package(
         // The in-container conformance checker (docs/conformance.md): a test oracle that
         // shares only the spec model with the runtime, built static beside it.
         .executableTarget(name: "swrun-conformance", dependencies: ["OCISpec"], path: "Tests/Conformance", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
+        // The fuzzers (docs/fuzzing.md, make fuzz): libFuzzer targets when built with
+        // -sanitize=fuzzer -D SWRUN_FUZZ; otherwise replayers of the corpus files given.
+        .executableTarget(name: "swrun-fuzz-config", dependencies: ["SwrunCore", "OCISpec", "SwrunSys"], path: "Fuzz/ConfigFuzzer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
+        .executableTarget(name: "swrun-fuzz-cli", dependencies: ["SwrunCLI", "SwrunSys"], path: "Fuzz/CLIFuzzer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "OCISpecCodable"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "OCISpec", "OCISpecCodable"]),
         .testTarget(name: "IntegrationTests", dependencies: []),

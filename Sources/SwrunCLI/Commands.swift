@@ -84,6 +84,45 @@ public enum SwrunCLI {
         }
     }
 
+    /// Everything `run` decides from argv before it acts (global and verb flags, argument
+    /// counts, the container id, each verb's option values) with no effect at all: no log
+    /// file, no file read, no container. The CLI fuzzer drives it (Fuzz/); nil when argv is
+    /// acceptable, else what `run` would refuse it with.
+    public static func dryRun(_ argv: [String]) -> String? {
+        let globals: ParsedArgs, args: ParsedArgs, verb: VerbSpec
+        do {
+            globals = try ArgParser.parse(argv[...], flags: Verbs.globals, stopAtPositional: true, verb: nil)
+            guard let name = globals.positional.first, let v = Verbs.find(name) else { return "no verb" }
+            verb = v
+            args = try ArgParser.parse(globals.positional.dropFirst(), flags: verb.flags + [FlagSpec(["help", "h"], help: "show help")], stopAtPositional: verb.stopAtPositional, verb: verb.name)
+        } catch {
+            return error.message
+        }
+        switch globals.string("log-format") ?? "text" {
+        case "text", "json": break
+        default: return "invalid log-format"
+        }
+        if let e = checkArgs(verb, args.positional) { return e.message }
+        do {
+            if let id = args.positional.first, verb.minArgs > 0 { try ContainerID.validate(id) }
+            switch verb.name {
+            case "create", "run": _ = try createOptions(args)
+            case "exec": _ = try execOptions(args)
+            case "kill": _ = try parseSignal(args.positional.count > 1 ? args.positional[1] : "SIGTERM")
+            case "update":
+                var flagsOnly = args
+                flagsOnly.values["resources"] = nil
+                _ = try updateResources(flagsOnly)
+            case "events":
+                if parseDuration(args.string("interval") ?? "5s") == nil { return "invalid interval" }
+            default: break
+            }
+        } catch {
+            return error.message
+        }
+        return nil
+    }
+
     static func checkArgs(_ v: VerbSpec, _ p: [String]) -> UsageError? {
         if let max = v.maxArgs, max == v.minArgs, p.count != max {
             return UsageError(message: "swrun: \"\(v.name)\" requires exactly \(max) argument(s)", verb: v.name)

@@ -27,10 +27,10 @@ enum Launcher {
         }
         let (spec, configBytes) = try loadSpec(bundlePath)
         let layout = try CgroupLayout.discover()
-        let leaves = try layout.directories(cgroupsPath: spec.linux?.cgroupsPath, id: id)
         var options = options
         options.seccompCache = store.root + "/.cache/seccomp"
-        var plan = try PlanBuilder.build(spec: spec, bundle: bundlePath, id: id, options: options, layout: layout, cgroupLeaves: leaves)
+        var plan = try Validation.plan(spec, bundle: bundlePath, id: id, layout: layout, options: options)
+        let leaves = plan.cgroupLeaves
         if let run = options.run { try protectIfExposed(plan, run, bundle: bundlePath) }
         let (console, relay) = try Console.connect(options.consoleSocket, terminal: plan.terminal, detached: options.detached)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
@@ -151,9 +151,7 @@ enum Launcher {
         } catch {
             throw SwrunError.config(error.description)
         }
-        do { return (try SpecLoader.decodeSpecFast(bytes), bytes) } catch {
-            throw SwrunError.config("config.json: \(error.message)")
-        }
+        return (try Validation.spec(bytes), bytes)
     }
 
     /// The directories mkdir -p would create for `leaves`, outermost first. A hierarchy's
