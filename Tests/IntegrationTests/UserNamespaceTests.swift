@@ -72,4 +72,50 @@ struct UserNamespaceTests {
         #expect(r3.code == 1 && r3.stderr.contains("user namespaces not enabled in config"), "\(r3.stderr)")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.root)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty, "no state left behind")
     }
+
+    /// A bind source only the host's root can reach (under a 0700 directory): the parent
+    /// opens it for the init, through the init's mount namespace, before the init (whose
+    /// root is an unprivileged host id) mounts it. It failed with "permission denied".
+    @Test func bindSourceOnlyTheHostsRootCanReach() throws {
+        let s = try Sandbox()
+        Self.userns(s)
+        let privateDir = s.dir + "/private"
+        try FileManager.default.createDirectory(atPath: privateDir + "/vol", withIntermediateDirectories: true)
+        // The mount points exist in the image (its owner here is the host's root, not the
+        // container's).
+        try FileManager.default.createDirectory(atPath: s.rootfs + "/vol", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: s.rootfs + "/file", contents: nil)
+        try "secret-ok\n".write(toFile: privateDir + "/vol/file", atomically: true, encoding: .utf8)
+        chmod(privateDir, 0o700)
+        var mounts = s.config["mounts"] as? [[String: Any]] ?? []
+        mounts.append(["destination": "/vol", "type": "bind", "source": privateDir + "/vol", "options": ["rbind", "ro"]])
+        mounts.append(["destination": "/file", "type": "bind", "source": privateDir + "/vol/file", "options": ["bind", "ro"]])
+        s.config["mounts"] = mounts
+        s.args(["/bin/sh", "-c", "cat /vol/file /file; touch /vol/x 2>/dev/null || echo read-only"])
+        let r = try s.runContainer()
+        #expect(r.code == 0 && r.stdout == "secret-ok\nsecret-ok\nread-only\n", "\(r.stdout) \(r.stderr)")
+    }
+
+    /// Whether this process has CAP_SYS_RESOURCE (bit 24 of CapEff): lowering oom_score_adj
+    /// below its minimum needs it, for the runtime's root as for anyone.
+    static let capSysResource: Bool = {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let eff = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }.flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) } ?? 0
+        return eff & (1 << 24) != 0
+    }()
+
+    /// exec into a container with a user namespace: oom_score_adj and rlimits are set by the
+    /// parent, from the host's side. A lower oom_score_adj (Kubernetes gives -997) needs
+    /// CAP_SYS_RESOURCE in the host's user namespace, which the process has lost once it has
+    /// joined the container's. This machine's root lacks CAP_SYS_RESOURCE altogether (the
+    /// test is skipped here); tests/vm/userns.sh runs the same in the test VM.
+    @Test(.enabled(if: capSysResource, "lowering oom_score_adj needs CAP_SYS_RESOURCE"))
+    func execSetsLimitsFromOutsideTheUserNamespace() throws {
+        let s = try Sandbox()
+        Self.userns(s)
+        let id = try s.startDetached("uoom", args: ["/bin/sleep", "60"])
+        let process = #"{"args":["/bin/sh","-c","cat /proc/self/oom_score_adj"],"cwd":"/","user":{"uid":0,"gid":0},"oomScoreAdj":-997}"#
+        let r = s.swrun(["exec", "--process", "/dev/stdin", id], stdin: process)
+        #expect(r.code == 0 && r.stdout == "-997\n", "\(r.stdout) \(r.stderr)")
+    }
 }

@@ -54,10 +54,14 @@ extension Container {
         if let pidFile { try sys("--pid-file") { try Files.checkReplaceable(pidFile) } }
         plan.hookState = HookStateTemplate(Self.state(r, status: .running, pid: r.initPid))
         let namespaces = try containerNamespaces(spec, initPid: r.initPid)
+        // After setns(user) the process has no privilege in the host's namespace: a lower
+        // oom_score_adj (Kubernetes gives -997) or a raised limit would be refused.
+        plan.limitsByParent = namespaces.contains { $0.type == "user" }
         let cgroups = try Self.subCgroups(o.cgroups, leaves: r.cgroupLeaves, layout: try CgroupLayout.discover())
         let (pid, channel, v2Left) = try spawnExec(plan, namespaces: namespaces, cgroups: cgroups)
         do throws(SwrunError) {
             if let v2Left { try CgroupManager.join([v2Left], pid: pid) }
+            if plan.limitsByParent { try Launcher.setLimits(plan, pid: pid) }
             try channel.send(.cgroupsReady(pid: r.initPid))
             _ = try channel.expect("ready")
             if let pidFile { try Launcher.writePidFile(pidFile, pid) }

@@ -123,6 +123,11 @@ public struct LaunchPlan: Sendable {
     /// A new user namespace (CLONE_NEWUSER with the other new namespaces, so that it owns
     /// them); the parent writes these maps before the init goes on.
     public var newUserNamespace = false
+    /// The process is (or will be) in a user namespace other than the host's: rlimits above
+    /// the current ones and a lower oom_score_adj need the host's privileges, so the parent
+    /// sets them (prlimit, /proc/<pid>/oom_score_adj) and the child does not. The init in a
+    /// new user namespace, and an exec into a container that has one.
+    public var limitsByParent = false
     public var uidMappings: [IDRange] = []
     public var gidMappings: [IDRange] = []
 
@@ -189,5 +194,13 @@ public struct LaunchPlan: Sendable {
         self.id = id
         self.bundle = bundle
         self.rootfs = rootfs
+    }
+
+    /// In a new user namespace the init's ids may not reach a bind mount's source (a volume
+    /// under a directory only the host's root can enter): the parent opens each source for
+    /// it, through the init's mount namespace, and hands the descriptors over in mount
+    /// order (SyncMessage's mount sources). True when that happens.
+    public var parentOpensBindSources: Bool {
+        newUserNamespace && mounts.contains { if case .bind = $0.kind { return true } else { return false } }
     }
 }

@@ -171,6 +171,7 @@ public enum PlanBuilder {
             case "time": plan.newTimeNamespace = true
             case "user":
                 plan.newUserNamespace = true
+                plan.limitsByParent = true
                 plan.cloneFlags |= flag
             default:
                 plan.cloneFlags |= flag

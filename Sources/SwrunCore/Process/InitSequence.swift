@@ -65,6 +65,12 @@ enum InitSequence {
         //    and before a new cgroup namespace below is rooted at the container's cgroup.
         guard case .cgroupsReady(let statePid) = try ctx.channel.expect("cgroupsReady") else { Proc.exit(1) }
         let stateJSON = plan.hookState.json(status: "created", pid: statePid)
+        //    In a new user namespace, the bind sources come from the parent (its rights, our
+        //    mount namespace): one descriptor per bind mount, in mount order.
+        var bindSources: [OwnedFD] = []
+        if plan.parentOpensBindSources {
+            for op in plan.mounts { if case .bind = op.kind { bindSources.append(try ctx.channel.receiveDescriptor()) } }
+        }
         try CgroupManager.joinSelf(ctx.cgroupTasks)
         //    In a new user namespace the parent has written our id maps by now: become its
         //    root (all capabilities in it are ours since clone).
@@ -97,7 +103,7 @@ enum InitSequence {
         if let d = plan.domainname { try sys { try Namespaces.setdomainname(d) } }
         if plan.newNetworkNamespace { try sys { try Namespaces.loopbackUp() } }
         // 10. Mounts and devices, still able to see the host's paths for bind sources.
-        let root = try RootfsSequence.prepare(plan)
+        let root = try RootfsSequence.prepare(plan, bindSources: bindSources)
         // 11. prestart and createRuntime hooks run in the runtime's namespaces, by the parent,
         //     after the container's namespaces exist and before pivot_root.
         if ctx.runtimeHooks {
@@ -188,8 +194,9 @@ enum InitSequence {
 
     /// process.rlimits, with runc's wording on failure (podman users grep for it).
     static func applyRlimits(_ plan: LaunchPlan) throws(SwrunError) {
-        // In a user namespace the parent set them (raising needs the host's CAP_SYS_RESOURCE).
-        if plan.newUserNamespace { return }
+        // In a user namespace the parent set them (raising needs the host's CAP_SYS_RESOURCE):
+        // LaunchPlan.limitsByParent.
+        if plan.limitsByParent { return }
         for r in plan.rlimits {
             let e = Rlimits.set(r.resource, soft: r.soft, hard: r.hard)
             if e != 0 { throw r.failure(e) }
@@ -199,7 +206,7 @@ enum InitSequence {
     /// oom_score_adj and the LSM exec labels, written through the verified host procfs
     /// handle (CVE-2019-16884, CVE-2025-52881: never through a /proc the container controls).
     static func applyProcWrites(_ plan: LaunchPlan, proc: Int32) throws(SwrunError) {
-        if let adj = plan.oomScoreAdj, !plan.newUserNamespace {
+        if let adj = plan.oomScoreAdj, !plan.limitsByParent {
             try sys("set oom_score_adj") { try Files.writeFileAt(proc, "self/oom_score_adj", String(adj), display: "/proc/self/oom_score_adj") }
         }
         if let profile = plan.apparmorProfile {

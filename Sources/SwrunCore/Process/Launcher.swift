@@ -84,7 +84,7 @@ enum Launcher {
             // the state, so it is saved for them now.
             if !runtimeHooks.isEmpty || !plan.createContainerHooks.isEmpty { try store.save(record) }
             if plan.newUserNamespace { try prepareUserNamespace(plan, pid: pid) }
-            try handshake(channel, pid: pid, v2Left: v2Left, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store, completeAtExec: options.run != nil)
+            try handshake(channel, pid: pid, v2Left: v2Left, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store, completeAtExec: options.run != nil, plan: plan)
             if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
             console?.close()
             listener?.close()
@@ -216,12 +216,25 @@ enum Launcher {
     }
 
     /// `v2Left`: the v2 cgroup the clone could not place the init in (the parent joins it).
-    static func handshake(_ channel: SyncChannel, pid: Int32, v2Left: String?, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore, completeAtExec: Bool) throws(SwrunError) {
+    /// Each bind mount's source, opened (O_PATH) by us, with the host's root's rights, but
+    /// through /proc/<init>/root so that the descriptor belongs to the init's mount
+    /// namespace (open_tree there refuses a mount of another namespace); sent in mount order.
+    static func sendBindSources(_ plan: LaunchPlan, pid: Int32, _ channel: SyncChannel) throws(SwrunError) {
+        let root = "/proc/" + Digits.decimal(pid) + "/root"
+        for (i, op) in plan.mounts.enumerated() {
+            guard case .bind(let source, _) = op.kind else { continue }
+            let fd = try sys("mounts[\(i)]: open bind source \(Quote.short(source))") { try Files.open(root + source, OpenFlags.path) }
+            try channel.sendDescriptor(fd.raw)
+        }
+    }
+
+    static func handshake(_ channel: SyncChannel, pid: Int32, v2Left: String?, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore, completeAtExec: Bool, plan: LaunchPlan) throws(SwrunError) {
         if let v2Left { try CgroupManager.join([v2Left], pid: pid) }
         // Hooks see "created", as crun's and runtime-tools' reading of the spec has it (the
         // container exists and waits for start; runc says "creating"; no engine's hook cares).
         let state = Container.state(record, status: .created, pid: pid)
         try channel.send(.cgroupsReady(pid: pid))
+        if plan.parentOpensBindSources { try sendBindSources(plan, pid: pid, channel) }
         while true {
             guard let m = try channel.receive() else {
                 throw SwrunError(.system, "unable to start container process: \(initExitReason(pid, leaves: record.cgroupLeaves))")
@@ -269,6 +282,12 @@ enum Launcher {
     static func prepareUserNamespace(_ plan: LaunchPlan, pid: Int32) throws(SwrunError) {
         try sys("write uid_map") { try Files.writeFile("/proc/\(pid)/uid_map", IDRange.mapText(plan.uidMappings)) }
         try sys("write gid_map") { try Files.writeFile("/proc/\(pid)/gid_map", IDRange.mapText(plan.gidMappings)) }
+        try setLimits(plan, pid: pid)
+    }
+
+    /// rlimits and oom_score_adj of a process in a user namespace, set from outside it
+    /// (LaunchPlan.limitsByParent): the init's, and an exec'd process's.
+    static func setLimits(_ plan: LaunchPlan, pid: Int32) throws(SwrunError) {
         for r in plan.rlimits {
             let e = Rlimits.set(pid: pid, r.resource, soft: r.soft, hard: r.hard)
             if e != 0 { throw r.failure(e) }

@@ -125,6 +125,18 @@ public struct SyncChannel {
         return m
     }
 
+    /// One descriptor in a packet of its own (SCM_RIGHTS), outside the message types: both
+    /// sides know from the plan how many follow and in which order (the bind sources of a
+    /// container in a new user namespace).
+    public func sendDescriptor(_ fd: Int32) throws(SwrunError) {
+        Log.debug("\(role): sending a descriptor")
+        try sys("\(role): send descriptor") { try Terminal.sendFD(socket.fd.raw, fd, payload: "fd") }
+    }
+
+    public func receiveDescriptor() throws(SwrunError) -> OwnedFD {
+        try sys("\(role): receive descriptor") { try Terminal.receiveFD(socket.fd.raw) }
+    }
+
     /// Receives one message and insists on its kind; an error from the peer becomes ours.
     public func expect(_ wanted: String) throws(SwrunError) -> SyncMessage {
         guard let m = try receive() else { throw SwrunError(.peerGone, "\(role): peer exited while waiting for \(wanted)") }

@@ -6,7 +6,9 @@ import SwrunSys
 /// fsopen/fsmount), given its attributes, then attached onto an fd with move_mount.
 enum RootfsSequence {
     /// Steps before pivot_root. Returns the rootfs handle.
-    static func prepare(_ plan: LaunchPlan) throws(SwrunError) -> SafePath {
+    /// `bindSources`: the bind mounts' sources opened by the parent (a new user namespace),
+    /// in mount order; empty otherwise.
+    static func prepare(_ plan: LaunchPlan, bindSources: [OwnedFD] = []) throws(SwrunError) -> SafePath {
         // 1. Nothing mounted from here on may propagate back to the host.
         try sys("make / \(plan.rootPropagationExplicit ? "per rootfsPropagation" : "rslave")") {
             try Mount.mount(nil, "/", nil, plan.rootPropagation)
@@ -23,14 +25,17 @@ enum RootfsSequence {
         // 4. Opened after the bind, so that it refers to the new mount.
         let root = try SafePath(rootPath: plan.rootfs)
         var readOnlyDev = false
+        var nextSource = bindSources.makeIterator()
         for (i, var op) in plan.mounts.enumerated() {
+            var source: OwnedFD?
+            if case .bind = op.kind, !bindSources.isEmpty { source = nextSource.next() }
             // A read-only /dev is mounted read-write, filled, then made read-only (runc does
             // the same): its devices and symlinks are made after the mount.
             if op.destination == "/dev", case .filesystem = op.kind, op.attrSet & MountAttr.rdonly != 0 {
                 op.attrSet &= ~MountAttr.rdonly
                 readOnlyDev = true
             }
-            do { try mount(op, root: root, plan: plan) } catch {
+            do { try mount(op, root: root, plan: plan, source: source) } catch {
                 throw error.wrapped("mounts[\(i)] (\(describe(op.kind)) on \(Quote.short(op.destination)))")
             }
         }
@@ -62,13 +67,19 @@ enum RootfsSequence {
         try sys("make \(best) private") { try Mount.mount(nil, best, nil, MountFlags.privateProp) }
     }
 
-    static func mount(_ op: MountOp, root: SafePath, plan: LaunchPlan) throws(SwrunError) {
+    static func mount(_ op: MountOp, root: SafePath, plan: LaunchPlan, source opened: OwnedFD? = nil) throws(SwrunError) {
         Log.debug("mount \(describe(op.kind)) to \(op.destination)")
         switch op.kind {
         case .bind(let source, let recursive):
-            let st = try sys { try Files.stat(source) }
+            let st = try sys { () throws(SyscallError) -> FileStat in
+                if let opened { return try Files.fstat(opened.raw, display: source) }
+                return try Files.stat(source)
+            }
             let target = st.isDirectory ? try root.mkdirAll(op.destination) : try root.createFile(op.destination)
-            let tree = try sys { try Mount.cloneTree(source, recursive: recursive) }
+            let tree = try sys { () throws(SyscallError) -> OwnedFD in
+                if let opened { return try Mount.cloneTree(dir: opened.raw, "", recursive: recursive, display: source) }
+                return try Mount.cloneTree(source, recursive: recursive)
+            }
             try setAttributes(tree.raw, op)
             try sys { try Mount.attach(tree.raw, onto: target.raw, display: op.destination) }
             try setPropagation(tree.raw, op)
