@@ -66,56 +66,6 @@ public enum ProcFS {
     }
 }
 
-public enum Clock {
-    /// The wall clock in UTC, broken down (formatted by SwrunCore's Timestamp).
-    public struct UTC: Sendable {
-        public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, nanosecond: Int
-
-        public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, nanosecond: Int) {
-            (self.year, self.month, self.day, self.hour, self.minute, self.second, self.nanosecond) = (year, month, day, hour, minute, second, nanosecond)
-        }
-    }
-
-    public static func utcNow() -> UTC {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        return UTC(year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
-                   hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec), nanosecond: ts.tv_nsec)
-    }
-
-    public static func monotonicMilliseconds() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
-    }
-}
-
-public enum Stdio {
-    public static func writeStdout(_ s: String) { try? Files.writeAll(fd: 1, s) }
-    public static func writeStderr(_ s: String) { try? Files.writeAll(fd: 2, s) }
-    public static func isatty(_ fd: Int32) -> Bool { Glibc.isatty(fd) == 1 }
-}
-
-public enum Signals {
-    /// Signal names without the SIG prefix, as `kill -l` and runc accept them.
-    public static let table: [(String, Int32)] = [
-        ("HUP", SIGHUP), ("INT", SIGINT), ("QUIT", SIGQUIT), ("ILL", SIGILL), ("TRAP", SIGTRAP),
-        ("ABRT", SIGABRT), ("IOT", SIGIOT), ("BUS", SIGBUS), ("FPE", SIGFPE), ("KILL", SIGKILL),
-        ("USR1", SIGUSR1), ("SEGV", SIGSEGV), ("USR2", SIGUSR2), ("PIPE", SIGPIPE), ("ALRM", SIGALRM),
-        ("TERM", SIGTERM), ("STKFLT", SIGSTKFLT), ("CHLD", SIGCHLD), ("CONT", SIGCONT), ("STOP", SIGSTOP),
-        ("TSTP", SIGTSTP), ("TTIN", SIGTTIN), ("TTOU", SIGTTOU), ("URG", SIGURG), ("XCPU", SIGXCPU),
-        ("XFSZ", SIGXFSZ), ("VTALRM", SIGVTALRM), ("PROF", SIGPROF), ("WINCH", SIGWINCH), ("IO", SIGIO),
-        ("POLL", SIGPOLL), ("PWR", SIGPWR), ("SYS", SIGSYS),
-    ]
-    public static let kill = SIGKILL
-    public static let pipe = SIGPIPE
-    public static let term = SIGTERM
-    public static let maxSignal: Int32 = 64
-}
-
 /// Trims ASCII whitespace (no Foundation in the runtime targets), by bytes: a Character
 /// walk runs the standard library's grapheme-breaking code for kernel files.
 public func trimWhitespace(_ s: String) -> String { trimWhitespace(Substring(s)) }

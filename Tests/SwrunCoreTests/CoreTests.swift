@@ -231,14 +231,14 @@ struct CoreTests {
 @Suite("strict user ids")
 struct StrictIDTests {
     @Test func acceptsPlainDecimal() {
-        #expect(Container.strictID("0") == 0)
-        #expect(Container.strictID("1") == 1)
-        #expect(Container.strictID("2147483647") == 2_147_483_647)
+        #expect(Runtime.strictID("0") == 0)
+        #expect(Runtime.strictID("1") == 1)
+        #expect(Runtime.strictID("2147483647") == 2_147_483_647)
     }
 
     @Test func refusesEverythingElse() {
         for s in ["", "-1", "+1", " 1", "1 ", "0x10", "4294967295", "4294967294", "2147483648", "99999999999", "1a", "１"] {
-            #expect(Container.strictID(Substring(s)) == nil, "\(s)")
+            #expect(Runtime.strictID(Substring(s)) == nil, "\(s)")
         }
     }
 }

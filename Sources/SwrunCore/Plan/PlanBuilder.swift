@@ -1,35 +1,6 @@
 import OCISpec
 import SwrunSys
 
-/// Command-line choices that shape the plan.
-public struct CreateOptions: Sendable {
-    public var noPivot = false
-    public var noNewKeyring = false
-    public var preserveFds = 0
-    /// Where compiled seccomp filters are cached (`<root>/.cache/seccomp`); nil: no cache.
-    public var seccompCache: String?
-    public var consoleSocket: String?
-    public var pidfdSocket: String?
-    /// LISTEN_FDS from swrun's environment (systemd socket activation): those fds are passed
-    /// on before the --preserve-fds ones, with LISTEN_FDS and LISTEN_PID=1 in the container.
-    public var listenFds = 0
-    /// create, or run --detach: nobody will relay a terminal.
-    public var detached = true
-    /// Set by `run`: what a re-execution from a protected view needs (Launcher.exposure).
-    public var run: Run?
-    public struct Run: Sendable {
-        public var scratch: String
-        public var argv: [String]
-        public var cwd: String
-        public init(scratch: String, argv: [String], cwd: String) {
-            self.scratch = scratch
-            self.argv = argv
-            self.cwd = cwd
-        }
-    }
-    public init() {}
-}
-
 /// Spec + bundle + options -> LaunchPlan. Every check that can fail does so here, in the
 /// parent, before anything is created; each error names the field (`process.args`).
 public enum PlanBuilder {

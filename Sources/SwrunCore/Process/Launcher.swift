@@ -73,7 +73,7 @@ enum Launcher {
             try CgroupManager.checkBeforePlacement(leaves)
             ResourceApplier.enableControllers(layout: layout, leaves: leaves, created: record.cgroupCreated)
             try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout)
-            plan.hookState = HookStateTemplate(Container.state(record, status: .created, pid: 0))
+            plan.hookState = HookStateTemplate(Runtime.state(record, status: .created, pid: 0))
             let channel: SyncChannel
             let v2Left: String?
             (pid, channel, v2Left) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
@@ -232,7 +232,7 @@ enum Launcher {
         if let v2Left { try CgroupManager.join([v2Left], pid: pid) }
         // Hooks see "created", as crun's and runtime-tools' reading of the spec has it (the
         // container exists and waits for start; runc says "creating"; no engine's hook cares).
-        let state = Container.state(record, status: .created, pid: pid)
+        let state = Runtime.state(record, status: .created, pid: pid)
         try channel.send(.cgroupsReady(pid: pid))
         if plan.parentOpensBindSources { try sendBindSources(plan, pid: pid, channel) }
         while true {
@@ -245,7 +245,7 @@ enum Launcher {
                 try channel.send(.hooksDone)
             case .ready:
                 // `run` says "created" only once the init has executed the user's program
-                // (Container.run); the pid is recorded now all the same, for `delete --force`.
+                // (Runtime.run); the pid is recorded now all the same, for `delete --force`.
                 record.setupComplete = !completeAtExec
                 try store.save(record)
                 if let pidFile { try writePidFile(pidFile, pid) }

@@ -1,32 +1,7 @@
 import OCISpec
 import SwrunSys
 
-/// `exec` options, as the CLI parsed them (runc's flags).
-public struct ExecOptions: Sendable {
-    public var processFile: String?
-    public var args: [String] = []
-    public var env: [String] = []
-    public var cwd: String?
-    public var user: String?
-    public var additionalGids: [String] = []
-    public var caps: [String] = []
-    public var noNewPrivs = false
-    public var apparmor: String?
-    public var processLabel: String?
-    public var tty = false
-    public var consoleSocket: String?
-    public var detach = false
-    public var pidFile: String?
-    public var preserveFds = 0
-    public var pidfdSocket: String?
-    public var ignorePaused = false
-    /// --cgroup, runc 1.1's: `[controller[,controller...]:]path`, a sub-cgroup of the
-    /// container's (existing) to run the process in.
-    public var cgroups: [String] = []
-    public init() {}
-}
-
-extension Container {
+extension Runtime {
     /// Runs a new process in a running container: joins its namespaces and cgroups and gets
     /// the same treatment as the init (rlimits, user, capabilities, no_new_privs, seccomp).
     public func exec(_ id: String, _ o: ExecOptions) throws(SwrunError) -> Int32 {
@@ -231,79 +206,5 @@ extension Container {
         placement.closeTasks()
         childEnd.fd.close()
         return (pid, SyncChannel(parentEnd, role: "exec"), inV2 ? nil : placement.v2)
-    }
-}
-
-/// The child side of exec: join, then the same process setup as the init.
-enum ExecSequence {
-    static func run(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)]) -> Never {
-        do {
-            try steps(plan, channel: channel, namespaces: namespaces, cgroupTasks: cgroupTasks)
-        } catch {
-            if error.kind == .peerGone { Proc.exit(1) } // the parent reports, or was killed
-            let message = error.message
-            if (try? channel.send(.error(errno: error.errno, message: message))) == nil {
-                Stdio.writeStderr("swrun: exec: \(message)\n")
-            }
-            Proc.exit(1)
-        }
-    }
-
-    static func steps(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)]) throws(SwrunError) -> Never {
-        // 0. execCPUAffinity.initial: the CPUs this process runs on until the end of setup,
-        //    before it joins the container's cgroups (whose cpuset then applies).
-        if let cpus = plan.affinityInitial { try sys("set process.execCPUAffinity.initial") { try Sched.setAffinity(cpus) } }
-        // 1. Die with swrun until set up; close what we inherited; default signals; not
-        //    dumpable while we hold host fds (the container must not ptrace us).
-        try sys { try Prctl.setPdeathsig(Signals.kill) }
-        let keep = [channel.socket.fd.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener] + namespaces.map { $0.1.raw } + cgroupTasks.map { $0.fd.raw } + (0..<Int32(plan.preserveFds)).map { 3 + $0 }
-        try sys("close inherited fds") { try Files.closeAll(except: keep) }
-        Proc.resetSignalHandlers()
-        Proc.unblockAllSignals()
-        try sys { try Prctl.setDumpable(false) }
-        // 2. The container's cgroups before its cgroup namespace: the parent's part (v2, where
-        //    clone3 could not), then the v1 hierarchies by our own write of "0" (no global lock).
-        guard case .cgroupsReady(let statePid) = try channel.expect("cgroupsReady") else { Proc.exit(1) }
-        let stateJSON = plan.hookState.json(status: "running", pid: statePid)
-        try CgroupManager.joinSelf(cgroupTasks)
-        let hostPid = SeccompNotify.hostPid(plan)
-        // 3. The host's procfs, verified, before the container's mounts are joined: the
-        //    /proc/self writes below must not go through a /proc the container controls.
-        let proc = try sys { try ProcFS.openVerified() }
-        // 4. Join; the mount namespace last, which also moves root and cwd into the container.
-        for (j, fd) in namespaces {
-            try sys("join \(j.type) namespace") { try Namespaces.setns(fd.raw, j.flag, display: j.path) }
-            fd.close()
-        }
-        try sys { try Files.chdir("/") }
-        try sys { try Proc.setsid() }
-        try Console.setUp(plan, bindDevConsole: false)
-        try InitSequence.applyRlimits(plan)
-        try InitSequence.applyProcWrites(plan, proc: proc.raw)
-        try InitSequence.applyScheduling(plan)
-        // execCPUAffinity.final: where the user's program runs, set once the cgroups (and
-        // their cpuset) are joined and before seccomp, which need not allow it.
-        if let cpus = plan.affinityFinal { try sys("set process.execCPUAffinity.final") { try Sched.setAffinity(cpus) } }
-        // 5. Working directory inside the container (CVE-2024-21626: never a host directory)
-        //    and the fd sweep, both before seccomp (a profile need not allow openat2 or
-        //    close_range).
-        try WorkingDirectory.enter(plan.cwd)
-        try InitSequence.keepOnlyPreservedFds(plan, own: [channel.socket.fd.raw, proc.raw, Log.config.fd, plan.consoleSocket, plan.seccompListener])
-        // 6. Seccomp before the identity switch when it needs CAP_SYS_ADMIN (no NNP), as runc.
-        if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
-        // 7. Identity (stdio to the container's user first, as for the init).
-        try StdioOwnership.give(plan)
-        try InitSequence.setIdentity(plan)
-        Files.umask(plan.umask)
-        let executable = try InitSequence.lookPath(plan.args[0], env: plan.env)
-        if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
-        try channel.send(.ready)
-        _ = try channel.expect("proceed")
-        try sys { try Prctl.setPdeathsig(0) }
-        channel.socket.fd.close()
-        // Last before execve: the profile need not allow swrun's own syscalls.
-        if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
-        let err = Proc.exec(executable, plan.args, plan.env)
-        throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")
     }
 }

@@ -25,7 +25,7 @@ enum Teardown {
         //    process left there (a joined PID namespace keeps them alive) is killed first.
         try CgroupManager.destroy(leaves: r.cgroupLeaves, created: r.cgroupCreated)
         // 4. poststop hooks, every one of them: a failure is a warning (the spec's words).
-        HookRunner.runAll(r.poststop, kind: "poststop", state: Container.state(r, status: .stopped, pid: 0).hookJSON.encoded())
+        HookRunner.runAll(r.poststop, kind: "poststop", state: Runtime.state(r, status: .stopped, pid: 0).hookJSON.encoded())
         // 5. The state directory last: until here `delete --force` can find and finish it.
         try store.remove(r.id)
     }

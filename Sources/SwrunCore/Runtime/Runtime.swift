@@ -1,9 +1,10 @@
 import OCISpec
 import SwrunSys
 
-/// The library's façade: one function per verb. The CLI parses, this decides and acts, and
-/// only `main` turns a thrown SwrunError into stderr, a log line and an exit code.
-public struct Container {
+/// The runtime's façade over one state root (`--root`): one function per verb, for the
+/// containers whose state lives there. The CLI parses, this decides and acts, and only
+/// `main` turns a thrown SwrunError into stderr, a log line and an exit code.
+public struct Runtime {
     public let store: StateStore
 
     public init(root: String) { store = StateStore(root: root) }
@@ -20,7 +21,7 @@ public struct Container {
         try ContainerID.validate(id)
         let r = try store.load(id)
         let status = ContainerStatus.derive(r, store: store)
-        return Self.state(r, status: status, pid: status == .stopped ? 0 : (status == .creating ? r.initPid : r.initPid))
+        return Self.state(r, status: status, pid: status == .stopped ? 0 : r.initPid)
     }
 
     // MARK: create / start / run
