@@ -25,7 +25,6 @@ struct CrashSafetyTests {
         usleep(UInt32(delay * 1_000_000))
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
-        usleep(100_000)
         let r = s.swrun(["delete", "--force", id])
         #expect(r.code == 0, "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: s.root + "/" + id))

@@ -88,7 +88,7 @@ struct ExecTerminalTests {
         let s = try Sandbox()
         let id = try s.startDetached("exs")
         _ = s.swrun(["kill", id, "KILL"])
-        usleep(200_000)
+        #expect(Harness.waitUntil { s.state(id)["status"] as? String == "stopped" })
         let r = s.swrun(["exec", id, "/bin/true"])
         #expect(r.code != 0 && r.stderr.contains("stopped"))
     }

@@ -52,6 +52,18 @@ enum Harness {
         }
     }
 
+    /// Polls `condition` every 10 ms until it holds or `seconds` have passed: a wait on a
+    /// condition with a bound, never a fixed sleep. True if it held.
+    @discardableResult
+    static func waitUntil(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            if Date() > deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
     struct Result {
         var code: Int32
         var stdout: String

@@ -84,8 +84,7 @@ struct LifecycleTests {
 
         #expect(s.swrun(["start", id]).code == 0)
         #expect(s.swrun(["state", id]).stdout.contains("\"running\""))
-        usleep(100_000)
-        #expect(try String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8).contains("sleep"))
+        #expect(Harness.waitUntil { ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("sleep") })
 
         let again = s.swrun(["start", id])
         #expect(again.code != 0 && again.stderr.contains("cannot start an already running container"))
@@ -144,7 +143,7 @@ struct LifecycleTests {
         let pid = try #require(s.state(id)["pid"] as? Int32)
         #expect(kill(pid, 0) == 0)
         #expect(s.swrun(["delete", "--force", id]).code == 0)
-        usleep(50_000)
+        Harness.waitUntil(2) { ((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? "").isEmpty }
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         #expect(stat.isEmpty || stat.contains(") Z "), "the container's process must be gone: \(stat)")
         #expect(Sandbox.cgroupDirs(named: id).isEmpty)

@@ -187,7 +187,7 @@ struct SecurityTests {
         s.config["root"] = ["path": "rootfs", "readonly": false]
         let binaryHash = Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout
         let id = try s.startDetached("cve5736", args: ["/bin/sh", "-c", "mkfifo /tmp/fifo; /bin/swrun-probe hunt-exe /tmp/fifo > /tmp/hunt; sleep 60"])
-        usleep(200_000)
+        #expect(Harness.waitUntil { FileManager.default.fileExists(atPath: s.rootfs + "/tmp/fifo") })
         let ex = s.swrun(["exec", id, "/bin/evil"])
         #expect(ex.code != 0, "the hijacked exec runs swrun in the container, which fails on the bogus verb")
         var hunt = ""
@@ -301,7 +301,7 @@ struct SecurityTests {
         let r = s.swrun(["exec", id, "/bin/sh", "-c", "cat /proc/1/environ >/dev/null 2>&1 && echo environ-readable; readlink /proc/1/exe >/dev/null 2>&1 && echo exe-readable; echo x > /proc/1/exe 2>/dev/null && echo exe-writable; echo done"])
         #expect(r.stdout == "done\n", "\(r.stdout) \(r.stderr)")
         #expect(s.swrun(["start", id]).code == 0)
-        usleep(100_000)
+        Harness.waitUntil { s.swrun(["exec", id, "/bin/sh", "-c", "readlink /proc/1/exe"]).stdout == "/bin/busybox\n" }
         let after = s.swrun(["exec", id, "/bin/sh", "-c", "readlink /proc/1/exe"])
         #expect(after.stdout == "/bin/busybox\n", "after exec the init is the container's program: \(after.stdout)")
         #expect(Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout == binaryHash, "swrun's binary is unchanged")

@@ -26,7 +26,7 @@ struct UserNamespaceTests {
         let id = try s.startDetached("u", args: ["/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map > /tmp/maps; id -u > /tmp/uid; echo hi > /dev/null && echo devnull-ok > /tmp/dev; sleep 60"])
         let pid = s.state(id)["pid"] as? Int ?? 0
         #expect(pid > 0)
-        usleep(200_000)
+        #expect(Harness.waitUntil { FileManager.default.fileExists(atPath: s.rootfs + "/tmp/dev") }, "the container's program ran")
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
         #expect(uidLine.split(separator: "\t").dropFirst().allSatisfy { $0 == "100000" }, "host sees the mapped id: \(uidLine)")

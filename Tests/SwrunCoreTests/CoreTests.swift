@@ -78,15 +78,12 @@ struct CoreTests {
 
     @Test func mountErrorsNameTheField() {
         #expect(throws: SwrunError.self) { try MountPlan.op(Mount(destination: "/x", type: "bind", source: nil, options: ["bind"]), index: 3, bundle: "/b") }
-        do {
-            _ = try MountPlan.op(Mount(destination: "/x", type: nil, source: nil, options: []), index: 3, bundle: "/b")
-        } catch {
-            #expect(error.message == "mounts[3].type: required for a non-bind mount")
+        // (#expect(throws:) with a check of the error: a call that does not throw fails.)
+        #expect { _ = try MountPlan.op(Mount(destination: "/x", type: nil, source: nil, options: []), index: 3, bundle: "/b") } throws: { error in
+            (error as? SwrunError)?.message == "mounts[3].type: required for a non-bind mount"
         }
-        do {
-            _ = try MountPlan.op(Mount(destination: "/x", type: "proc", source: "proc", options: ["tmpcopyup"]), index: 1, bundle: "/b")
-        } catch {
-            #expect(error.message.hasPrefix("mounts[1].options: tmpcopyup"))
+        #expect { _ = try MountPlan.op(Mount(destination: "/x", type: "proc", source: "proc", options: ["tmpcopyup"]), index: 1, bundle: "/b") } throws: { error in
+            (error as? SwrunError)?.message.hasPrefix("mounts[1].options: tmpcopyup") == true
         }
     }
 
@@ -176,10 +173,8 @@ struct CoreTests {
     @Test func capabilitiesAndRlimits() throws {
         #expect(CapabilityNames.number("CAP_KILL") == 5 && CapabilityNames.number("net_raw") == 13)
         #expect(try CapabilityNames.mask(["CAP_CHOWN", "CAP_KILL"], field: "f") == 0x21)
-        do {
-            _ = try CapabilityNames.mask(["CAP_BOGUS"], field: "process.capabilities.bounding")
-        } catch {
-            #expect(error.message == "process.capabilities.bounding: unknown capability \"CAP_BOGUS\"")
+        #expect { _ = try CapabilityNames.mask(["CAP_BOGUS"], field: "process.capabilities.bounding") } throws: { error in
+            (error as? SwrunError)?.message == "process.capabilities.bounding: unknown capability \"CAP_BOGUS\""
         }
         #expect(RlimitNames.all["RLIMIT_NOFILE"] == 7 && RlimitNames.all.count == 16)
     }
