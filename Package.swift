@@ -52,8 +52,9 @@ let package = Package(
         .target(name: "SwrunCLI", dependencies: ["SwrunCore", "OCISpec"], swiftSettings: strict),
         .executableTarget(name: "swrun", dependencies: ["SwrunCLI"], swiftSettings: strict, linkerSettings: layout),
         // The in-container conformance checker (docs/conformance.md): a test oracle that
-        // shares only the spec model with the runtime, built static beside it.
-        .executableTarget(name: "swrun-conformance", dependencies: ["OCISpec"], path: "Tests/Conformance", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
+        // shares only the spec types with the runtime and decodes with the Codable model,
+        // built static beside it.
+        .executableTarget(name: "swrun-conformance", dependencies: ["OCISpec", "OCISpecCodable"], path: "Tests/Conformance", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
         // The fuzzers (docs/fuzzing.md, make fuzz): libFuzzer targets when built with
         // -sanitize=fuzzer -D SWRUN_FUZZ; otherwise replayers of the corpus files given.
         .executableTarget(name: "swrun-fuzz-config", dependencies: ["SwrunCore", "OCISpec", "SwrunSys"], path: "Fuzz/ConfigFuzzer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
