@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/un.h>
+#include <spawn.h>
 #include <termios.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -612,4 +613,10 @@ int swrun_set_affinity(const int *cpus, size_t count) {
         CPU_SET(cpus[i], &set);
     }
     return sched_setaffinity(0, sizeof set, &set);
+}
+
+/* posix_spawn_file_actions_addchdir_np (glibc 2.29), which Swift does not see without
+ * _GNU_SOURCE: the spawned child's working directory, the caller's left alone. */
+int swrun_spawn_addchdir(void *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np((posix_spawn_file_actions_t *)actions, path);
 }

@@ -113,10 +113,13 @@ public enum Proc {
     }
 
     /// posix_spawn with stdin/stdout/stderr replaced by the given fds (-1 keeps ours).
-    public static func spawn(_ path: String, _ args: [String], _ env: [String], stdin: Int32, stdout: Int32, stderr: Int32) throws(SyscallError) -> Int32 {
+    /// `cwd`: the child's working directory (ours when nil), set in the child only: the
+    /// caller's own working directory never changes.
+    public static func spawn(_ path: String, _ args: [String], _ env: [String], stdin: Int32, stdout: Int32, stderr: Int32, cwd: String? = nil) throws(SyscallError) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        if let cwd { _ = swrun_spawn_addchdir(&actions, cwd) }
         if stdin >= 0 { posix_spawn_file_actions_adddup2(&actions, stdin, 0) }
         if stdout >= 0 { posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
         if stderr >= 0 { posix_spawn_file_actions_adddup2(&actions, stderr, 2) }

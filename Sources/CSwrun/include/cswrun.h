@@ -201,6 +201,7 @@ int swrun_stream_pair(int * _Nonnull fds);
 /// Terminal raw mode for the relay of a foreground `run` with a terminal.
 int swrun_tty_make_raw(int fd, void * _Nonnull saved, size_t len);
 int swrun_tty_clear_onlcr(int fd);
+int swrun_spawn_addchdir(void * _Nonnull actions, const char * _Nonnull path);
 int swrun_tty_restore(int fd, const void * _Nonnull saved);
 
 #endif

@@ -9,9 +9,11 @@ public enum HookRunner {
     /// runtime-spec type is used by runc; larger values overflow its duration).
     public static let maxTimeout = Int(Int32.max)
 
-    public static func run(_ hooks: [Hook], kind: String, state: String) throws(SwrunError) {
+    /// `cwd`: the hooks' working directory: the bundle where runc runs them from it (it
+    /// chdirs there for create and run); nil for the caller's (runc's start and delete).
+    public static func run(_ hooks: [Hook], kind: String, state: String, cwd: String? = nil) throws(SwrunError) {
         for (i, h) in hooks.enumerated() {
-            do { try runOne(h, state: state) } catch {
+            do { try runOne(h, state: state, cwd: cwd) } catch {
                 throw error.wrapped("error running \(kind) hook #\(i)")
             }
         }
@@ -20,20 +22,20 @@ public enum HookRunner {
     /// Runs every hook even when one fails, and reports each failure as a warning: what the
     /// spec asks of poststart and poststop hooks ("the error MUST be logged and the
     /// remaining hooks and lifecycle continue").
-    public static func runAll(_ hooks: [Hook], kind: String, state: String) {
+    public static func runAll(_ hooks: [Hook], kind: String, state: String, cwd: String? = nil) {
         for (i, h) in hooks.enumerated() {
-            do { try runOne(h, state: state) } catch {
+            do { try runOne(h, state: state, cwd: cwd) } catch {
                 Log.warning("error running \(kind) hook #\(i): \(error.message)")
             }
         }
     }
 
-    static func runOne(_ h: Hook, state: String) throws(SwrunError) {
+    static func runOne(_ h: Hook, state: String, cwd: String?) throws(SwrunError) {
         let stdin = try sys("hook stdin") { try Files.pipe() }
         let output = try sys("hook output") { try Files.pipe() }
         let args = h.args.flatMap { $0.isEmpty ? nil : $0 } ?? [h.path]
         let pid = try sys("spawn hook \(h.path)") {
-            try Proc.spawn(h.path, args, h.env ?? [], stdin: stdin.read.raw, stdout: output.write.raw, stderr: output.write.raw)
+            try Proc.spawn(h.path, args, h.env ?? [], stdin: stdin.read.raw, stdout: output.write.raw, stderr: output.write.raw, cwd: cwd)
         }
         stdin.read.close()
         output.write.close()

@@ -17,13 +17,18 @@ enum Launcher {
         try ContainerID.validate(id)
         // A pid file that could not be written is refused before anything exists.
         if let pidFile { try sys("--pid-file") { try Files.checkReplaceable(pidFile) } }
-        // runc chdirs into the bundle: relative paths in config.json are bundle-relative.
+        // Relative paths in config.json are bundle-relative (runc chdirs into the bundle;
+        // swrun resolves them against it instead, and leaves the caller's working directory
+        // alone: a library caller did not ask for it to change). The bundle by its real
+        // path, as runc's getcwd after its chdir gives it.
         let bundlePath: String
-        do {
-            try Files.chdir(bundle)
-            bundlePath = try Files.getcwd()
+        do throws(SyscallError) {
+            bundlePath = try Files.realpath(bundle)
+            guard try Files.stat(bundlePath).isDirectory else {
+                throw SyscallError("chdir", bundle, errno: Errno.ENOTDIR)
+            }
         } catch {
-            throw SwrunError(.invalidConfig, error.description)
+            throw SwrunError(.invalidConfig, error.description, errno: error.errno)
         }
         let (spec, configBytes) = try loadSpec(bundlePath)
         let layout = try CgroupLayout.discover()
@@ -97,7 +102,7 @@ enum Launcher {
                 _ = try? Proc.kill(pid, Signals.kill)
                 _ = try? Proc.waitpid(pid)
             }
-            do { try Teardown.destroy(record, store: store) } catch let cleanup {
+            do { try Teardown.destroy(record, store: store, hookCwd: bundlePath) } catch let cleanup {
                 // One error line (podman reads the log as one object): the cause, and what
                 // could not be undone.
                 throw SwrunError(error.kind, "\(error.message) (and cleaning up failed: \(cleanup.message))", errno: error.errno)
@@ -135,18 +140,17 @@ enum Launcher {
             return
         }
         Log.debug("CVE-2019-5736: run needs a protected view: \(why)")
-        // Back to the caller's directory: the re-executed swrun parses the same arguments.
-        try sys { try Files.chdir(run.cwd) }
+        // The re-executed swrun parses the same arguments, in the caller's (unchanged)
+        // working directory.
         do { try SealedBinary.ensure(scratch: run.scratch, argv: run.argv) } catch {
             throw SwrunError(.system, "cannot protect the swrun binary (CVE-2019-5736): \(error)")
         }
         if let note = SealedBinary.note { Log.debug("CVE-2019-5736: \(note)") }
-        try sys { try Files.chdir(bundle) }
     }
 
     static func loadSpec(_ bundle: String) throws(SwrunError) -> (Spec, [UInt8]) {
         let bytes: [UInt8]
-        do { bytes = try Files.readRegular("config.json", max: Limits.configBytes) } catch where error.errno == Errno.ENOENT {
+        do { bytes = try Files.readRegular(bundle + "/config.json", max: Limits.configBytes, display: "config.json") } catch where error.errno == Errno.ENOENT {
             throw SwrunError.config("JSON specification file config.json not found in \(bundle)")
         } catch {
             throw SwrunError.config(error.description)
@@ -241,7 +245,7 @@ enum Launcher {
             }
             switch m {
             case .runHooks:
-                try HookRunner.run(runtimeHooks, kind: "prestart/createRuntime", state: state.hookJSON.encoded())
+                try HookRunner.run(runtimeHooks, kind: "prestart/createRuntime", state: state.hookJSON.encoded(), cwd: record.bundle)
                 try channel.send(.hooksDone)
             case .ready:
                 // `run` says "created" only once the init has executed the user's program

@@ -101,9 +101,9 @@ public struct Runtime {
                 r.setupComplete = true
                 try store.save(r)
             }
-            HookRunner.runAll(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
+            HookRunner.runAll(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded(), cwd: r.bundle)
         } catch {
-            try? destroy(r)
+            try? Teardown.destroy(r, store: store, hookCwd: r.bundle)
             throw error
         }
         created.lock.unlock()
@@ -121,7 +121,7 @@ public struct Runtime {
         }
         if !keep {
             let lock = try store.lock(id)
-            try destroy(try store.load(id))
+            try Teardown.destroy(try store.load(id), store: store, hookCwd: r.bundle)
             withExtendedLifetime(lock) {}
         }
         return status.shellCode

@@ -7,7 +7,9 @@ import SwrunSys
 /// Idempotent: a teardown interrupted half way is finished by the next `delete --force`,
 /// since the record still names everything and each step skips what is already gone.
 enum Teardown {
-    static func destroy(_ r: ContainerRecord, store: StateStore) throws(SwrunError) {
+    /// `hookCwd`: the poststop hooks' working directory (the bundle for a failed create and
+    /// the end of `run`, where runc is in the bundle; the caller's for `delete`).
+    static func destroy(_ r: ContainerRecord, store: StateStore, hookCwd: String? = nil) throws(SwrunError) {
         // 1. The init, if it is still the process that was recorded (pid + start time: a
         //    recycled pid is never signalled). Its death takes its PID namespace with it.
         if ProcFS.isSameLiveProcess(pid: r.initPid, startTime: r.initStartTime) {
@@ -25,7 +27,7 @@ enum Teardown {
         //    process left there (a joined PID namespace keeps them alive) is killed first.
         try CgroupManager.destroy(leaves: r.cgroupLeaves, created: r.cgroupCreated)
         // 4. poststop hooks, every one of them: a failure is a warning (the spec's words).
-        HookRunner.runAll(r.poststop, kind: "poststop", state: Runtime.state(r, status: .stopped, pid: 0).hookJSON.encoded())
+        HookRunner.runAll(r.poststop, kind: "poststop", state: Runtime.state(r, status: .stopped, pid: 0).hookJSON.encoded(), cwd: hookCwd)
         // 5. The state directory last: until here `delete --force` can find and finish it.
         try store.remove(r.id)
     }
