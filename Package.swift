@@ -59,6 +59,9 @@ let package = Package(
         // -sanitize=fuzzer -D SWRUN_FUZZ; otherwise replayers of the corpus files given.
         .executableTarget(name: "swrun-fuzz-config", dependencies: ["SwrunCore", "OCISpec", "SwrunSys"], path: "Fuzz/ConfigFuzzer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
         .executableTarget(name: "swrun-fuzz-cli", dependencies: ["SwrunCLI", "SwrunSys"], path: "Fuzz/CLIFuzzer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
+        // The systemd D-Bus client against a real systemd (tests/vm/systemd-dbus.sh): static
+        // like swrun, so that the test VM runs it as it is.
+        .executableTarget(name: "swrun-dbus-probe", dependencies: ["SwrunCore"], path: "Tests/DBusProbe", swiftSettings: strict),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "OCISpecCodable"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "OCISpec", "OCISpecCodable"]),
         .testTarget(name: "IntegrationTests", dependencies: []),
