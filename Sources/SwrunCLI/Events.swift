@@ -15,6 +15,7 @@ extension SwrunCLI {
             return
         }
         guard let ms = parseDuration(interval) else { throw SwrunError(.usage, "invalid interval \(Quote.short(interval))") }
+        let watch = c.oomWatch(id)
         var ooms = c.oomKills(id)
         var next = 0
         while true {
@@ -30,7 +31,13 @@ extension SwrunCLI {
                 Stdio.writeStdout(line("stats", s))
                 next = now + ms
             }
-            Proc.sleep(milliseconds: min(ms, 50))
+            if let watch {
+                // Woken at once by an OOM kill (memory.events changed), else at the interval.
+                _ = try? Files.pollReadable(watch.raw, timeoutMs: Int32(min(ms, 50)))
+                Files.drain(watch.raw)
+            } else {
+                Proc.sleep(milliseconds: min(ms, 50))
+            }
         }
     }
 }

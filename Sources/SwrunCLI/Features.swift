@@ -17,7 +17,7 @@ enum Features {
         let linux: JSON = .object([
             ("namespaces", strings(["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"])),
             ("capabilities", strings(CapabilityNames.all)),
-            ("cgroup", .object([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(false)), ("systemdUser", .bool(false)), ("rdma", .bool(false))])),
+            ("cgroup", .object([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(true)), ("systemdUser", .bool(false)), ("rdma", .bool(false))])),
             ("seccomp", seccomp),
             ("apparmor", .object([("enabled", .bool(true))])),
             ("selinux", .object([("enabled", .bool(true))])),

@@ -39,9 +39,6 @@ public enum SwrunCLI {
             }
             return .exit(0)
         }
-        if globals.bool("systemd-cgroup") {
-            return .failure(SwrunError(.usage, "--systemd-cgroup: systemd cgroup management is not supported by this version of swrun"), verb: verbName)
-        }
         guard let verb = Verbs.find(verbName) else {
             if verbName == "checkpoint" || verbName == "restore" {
                 return .failure(SwrunError(.usage, "\(verbName): checkpoint/restore (CRIU) is not supported by swrun"), verb: verbName)
@@ -78,7 +75,7 @@ public enum SwrunCLI {
         }
         let container = Runtime(root: root)
         do {
-            return .exit(try dispatch(verb.name, args, container))
+            return .exit(try dispatch(verb.name, args, container, systemdCgroup: globals.bool("systemd-cgroup")))
         } catch {
             return .failure(error, verb: verb.name)
         }
@@ -132,13 +129,18 @@ public enum SwrunCLI {
         return nil
     }
 
-    static func dispatch(_ verb: String, _ a: ParsedArgs, _ c: Runtime) throws(SwrunError) -> Int32 {
+    /// `systemdCgroup`: the global --systemd-cgroup, which only create and run read (every
+    /// later verb uses the driver the container's record names, as runc).
+    static func dispatch(_ verb: String, _ a: ParsedArgs, _ c: Runtime, systemdCgroup: Bool = false) throws(SwrunError) -> Int32 {
         let id = a.positional.first ?? ""
         switch verb {
         case "create":
-            try c.create(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: try createOptions(a))
+            var o = try createOptions(a)
+            o.systemdCgroup = systemdCgroup
+            try c.create(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o)
         case "run":
             var o = try createOptions(a)
+            o.systemdCgroup = systemdCgroup
             o.detached = a.bool("detach")
             let cwd: String
             do { cwd = try Files.getcwd() } catch { throw SwrunError.system(error) }

@@ -106,7 +106,7 @@ public enum Verbs {
         FlagSpec(["log-format"], value: "value", help: "set the log format ('text' (default), or 'json') (default: \"text\")"),
         FlagSpec(["root"], value: "value", help: "root directory for storage of container state (this should be located in tmpfs) (default: \"/run/swrun\")"),
         FlagSpec(["criu"], value: "value", help: "path to the criu binary used for checkpoint and restore (not supported)"),
-        FlagSpec(["systemd-cgroup"], help: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" (not supported yet)"),
+        FlagSpec(["systemd-cgroup"], help: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\""),
         FlagSpec(["rootless"], value: "value", help: "ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")"),
         FlagSpec(["help", "h"], help: "show help"),
         FlagSpec(["version", "v"], help: "print the version"),

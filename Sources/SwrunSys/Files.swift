@@ -499,6 +499,20 @@ public enum Files {
         return n > 0
     }
 
+    /// An inotify instance (close-on-exec, non-blocking) that becomes readable when one of
+    /// `paths` is modified: cgroup v2 notifies a change of memory.events this way.
+    public static func watchModified(_ paths: [String]) throws(SyscallError) -> OwnedFD {
+        let fd = OwnedFD(try check("inotify_init1") { inotify_init1(Int32(O_CLOEXEC | O_NONBLOCK)) })
+        for p in paths { _ = try check("inotify_add_watch", p) { inotify_add_watch(fd.raw, p, 2 /* IN_MODIFY */) } }
+        return fd
+    }
+
+    /// Reads whatever is pending on a non-blocking descriptor, and drops it.
+    public static func drain(_ fd: Int32) {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while buf.withUnsafeMutableBytes({ Glibc.read(fd, $0.baseAddress, 4096) }) > 0 {}
+    }
+
     public static func read(_ fd: Int32, max: Int, display: @autoclosure () -> String) throws(SyscallError) -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: max)
         let n = try check("read", display()) { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, max) } }

@@ -113,4 +113,28 @@ struct CgroupTests {
         let rdma = try s.runContainer()
         #expect(rdma.code == 1 && rdma.stderr.contains("linux.resources.rdma: the rdma controller is not supported"), "\(rdma.stderr)")
     }
+
+    /// The record names the driver and the leaves pause and status read; a record written
+    /// before drivers were recorded (no cgroupDriver) is still understood: pause, resume,
+    /// exec and delete work on it and remove its cgroups.
+    @Test func recordNamesTheDriverAndOldRecordsStillWork() throws {
+        let s = try Sandbox()
+        let id = try s.startDetached("rec", args: ["/bin/sleep", "60"])
+        let path = s.root + "/" + id + "/state.json"
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
+        let leaves = state["cgroupLeaves"] as? [String] ?? []
+        #expect(state["cgroupDriver"] as? String == "cgroupfs-v1", "\(state)")
+        #expect((state["cgroupFreezer"] as? String)?.hasPrefix("/sys/fs/cgroup/freezer/") == true)
+        #expect(state["systemdUnit"] == nil)
+        var old = state
+        for k in ["cgroupDriver", "cgroupFreezer", "cgroupUnified"] { old[k] = nil }
+        try JSONSerialization.data(withJSONObject: old).write(to: URL(fileURLWithPath: path))
+        #expect(s.swrun(["pause", id]).code == 0)
+        #expect(s.swrun(["state", id]).stdout.contains("\"paused\""))
+        #expect(s.swrun(["resume", id]).code == 0)
+        let e = s.swrun(["exec", id, "/bin/true"])
+        #expect(e.code == 0, "\(e.stderr)")
+        #expect(s.swrun(["delete", "-f", id]).code == 0)
+        for leaf in leaves { #expect(!FileManager.default.fileExists(atPath: leaf), "\(leaf) removed") }
+    }
 }

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Pure cgroup v2 checks for swrun. Runs INSIDE the project's VM (vm/run.sh; vm/test.sh runs
-# it), as root under systemd, in the job's delegated cgroup: every cgroup it makes lies below
-# $SWRUN_VM_CGROUP (the job service's cgroup, Delegate=yes), never in the root cgroup,
-# which belongs to systemd. Usage: cgroup2.sh SWRUN PROBE
+# it), as root under systemd. With the cgroupfs driver (the default) every cgroup it makes
+# lies below $SWRUN_VM_CGROUP (the job service's cgroup, Delegate=yes), never in the root
+# cgroup, which belongs to systemd. With SWRUN_DRIVER=systemd (tests/vm/systemd.sh) every
+# call passes --systemd-cgroup, as Docker, Podman and kubeadm's containerd do, and each
+# container is a transient scope in system.slice that systemd makes and removes; the same
+# checks then run on the scope's cgroup. Usage: cgroup2.sh SWRUN PROBE
 # Prints PASS/FAIL lines and "N passed, M failed"; exits non-zero if anything failed.
 set -u
 pass=0 fail=0
@@ -17,14 +20,23 @@ cp "$1" $W/swrun; cp "$2" $W/bundle/rootfs/bin/swrun-probe
 cp /bin/busybox $W/bundle/rootfs/bin/busybox
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox $W/bundle/rootfs/bin/$a; done
 echo 'root:x:0:0:root:/root:/bin/sh' > $W/bundle/rootfs/etc/passwd
-SW="$W/swrun --root $W/state"
+DRIVER=${SWRUN_DRIVER:-cgroupfs}
 B=$W/bundle
-# P: the parent of the containers' cgroups, as an absolute cgroupsPath; C: the default
-# container cgroup's directory.
-P=$SWRUN_VM_CGROUP/swrun-v2
 CG=/sys/fs/cgroup
-C=$CG$P/c
+# CPATH: the containers' cgroupsPath; CREL: their cgroup (as /proc/PID/cgroup says it); C:
+# its directory. cgroupfs: below the job's delegated cgroup. systemd: the scope swrunvm-c.scope
+# in system.slice.
+if [ "$DRIVER" = systemd ]; then
+	SW="$W/swrun --root $W/state --systemd-cgroup"
+	CPATH=system.slice:swrunvm:c CREL=/system.slice/swrunvm-c.scope
+else
+	SW="$W/swrun --root $W/state"
+	P=$SWRUN_VM_CGROUP/swrun-v2
+	CPATH=$P/c CREL=$P/c
+fi
+C=$CG$CREL
 roots_before=$(ls $CG)
+units_before=$(systemctl list-units --all --plain --no-legend 'swrunvm*' | wc -l)
 
 # config ARGS_JSON RESOURCES_JSON [CGROUPS_PATH]: a runc-like config with a cgroup namespace.
 config() {
@@ -37,7 +49,7 @@ cat > $B/config.json <<JSON
   {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]},
   {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]},
   {"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["nosuid","noexec","nodev","relatime","ro"]}],
- "linux":{"cgroupsPath":"${3:-$P/c}","resources":$2,
+ "linux":{"cgroupsPath":"${3:-$CPATH}","resources":$2,
   "namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"cgroup"}],
   "maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"]}}
 JSON
@@ -45,13 +57,21 @@ JSON
 
 run() { (cd $B && $SW run "$@"); }
 
-echo "kernel $(uname -r); delegated cgroup $SWRUN_VM_CGROUP; controllers: $(cat $CG$SWRUN_VM_CGROUP/cgroup.subtree_control)"
+echo "driver $DRIVER; kernel $(uname -r); delegated cgroup $SWRUN_VM_CGROUP; controllers: $(cat $CG$SWRUN_VM_CGROUP/cgroup.subtree_control)"
 
 config '["/bin/true"]' '{}'
 run c1 && ok "run /bin/true" || bad "run /bin/true"
-dbg=$(cd $B && $W/swrun --root $W/state --debug run c1b 2>&1)
-case "$dbg" in *"clone3 CLONE_INTO_CGROUP"*) ok "the init is born in its cgroup (clone3 CLONE_INTO_CGROUP)" ;; *) bad "no CLONE_INTO_CGROUP" ;; esac
-[ ! -d $C ] && ok "cgroup removed on delete" || bad "cgroup left: $(ls $CG$P)"
+if [ "$DRIVER" = systemd ]; then
+	config '["/bin/sleep","30"]' '{}'
+	(cd $B && $SW run -d c1b)
+	out=$(sed -n 's/^0:://p' /proc/$($SW state c1b | tr ',' '\n' | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')/cgroup)
+	[ "$out" = "$CREL" ] && ok "the init runs in the scope's cgroup ($CREL)" || bad "init's cgroup: '$out'"
+	$SW delete -f c1b
+else
+	dbg=$(cd $B && $SW --debug run c1b 2>&1)
+	case "$dbg" in *"clone3 CLONE_INTO_CGROUP"*) ok "the init is born in its cgroup (clone3 CLONE_INTO_CGROUP)" ;; *) bad "no CLONE_INTO_CGROUP" ;; esac
+fi
+[ ! -d $C ] && ok "cgroup removed on delete" || bad "cgroup left: $C"
 
 config '["/bin/sh","-c","grep cgroup2 /proc/self/mounts | cut -d\" \" -f2,3; cat /proc/self/cgroup; cat /sys/fs/cgroup/cgroup.controllers"]' '{}'
 out=$(run c2)
@@ -104,7 +124,7 @@ $SW delete -f c9
 config '["/bin/sleep","60"]' '{"pids":{"limit":20}}'
 (cd $B && $SW run -d c6)
 pid=$($SW state c6 | tr ',' '\n' | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
-[ "$(sed -n 's/^0:://p' /proc/$pid/cgroup)" = "$P/c" ] && ok "the container's cgroup is below the delegated cgroup ($P/c)" || bad "init's cgroup: $(cat /proc/$pid/cgroup)"
+[ "$(sed -n 's/^0:://p' /proc/$pid/cgroup)" = "$CREL" ] && ok "the container's cgroup is $CREL" || bad "init's cgroup: $(cat /proc/$pid/cgroup)"
 $SW pause c6 && [ "$(cat $C/cgroup.freeze)" = 1 ] && $SW state c6 | grep -q '"paused"' && ok "pause freezes (cgroup.freeze)" || bad "pause"
 $SW resume c6 && $SW state c6 | grep -q '"running"' && ok "resume" || bad "resume"
 $SW update --memory 96m --pids-limit 7 c6 && [ "$(cat $C/memory.max)" = $((96*1024*1024)) ] && [ "$(cat $C/pids.max)" = 7 ] && ok "update memory and pids" || bad "update: $(cat $C/memory.max)"
@@ -114,8 +134,60 @@ $SW kill --all c6 9; sleep 0.5
 $SW state c6 | grep -q '"stopped"' && ok "kill --all (cgroup.kill)" || bad "kill --all"
 $SW delete c6 && [ ! -d $C ] && ok "delete after kill --all" || bad "delete"
 
+if [ "$DRIVER" = systemd ]; then
+	# The scope is systemd's unit: its properties are the limits, set at start and by update.
+	prop() { systemctl show -P "$2" "$1" 2>/dev/null; }
+	config '["/bin/sleep","60"]' '{"memory":{"limit":67108864},"pids":{"limit":32},"cpu":{"shares":512,"quota":12345,"period":100000,"cpus":"0"}}'
+	sed -i 's|^{"ociVersion":"1.0.2-dev",|{"ociVersion":"1.0.2-dev","annotations":{"org.systemd.property.ExecStopPost":"/bin/touch /tmp/swrun-pwn"},|' $B/config.json
+	(cd $B && $SW run -d s1)
+	u=swrunvm-c.scope
+	[ "$(prop $u ActiveState)" = active ] && [ "$(prop $u Delegate)" = yes ] && [ "$(prop $u Slice)" = system.slice ] \
+		&& ok "the container is the active scope $u in system.slice, Delegate=yes" || bad "scope: $(systemctl status $u 2>&1 | head -5 | tr '\n' ' ')"
+	[ "$(prop $u MemoryMax)" = 67108864 ] && [ "$(prop $u TasksMax)" = 32 ] && [ "$(prop $u CPUWeight)" = 20 ] && [ "$(prop $u AllowedCPUs)" = 0 ] \
+		&& ok "limits are the unit's properties (MemoryMax, TasksMax, CPUWeight, AllowedCPUs)" \
+		|| bad "properties: MemoryMax=$(prop $u MemoryMax) TasksMax=$(prop $u TasksMax) CPUWeight=$(prop $u CPUWeight) AllowedCPUs=$(prop $u AllowedCPUs)"
+	# runc rounds the quota up to whole 10 ms per second for systemd, and writes cpu.max with it.
+	[ "$(prop $u CPUQuotaPerSecUSec)" = 130ms ] && [ "$(cat $C/cpu.max)" = "13000 100000" ] \
+		&& ok "CPU quota as runc rounds it (130ms/s, cpu.max 13000 100000)" || bad "quota: $(prop $u CPUQuotaPerSecUSec), cpu.max $(cat $C/cpu.max)"
+	[ "$(prop $u DevicePolicy)" = strict ] && ok "DevicePolicy=strict with the default device rules" || bad "DevicePolicy=$(prop $u DevicePolicy)"
+	$SW update --memory 128m --pids-limit 9 s1 && [ "$(prop $u MemoryMax)" = 134217728 ] && [ "$(prop $u TasksMax)" = 9 ] && [ "$(cat $C/memory.max)" = 134217728 ] \
+		&& ok "update sets the unit's properties and the files" || bad "update: MemoryMax=$(prop $u MemoryMax) TasksMax=$(prop $u TasksMax) memory.max=$(cat $C/memory.max)"
+	[ -z "$(prop $u ExecStopPost)" ] && ok "no unit property from annotations (CVE-2024-3154)" || bad "ExecStopPost=$(prop $u ExecStopPost)"
+	$SW list | grep -q '^s1 ' && $SW state s1 | grep -q '"running"' && ok "list and state with --systemd-cgroup" || bad "list/state"
+	$SW delete -f s1
+	[ "$(prop $u LoadState)" = not-found ] && [ ! -d $C ] && ok "delete stops the unit; its cgroup is gone" || bad "after delete: $(prop $u LoadState) $(prop $u ActiveState)"
+	[ ! -e /tmp/swrun-pwn ] && ok "the annotation's ExecStopPost did not run at stop" || bad "ExecStopPost from an annotation ran"
+
+	# A failed create leaves no unit: the init's executable does not exist.
+	config '["/nonexistent"]' '{}'
+	(cd $B && $SW create s2) 2>/dev/null && bad "create with a missing executable succeeded" || true
+	[ "$(prop $u LoadState)" = not-found ] && [ ! -d $W/state/s2 ] && [ ! -d $C ] && ok "a failed create leaves no unit, cgroup or state" || bad "after a failed create: $(prop $u LoadState) $(ls $W/state)"
+
+	# A unit of the same name that is not ours (someone else's scope) is refused and left alone.
+	systemd-run --quiet --scope --unit swrunvm-x /bin/sleep 120 &
+	for i in $(seq 1 50); do [ "$(prop swrunvm-x.scope ActiveState)" = active ] && break; sleep 0.1; done
+	config '["/bin/true"]' '{}' system.slice:swrunvm:x
+	err=$(cd $B && $SW run s3 2>&1) && bad "run into an existing scope succeeded" || true
+	case "$err" in *exists*) ok "an existing unit is refused: $(echo "$err" | tail -1 | cut -c1-120)" ;; *) bad "existing unit: '$err'" ;; esac
+	[ "$(prop swrunvm-x.scope ActiveState)" = active ] && ok "the other scope is untouched" || bad "the other scope: $(prop swrunvm-x.scope ActiveState)"
+	systemctl stop swrunvm-x.scope
+
+	# A slice of its own: systemd makes it (runc's expandSlice: swrunvm-t.slice is in swrunvm.slice).
+	config '["/bin/sleep","30"]' '{}' swrunvm-t.slice:p:n
+	(cd $B && $SW run -d s4)
+	out=$(sed -n 's/^0:://p' /proc/$($SW state s4 | tr ',' '\n' | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')/cgroup)
+	[ "$out" = "/swrunvm.slice/swrunvm-t.slice/p-n.scope" ] && ok "cgroupsPath slice:prefix:name (swrunvm-t.slice:p:n)" || bad "slice: '$out'"
+	$SW delete -f s4
+	systemctl stop swrunvm.slice
+	config '["/bin/true"]' '{}' not-three-fields
+	err=$(cd $B && $SW run s5 2>&1) && bad "a cgroupsPath without slice:prefix:name was accepted" || true
+	case "$err" in *slice:prefix:name*) ok "a malformed cgroupsPath is refused naming slice:prefix:name" ;; *) bad "malformed: '$err'" ;; esac
+fi
+
 # Nothing outside the delegated subtree: systemd owns the rest of the hierarchy.
 [ "$(ls $CG)" = "$roots_before" ] && ok "no cgroup made outside the delegated cgroup" || bad "the root cgroup changed: $(ls $CG)"
+units_after=$(systemctl list-units --all --plain --no-legend 'swrunvm*' | wc -l)
+[ "$units_after" = "$units_before" ] && ok "no unit left behind" || bad "units left: $(systemctl list-units --all --plain --no-legend 'swrunvm*' | tr '\n' ' ')"
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

@@ -1,6 +1,9 @@
 import OCISpec
 import SwrunSys
 
+/// `events --stats` from the container's cgroup files, in runc's shape (types.Stats). The
+/// driver says which names to read: v1's (cpuacct.usage, memory.usage_in_bytes, ...) or
+/// v2's (cpu.stat usage_usec, memory.current, ...).
 enum CgroupStats {
     static func read(_ dirs: [String], _ file: String) -> String? {
         for d in dirs {
@@ -24,32 +27,42 @@ enum CgroupStats {
         return .uint(UInt64(s) ?? 0)
     }
 
-    static func collect(_ dirs: [String]) -> JSON {
-        let v2cpu = keyed(dirs, "cpu.stat")
-        let cpuTotal = read(dirs, "cpuacct.usage").flatMap { UInt64($0) } ?? (v2cpu["usage_usec"] ?? 0) * 1000
+    /// `dirs`: the directories holding the files (v1: one per hierarchy; v2: the one leaf).
+    static func collect(_ dirs: [String], v2: Bool) -> JSON {
+        let cpuStat = keyed(dirs, "cpu.stat")
+        let usage: [(String, JSON)]
+        if v2 {
+            usage = [("total", .uint((cpuStat["usage_usec"] ?? 0) * 1000)), ("kernel", .uint((cpuStat["system_usec"] ?? 0) * 1000)),
+                     ("user", .uint((cpuStat["user_usec"] ?? 0) * 1000))]
+        } else {
+            // cpuacct.stat counts USER_HZ ticks (100 per second on Linux).
+            let ticks = keyed(dirs, "cpuacct.stat")
+            usage = [("total", num(read(dirs, "cpuacct.usage"))), ("kernel", .uint((ticks["system"] ?? 0) * 10_000_000)),
+                     ("user", .uint((ticks["user"] ?? 0) * 10_000_000))]
+        }
         let cpu: JSON = .object([
-            ("usage", .object([
-                ("total", .uint(cpuTotal)),
-                ("kernel", .uint((v2cpu["system_usec"] ?? 0) * 1000)),
-                ("user", .uint((v2cpu["user_usec"] ?? 0) * 1000)),
-            ])),
-            ("throttling", .object([
-                ("periods", .uint(keyed(dirs, "cpu.stat")["nr_periods"] ?? 0)),
-                ("throttledPeriods", .uint(keyed(dirs, "cpu.stat")["nr_throttled"] ?? 0)),
-            ])),
+            ("usage", .object(usage)),
+            ("throttling", .object([("periods", .uint(cpuStat["nr_periods"] ?? 0)), ("throttledPeriods", .uint(cpuStat["nr_throttled"] ?? 0))])),
         ])
-        let memUsage = read(dirs, "memory.usage_in_bytes") ?? read(dirs, "memory.current")
-        let memLimit = read(dirs, "memory.limit_in_bytes") ?? read(dirs, "memory.max")
-        let memMax = read(dirs, "memory.max_usage_in_bytes") ?? read(dirs, "memory.peak")
-        let memory: JSON = .object([
-            ("usage", .object([("limit", num(memLimit)), ("usage", num(memUsage)), ("max", num(memMax)), ("failcnt", num(read(dirs, "memory.failcnt")))])),
-            ("raw", .object(keyed(dirs, "memory.stat").sorted { $0.key < $1.key }.map { ($0.key, .uint($0.value)) })),
-        ])
+        let memory: JSON
+        if v2 {
+            memory = .object([
+                ("usage", .object([("limit", num(read(dirs, "memory.max"))), ("usage", num(read(dirs, "memory.current"))),
+                                   ("max", num(read(dirs, "memory.peak"))), ("failcnt", .uint(keyed(dirs, "memory.events")["max"] ?? 0))])),
+                ("raw", .object(keyed(dirs, "memory.stat").sorted { $0.key < $1.key }.map { ($0.key, .uint($0.value)) })),
+            ])
+        } else {
+            memory = .object([
+                ("usage", .object([("limit", num(read(dirs, "memory.limit_in_bytes"))), ("usage", num(read(dirs, "memory.usage_in_bytes"))),
+                                   ("max", num(read(dirs, "memory.max_usage_in_bytes"))), ("failcnt", num(read(dirs, "memory.failcnt")))])),
+                ("raw", .object(keyed(dirs, "memory.stat").sorted { $0.key < $1.key }.map { ($0.key, .uint($0.value)) })),
+            ])
+        }
         let pids: JSON = .object([("current", num(read(dirs, "pids.current"))), ("limit", num(read(dirs, "pids.max")))])
         return .object([("cpu", cpu), ("memory", memory), ("pids", pids), ("blkio", .object([])), ("hugetlb", .object([]))])
     }
 
-    static func oomKills(_ dirs: [String]) -> UInt64 {
-        keyed(dirs, "memory.events")["oom_kill"] ?? keyed(dirs, "memory.oom_control")["oom_kill"] ?? 0
+    static func oomKills(_ dirs: [String], v2: Bool) -> UInt64 {
+        v2 ? keyed(dirs, "memory.events")["oom_kill"] ?? 0 : keyed(dirs, "memory.oom_control")["oom_kill"] ?? 0
     }
 }

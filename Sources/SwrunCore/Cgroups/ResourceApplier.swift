@@ -4,24 +4,25 @@ import SwrunSys
 /// Writes linux.resources into the container's cgroups: v1 controllers in their own
 /// hierarchies, the rest through the unified hierarchy (pure v2, or hybrid hosts' unified
 /// mount). A requested controller that exists nowhere is an error, not a silent no-op.
-public enum ResourceApplier {
+enum ResourceApplier {
     /// `update`: the device policy stays as create set it (runc's update does not touch
     /// it); at create it is always written, rules or none (the default is deny).
-    public static func apply(_ r: LinuxResources, leaves: [String], layout: CgroupLayout, update: Bool = false) throws(SwrunError) {
+    /// `v1`: each v1 hierarchy's controllers and the container's directory in it; `v2`: the
+    /// container's directory in the unified hierarchy (pure v2, or a hybrid host's).
+    static func apply(_ r: LinuxResources, v1: [(controllers: [String], dir: String)], v2 v2Dir: String?, update: Bool = false) throws(SwrunError) {
         var handled: Set<String> = []
-        for (h, dir) in zip(layout.hierarchies, leaves) where !h.isV2 {
-            var writes = try V1Writes.writes(r, controllers: h.controllers, devices: !update)
-            if h.controllers.contains("memory") {
+        for (controllers, dir) in v1 {
+            var writes = try V1Writes.writes(r, controllers: controllers, devices: !update)
+            if controllers.contains("memory") {
                 let memsw = (try? Files.readString(dir + "/memory.memsw.limit_in_bytes")).flatMap { Int64(trimWhitespace($0)) }
                 writes.removeAll { $0.file.startsWithBytes("memory.") }
                 writes = try V1Writes.memory(r.memory, currentMemsw: memsw) + writes
             }
             try write(writes, dir)
-            handled.formUnion(h.controllers)
+            handled.formUnion(controllers)
         }
         var available: Set<String> = []
-        if let i = layout.hierarchies.firstIndex(where: { $0.isV2 }) {
-            let dir = leaves[i]
+        if let dir = v2Dir {
             available = Set(((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map { trimWhitespace($0) })
             // runc: with checkBeforeUpdate, a new limit below the current usage is refused
             // instead of sending the container into the OOM killer.
@@ -32,8 +33,8 @@ public enum ResourceApplier {
             // On a hybrid host the unified hierarchy sees only what v1 did not take: a v1-only
             // setting (memory.oom_control, cpu.rt_runtime_us) must not be judged, or
             // converted, by v2's rules there.
-            let v2 = unhandled(r, by: handled)
-            let writes = try V2Writes.writes(v2, existing: { Files.exists(dir + "/" + $0) }).filter { w in
+            let rest = unhandled(r, by: handled)
+            let writes = try V2Writes.writes(rest, existing: { Files.exists(dir + "/" + $0) }).filter { w in
                 let controller = String(w.file.prefix { $0 != "." })
                 return !handled.contains(controller) || (r.unified?[w.file] != nil)
             }
@@ -43,10 +44,10 @@ public enum ResourceApplier {
             // v1 calls the block I/O controller blkio, v2 io.
             let names = controller == "blkio" ? ["blkio", "io"] : [controller]
             if names.contains(where: { handled.contains($0) || available.contains($0) }) { continue }
-            if controller == "devices", let i = layout.hierarchies.firstIndex(where: { $0.isV2 }) {
+            if controller == "devices", let dir = v2Dir {
                 // cgroup v2 has no devices files: an eBPF program attached to the cgroup.
                 let program = DeviceFilter.program(DeviceFilter.rules(r.devices ?? []))
-                try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: leaves[i], replacing: false) }
+                try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: dir, replacing: false) }
                 continue
             }
             throw SwrunError.config("linux.resources.\(field): the \(controller) controller is not available for the container's cgroup")
@@ -136,9 +137,7 @@ public enum ResourceApplier {
     /// leaf, so that the leaf's interface files exist. Directories that existed before are
     /// never written (nothing outside the container's own subtree is changed); a controller
     /// they do not delegate makes the limit that needs it fail with its own error.
-    static func enableControllers(layout: CgroupLayout, leaves: [String], created: [String]) {
-        guard let i = layout.hierarchies.firstIndex(where: { $0.isV2 }) else { return }
-        let leaf = leaves[i]
+    static func enableControllers(leaf: String, created: [String]) {
         for dir in created where leaf.startsWithBytes(dir + "/") {
             let ctrls = ((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map { trimWhitespace($0) }
             for c in ctrls where !c.isEmpty {

@@ -13,6 +13,8 @@ public struct CreateOptions: Sendable {
     /// LISTEN_FDS from swrun's environment (systemd socket activation): those fds are passed
     /// on before the --preserve-fds ones, with LISTEN_FDS and LISTEN_PID=1 in the container.
     public var listenFds = 0
+    /// --systemd-cgroup: the container's cgroup is a systemd scope (SystemdDriver).
+    public var systemdCgroup = false
     /// create, or run --detach: nobody will relay a terminal.
     public var detached = true
     /// Set by `run`: what a re-execution from a protected view needs (Launcher.exposure).

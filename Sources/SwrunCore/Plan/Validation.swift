@@ -10,8 +10,15 @@ public enum Validation {
     }
 
     public static func plan(_ spec: Spec, bundle: String, id: String, layout: CgroupLayout, options: CreateOptions) throws(SwrunError) -> LaunchPlan {
-        let leaves = try layout.directories(cgroupsPath: spec.linux?.cgroupsPath, id: id)
-        return try PlanBuilder.build(spec: spec, bundle: bundle, id: id, options: options, layout: layout, cgroupLeaves: leaves)
+        try planAndDriver(spec, bundle: bundle, id: id, layout: layout, options: options).plan
+    }
+
+    /// The plan, and the cgroup driver that will make the container's cgroups (chosen and
+    /// named here; nothing exists yet).
+    static func planAndDriver(_ spec: Spec, bundle: String, id: String, layout: CgroupLayout, options: CreateOptions) throws(SwrunError) -> (plan: LaunchPlan, driver: any CgroupDriver) {
+        let driver = try CgroupDrivers.forCreate(layout: layout, systemd: options.systemdCgroup, cgroupsPath: spec.linux?.cgroupsPath, id: id)
+        let plan = try PlanBuilder.build(spec: spec, bundle: bundle, id: id, options: options, layout: layout, cgroupLeaves: driver.handle.leaves)
+        return (plan, driver)
     }
 
     /// What linux.resources turns into on v1 and on v2, computed without touching a file

@@ -28,7 +28,7 @@ enum ExecSequence {
         //    clone3 could not), then the v1 hierarchies by our own write of "0" (no global lock).
         let statePid = try ProcessSetup.awaitPlacement(channel)
         let stateJSON = plan.hookState.json(status: "running", pid: statePid)
-        try CgroupManager.joinSelf(cgroupTasks)
+        try CgroupPlacement.joinSelf(cgroupTasks)
         let hostPid = SeccompNotify.hostPid(plan)
         // 3. The host's procfs, verified, before the container's mounts are joined: the
         //    /proc/self writes below must not go through a /proc the container controls.

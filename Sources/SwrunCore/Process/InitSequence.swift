@@ -10,7 +10,7 @@ enum InitSequence {
         var stateDir: Int32      // O_RDONLY fd of <root>/<id>: reaches exec.fifo after pivot_root
         var parentPid: Int32
         var runtimeHooks: Bool   // prestart/createRuntime hooks exist: ask the parent to run them
-        var cgroupTasks: [(fd: OwnedFD, dir: String)] // v1 `tasks` files to write "0" to (CgroupManager.Placement)
+        var cgroupTasks: [(fd: OwnedFD, dir: String)] // v1 `tasks` files to write "0" to (CgroupPlacement)
     }
 
     /// Never returns: execs the container process or exits after reporting the error.
@@ -60,7 +60,7 @@ enum InitSequence {
         if plan.parentOpensBindSources {
             for op in plan.mounts { if case .bind = op.kind { bindSources.append(try ctx.channel.receiveDescriptor()) } }
         }
-        try CgroupManager.joinSelf(ctx.cgroupTasks)
+        try CgroupPlacement.joinSelf(ctx.cgroupTasks)
         //    In a new user namespace the parent has written our id maps by now: become its
         //    root (all capabilities in it are ours since clone).
         if plan.newUserNamespace {

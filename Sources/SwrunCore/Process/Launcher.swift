@@ -34,8 +34,7 @@ enum Launcher {
         let layout = try CgroupLayout.discover()
         var options = options
         options.seccompCache = store.root + "/.cache/seccomp"
-        var plan = try Validation.plan(spec, bundle: bundlePath, id: id, layout: layout, options: options)
-        let leaves = plan.cgroupLeaves
+        var (plan, cgroups) = try Validation.planAndDriver(spec, bundle: bundlePath, id: id, layout: layout, options: options)
         if let run = options.run { try protectIfExposed(plan, run, bundle: bundlePath) }
         let (console, relay) = try Console.connect(options.consoleSocket, terminal: plan.terminal, detached: options.detached)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
@@ -51,7 +50,9 @@ enum Launcher {
             id: id, bundle: bundlePath, rootfs: plan.rootfs, created: Timestamp.rfc3339(nanoseconds: true),
             ociVersion: spec.ociVersion, annotations: spec.annotations ?? [:], owner: "",
             creatorPid: me, creatorStartTime: ProcFS.startTime(of: me) ?? 0)
-        record.cgroupLeaves = leaves
+        // The driver has named what it will make (directories, a systemd unit); the record
+        // names it before any of it exists (crash safety).
+        record.cgroup = cgroups.handle
         record.ownerUid = Creds.geteuid()
         record.poststart = try PlanBuilder.validHooks(hooks.poststart, "hooks.poststart")
         record.poststop = try PlanBuilder.validHooks(hooks.poststop, "hooks.poststop")
@@ -62,8 +63,7 @@ enum Launcher {
         do {
             try Notify.prepare(&plan, stateDir: store.directory(id))
             // Crash safety: each thing is recorded before it is made (the cgroup directories
-            // that do not exist yet included).
-            record.cgroupCreated = missingDirectories(leaves, mounted: plan.cgroupLayout.hierarchies.map { $0.mountpoint })
+            // that do not exist yet and the systemd unit included).
             try store.save(record)
             // exec reads the configuration the container was created with, not the bundle's
             // current one. Written in place: the directory is new and ours alone until the
@@ -74,22 +74,22 @@ enum Launcher {
                 try Files.mkfifo(store.fifoPath(id), mode: 0o622)
                 try Files.chmod(store.fifoPath(id), mode: 0o622)
             }
-            _ = try CgroupManager.create(leaves, layout: layout)
-            try CgroupManager.checkBeforePlacement(leaves)
-            ResourceApplier.enableControllers(layout: layout, leaves: leaves, created: record.cgroupCreated)
-            try ResourceApplier.apply(spec.linux?.resources ?? LinuxResources(), leaves: leaves, layout: layout)
+            let resources = spec.linux?.resources ?? LinuxResources()
+            try cgroups.create(resources)
             plan.hookState = HookStateTemplate(Runtime.state(record, status: .created, pid: 0))
             let channel: SyncChannel
             let v2Left: String?
-            (pid, channel, v2Left) = try spawnInit(plan, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
+            (pid, channel, v2Left) = try spawnInit(plan, cgroups: cgroups, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
             record.initPid = pid
             record.initStartTime = ProcFS.startTime(of: pid) ?? 0
             // The pid is saved with the setup's completion, before the init may outlive us
             // (until then it dies with us: PDEATHSIG). Hooks that run in between may ask for
             // the state, so it is saved for them now.
             if !runtimeHooks.isEmpty || !plan.createContainerHooks.isEmpty { try store.save(record) }
+            // The init waits for cgroupsReady: placed by the driver before it goes on.
+            try cgroups.adopt(pid: pid, v2Left: v2Left, resources: resources)
             if plan.newUserNamespace { try prepareUserNamespace(plan, pid: pid) }
-            try handshake(channel, pid: pid, v2Left: v2Left, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store, completeAtExec: options.run != nil, plan: plan)
+            try handshake(channel, pid: pid, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store, completeAtExec: options.run != nil, plan: plan)
             if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
             console?.close()
             listener?.close()
@@ -102,6 +102,9 @@ enum Launcher {
                 _ = try? Proc.kill(pid, Signals.kill)
                 _ = try? Proc.waitpid(pid)
             }
+            // What the driver found not to be ours (a systemd unit that existed) is off the
+            // list now.
+            record.cgroup = cgroups.handle
             do { try Teardown.destroy(record, store: store, hookCwd: bundlePath) } catch let cleanup {
                 // One error line (podman reads the log as one object): the cause, and what
                 // could not be undone.
@@ -158,26 +161,9 @@ enum Launcher {
         return (try Validation.spec(bytes), bytes)
     }
 
-    /// The directories mkdir -p would create for `leaves`, outermost first. A hierarchy's
-    /// mount point exists and is not asked (one access(2) per hierarchy less when the
-    /// container's cgroup sits right under it).
-    static func missingDirectories(_ leaves: [String], mounted: [String] = []) -> [String] {
-        var out: [String] = []
-        for leaf in leaves {
-            var missing: [String] = []
-            var dir = leaf
-            while !dir.isEmpty, dir != "/", !mounted.contains(dir), !Files.exists(dir) {
-                missing.insert(dir, at: 0)
-                dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
-            }
-            out += missing
-        }
-        return out
-    }
-
     /// Clones the init. Joining an existing PID namespace is done here, in the parent, since
     /// setns(CLONE_NEWPID) only applies to children: no extra process is needed.
-    static func spawnInit(_ plan: LaunchPlan, runtimeHooks: Bool, stateDir: String, lock: StateStore.Lock) throws(SwrunError) -> (Int32, SyncChannel, String?) {
+    static func spawnInit(_ plan: LaunchPlan, cgroups: any CgroupDriver, runtimeHooks: Bool, stateDir: String, lock: StateStore.Lock) throws(SwrunError) -> (Int32, SyncChannel, String?) {
         // Its own O_PATH fd, not the locked one: flock belongs to the open file description,
         // and an init holding the locked description would hold the lock until `start`.
         let dirFd = try sys { try Files.open(stateDir, OpenFlags.path | OpenFlags.directory) }
@@ -189,11 +175,11 @@ enum Launcher {
         }
         defer { restore?.undo() }
         let me = Proc.getpid()
-        // Cgroup placement without the kernel's global threadgroup lock (CgroupManager
-        // .Placement): the init is born in its v2 cgroup (clone3 CLONE_INTO_CGROUP) and
-        // joins the v1 hierarchies itself; only where clone3 cannot place it does the parent
-        // write the v2 cgroup.procs.
-        let placement = try CgroupManager.placement(plan.cgroupLeaves)
+        // Cgroup placement without the kernel's global threadgroup lock (CgroupPlacement):
+        // the init is born in its v2 cgroup (clone3 CLONE_INTO_CGROUP) and joins the v1
+        // hierarchies itself; only where clone3 cannot place it does the parent write the v2
+        // cgroup.procs. A systemd scope is made with the init in it, after the clone.
+        let placement = try cgroups.placement(plan.cgroupLeaves)
         let (pid, inV2) = try cloneInto(placement, flags: plan.cloneFlags)
         if pid == 0 {
             // The child's copy of the locked description would keep `start` waiting.
@@ -209,7 +195,7 @@ enum Launcher {
 
     /// Fork-like clone with `flags`, into `placement`'s v2 cgroup where there is one; true
     /// if clone3 placed the child there (false: the caller writes the v2 cgroup.procs).
-    static func cloneInto(_ placement: CgroupManager.Placement, flags: Int32) throws(SwrunError) -> (Int32, Bool) {
+    static func cloneInto(_ placement: CgroupPlacement, flags: Int32) throws(SwrunError) -> (Int32, Bool) {
         try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> (Int32, Bool) in
             if let fd = placement.v2Fd, let pid = try Proc.fork(namespaces: flags, intoCgroup: fd.raw) {
                 if pid != 0 { Log.debug("child born in its cgroup (clone3 CLONE_INTO_CGROUP)") }
@@ -232,8 +218,7 @@ enum Launcher {
         }
     }
 
-    static func handshake(_ channel: SyncChannel, pid: Int32, v2Left: String?, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore, completeAtExec: Bool, plan: LaunchPlan) throws(SwrunError) {
-        if let v2Left { try CgroupManager.join([v2Left], pid: pid) }
+    static func handshake(_ channel: SyncChannel, pid: Int32, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore, completeAtExec: Bool, plan: LaunchPlan) throws(SwrunError) {
         // Hooks see "created", as crun's and runtime-tools' reading of the spec has it (the
         // container exists and waits for start; runc says "creating"; no engine's hook cares).
         let state = Runtime.state(record, status: .created, pid: pid)
@@ -241,7 +226,7 @@ enum Launcher {
         if plan.parentOpensBindSources { try sendBindSources(plan, pid: pid, channel) }
         while true {
             guard let m = try channel.receive() else {
-                throw SwrunError(.system, "unable to start container process: \(initExitReason(pid, leaves: record.cgroupLeaves))")
+                throw SwrunError(.system, "unable to start container process: \(initExitReason(pid, cgroups: CgroupDrivers.attach(record.cgroup)))")
             }
             switch m {
             case .runHooks:
@@ -268,9 +253,9 @@ enum Launcher {
     /// Why an init that closed its sync socket before the handover is gone: it can no
     /// longer say so itself (killed, or its error did not get out). Its exit status, and the
     /// OOM killer's count in its memory cgroup, tell the user what to change.
-    static func initExitReason(_ pid: Int32, leaves: [String]) -> String {
+    static func initExitReason(_ pid: Int32, cgroups: any CgroupDriver) -> String {
         let status = try? Proc.waitpid(pid)
-        if CgroupStats.oomKills(leaves) > 0 {
+        if cgroups.oomKills() > 0 {
             return "container init was killed by the OOM killer during setup: linux.resources.memory.limit is too small for it"
         }
         switch status {

@@ -31,7 +31,7 @@ enum ProcessSetup {
 
     /// Waits until the parent has done its part of the cgroup placement (the v2 cgroup,
     /// where clone3 could not); returns the pid the container's state names. The v1
-    /// hierarchies are joined by the caller (CgroupManager.joinSelf: "0" moves only this
+    /// hierarchies are joined by the caller (CgroupPlacement.joinSelf: "0" moves only this
     /// thread, which spares the kernel's global threadgroup lock).
     static func awaitPlacement(_ channel: SyncChannel) throws(SwrunError) -> Int32 {
         guard case .cgroupsReady(let pid) = try channel.expect("cgroupsReady") else {

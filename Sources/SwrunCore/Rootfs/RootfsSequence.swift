@@ -58,10 +58,10 @@ enum RootfsSequence {
     static func makeParentPrivate(_ rootfs: String) throws(SwrunError) {
         let info = try sys { try Files.readString("/proc/self/mountinfo") }
         var best = "/"
-        CgroupLayout.forEachMountInfoLine(info) { fields, _ in
-            let f = CgroupLayout.words(fields, separator: UInt8(ascii: " "))
+        MountInfo.forEachLine(info) { fields, _ in
+            let f = MountInfo.words(fields, separator: UInt8(ascii: " "))
             guard f.count > 4 else { return }
-            let mp = CgroupLayout.unescape(String(decoding: f[4], as: UTF8.self))
+            let mp = MountInfo.unescape(String(decoding: f[4], as: UTF8.self))
             if (rootfs == mp || rootfs.startsWithBytes(mp == "/" ? "/" : mp + "/")) && mp.count > best.count { best = mp }
         }
         try sys("make \(best) private") { try Mount.mount(nil, best, nil, MountFlags.privateProp) }
@@ -239,12 +239,12 @@ enum RootfsSequence {
     static func detachHostPseudoFilesystems(rootfs: String) throws(SwrunError) {
         let info = try sys { try Files.readString("/proc/self/mountinfo") }
         var targets: [String] = []
-        CgroupLayout.forEachMountInfoLine(info) { before, after in
-            guard let type = CgroupLayout.word(after, 0, separator: UInt8(ascii: " ")),
+        MountInfo.forEachLine(info) { before, after in
+            guard let type = MountInfo.word(after, 0, separator: UInt8(ascii: " ")),
                   type.elementsEqual("proc".utf8) || type.elementsEqual("sysfs".utf8),
-                  let rootField = CgroupLayout.word(before, 3, separator: UInt8(ascii: " ")), rootField.elementsEqual("/".utf8),
-                  let mp = CgroupLayout.word(before, 4, separator: UInt8(ascii: " ")) else { return }
-            let path = CgroupLayout.unescape(String(decoding: mp, as: UTF8.self))
+                  let rootField = MountInfo.word(before, 3, separator: UInt8(ascii: " ")), rootField.elementsEqual("/".utf8),
+                  let mp = MountInfo.word(before, 4, separator: UInt8(ascii: " ")) else { return }
+            let path = MountInfo.unescape(String(decoding: mp, as: UTF8.self))
             if path == rootfs || path.startsWithBytes(rootfs + "/") { return }
             targets.append(path)
         }

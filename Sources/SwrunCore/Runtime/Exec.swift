@@ -32,10 +32,11 @@ extension Runtime {
         // After setns(user) the process has no privilege in the host's namespace: a lower
         // oom_score_adj (Kubernetes gives -997) or a raised limit would be refused.
         plan.limitsByParent = namespaces.contains { $0.type == "user" }
-        let cgroups = try Self.subCgroups(o.cgroups, leaves: r.cgroupLeaves, layout: try CgroupLayout.discover())
-        let (pid, channel, v2Left) = try spawnExec(plan, namespaces: namespaces, cgroups: cgroups)
+        let driver = CgroupDrivers.attach(r.cgroup)
+        let dirs = try Self.subCgroups(o.cgroups, handle: r.cgroup)
+        let (pid, channel, v2Left) = try spawnExec(plan, namespaces: namespaces, cgroups: driver, dirs: dirs)
         do throws(SwrunError) {
-            if let v2Left { try CgroupManager.join([v2Left], pid: pid) }
+            try driver.join(pid: pid, v2Left: v2Left)
             if plan.limitsByParent { try Launcher.setLimits(plan, pid: pid) }
             try channel.send(.cgroupsReady(pid: r.initPid))
             _ = try channel.expect("ready")
@@ -61,10 +62,16 @@ extension Runtime {
     /// `--cgroup` says (runc 1.1): `path` for every hierarchy, `ctrl[,ctrl]:path` for the
     /// v1 hierarchies holding those controllers (on cgroup v2, only a bare path, or one
     /// whose controller list is empty). The path is relative, without "..", and must exist.
-    static func subCgroups(_ specs: [String], leaves: [String], layout: CgroupLayout) throws(SwrunError) -> [String] {
+    static func subCgroups(_ specs: [String], handle: CgroupHandle) throws(SwrunError) -> [String] {
+        let leaves = handle.leaves
         guard !specs.isEmpty else { return leaves }
-        guard layout.hierarchies.count == leaves.count else {
-            throw SwrunError(.system, "--cgroup: the host's cgroup hierarchies changed since the container was created")
+        // v1: which controllers each leaf's hierarchy has (the host's layout, as at create).
+        var layout = CgroupLayout.pureV2
+        if handle.driver == .cgroupfsV1 {
+            layout = try CgroupLayout.discover()
+            guard layout.hierarchies.count == leaves.count else {
+                throw SwrunError(.system, "--cgroup: the host's cgroup hierarchies changed since the container was created")
+            }
         }
         var out = leaves
         for spec in specs {
@@ -185,7 +192,7 @@ extension Runtime {
     }
 
     /// The third value: the v2 cgroup clone3 could not place the child in (the parent joins it).
-    func spawnExec(_ plan: LaunchPlan, namespaces: [NamespaceJoin], cgroups: [String]) throws(SwrunError) -> (Int32, SyncChannel, String?) {
+    func spawnExec(_ plan: LaunchPlan, namespaces: [NamespaceJoin], cgroups: any CgroupDriver, dirs: [String]) throws(SwrunError) -> (Int32, SyncChannel, String?) {
         let (parentEnd, childEnd) = try sys("create sync socket") { try PacketSocket.pair() }
         var fds: [(NamespaceJoin, OwnedFD)] = []
         for j in namespaces {
@@ -197,7 +204,7 @@ extension Runtime {
         }
         defer { restore?.undo() }
         // As for the init (Launcher.spawnInit): born in the v2 cgroup, joins v1 itself.
-        let placement = try CgroupManager.placement(cgroups)
+        let placement = try cgroups.placement(dirs)
         let (pid, inV2) = try Launcher.cloneInto(placement, flags: 0)
         if pid == 0 {
             parentEnd.fd.close()

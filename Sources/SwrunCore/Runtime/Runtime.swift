@@ -137,8 +137,9 @@ public struct Runtime {
             // As runc: --all signals whatever is in the cgroups, and a stopped container's
             // cgroups hold nothing, which is no error.
             if status == .stopped || status == .creating { return }
-            try CgroupManager.signalAll(r.cgroupLeaves, signal)
-            if status == .paused && signal == Signals.kill { try? CgroupManager.freeze(r.cgroupLeaves, false) }
+            let cgroups = CgroupDrivers.attach(r.cgroup)
+            try cgroups.signalAll(signal)
+            if status == .paused && signal == Signals.kill { try? cgroups.freeze(false) }
             return
         }
         if status == .stopped || status == .creating { throw SwrunError.notRunning }
@@ -204,7 +205,7 @@ public struct Runtime {
         try ContainerID.validate(id)
         let r = try store.load(id)
         if ContainerStatus.derive(r, store: store) == .stopped { return [] }
-        return CgroupManager.allPids(r.cgroupLeaves).sorted()
+        return CgroupDrivers.attach(r.cgroup).pids().sorted()
     }
 
     public func pause(_ id: String) throws(SwrunError) {
@@ -213,7 +214,7 @@ public struct Runtime {
         defer { withExtendedLifetime(lock) {} }
         let r = try store.load(id)
         switch ContainerStatus.derive(r, store: store) {
-        case .running, .created: try CgroupManager.freeze(r.cgroupLeaves, true)
+        case .running, .created: try CgroupDrivers.attach(r.cgroup).freeze(true)
         case .paused: throw SwrunError(.badState, "container already paused")
         default: throw SwrunError.notRunning
         }
@@ -225,6 +226,6 @@ public struct Runtime {
         defer { withExtendedLifetime(lock) {} }
         let r = try store.load(id)
         guard ContainerStatus.derive(r, store: store) == .paused else { throw SwrunError(.badState, "container not paused") }
-        try CgroupManager.freeze(r.cgroupLeaves, false)
+        try CgroupDrivers.attach(r.cgroup).freeze(false)
     }
 }

@@ -22,9 +22,9 @@ public struct ContainerRecord: Sendable {
     public var initStartTime: UInt64 = 0
     /// True once create finished: the init waits on exec.fifo or runs.
     public var setupComplete: Bool = false
-    /// One leaf directory per cgroup hierarchy, and every directory swrun made (outermost first).
-    public var cgroupLeaves: [String] = []
-    public var cgroupCreated: [String] = []
+    /// The container's cgroups: the driver, one leaf per hierarchy, every directory swrun
+    /// made (outermost first), the systemd unit.
+    public var cgroup = CgroupHandle(driver: .cgroupfsV1)
     public var poststart: [Hook] = []
     public var poststop: [Hook] = []
     /// The creator's effective uid (the state directory's owner, shown by `list`).
@@ -123,7 +123,7 @@ public struct StateStore: Sendable {
 extension ContainerRecord {
     var json: JSON {
         let strings: ([String]) -> JSON = { .array($0.map { .string($0) }) }
-        return .object([
+        var members: [(String, JSON)] = [
             ("id", .string(id)), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)), ("created", .string(created)),
             ("ociVersion", .string(ociVersion)),
             ("annotations", .object(annotations.keys.sorted().map { ($0, .string(annotations[$0] ?? "")) })),
@@ -131,9 +131,19 @@ extension ContainerRecord {
             ("creatorPid", .int(Int64(creatorPid))), ("creatorStartTime", .uint(creatorStartTime)),
             ("initPid", .int(Int64(initPid))), ("initStartTime", .uint(initStartTime)),
             ("setupComplete", .bool(setupComplete)),
-            ("cgroupLeaves", strings(cgroupLeaves)), ("cgroupCreated", strings(cgroupCreated)),
-            ("poststart", .array(poststart.map { $0.json })), ("poststop", .array(poststop.map { $0.json })),
-        ] + (ownerUid.map { [("ownerUid", JSON.uint(UInt64($0)))] } ?? []))
+            // The driver and the leaves status reads come before the full lists: `list`
+            // steps over the lists (ContainerRecord(state:listing:)).
+            ("cgroupDriver", .string(cgroup.driver.rawValue)),
+        ]
+        if let f = cgroup.freezer { members.append(("cgroupFreezer", .string(f))) }
+        if let u = cgroup.unified { members.append(("cgroupUnified", .string(u))) }
+        if let u = cgroup.unit { members.append(("systemdUnit", .string(u))) }
+        members.append(("cgroupLeaves", strings(cgroup.leaves)))
+        members.append(("cgroupCreated", strings(cgroup.created)))
+        members.append(("poststart", .array(poststart.map { $0.json })))
+        members.append(("poststop", .array(poststop.map { $0.json })))
+        if let uid = ownerUid { members.append(("ownerUid", .uint(UInt64(uid)))) }
+        return .object(members)
     }
 
     /// state.json read in place (JSONReader's streaming half): `list` decodes one per
@@ -148,7 +158,7 @@ extension ContainerRecord {
         var annotations: [String: String] = [:]
         var setupComplete = false, ownerUid: UInt32?
         var leaves: [String] = [], made: [String] = []
-        var leafBytes: [ArraySlice<UInt8>] = []
+        var driver: CgroupDriverKind?, freezer: String?, unified: String?, unit: String?
         var poststart: JValue?, poststop: JValue?
         try r.readMembers { (r, key) throws(SpecError) in
             switch key {
@@ -165,10 +175,17 @@ extension ContainerRecord {
             case "setupComplete": setupComplete = try r.readBool()
             case "ownerUid": ownerUid = try r.readInteger(UInt32.self)
             case "annotations": try r.readObject { (r, k) throws(SpecError) in annotations[k] = try r.readStringIfAny() ?? "" }
-            case "cgroupLeaves" where listing:
-                // Status needs the v1 freezer's leaf only (else every leaf, on v2): the rest
-                // is not made into Strings for each listed container.
-                try r.readArray { r throws(SpecError) in if let s = try r.readStringBytesIfAny() { leafBytes.append(s) } }
+            case "cgroupDriver":
+                let name = try r.readString()
+                guard let d = CgroupDriverKind(rawValue: name) else { throw SpecError("state.json: cgroupDriver \(Quote.short(name)) is unknown") }
+                driver = d
+            case "cgroupFreezer": freezer = try r.readString()
+            case "cgroupUnified": unified = try r.readString()
+            case "systemdUnit": unit = try r.readString()
+            case "cgroupLeaves" where listing && driver == .cgroupfsV1 && freezer != nil:
+                // Status needs the v1 freezer's leaf only: the others are not made into
+                // Strings for each listed container.
+                try r.skipValue()
             case "cgroupLeaves": try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { leaves.append(s) } }
             // (A `where` clause would bind to the last pattern of a list only: one per case.)
             case "cgroupCreated" where listing, "poststart" where listing, "poststop" where listing: try r.skipValue()
@@ -179,9 +196,12 @@ extension ContainerRecord {
             }
         }
         try r.finish()
-        if listing {
-            let freezer = leafBytes.first { ByteText.contains("/freezer/", in: $0) }
-            leaves = (freezer.map { [$0] } ?? leafBytes).map { String(decoding: $0, as: UTF8.self) }
+        if driver == nil {
+            // A record from before drivers were recorded: cgroupfs, v1 where a leaf is in
+            // the freezer hierarchy.
+            freezer = leaves.first { $0.containsText("/freezer/") }
+            driver = freezer != nil || leaves.count > 1 ? .cgroupfsV1 : .cgroupfsV2
+            unified = driver == .cgroupfsV2 ? leaves.first : leaves.first { $0.startsWithBytes("/sys/fs/cgroup/unified/") }
         }
         func req<T>(_ v: T?, _ k: String) throws(SpecError) -> T {
             guard let v else { throw SpecError("state.json: \(k) missing") }
@@ -193,8 +213,7 @@ extension ContainerRecord {
         self.initPid = try req(initPid, "initPid")
         self.initStartTime = try req(initStartTime, "initStartTime")
         self.setupComplete = setupComplete
-        cgroupLeaves = leaves
-        cgroupCreated = made
+        cgroup = CgroupHandle(driver: driver ?? .cgroupfsV1, leaves: leaves, created: made, freezer: freezer, unified: unified, unit: unit)
         self.poststart = try poststart.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []
         self.poststop = try poststop.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststop") } ?? []
         self.ownerUid = ownerUid

@@ -19,7 +19,7 @@ public enum ContainerStatus: String, Sendable {
         // handover (the init no longer dies with it) leaves a container that runs, and kill,
         // exec and ps must reach it. Before the handover the init dies with its creator.
         guard let state = reader.liveState(r.initPid, r.initStartTime) else { return .stopped }
-        if reader.isFrozen(r.cgroupLeaves, initState: state) { return .paused }
+        if CgroupDrivers.isFrozen(r.cgroup, initState: state, read: reader.read) { return .paused }
         if reader.fifoExists(r.id) { return .created }
         return .running
     }
@@ -70,21 +70,5 @@ final class StatusReader {
     func stateFile(_ id: String) -> [UInt8]? {
         guard let root else { return try? Files.readSmall(store.directory(id) + "/state.json", max: 16384) }
         return try? Files.readSmallAt(root, id + "/state.json", scratch: scratch)
-    }
-
-    /// FROZEN by the v1 freezer, else by v2 cgroup.freeze. The v1 freezer only reports
-    /// FROZEN once every task in the cgroup is frozen, and a frozen task reports
-    /// uninterruptible sleep ('D') in /proc/<pid>/stat (the kernel says so of frozen tasks
-    /// since the 6.1 freezer, and its refrigerator slept that way before): with the init in
-    /// any other state, the v1 freezer cannot say FROZEN, and `list` spares itself the read.
-    func isFrozen(_ leaves: [String], initState: UInt8) -> Bool {
-        if let leaf = leaves.first(where: CgroupManager.isV1FreezerPath) {
-            if initState != UInt8(ascii: "D") { return false }
-            let slash = leaf.lastIndex(of: "/") ?? leaf.startIndex
-            if let b = read(String(leaf[..<slash]), String(leaf[leaf.index(after: slash)...]) + "/freezer.state") {
-                return trimWhitespace(String(decoding: b, as: UTF8.self)) == "FROZEN"
-            }
-        }
-        return CgroupManager.freezerState(leaves) == "FROZEN"
     }
 }

@@ -25,7 +25,7 @@ enum Teardown {
         }
         // 3. The cgroups swrun made, with whatever the container made inside them; any
         //    process left there (a joined PID namespace keeps them alive) is killed first.
-        try CgroupManager.destroy(leaves: r.cgroupLeaves, created: r.cgroupCreated)
+        try CgroupDrivers.attach(r.cgroup).destroy()
         // 4. poststop hooks, every one of them: a failure is a warning (the spec's words).
         HookRunner.runAll(r.poststop, kind: "poststop", state: Runtime.state(r, status: .stopped, pid: 0).hookJSON.encoded(), cwd: hookCwd)
         // 5. The state directory last: until here `delete --force` can find and finish it.

@@ -11,15 +11,10 @@ extension Runtime {
         defer { withExtendedLifetime(lock) {} }
         let rec = try store.load(id)
         if ContainerStatus.derive(rec, store: store) == .stopped { throw SwrunError.notRunning }
-        let layout = try CgroupLayout.discover()
-        guard layout.hierarchies.count == rec.cgroupLeaves.count else {
-            throw SwrunError(.system, "update: the host's cgroup hierarchies changed since the container was created")
-        }
         if let d = r.devices, !d.isEmpty {
             throw SwrunError(.usage, "update: device rules cannot be changed on a running container (as runc)")
         }
-        try ResourceCheck.validate(r, layout: layout, field: "resources")
-        try ResourceApplier.apply(r, leaves: rec.cgroupLeaves, layout: layout, update: true)
+        try CgroupDrivers.attach(rec.cgroup).update(r)
     }
 
     /// `events --stats` data, in runc's shape (types.Stats), from whichever hierarchy has it.
@@ -27,14 +22,25 @@ extension Runtime {
         try ContainerID.validate(id)
         let rec = try store.load(id)
         if ContainerStatus.derive(rec, store: store) == .stopped { throw SwrunError.notRunning }
-        return CgroupStats.collect(rec.cgroupLeaves)
+        return CgroupDrivers.attach(rec.cgroup).stats()
     }
 
     /// The OOM-kill counter of the container's memory cgroup (v2 memory.events oom_kill, v1
     /// memory.oom_control oom_kill), for `events` to report increases.
     public func oomKills(_ id: String) -> UInt64 {
         guard let rec = try? store.load(id) else { return 0 }
-        return CgroupStats.oomKills(rec.cgroupLeaves)
+        return CgroupDrivers.attach(rec.cgroup).oomKills()
+    }
+
+    /// A descriptor that becomes readable when the container's OOM count may have changed
+    /// (inotify on v2's memory.events), or nil where only polling tells (v1). A systemd
+    /// scope's cgroup goes as soon as its last process exits, often the OOM-killed one:
+    /// `events` must read the count the moment it changes, not at its next poll.
+    public func oomWatch(_ id: String) -> OwnedFD? {
+        guard let rec = try? store.load(id) else { return nil }
+        let files = CgroupDrivers.attach(rec.cgroup).oomEventFiles
+        guard !files.isEmpty else { return nil }
+        return try? Files.watchModified(files)
     }
 
     public func isStopped(_ id: String) -> Bool {

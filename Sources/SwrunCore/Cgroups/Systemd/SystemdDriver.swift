@@ -1,0 +1,184 @@
+import OCISpec
+import SwrunSys
+
+/// The systemd cgroup driver (--systemd-cgroup), as runc's and crun's on a pure cgroup v2
+/// host: the container's cgroup is a transient scope that systemd makes with the init in
+/// it (StartTransientUnit: Delegate=yes, DefaultDependencies=no, the init's PID, and the
+/// limits systemd knows as unit properties), and everything systemd does not manage is
+/// written through cgroupfs into the scope's cgroup (the device filter, swap, unified
+/// keys, ...), as runc's Set does after setUnitProperties. Freezing, signals, pids and
+/// stats are cgroupfs reads and writes on the scope's cgroup (runc: fsMgr); `update` sets
+/// the unit's properties and then the files; `delete` stops the unit.
+///
+/// D-Bus round trips are only those systemd needs: a create connects once (before the
+/// clone, so an unreachable systemd fails before anything runs), starts the unit with its
+/// limits in the same call, and waits for the job; systemd's version is asked only when a
+/// conversion depends on it (SystemdProperties.needsVersion).
+final class SystemdDriver: CgroupDriver {
+    private(set) var handle: CgroupHandle
+    /// Where the unit goes and what it is called (at create).
+    private let unitPlacement: SystemdUnitPlacement?
+    private var manager: SystemdManager?
+    private var version = -1
+    private var converted: SystemdResources?
+    /// The unit has been started (or, for a driver made from a record, may have been).
+    private var started: Bool
+
+    /// A create's driver: the unit's name and cgroup from cgroupsPath ("slice:prefix:name",
+    /// runc's defaults), before anything exists.
+    init(layout: CgroupLayout, cgroupsPath: String?, id: String) throws(SwrunError) {
+        guard layout.isPureV2, let h = layout.hierarchies.first else {
+            throw SwrunError(.usage, "--systemd-cgroup: swrun's systemd cgroup driver needs a pure cgroup v2 host (this one mounts cgroup v1 hierarchies); use the cgroupfs driver (no --systemd-cgroup)")
+        }
+        guard Creds.geteuid() == 0 else {
+            throw SwrunError(.usage, "--systemd-cgroup: an unprivileged user's systemd instance (the user bus) is not supported yet; run without --systemd-cgroup")
+        }
+        let p = try SystemdProperties.placement(cgroupsPath: cgroupsPath, id: id)
+        let path = try SystemdProperties.cgroupPath(p)
+        // The cgroup2 mount may show a subtree only (swrun in a cgroup namespace): systemd's
+        // path is from the hierarchy's root.
+        let visible: String
+        if h.root == "/" {
+            visible = path
+        } else if path.startsWithBytes(h.root + "/") {
+            visible = String(path.dropFirst(h.root.utf8.count))
+        } else {
+            throw SwrunError(.system, "--systemd-cgroup: the unit's cgroup \(path) is outside this process's view of cgroup2 (\(h.root))")
+        }
+        let leaf = h.mountpoint + visible
+        // The scope's cgroup is systemd's to make and remove; it is listed as made by swrun
+        // so that a stop that left it behind (systemd gone) is finished by rmdir.
+        handle = CgroupHandle(driver: .systemd, leaves: [leaf], created: [leaf], unified: leaf, unit: p.unitName)
+        unitPlacement = p
+        started = false
+    }
+
+    /// The driver of an existing container, from its record.
+    init(handle: CgroupHandle) {
+        self.handle = handle
+        unitPlacement = nil
+        started = true
+    }
+
+    var leaf: String { handle.leaves.first ?? "" }
+
+    /// cgroupfs on the scope's cgroup.
+    var cgroupfs: CgroupfsV2Driver { CgroupfsV2Driver(leaf: leaf, created: handle.created, driver: .systemd, unit: handle.unit) }
+
+    /// The unit turned out not to be ours (it existed before): the teardown of the failed
+    /// create must neither stop it nor remove its cgroup.
+    private func disown() {
+        handle.unit = nil
+        handle.created = []
+    }
+
+    private func connect() throws(SwrunError) -> SystemdManager {
+        if let manager { return manager }
+        do {
+            let m = try SystemdManager.connectAsRoot()
+            manager = m
+            return m
+        } catch {
+            throw error.wrapped("systemd cgroup driver: cannot reach systemd (the system bus, /run/systemd/private)")
+        }
+    }
+
+    deinit { manager?.close() }
+
+    func create(_ r: LinuxResources) throws(SwrunError) {
+        if Files.exists(leaf) {
+            let unit = handle.unit ?? ""
+            disown()
+            throw SwrunError(.system, "systemd unit \(unit) already exists (its cgroup \(leaf) does): another container's?")
+        }
+        let m = try connect()
+        if SystemdProperties.needsVersion(r) { version = try m.version() }
+        let converted = try SystemdProperties.resourcesV2(r, systemdVersion: version)
+        for w in converted.warnings { Log.warning(w) }
+        self.converted = converted
+    }
+
+    /// Before the scope exists there is nothing to be born in: systemd moves the init into
+    /// it. An exec'd process is born in the scope's cgroup, as with cgroupfs.
+    func placement(_ dirs: [String]) throws(SwrunError) -> CgroupPlacement {
+        guard started else { return CgroupPlacement() }
+        return try cgroupfs.placement(dirs)
+    }
+
+    func adopt(pid: Int32, v2Left: String?, resources: LinuxResources) throws(SwrunError) {
+        guard let p = unitPlacement, let converted, let unit = handle.unit else {
+            throw SwrunError(.system, "systemd cgroup driver: adopt before create")
+        }
+        let m = try connect()
+        let properties = try SystemdProperties.unitProperties(p, pid: pid, unified: resources.unified, systemdVersion: version) + converted.properties
+        do {
+            try m.startUnit(unit, properties: properties)
+        } catch where error.errno == Errno.EEXIST {
+            disown()
+            throw error.wrapped("systemd cgroup driver: start unit \(unit)")
+        } catch {
+            throw error.wrapped("systemd cgroup driver: start unit \(unit)")
+        }
+        started = true
+        // The limits only take effect if the init is where they are: systemd says the job
+        // is done, the kernel says where the process is.
+        guard CgroupfsTree.pids(leaf).contains(pid) else {
+            throw SwrunError(.system, "systemd cgroup driver: unit \(unit) started, but the container's init (pid \(pid)) is not in \(leaf)")
+        }
+        // What systemd does not manage, through cgroupfs (runc's Set: the unit's
+        // properties, then fs2's writes), with the CPU quota as systemd rounded it.
+        var r = resources
+        if let q = converted.cpuQuota { r.cpu?.quota = q }
+        try ResourceApplier.apply(r, v1: [], v2: leaf)
+    }
+
+    func join(pid: Int32, v2Left: String?) throws(SwrunError) { try cgroupfs.join(pid: pid, v2Left: v2Left) }
+
+    func freeze(_ frozen: Bool) throws(SwrunError) { try cgroupfs.freeze(frozen) }
+
+    func freezerState() -> String? { cgroupfs.freezerState() }
+
+    func signalAll(_ sig: Int32) throws(SwrunError) { try cgroupfs.signalAll(sig) }
+
+    func pids() -> [Int32] { cgroupfs.pids() }
+
+    /// runc's update on the systemd driver: the unit's properties first (so that a later
+    /// daemon-reload or restart of systemd keeps them), then the files. The device rules
+    /// are not sent: `update` never changes them, and systemd would take an absent list
+    /// as "none but the defaults".
+    func update(_ r: LinuxResources) throws(SwrunError) {
+        try ResourceCheck.validate(r, layout: CgroupLayout.pureV2, field: "resources")
+        guard let unit = handle.unit else { throw SwrunError(.system, "systemd cgroup driver: the container's record names no unit") }
+        let m = try connect()
+        if SystemdProperties.needsVersion(r) { version = try m.version() }
+        let converted = try SystemdProperties.resourcesV2(r, systemdVersion: version)
+        for w in converted.warnings { Log.warning(w) }
+        let properties = converted.properties.filter { $0.name != "DevicePolicy" && $0.name != "DeviceAllow" }
+        if !properties.isEmpty {
+            do { try m.setUnitProperties(unit, properties: properties) } catch { throw error.wrapped("systemd cgroup driver: set properties of \(unit)") }
+        }
+        var r = r
+        if let q = converted.cpuQuota { r.cpu?.quota = q }
+        try ResourceApplier.apply(r, v1: [], v2: leaf, update: true)
+    }
+
+    func stats() -> JSON { cgroupfs.stats() }
+
+    func oomKills() -> UInt64 { cgroupfs.oomKills() }
+
+    var oomEventFiles: [String] { cgroupfs.oomEventFiles }
+
+    /// What is left in the scope is killed first (a stop would send SIGTERM and wait up to
+    /// its timeout), then the unit is stopped (systemd removes its cgroup; a unit already
+    /// gone is fine), then anything systemd left is removed by rmdir.
+    func destroy() throws(SwrunError) {
+        // Only a unit that is ours: a create that found the unit existing disowned it.
+        guard handle.unit != nil else { return }
+        if Files.exists(leaf) { CgroupfsTree.thawAndKill([leaf], v2Kill: leaf) }
+        if let unit = handle.unit, started {
+            let m = try connect()
+            do { try m.stopUnit(unit) } catch { throw error.wrapped("systemd cgroup driver: stop unit \(unit)") }
+        }
+        try CgroupfsTree.destroy(leaves: [leaf], created: handle.created, v2Kill: leaf)
+    }
+}
