@@ -5,7 +5,7 @@
 #   make vm-image  build or refresh the cached test VM (vm/build.sh, docs/vm.md)
 #   make vm-test   every VM suite (tests/vm/) in the test VM; ends "N passed, M failed"
 #   make fuzz      the config and CLI fuzzers, FUZZ_TIME seconds each (FUZZ_RUNS=N: N inputs)
-#   make bench     swrun vs crun vs runc (bench/run.sh)
+#   make bench     swrun vs crun vs runc (bench/run.sh; bench/vm-v2.sh in the test VM)
 #   make layout    regenerate the start path's link order (layout/generate.sh)
 #   make install PREFIX=/usr/local
 SHELL := /bin/bash
@@ -106,10 +106,16 @@ e2e: build e2e-deps
 	e2e/run-all.sh $(abspath $(BIN))
 
 # swrun vs runc vs crun side by side (not a test: ratios, not pass/fail). BENCH_RUNS and
-# BENCH_N scale it; the table goes to bench/results.md.
-bench: build
+# BENCH_N scale it; the table goes to bench/results.md. Then the pure cgroup v2 section in
+# the test VM, each runtime with the cgroupfs and the systemd driver (bench/vm-v2.sh; ratios
+# only, BENCH_VM_RUNS rounds), appended to it.
+bench: build vm-image
 	@for p in runc crun python3 /usr/bin/time; do command -v $$p >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runc crun python3 time; break; }; done
 	bench/run.sh $(abspath $(BIN)) bench/results.md
+	@mkdir -p .build/vm-bench
+	vm/run.sh --timeout 1800 --no-build --share .:/work:ro --share $(abspath .build/vm-bench):/results --workdir /work \
+		--env BENCH_VM_RUNS -- bench/vm-v2.sh /work/$(BIN) /results/vm-v2.md
+	@{ echo; echo "## Pure cgroup v2 (test VM)"; echo; cat .build/vm-bench/vm-v2.md; } >> bench/results.md
 	@cat bench/results.md
 
 install: build

@@ -103,7 +103,7 @@ enum ProcessSetup {
             try sys("set oom_score_adj") { try Files.writeFileAt(proc, "self/oom_score_adj", String(adj), display: "/proc/self/oom_score_adj") }
         }
         if let profile = plan.apparmorProfile {
-            try sys("apply AppArmor profile") { try Files.writeFileAt(proc, "self/attr/apparmor/exec", "exec \(profile)", display: "/proc/self/attr/apparmor/exec") }
+            try sys("apply AppArmor profile \(Quote.short(profile)) (process.apparmorProfile)") { try Files.writeFileAt(proc, "self/attr/apparmor/exec", "exec \(profile)", display: "/proc/self/attr/apparmor/exec") }
         }
         if let label = plan.selinuxLabel {
             try sys("apply SELinux label") { try Files.writeFileAt(proc, "self/attr/exec", label, display: "/proc/self/attr/exec") }
