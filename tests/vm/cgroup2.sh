@@ -134,6 +134,17 @@ $SW kill --all c6 9; sleep 0.5
 $SW state c6 | grep -q '"stopped"' && ok "kill --all (cgroup.kill)" || bad "kill --all"
 $SW delete c6 && [ ! -d $C ] && ok "delete after kill --all" || bad "delete"
 
+# A cgroup made inside the container's (a nested runtime's, systemd's in a container) goes
+# with it, and so does the process in it.
+config '["/bin/sleep","60"]' '{}'
+(cd $B && $SW run -d c10)
+$SW exec -d c10 sleep 55
+init=$($SW state c10 | tr ',' '\n' | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+other=$($SW ps --format json c10 | tr -d '[] ' | tr ',' '\n' | grep -vx "$init" | head -1)
+mkdir $C/nested && echo "$other" > $C/nested/cgroup.procs
+[ "$(cat $C/nested/cgroup.procs)" = "$other" ] && ok "a process moved into a nested cgroup" || bad "nested placement: '$other'"
+$SW delete -f c10 && [ ! -d $C ] && ! kill -0 "$other" 2>/dev/null && ok "delete -f removes the nested cgroup and kills what is in it" || bad "nested delete: $(ls $C 2>&1 | head -3)"
+
 if [ "$DRIVER" = systemd ]; then
 	# The scope is systemd's unit: its properties are the limits, set at start and by update.
 	prop() { systemctl show -P "$2" "$1" 2>/dev/null; }
