@@ -9,6 +9,9 @@
 #   make layout    regenerate the start path's link order (layout/generate.sh)
 #   make install PREFIX=/usr/local
 SHELL := /bin/bash
+# The swrun binary's compiler flags (Package.swift: unsafeFlags only when asked, so that the
+# library products stay usable as a dependency).
+export SWRUN_TUNED := 1
 PREFIX ?= /usr/local
 SWIFT ?= swift
 RELEASE_FLAGS := -c release -Xswiftc -static-executable

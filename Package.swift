@@ -4,8 +4,12 @@ import PackageDescription
 // Target graph (docs/architecture.md):
 //   swrun -> SwrunCLI -> SwrunCore -> { OCISpec, SwrunSys -> { CSwrun, CLibcap, CLibseccomp } }
 // Only SwrunSys imports Glibc and the C modules; SwrunCore and OCISpec never do.
-let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+// SWRUN_TUNED=1 (the Makefile exports it; layout/generate.sh sets it) compiles every module
+// of the swrun binary with the flags below. They are unsafeFlags, which SwiftPM refuses in a
+// package used as a dependency: without SWRUN_TUNED the library products (SwrunKit,
+// SwrunCore, OCISpec) build with none, for other packages to use (docs/library.md).
+let tuned = Context.environment["SWRUN_TUNED"] == "1"
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")] + (tuned ? [
     // The runtime uses neither Regex nor async: leaving their modules out keeps their code
     // and conformance records out of the static binary.
     // Concrete generic type metadata through direct accessor calls, not by demangling a
@@ -13,7 +17,7 @@ let strict: [SwiftSetting] = [
     // Every function in a section of its own, so that the linker can lay out the start path
     // (layout/swrun.order) in a few pages instead of across the whole text.
     .unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import", "-Xfrontend", "-disable-implicit-concurrency-module-import", "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors", "-Xfrontend", "-function-sections"]),
-]
+] : [])
 
 // The runtime's text layout (docs/performance.md, "Text layout"): lld places the functions
 // that the lifecycle verbs run, in the order they run them, together at the start of
@@ -35,6 +39,7 @@ let package = Package(
     name: "swrun",
     products: [
         .executable(name: "swrun", targets: ["swrun"]),
+        .library(name: "SwrunKit", targets: ["SwrunKit"]),
         .library(name: "SwrunCore", targets: ["SwrunCore"]),
         .library(name: "OCISpec", targets: ["OCISpec"]),
         .library(name: "OCISpecCodable", targets: ["OCISpecCodable"]),
@@ -42,7 +47,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibseccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
-        .target(name: "CSwrun", dependencies: ["CLibseccomp"], cSettings: [.unsafeFlags(["-ffunction-sections", "-fdata-sections"])]),
+        .target(name: "CSwrun", dependencies: ["CLibseccomp"], cSettings: tuned ? [.unsafeFlags(["-ffunction-sections", "-fdata-sections"])] : []),
         .target(name: "SwrunSys", dependencies: ["CSwrun", "CLibcap", "CLibseccomp"], swiftSettings: strict),
         .target(name: "OCISpec", swiftSettings: strict),
         // The Codable decoder (FoundationEssentials' JSONDecoder): tests and tools only, so
@@ -50,6 +55,11 @@ let package = Package(
         .target(name: "OCISpecCodable", dependencies: ["OCISpec"], swiftSettings: strict),
         .target(name: "SwrunCore", dependencies: ["OCISpec", "SwrunSys"], swiftSettings: strict),
         .target(name: "SwrunCLI", dependencies: ["SwrunCore", "OCISpec"], swiftSettings: strict),
+        // SwrunCore as a library for Swift programs (docs/library.md): create and run from a
+        // Spec value. Not part of the swrun binary (it encodes with FoundationEssentials).
+        .target(name: "SwrunKit", dependencies: ["SwrunCore", "OCISpec", "OCISpecCodable", "SwrunSys"], swiftSettings: strict),
+        // The library's worked example, built and run by the tests (LibraryTests).
+        .executableTarget(name: "swrun-example", dependencies: ["SwrunKit"], path: "Examples/HelloContainer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
         .executableTarget(name: "swrun", dependencies: ["SwrunCLI"], swiftSettings: strict, linkerSettings: layout),
         // The in-container conformance checker (docs/conformance.md): a test oracle that
         // shares only the spec types with the runtime and decodes with the Codable model,

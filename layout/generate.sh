@@ -33,7 +33,7 @@ ORDER=$here/swrun.order
 
 link() {
     rm -f "$SCRATCH/release/swrun"
-    (cd "$root" && swift build -c release -Xswiftc -static-executable --scratch-path "$SCRATCH" --product swrun \
+    (cd "$root" && SWRUN_TUNED=1 swift build -c release -Xswiftc -static-executable --scratch-path "$SCRATCH" --product swrun \
         -Xlinker -Map="$W/swrun.map" -Xlinker --no-demangle >"$W/build.log" 2>&1) || { cat "$W/build.log" >&2; exit 1; }
     # The verbs run the binary from a read-only mount: create and exec then need no sealed
     # copy (CVE-2019-5736), so the traced process is the binary itself.

@@ -15,29 +15,12 @@ extension SwrunCLI {
             return
         }
         guard let ms = parseDuration(interval) else { throw SwrunError(.usage, "invalid interval \(Quote.short(interval))") }
-        let watch = c.oomWatch(id)
-        var ooms = c.oomKills(id)
-        var next = 0
-        while true {
-            let stopped = c.isStopped(id)
-            // An OOM kill often ends the container: report it before stopping.
-            let o = c.oomKills(id)
-            if o > ooms { Stdio.writeStdout(line("oom", nil)) }
-            ooms = o
-            if stopped { break }
-            let now = Clock.monotonicMilliseconds()
-            if now >= next {
-                guard let s = try? c.stats(id) else { break }
-                Stdio.writeStdout(line("stats", s))
-                next = now + ms
+        try c.events(id, intervalMilliseconds: ms) { event in
+            switch event {
+            case .stats(let s): Stdio.writeStdout(line("stats", s))
+            case .oom: Stdio.writeStdout(line("oom", nil))
             }
-            if let watch {
-                // Woken at once by an OOM kill (memory.events changed), else at the interval.
-                _ = try? Files.pollReadable(watch.raw, timeoutMs: Int32(min(ms, 50)))
-                Files.drain(watch.raw)
-            } else {
-                Proc.sleep(milliseconds: min(ms, 50))
-            }
+            return true
         }
     }
 }

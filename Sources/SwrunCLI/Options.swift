@@ -22,6 +22,7 @@ extension SwrunCLI {
 
     static func execOptions(_ a: ParsedArgs) throws(SwrunError) -> ExecOptions {
         var o = ExecOptions()
+        o.forwardSignals = true
         o.processFile = a.string("process")
         o.args = Array(a.positional.dropFirst())
         o.env = a.strings("env")

@@ -141,6 +141,7 @@ public enum SwrunCLI {
         case "run":
             var o = try createOptions(a)
             o.systemdCgroup = systemdCgroup
+            o.forwardSignals = true
             o.detached = a.bool("detach")
             let cwd: String
             do { cwd = try Files.getcwd() } catch { throw SwrunError.system(error) }

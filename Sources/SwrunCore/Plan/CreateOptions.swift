@@ -13,6 +13,12 @@ public struct CreateOptions: Sendable {
     /// LISTEN_FDS from swrun's environment (systemd socket activation): those fds are passed
     /// on before the --preserve-fds ones, with LISTEN_FDS and LISTEN_PID=1 in the container.
     public var listenFds = 0
+    /// The configuration itself, instead of the bundle's config.json (a library caller with a
+    /// Spec value: SwrunKit encodes it). The bundle still anchors relative paths.
+    public var config: [UInt8]?
+    /// A foreground `run` passes the signals swrun receives on to the container's process
+    /// (installs handlers: a process-wide change, so only when asked; the CLI asks).
+    public var forwardSignals = false
     /// --systemd-cgroup: the container's cgroup is a systemd scope (SystemdDriver).
     public var systemdCgroup = false
     /// create, or run --detach: nobody will relay a terminal.

@@ -30,7 +30,12 @@ enum Launcher {
         } catch {
             throw SwrunError(.invalidConfig, error.description, errno: error.errno)
         }
-        let (spec, configBytes) = try loadSpec(bundlePath)
+        let spec: Spec, configBytes: [UInt8]
+        if let given = options.config {
+            (spec, configBytes) = (try Validation.spec(given), given)
+        } else {
+            (spec, configBytes) = try loadSpec(bundlePath)
+        }
         let layout = try CgroupLayout.discover()
         var options = options
         options.seccompCache = store.root + "/.cache/seccomp"

@@ -52,7 +52,7 @@ extension Runtime {
         listener?.close()
         if let path = try absolute(o.pidfdSocket) { try PidfdSocket.send(pid: pid, to: path) }
         if o.detach { return 0 }
-        Proc.forwardSignals(to: pid)
+        if o.forwardSignals { Proc.forwardSignals(to: pid) }
         if let relay { return try relay.relay(pid: pid).shellCode }
         guard let status = try sys("wait for exec process", { try Proc.waitpid(pid) }) else { return 1 }
         return status.shellCode

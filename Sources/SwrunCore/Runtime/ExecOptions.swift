@@ -20,6 +20,9 @@ public struct ExecOptions: Sendable {
     public var preserveFds = 0
     public var pidfdSocket: String?
     public var ignorePaused = false
+    /// A foreground exec passes the signals swrun receives on to the process (installs
+    /// handlers: a process-wide change, so only when asked; the CLI asks).
+    public var forwardSignals = false
     /// --cgroup, runc 1.1's: `[controller[,controller...]:]path`, a sub-cgroup of the
     /// container's (existing) to run the process in.
     public var cgroups: [String] = []

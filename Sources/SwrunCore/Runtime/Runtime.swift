@@ -109,7 +109,7 @@ public struct Runtime {
         created.lock.unlock()
         if let notify { try Notify.relay(notify, pid: r.initPid, startTime: r.initStartTime) }
         if detach { return 0 }
-        Proc.forwardSignals(to: created.pid)
+        if options.forwardSignals { Proc.forwardSignals(to: created.pid) }
         let status: ExitStatus
         if let relay = created.relay {
             status = try relay.relay(pid: created.pid)

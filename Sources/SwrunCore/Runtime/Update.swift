@@ -27,7 +27,7 @@ extension Runtime {
 
     /// The OOM-kill counter of the container's memory cgroup (v2 memory.events oom_kill, v1
     /// memory.oom_control oom_kill), for `events` to report increases.
-    public func oomKills(_ id: String) -> UInt64 {
+    func oomKills(_ id: String) -> UInt64 {
         guard let rec = try? store.load(id) else { return 0 }
         return CgroupDrivers.attach(rec.cgroup).oomKills()
     }
@@ -36,11 +36,48 @@ extension Runtime {
     /// (inotify on v2's memory.events), or nil where only polling tells (v1). A systemd
     /// scope's cgroup goes as soon as its last process exits, often the OOM-killed one:
     /// `events` must read the count the moment it changes, not at its next poll.
-    public func oomWatch(_ id: String) -> OwnedFD? {
+    func oomWatch(_ id: String) -> OwnedFD? {
         guard let rec = try? store.load(id) else { return nil }
         let files = CgroupDrivers.attach(rec.cgroup).oomEventFiles
         guard !files.isEmpty else { return nil }
         return try? Files.watchModified(files)
+    }
+
+    /// One event of `events`: a stats sample or an OOM kill.
+    public enum Event: Sendable {
+        case stats(JSON)
+        case oom
+    }
+
+    /// `events`: a stats sample every `intervalMilliseconds` and an OOM event whenever the
+    /// OOM-kill count grows, until the container stops or `handler` returns false. An OOM
+    /// kill often ends the container: it is reported before the end.
+    public func events(_ id: String, intervalMilliseconds: Int, _ handler: (Event) -> Bool) throws(SwrunError) {
+        try ContainerID.validate(id)
+        _ = try store.load(id)
+        let watch = oomWatch(id)
+        var ooms = oomKills(id)
+        var next = 0
+        while true {
+            let stopped = isStopped(id)
+            let o = oomKills(id)
+            if o > ooms, !handler(.oom) { return }
+            ooms = o
+            if stopped { return }
+            let now = Clock.monotonicMilliseconds()
+            if now >= next {
+                guard let s = try? stats(id) else { return }
+                if !handler(.stats(s)) { return }
+                next = now + intervalMilliseconds
+            }
+            if let watch {
+                // Woken at once by an OOM kill (memory.events changed), else at the interval.
+                _ = try? Files.pollReadable(watch.raw, timeoutMs: Int32(min(intervalMilliseconds, 50)))
+                Files.drain(watch.raw)
+            } else {
+                Proc.sleep(milliseconds: min(intervalMilliseconds, 50))
+            }
+        }
     }
 
     public func isStopped(_ id: String) -> Bool {
