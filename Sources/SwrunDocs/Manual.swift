@@ -59,7 +59,7 @@ public enum Manual {
     }
 
     static func th(_ name: String) -> String {
-        ".TH \(esc(name.uppercased())) 8 \"\" \"swrun \(Help.version)\" \"System Administration\"\n"
+        ".TH \(name.uppercased()) 8 \"\" \"swrun \(Help.version)\" \"System Administration\"\n"
     }
 
     static func synopsis(_ v: VerbSpec) -> String {
