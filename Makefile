@@ -7,7 +7,9 @@
 #   make fuzz      the config and CLI fuzzers, FUZZ_TIME seconds each (FUZZ_RUNS=N: N inputs)
 #   make bench     swrun vs crun vs runc (bench/run.sh; bench/vm-v2.sh in the test VM)
 #   make layout    regenerate the start path's link order (layout/generate.sh)
-#   make install PREFIX=/usr/local
+#   make docs      the man pages and shell completions, from the command table (.build/share)
+#   make install PREFIX=/usr/local   the binary, the man pages, the completions
+#   make deb       a Debian package, swrun_VERSION_ARCH.deb, with dpkg-deb
 SHELL := /bin/bash
 # The swrun binary's compiler flags (Package.swift: unsafeFlags only when asked, so that the
 # library products stay usable as a dependency).
@@ -18,17 +20,28 @@ RELEASE_FLAGS := -c release -Xswiftc -static-executable
 BIN := .build/release/swrun
 PROBE := .build/probe/swrun-probe
 CONFORM := .build/release/swrun-conformance
+DOCGEN := .build/release/swrun-docs
+DOCS := .build/share
+VERSION := $(shell sed -n 's/.*static let version = "\(.*\)"/\1/p' Sources/SwrunCLI/Help.swift)
+# The completions' directories: bash-completion and fish read these under /usr/local/share and
+# /usr/share alike; zsh's Debian fpath has site-functions under /usr/local, vendor-completions
+# under /usr.
+BASH_COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSH_COMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISH_COMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+MANDIR ?= $(PREFIX)/share/man
 BUNDLE := bundle
 # Debian packages the build, the bundle and the tests need. The test VM (vm/, docs/vm.md):
 # qemu-system-x86 runs it; mmdebstrap, e2fsprogs, xz-utils, cpio and busybox-static build its
-# image, kernel and initramfs; util-linux gives flock.
+# image, kernel and initramfs; util-linux gives flock. zsh, fish and groff-base check the
+# generated completions and man pages (DocsTests).
 DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iproute2 util-linux \
-	qemu-system-x86 xz-utils mmdebstrap e2fsprogs cpio
+	qemu-system-x86 xz-utils mmdebstrap e2fsprogs cpio zsh fish groff-base
 
 # Engines for the end-to-end tests (make e2e).
 E2E_DEPS := containerd docker.io podman bsdutils
 
-.PHONY: all deps e2e-deps build probe bundle demo test unit conformance vm-image vm-test fuzz e2e bench layout install clean lint
+.PHONY: all deps e2e-deps build probe bundle demo test unit conformance vm-image vm-test fuzz e2e bench layout docs install deb clean lint
 
 all: build
 
@@ -47,6 +60,7 @@ e2e-deps:
 	fi
 
 build: deps
+	@command -v $(SWIFT) >/dev/null || { echo "make: no Swift toolchain ($(SWIFT)): see README.md, \"Two commands\", for getting one"; exit 1; }
 	$(SWIFT) build $(RELEASE_FLAGS) 2>&1 | grep -v "statically linked applications requires at runtime" || true
 	@test -x $(BIN) && $(BIN) --version | head -1
 
@@ -58,9 +72,14 @@ $(PROBE): Tests/Probe/swrun-probe.c
 bundle: build probe
 	scripts/make-bundle.sh $(abspath $(BIN)) $(abspath $(PROBE)) $(BUNDLE)
 
-demo: bundle
-	@echo "== swrun run demo (bundle: $(BUNDLE))"
-	$(BIN) --root /run/swrun-demo run -b $(BUNDLE) swrun-demo-$$$$
+# With a Swift toolchain: build, then check and run the bundle. Without one, a released swrun
+# (SWRUN=PATH, or one installed from the .deb on PATH) does instead of a build (scripts/demo.sh).
+demo: deps
+	@if [ -z "$(SWRUN)" ] && command -v $(SWIFT) >/dev/null; then \
+		$(MAKE) --no-print-directory build probe && scripts/demo.sh $(abspath $(BIN)) $(abspath $(PROBE)) $(BUNDLE); \
+	else \
+		$(MAKE) --no-print-directory probe && scripts/demo.sh "$(SWRUN)" $(abspath $(PROBE)) $(BUNDLE); \
+	fi
 
 lint:
 	@! grep -rnE '^import (Foundation|Dispatch)$$' Sources/ || (echo "Foundation/Dispatch imported in the runtime"; exit 1)
@@ -75,7 +94,7 @@ vm-image: deps
 
 # Every suite under tests/vm/, each in a fresh VM, with the static swrun and probe; the last
 # line is "N passed, M failed" over all of them.
-vm-test: build probe vm-image
+vm-test: build probe deb vm-image
 	vm/test.sh $(abspath $(BIN)) $(abspath $(PROBE))
 
 unit: deps
@@ -86,7 +105,7 @@ TEST_ENV = SWRUN_BIN=$(abspath $(BIN)) SWRUN_PROBE=$(abspath $(PROBE)) SWRUN_CON
 # The VM suites (VMSuiteTests, which drives vm/test.sh and builds the VM image first when it
 # is missing or stale) run after the others rather than beside them: the VM keeps both of a
 # 2-core machine's cores busy. Both runs happen whatever the first one says.
-test: lint build probe
+test: lint build probe deb
 	@rc=0; \
 	$(TEST_ENV) $(SWIFT) test --skip VMSuiteTests || rc=1; \
 	$(TEST_ENV) $(SWIFT) test --skip-build --filter VMSuiteTests || rc=1; \
@@ -121,8 +140,24 @@ bench: build vm-image
 	@{ echo; echo "## Pure cgroup v2 (test VM)"; echo; cat .build/vm-bench/vm-v2.md; } >> bench/results.md
 	@cat bench/results.md
 
-install: build
+# The man pages and completions, made by swrun-docs from the command table that --help
+# prints (Sources/SwrunCLI/Verbs.swift), so that they cannot drift from the binary.
+docs: build
+	rm -rf $(DOCS)
+	$(DOCGEN) $(DOCS)
+
+install: build docs
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/swrun
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(DOCS)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -D -m 0644 $(DOCS)/completions/swrun.bash $(DESTDIR)$(BASH_COMPDIR)/swrun
+	install -D -m 0644 $(DOCS)/completions/_swrun $(DESTDIR)$(ZSH_COMPDIR)/_swrun
+	install -D -m 0644 $(DOCS)/completions/swrun.fish $(DESTDIR)$(FISH_COMPDIR)/swrun.fish
+
+# A Debian package (scripts/make-deb.sh): the static binary in /usr/bin, the man pages, the
+# completions, the copyright file; `apt-get install ./swrun_*.deb` installs it (tests/vm/deb.sh).
+deb: build docs
+	scripts/make-deb.sh $(abspath $(BIN)) $(abspath $(DOCS)) $(VERSION) .
 
 # Regenerate layout/swrun.order, the start path's link order (docs/performance.md, "Text
 # layout"), after changes to the code the lifecycle verbs run; then rebuild.
@@ -133,4 +168,4 @@ layout: deps
 	$(SWIFT) build $(RELEASE_FLAGS) 2>&1 | grep -v "statically linked applications requires at runtime" || true
 
 clean:
-	rm -rf .build .build-layout .build-fuzz $(BUNDLE)
+	rm -rf .build .build-layout .build-fuzz $(BUNDLE) swrun_*.deb

@@ -61,6 +61,10 @@ let package = Package(
         // The library's worked example, built and run by the tests (LibraryTests).
         .executableTarget(name: "swrun-example", dependencies: ["SwrunKit"], path: "Examples/HelloContainer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
         .executableTarget(name: "swrun", dependencies: ["SwrunCLI"], swiftSettings: strict, linkerSettings: layout),
+        // The man pages and shell completions, made from SwrunCLI's command table (make docs):
+        // apart from the runtime, so that the binary carries none of it.
+        .target(name: "SwrunDocs", dependencies: ["SwrunCLI", "OCISpec"], swiftSettings: strict),
+        .executableTarget(name: "swrun-docs", dependencies: ["SwrunDocs", "SwrunSys"], swiftSettings: strict),
         // The in-container conformance checker (docs/conformance.md): a test oracle that
         // shares only the spec types with the runtime and decodes with the Codable model,
         // built static beside it.
@@ -73,7 +77,7 @@ let package = Package(
         // like swrun, so that the test VM runs it as it is.
         .executableTarget(name: "swrun-dbus-probe", dependencies: ["SwrunCore"], path: "Tests/DBusProbe", swiftSettings: strict),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "OCISpecCodable"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "OCISpec", "OCISpecCodable"]),
+        .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "SwrunDocs", "OCISpec", "OCISpecCodable"]),
         .testTarget(name: "IntegrationTests", dependencies: []),
     ]
 )

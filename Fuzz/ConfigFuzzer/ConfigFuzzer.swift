@@ -1,6 +1,7 @@
 // The config fuzzer (docs/fuzzing.md): config.json bytes through what `create` runs before
 // it makes anything (Validation: decode, cgroupsPath, PlanBuilder with every field check,
-// seccomp compilation) and the resource writes, on a hybrid and a pure v2 cgroup layout.
+// seccomp compilation) and the resource writes, on a hybrid and a pure v2 cgroup layout;
+// and through `swrun check`'s collecting decode, which must agree with create's.
 // Any input may be refused; none may trap, hang or grow without bound.
 //
 // Built with -sanitize=fuzzer -D SWRUN_FUZZ (make fuzz), libFuzzer provides main and calls
@@ -37,7 +38,14 @@ enum ConfigFuzz {
     }()
 
     static func one(_ bytes: [UInt8]) {
-        guard let spec = try? Validation.spec(bytes) else { return }
+        // `swrun check`'s collecting decode runs the same reader and mapper: it must report
+        // an error exactly when create's decode throws one, and still give a config otherwise.
+        let diagnosis = SpecLoader.diagnose(bytes)
+        let decoded = try? Validation.spec(bytes)
+        if (decoded == nil) != !diagnosis.errors.isEmpty || (decoded != nil && diagnosis.spec == nil) {
+            fatalError("check and create disagree on this config: create \(decoded == nil ? "refuses" : "accepts") it, check reports \(diagnosis.errors.map(\.message))")
+        }
+        guard let spec = decoded else { return }
         for layout in [hybrid, pureV2] {
             _ = try? Validation.plan(spec, bundle: bundle, id: "fuzz", layout: layout, options: CreateOptions())
             if let r = spec.linux?.resources { _ = try? Validation.resourceWrites(r, layout: layout) }

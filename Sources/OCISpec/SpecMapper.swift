@@ -66,7 +66,8 @@ struct Node {
 
     func obj() throws -> Obj {
         guard case .object(let m) = v else { throw fail("an object") }
-        return Obj(m: m, path: path)
+        let p = path
+        return Obj(m: m, path: p, keys: SpecMapper.collector?.object(p, keys: m.map { $0.0 }))
     }
 
     func str() throws -> String {
@@ -100,7 +101,21 @@ struct Node {
         var out: [T] = []
         out.reserveCapacity(items.count)
         let p = path
-        for (i, item) in items.enumerated() { out.append(try f(Node(v: item, prefix: p, last: .index(i)))) }
+        guard let c = SpecMapper.collector else {
+            for (i, item) in items.enumerated() { out.append(try f(Node(v: item, prefix: p, last: .index(i)))) }
+            return out
+        }
+        // `check`: every element is decoded, each failure recorded; the array as a whole
+        // is then absent (dropping one element would shift the indexes of the others).
+        var failed = false
+        for (i, item) in items.enumerated() {
+            let n = Node(v: item, prefix: p, last: .index(i))
+            do { out.append(try f(n)) } catch {
+                c.record(error, at: n.path)
+                failed = true
+            }
+        }
+        if failed { throw DecodeCollector.Recorded() }
         return out
     }
 
@@ -110,10 +125,17 @@ struct Node {
         guard case .object(let m) = v else { throw fail("an object") }
         var out: [String: T] = [:]
         let p = path
+        var failed = false
         for (k, item) in m {
             if k.utf8.contains(0) { throw SpecError("\(p): a key contains a NUL byte") }
-            out[k] = try f(Node(v: item, prefix: p, last: .dictKey(k)))
+            let n = Node(v: item, prefix: p, last: .dictKey(k))
+            do { out[k] = try f(n) } catch {
+                guard let c = SpecMapper.collector else { throw error }
+                c.record(error, at: n.path)
+                failed = true
+            }
         }
+        if failed { throw DecodeCollector.Recorded() }
         return out
     }
 }
@@ -121,12 +143,15 @@ struct Node {
 struct Obj {
     let m: [(String, JValue)]
     let path: String
+    /// `check` only: which of the object's keys the mapper asked for (nil on create's path).
+    var keys: DecodeCollector.Keys? = nil
 
     /// The member named `k` as Go's encoding/json finds a struct field (runc decodes
     /// config.json with it, and hand-written configs rely on it): the key matches
     /// case-insensitively, and of several matching keys the last one wins.
     func member(_ k: String) -> JValue? {
-        m.last(where: { Obj.goFieldMatch($0.0, k) })?.1
+        keys?.asked(k)
+        return m.last(where: { Obj.goFieldMatch($0.0, k) })?.1
     }
 
     /// Go's case folding of a JSON key against an (ASCII) field name: ASCII letters fold,
@@ -169,7 +194,8 @@ struct Obj {
 
     func opt<T>(_ k: String, _ f: (Node) throws -> T) throws -> T? {
         guard let n = node(k) else { return nil }
-        return try f(n)
+        // `check` records the error and goes on as if the field were absent; create throws.
+        do { return try f(n) } catch { return try SpecMapper.absorb(error, at: n.path) }
     }
 
     func req<T>(_ k: String, _ f: (Node) throws -> T) throws -> T {
@@ -179,9 +205,24 @@ struct Obj {
 }
 
 enum SpecMapper {
+    /// Set only while `check` decodes (SpecLoader.diagnose): then a field that fails to
+    /// decode is recorded and taken as absent, and every error is reported, not the first.
+    /// create never sets it: its decode throws at the first error, as it always did.
+    nonisolated(unsafe) static var collector: DecodeCollector?
+
+    /// An optional field's error: thrown (create), or recorded with the field taken as
+    /// absent (check).
+    static func absorb<T>(_ error: any Error, at path: String) throws -> T? {
+        guard let c = collector else { throw error }
+        c.record(error, at: path)
+        return nil
+    }
+
     static func spec(_ n: Node) throws -> Spec {
         let o = try n.obj()
-        var s = Spec(ociVersion: try o.req("ociVersion") { try $0.str() })
+        let version: String
+        do { version = try o.req("ociVersion") { try $0.str() } } catch { version = try SpecMapper.absorb(error, at: "ociVersion") ?? "" }
+        var s = Spec(ociVersion: version)
         s.process = try o.opt("process", process)
         s.root = try o.opt("root") { n in
             let r = try n.obj()

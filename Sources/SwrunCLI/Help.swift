@@ -1,4 +1,5 @@
-/// Help text in runc's layout (urfave/cli): NAME, USAGE, DESCRIPTION, OPTIONS.
+/// Help text in runc's layout (urfave/cli: NAME, USAGE, DESCRIPTION, OPTIONS), which tools
+/// that read runc's help rely on; the words are swrun's own (Verbs).
 public enum Help {
     public static let version = "0.1.0"
     public static let commit = "swrun-0.1.0"
@@ -22,15 +23,15 @@ public enum Help {
         let list = cmds.map { "   " + $0.name + String(repeating: " ", count: width - $0.name.count) + $0.summary }.joined(separator: "\n")
         return """
         NAME:
-           swrun - Open Container Initiative runtime
+           swrun - run containers from OCI bundles
 
-        swrun is a command line client for running applications packaged according to
-        the Open Container Initiative (OCI) format and is a compliant implementation of the
-        Open Container Initiative specification. It accepts runc's command line.
+        swrun creates and runs containers described by OCI bundles (a config.json and a
+        root file system), as the Open Container Initiative runtime specification lays
+        down. It takes runc's command line, so engines that drive runc can drive swrun.
 
-        To start a new instance of a container:
+        To check a bundle, then run a container from it:
 
-            # swrun run [ -b bundle ] <container-id>
+            # swrun check -b bundle && swrun run -b bundle <container-id>
 
         USAGE:
            swrun [global options] command [command options] [arguments...]
@@ -40,7 +41,7 @@ public enum Help {
 
         COMMANDS:
         \(list)
-           help, h     Shows a list of commands or help for one command
+           help, h     print this list, or the help of the command named after it
 
         GLOBAL OPTIONS:
         \(flagLines(Verbs.globals))

@@ -168,6 +168,8 @@ public enum SwrunCLI {
             try spec(bundle: a.string("bundle"), rootless: a.bool("rootless"))
         case "features":
             Stdio.writeStdout(Features.json().encoded(indent: "    ") + "\n")
+        case "check":
+            return try check(bundle: a.string("bundle") ?? ".", format: a.string("format") ?? "text", systemdCgroup: systemdCgroup)
         case "exec":
             return try c.exec(id, try execOptions(a))
         case "update":

@@ -20,10 +20,73 @@ public enum PlanBuilder {
     }
 
     public static func build(spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String]) throws(SwrunError) -> LaunchPlan {
-        try OCIVersion.check(spec.ociVersion)
-        try Unsupported.reject(spec)
-        try ResourceCheck.validate(spec.linux?.resources, layout: layout)
-        try checkCounts(spec)
+        var findings = Findings(collecting: false)
+        return try build(spec: spec, bundle: bundle, id: id, options: options, layout: layout, cgroupLeaves: cgroupLeaves, findings: &findings)
+    }
+
+    /// The plan, each check a step of `f` (Findings): create stops at the first error,
+    /// `check` records them all and gets the plan as far as it could be made (a field that
+    /// failed is left at its default; checks that need it skip).
+    static func build(spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String], findings f: inout Findings) throws(SwrunError) -> LaunchPlan {
+        try f.step { try OCIVersion.check(spec.ociVersion) }
+        try Unsupported.reject(spec, &f)
+        try f.step { try ResourceCheck.validate(spec.linux?.resources, layout: layout) }
+        try checkCounts(spec, &f)
+        var plan = LaunchPlan(id: id, bundle: bundle, rootfs: "")
+        try f.step { plan.rootfs = try rootfs(spec, bundle: bundle) }
+        plan.readonlyRoot = spec.root?.readonly ?? false
+        plan.noPivot = options.noPivot
+        plan.newKeyring = !options.noNewKeyring
+        try f.step { plan.preserveFds = try checkedPreserveFds(options.listenFds + options.preserveFds) }
+        plan.cgroupLeaves = cgroupLeaves
+        plan.cgroupLayout = layout
+        let linux = spec.linux ?? Linux()
+        try namespaces(linux, &plan, &f)
+        try f.step { try identity(spec, &plan) }
+        try rootfsPlan(spec, linux, &plan, &f)
+        if let per = linux.personality {
+            try f.step {
+                switch per.domain {
+                case "LINUX": plan.personality = 0x0000
+                case "LINUX32": plan.personality = 0x0008
+                default: throw SwrunError.config("linux.personality.domain: unknown domain \(Quote.short(per.domain)) (LINUX or LINUX32)")
+                }
+            }
+            if let flags = per.flags, !flags.isEmpty {
+                try f.step { throw SwrunError.config("linux.personality.flags: no flags are supported (\(flags.joined(separator: ", ")))") }
+            }
+        }
+        if let p = spec.process {
+            try process(p, &plan, &f)
+        } else {
+            try f.step { throw SwrunError.config("process: required field is missing") }
+        }
+        if plan.newUserNamespace {
+            // Unmapped ids would fail deep in the init (setresuid: EINVAL); name the field here.
+            try f.step {
+                guard IDRange.maps(plan.uidMappings, plan.uid) else { throw SwrunError.config("process.user.uid: \(plan.uid) is not mapped by linux.uidMappings") }
+            }
+            try f.step {
+                guard IDRange.maps(plan.gidMappings, plan.gid) else { throw SwrunError.config("process.user.gid: \(plan.gid) is not mapped by linux.gidMappings") }
+            }
+            for g in plan.additionalGids where !IDRange.maps(plan.gidMappings, g) {
+                try f.step { throw SwrunError.config("process.user.additionalGids: \(g) is not mapped by linux.gidMappings") }
+            }
+        }
+        if options.listenFds > 0 {
+            plan.env.removeAll { $0.startsWithBytes("LISTEN_FDS=") || $0.startsWithBytes("LISTEN_PID=") }
+            plan.env += ["LISTEN_FDS=\(options.listenFds)", "LISTEN_PID=1"]
+        }
+        let hooks = spec.hooks ?? Hooks()
+        try f.step { plan.createContainerHooks = try validHooks(hooks.createContainer, "hooks.createContainer") }
+        try f.step { plan.startContainerHooks = try validHooks(hooks.startContainer, "hooks.startContainer") }
+        try security(linux, &plan, cache: options.seccompCache, &f)
+        return plan
+    }
+
+    /// root.path as the rootfs's real path: it must exist, be a directory, and be named
+    /// without a symlink.
+    static func rootfs(_ spec: Spec, bundle: String) throws(SwrunError) -> String {
         guard let root = spec.root, !root.path.isEmpty else { throw SwrunError.config("root.path: required field is missing") }
         let rootPath = MountPlan.normalize(root.path.startsWithBytes("/") ? root.path : bundle + "/" + root.path)
         let rootfs: String
@@ -37,48 +100,12 @@ public enum PlanBuilder {
             throw SwrunError.config("root.path: invalid rootfs \(rootPath): not an absolute path, or a symlink (it resolves to \(rootfs))")
         }
         guard (try? Files.stat(rootfs))?.isDirectory == true else { throw SwrunError.config("root.path: rootfs (\(rootfs)) is not a directory") }
-        var plan = LaunchPlan(id: id, bundle: bundle, rootfs: rootfs)
-        plan.readonlyRoot = root.readonly ?? false
-        plan.noPivot = options.noPivot
-        plan.newKeyring = !options.noNewKeyring
-        plan.preserveFds = try checkedPreserveFds(options.listenFds + options.preserveFds)
-        plan.cgroupLeaves = cgroupLeaves
-        plan.cgroupLayout = layout
-        let linux = spec.linux ?? Linux()
-        try namespaces(linux, &plan)
-        try identity(spec, &plan)
-        try rootfsPlan(spec, linux, &plan)
-        if let per = linux.personality {
-            switch per.domain {
-            case "LINUX": plan.personality = 0x0000
-            case "LINUX32": plan.personality = 0x0008
-            default: throw SwrunError.config("linux.personality.domain: unknown domain \(Quote.short(per.domain)) (LINUX or LINUX32)")
-            }
-            if let f = per.flags, !f.isEmpty { throw SwrunError.config("linux.personality.flags: no flags are supported (\(f.joined(separator: ", ")))") }
-        }
-        try process(spec, &plan)
-        if plan.newUserNamespace {
-            // Unmapped ids would fail deep in the init (setresuid: EINVAL); name the field here.
-            guard IDRange.maps(plan.uidMappings, plan.uid) else { throw SwrunError.config("process.user.uid: \(plan.uid) is not mapped by linux.uidMappings") }
-            guard IDRange.maps(plan.gidMappings, plan.gid) else { throw SwrunError.config("process.user.gid: \(plan.gid) is not mapped by linux.gidMappings") }
-            for g in plan.additionalGids where !IDRange.maps(plan.gidMappings, g) {
-                throw SwrunError.config("process.user.additionalGids: \(g) is not mapped by linux.gidMappings")
-            }
-        }
-        if options.listenFds > 0 {
-            plan.env.removeAll { $0.startsWithBytes("LISTEN_FDS=") || $0.startsWithBytes("LISTEN_PID=") }
-            plan.env += ["LISTEN_FDS=\(options.listenFds)", "LISTEN_PID=1"]
-        }
-        let hooks = spec.hooks ?? Hooks()
-        plan.createContainerHooks = try validHooks(hooks.createContainer, "hooks.createContainer")
-        plan.startContainerHooks = try validHooks(hooks.startContainer, "hooks.startContainer")
-        try security(linux, &plan, cache: options.seccompCache)
-        return plan
+        return rootfs
     }
 
     /// Bounds on how much work a config may ask for (Limits): 100,000 mounts stacked on one
     /// path took runc and swrun minutes of kernel time.
-    static func checkCounts(_ spec: Spec) throws(SwrunError) {
+    static func checkCounts(_ spec: Spec, _ f: inout Findings) throws(SwrunError) {
         let counts: [(String, Int, Int)] = [
             ("mounts", spec.mounts?.count ?? 0, Limits.mounts),
             ("linux.maskedPaths", spec.linux?.maskedPaths?.count ?? 0, Limits.paths),
@@ -87,7 +114,7 @@ public enum PlanBuilder {
             ("linux.sysctl", spec.linux?.sysctl?.count ?? 0, Limits.paths),
         ]
         for (field, n, max) in counts where n > max {
-            throw SwrunError.config("\(field): \(n) entries, more than the \(max) swrun takes")
+            try f.step { throw SwrunError.config("\(field): \(n) entries, more than the \(max) swrun takes") }
         }
     }
 
@@ -121,41 +148,47 @@ public enum PlanBuilder {
 
     // MARK: namespaces
 
-    static func namespaces(_ linux: Linux, _ plan: inout LaunchPlan) throws(SwrunError) {
+    static func namespaces(_ linux: Linux, _ plan: inout LaunchPlan, _ f: inout Findings) throws(SwrunError) {
         var seen: [String] = [] // eight types at most: no Set
         for (i, ns) in (linux.namespaces ?? []).enumerated() {
-            let field = { "linux.namespaces[\(i)]" } // for errors only
-            guard let flag = namespaceFlag(ns.type) else { throw SwrunError.config("\(field()).type: unknown namespace type \(Quote.short(ns.type))") }
-            guard !seen.contains(ns.type) else { throw SwrunError.config("\(field()): duplicate \(ns.type) namespace") }
-            seen.append(ns.type)
-            if ns.type == "user", let path = ns.path, !path.isEmpty {
-                throw SwrunError.config("\(field()).path: joining an existing user namespace (\(path)) is not supported by this version of swrun")
-            }
-            if let path = ns.path, !path.isEmpty {
-                guard path.startsWithBytes("/") else { throw SwrunError.config("\(field()).path: \(Quote.short(path)) must be absolute") }
-                guard Files.exists(path) else { throw SwrunError.config("\(field()).path: \(path): no such file or directory") }
-                if ns.type == "pid" { plan.pidJoinPath = path } else { plan.joins.append(NamespaceJoin(type: ns.type, flag: flag, path: path)) }
-                continue
-            }
-            switch ns.type {
-            case "cgroup": plan.newCgroupNamespace = true
-            case "time": plan.newTimeNamespace = true
-            case "user":
-                plan.newUserNamespace = true
-                plan.limitsByParent = true
-                plan.cloneFlags |= flag
-            default:
-                plan.cloneFlags |= flag
-                if ns.type == "network" { plan.newNetworkNamespace = true }
+            try f.step { try namespace(ns, index: i, seen: &seen, &plan) }
+        }
+        try f.step { try userNamespace(linux, &plan) }
+        try f.step {
+            if let offsets = linux.timeOffsets, !offsets.isEmpty {
+                guard plan.newTimeNamespace else { throw SwrunError.config("linux.timeOffsets: requires a new time namespace") }
+                for (clock, off) in offsets.sorted(by: { $0.key < $1.key }) {
+                    guard clock == "monotonic" || clock == "boottime" else { throw SwrunError.config("linux.timeOffsets: unknown clock \(Quote.short(clock))") }
+                    plan.timeOffsets.append("\(clock) \(off.secs ?? 0) \(off.nanosecs ?? 0)")
+                }
             }
         }
-        try userNamespace(linux, &plan)
-        if let offsets = linux.timeOffsets, !offsets.isEmpty {
-            guard plan.newTimeNamespace else { throw SwrunError.config("linux.timeOffsets: requires a new time namespace") }
-            for (clock, off) in offsets.sorted(by: { $0.key < $1.key }) {
-                guard clock == "monotonic" || clock == "boottime" else { throw SwrunError.config("linux.timeOffsets: unknown clock \(Quote.short(clock))") }
-                plan.timeOffsets.append("\(clock) \(off.secs ?? 0) \(off.nanosecs ?? 0)")
-            }
+    }
+
+    static func namespace(_ ns: LinuxNamespace, index i: Int, seen: inout [String], _ plan: inout LaunchPlan) throws(SwrunError) {
+        let field = { "linux.namespaces[\(i)]" } // for errors only
+        guard let flag = namespaceFlag(ns.type) else { throw SwrunError.config("\(field()).type: unknown namespace type \(Quote.short(ns.type))") }
+        guard !seen.contains(ns.type) else { throw SwrunError.config("\(field()): duplicate \(ns.type) namespace") }
+        seen.append(ns.type)
+        if ns.type == "user", let path = ns.path, !path.isEmpty {
+            throw SwrunError.config("\(field()).path: joining an existing user namespace (\(path)) is not supported by this version of swrun")
+        }
+        if let path = ns.path, !path.isEmpty {
+            guard path.startsWithBytes("/") else { throw SwrunError.config("\(field()).path: \(Quote.short(path)) must be absolute") }
+            guard Files.exists(path) else { throw SwrunError.config("\(field()).path: \(path): no such file or directory") }
+            if ns.type == "pid" { plan.pidJoinPath = path } else { plan.joins.append(NamespaceJoin(type: ns.type, flag: flag, path: path)) }
+            return
+        }
+        switch ns.type {
+        case "cgroup": plan.newCgroupNamespace = true
+        case "time": plan.newTimeNamespace = true
+        case "user":
+            plan.newUserNamespace = true
+            plan.limitsByParent = true
+            plan.cloneFlags |= flag
+        default:
+            plan.cloneFlags |= flag
+            if ns.type == "network" { plan.newNetworkNamespace = true }
         }
     }
 
@@ -278,77 +311,99 @@ public enum PlanBuilder {
         }
     }
 
-    static func rootfsPlan(_ spec: Spec, _ linux: Linux, _ plan: inout LaunchPlan) throws(SwrunError) {
+    static func rootfsPlan(_ spec: Spec, _ linux: Linux, _ plan: inout LaunchPlan, _ f: inout Findings) throws(SwrunError) {
+        plan.rootPropagation = MountFlags.slave | MountFlags.rec
         if let p = linux.rootfsPropagation, !p.isEmpty {
-            plan.rootPropagation = try propagationFlag(p, field: "linux.rootfsPropagation")
-            plan.rootPropagationExplicit = true
-        } else {
-            plan.rootPropagation = MountFlags.slave | MountFlags.rec
+            try f.step {
+                plan.rootPropagation = try propagationFlag(p, field: "linux.rootfsPropagation")
+                plan.rootPropagationExplicit = true
+            }
         }
         if plan.cloneFlags & NamespaceFlag.mount == 0 && !plan.joins.contains(where: { $0.type == "mount" }) {
-            throw SwrunError.config("linux.namespaces: a mount namespace is required")
+            try f.step { throw SwrunError.config("linux.namespaces: a mount namespace is required") }
         }
         for (i, m) in (spec.mounts ?? []).enumerated() {
-            plan.mounts.append(try MountPlan.op(m, index: i, bundle: plan.bundle))
+            try f.step { plan.mounts.append(try MountPlan.op(m, index: i, bundle: plan.bundle)) }
         }
         // runc: devices are created unless /dev is bind-mounted from the host.
         plan.setupDev = !plan.mounts.contains { $0.destination == "/dev" && { if case .bind = $0.kind { return true } else { return false } }($0) }
         if plan.setupDev { plan.devices = Devices.defaults }
         for (i, d) in (linux.devices ?? []).enumerated() {
-            let node = try Devices.node(d, field: "linux.devices[\(i)]")
-            plan.devices.removeAll { $0.path == node.path }
-            plan.devices.append(node)
+            try f.step {
+                let node = try Devices.node(d, field: "linux.devices[\(i)]")
+                plan.devices.removeAll { $0.path == node.path }
+                plan.devices.append(node)
+            }
         }
         for (i, p) in (linux.maskedPaths ?? []).enumerated() where !p.isEmpty {
-            guard p.startsWithBytes("/") else { throw SwrunError.config("linux.maskedPaths[\(i)]: \(Quote.short(p)) must be absolute") }
-            plan.maskedPaths.append(p)
+            try f.step {
+                guard p.startsWithBytes("/") else { throw SwrunError.config("linux.maskedPaths[\(i)]: \(Quote.short(p)) must be absolute") }
+                plan.maskedPaths.append(p)
+            }
         }
         for (i, p) in (linux.readonlyPaths ?? []).enumerated() where !p.isEmpty {
-            guard p.startsWithBytes("/") else { throw SwrunError.config("linux.readonlyPaths[\(i)]: \(Quote.short(p)) must be absolute") }
-            plan.readonlyPaths.append(p)
+            try f.step {
+                guard p.startsWithBytes("/") else { throw SwrunError.config("linux.readonlyPaths[\(i)]: \(Quote.short(p)) must be absolute") }
+                plan.readonlyPaths.append(p)
+            }
         }
         for (key, value) in (linux.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
-            try Sysctl.validate(key, plan: plan)
-            plan.sysctls.append(KeyValue(key, value))
+            try f.step {
+                try Sysctl.validate(key, plan: plan)
+                plan.sysctls.append(KeyValue(key, value))
+            }
         }
     }
 
     // MARK: process
 
-    static func process(_ spec: Spec, _ plan: inout LaunchPlan) throws(SwrunError) {
-        guard let p = spec.process else { throw SwrunError.config("process: required field is missing") }
-        try process(p, &plan)
-    }
-
     /// The process part of a plan, shared by create and exec.
     public static func process(_ p: Process, _ plan: inout LaunchPlan) throws(SwrunError) {
-        guard let args = p.args, !args.isEmpty, !args[0].isEmpty else { throw SwrunError.config("process.args: args must not be empty") }
-        plan.args = args
-        guard p.cwd.startsWithBytes("/") else { throw SwrunError.config("process.cwd: \(Quote.short(p.cwd)) must be an absolute path") }
-        plan.cwd = p.cwd
+        var findings = Findings(collecting: false)
+        try process(p, &plan, &findings)
+    }
+
+    static func process(_ p: Process, _ plan: inout LaunchPlan, _ f: inout Findings) throws(SwrunError) {
+        try f.step {
+            guard let args = p.args, !args.isEmpty, !args[0].isEmpty else { throw SwrunError.config("process.args: args must not be empty") }
+            plan.args = args
+        }
+        try f.step {
+            guard p.cwd.startsWithBytes("/") else { throw SwrunError.config("process.cwd: \(Quote.short(p.cwd)) must be an absolute path") }
+            plan.cwd = p.cwd
+        }
         for (i, e) in (p.env ?? []).enumerated() where !e.contains("=") || e.startsWithBytes("=") {
-            throw SwrunError.config("process.env[\(i)]: \(Quote.short(e)) is not of the form NAME=value")
+            try f.step { throw SwrunError.config("process.env[\(i)]: \(Quote.short(e)) is not of the form NAME=value") }
         }
         plan.env = p.env ?? []
-        try IDs.check(p.user.uid, "process.user.uid")
-        try IDs.check(p.user.gid, "process.user.gid")
-        plan.uid = p.user.uid
-        plan.gid = p.user.gid
-        if let name = p.user.username, !name.isEmpty {
-            // Resolved in the container's /etc/passwd (never NSS, never the host's).
-            guard let entry = UserDB.parsePasswd(readInRoot(plan.rootfs, "/etc/passwd") ?? "").first(where: { $0.name == name }) else {
-                throw SwrunError.config("process.user.username: no user \(Quote.short(name)) in the container's /etc/passwd")
+        try f.step {
+            try IDs.check(p.user.uid, "process.user.uid")
+            plan.uid = p.user.uid
+        }
+        try f.step {
+            try IDs.check(p.user.gid, "process.user.gid")
+            plan.gid = p.user.gid
+        }
+        // Resolved in the container's /etc/passwd (never NSS, never the host's); not when the
+        // rootfs could not be found (check goes on past that).
+        if let name = p.user.username, !name.isEmpty, !plan.rootfs.isEmpty {
+            try f.step {
+                guard let entry = UserDB.parsePasswd(readInRoot(plan.rootfs, "/etc/passwd") ?? "").first(where: { $0.name == name }) else {
+                    throw SwrunError.config("process.user.username: no user \(Quote.short(name)) in the container's /etc/passwd")
+                }
+                try IDs.check(entry.uid, "process.user.username (\(name)'s uid in the container's /etc/passwd)")
+                try IDs.check(entry.gid, "process.user.username (\(name)'s gid in the container's /etc/passwd)")
+                plan.uid = entry.uid
+                plan.gid = entry.gid
             }
-            try IDs.check(entry.uid, "process.user.username (\(name)'s uid in the container's /etc/passwd)")
-            try IDs.check(entry.gid, "process.user.username (\(name)'s gid in the container's /etc/passwd)")
-            plan.uid = entry.uid
-            plan.gid = entry.gid
         }
         plan.additionalGids = p.user.additionalGids ?? []
-        for (i, g) in plan.additionalGids.enumerated() { try IDs.check(g, "process.user.additionalGids[\(i)]") }
+        for (i, g) in plan.additionalGids.enumerated() { try f.step { try IDs.check(g, "process.user.additionalGids[\(i)]") } }
         if let m = p.user.umask {
-            guard m <= 0o777 else { throw SwrunError.config("process.user.umask: \(m) is not a valid umask") }
-            plan.umask = m
+            try f.step {
+                guard m <= 0o777 else { throw SwrunError.config("process.user.umask: \(m) is not a valid umask") }
+                plan.umask = m
+            }
         }
         if !plan.env.contains(where: { $0.startsWithBytes("HOME=") }) {
             plan.env.append("HOME=" + homeDirectory(rootfs: plan.rootfs, uid: plan.uid))
@@ -357,26 +412,31 @@ public enum PlanBuilder {
         if let size = p.consoleSize { plan.consoleSize = [UInt16(clamping: size.height), UInt16(clamping: size.width)] }
         var seen: Set<String> = []
         for (i, r) in (p.rlimits ?? []).enumerated() {
-            let field = "process.rlimits[\(i)]"
-            guard let res = RlimitNames.all[r.type] else { throw SwrunError.config("\(field).type: unknown rlimit \(Quote.short(r.type))") }
-            guard seen.insert(r.type).inserted else { throw SwrunError.config("\(field): duplicate rlimit \(r.type)") }
-            guard r.soft <= r.hard else { throw SwrunError.config("\(field): soft limit \(r.soft) exceeds hard limit \(r.hard)") }
-            plan.rlimits.append(RlimitOp(name: r.type, resource: res, soft: r.soft, hard: r.hard, field: field))
+            try f.step {
+                let field = "process.rlimits[\(i)]"
+                guard let res = RlimitNames.all[r.type] else { throw SwrunError.config("\(field).type: unknown rlimit \(Quote.short(r.type))") }
+                guard seen.insert(r.type).inserted else { throw SwrunError.config("\(field): duplicate rlimit \(r.type)") }
+                guard r.soft <= r.hard else { throw SwrunError.config("\(field): soft limit \(r.soft) exceeds hard limit \(r.hard)") }
+                plan.rlimits.append(RlimitOp(name: r.type, resource: res, soft: r.soft, hard: r.hard, field: field))
+            }
         }
-        try checkExecSize(plan)
+        try f.step { try checkExecSize(plan) }
         if let adj = p.oomScoreAdj {
-            guard (-1000...1000).contains(adj) else { throw SwrunError.config("process.oomScoreAdj: \(adj) is outside -1000..1000") }
-            plan.oomScoreAdj = adj
+            try f.step {
+                guard (-1000...1000).contains(adj) else { throw SwrunError.config("process.oomScoreAdj: \(adj) is outside -1000..1000") }
+                plan.oomScoreAdj = adj
+            }
         }
-        try scheduling(p, &plan)
+        try f.step { try scheduling(p, &plan) }
         plan.noNewPrivileges = p.noNewPrivileges ?? false
         let caps = p.capabilities
         plan.lastCap = Capabilities.lastCap()
-        plan.capabilities.bounding = try CapabilityNames.mask(caps?.bounding, field: "process.capabilities.bounding")
-        plan.capabilities.effective = try CapabilityNames.mask(caps?.effective, field: "process.capabilities.effective")
-        plan.capabilities.permitted = try CapabilityNames.mask(caps?.permitted, field: "process.capabilities.permitted")
-        plan.capabilities.inheritable = try CapabilityNames.mask(caps?.inheritable, field: "process.capabilities.inheritable")
-        let ambient = try CapabilityNames.mask(caps?.ambient, field: "process.capabilities.ambient")
+        try f.step { plan.capabilities.bounding = try CapabilityNames.mask(caps?.bounding, field: "process.capabilities.bounding") }
+        try f.step { plan.capabilities.effective = try CapabilityNames.mask(caps?.effective, field: "process.capabilities.effective") }
+        try f.step { plan.capabilities.permitted = try CapabilityNames.mask(caps?.permitted, field: "process.capabilities.permitted") }
+        try f.step { plan.capabilities.inheritable = try CapabilityNames.mask(caps?.inheritable, field: "process.capabilities.inheritable") }
+        var ambient: UInt64 = 0
+        try f.step { ambient = try CapabilityNames.mask(caps?.ambient, field: "process.capabilities.ambient") }
         // The kernel raises an ambient capability only if it is permitted and inheritable.
         // runc's default spec asks for ambient caps without inheritable ones, and runc ignores
         // the failure; swrun drops them here, with a debug line, so the result is the same.
@@ -419,19 +479,26 @@ public enum PlanBuilder {
 
     /// LSM availability and the seccomp filter: shared by create and exec.
     static func security(_ linux: Linux, _ plan: inout LaunchPlan, cache: String?) throws(SwrunError) {
+        var findings = Findings(collecting: false)
+        try security(linux, &plan, cache: cache, &findings)
+    }
+
+    static func security(_ linux: Linux, _ plan: inout LaunchPlan, cache: String?, _ f: inout Findings) throws(SwrunError) {
         if let profile = plan.apparmorProfile, !Files.exists("/sys/kernel/security/apparmor") {
-            throw SwrunError.config("process.apparmorProfile: profile \(Quote.short(profile)) requested but AppArmor is not enabled on this host")
+            try f.step { throw SwrunError.config("process.apparmorProfile: profile \(Quote.short(profile)) requested but AppArmor is not enabled on this host") }
         }
         if let label = plan.selinuxLabel, !Files.exists("/sys/fs/selinux/enforce") {
-            throw SwrunError.config("process.selinuxLabel: label \(Quote.short(label)) requested but SELinux is not enabled on this host")
+            try f.step { throw SwrunError.config("process.selinuxLabel: label \(Quote.short(label)) requested but SELinux is not enabled on this host") }
         }
         if let seccomp = linux.seccomp {
-            let compiled = try SeccompCompiler.compile(seccomp, cacheDir: cache)
-            plan.seccompFilter = compiled.bpf
-            plan.seccompFlags = compiled.flags
-            if compiled.notify {
-                plan.seccompListenerPath = seccomp.listenerPath
-                plan.seccompListenerMetadata = seccomp.listenerMetadata ?? ""
+            try f.step {
+                let compiled = try SeccompCompiler.compile(seccomp, cacheDir: cache)
+                plan.seccompFilter = compiled.bpf
+                plan.seccompFlags = compiled.flags
+                if compiled.notify {
+                    plan.seccompListenerPath = seccomp.listenerPath
+                    plan.seccompListenerMetadata = seccomp.listenerMetadata ?? ""
+                }
             }
         }
     }

@@ -6,21 +6,21 @@ import OCISpec
 /// made) and say nothing; swrun says so and creates nothing. docs/conformance.md lists
 /// these fields; `features` does not claim them.
 enum Unsupported {
-    static func reject(_ spec: Spec) throws(SwrunError) {
+    static func reject(_ spec: Spec, _ f: inout Findings) throws(SwrunError) {
         if let line = spec.process?.commandLine, !line.isEmpty {
-            throw SwrunError.config("process.commandLine: a Windows field, not supported on Linux (use process.args)")
+            try f.step { throw SwrunError.config("process.commandLine: a Windows field, not supported on Linux (use process.args)") }
         }
         for (i, m) in (spec.mounts ?? []).enumerated() where !(m.uidMappings ?? []).isEmpty || !(m.gidMappings ?? []).isEmpty {
-            throw SwrunError.config("mounts[\(i)].uidMappings/gidMappings: id-mapped mounts are not supported by this version of swrun")
+            try f.step { throw SwrunError.config("mounts[\(i)].uidMappings/gidMappings: id-mapped mounts are not supported by this version of swrun") }
         }
         guard let linux = spec.linux else { return }
         if let label = linux.mountLabel, !label.isEmpty {
-            throw SwrunError.config("linux.mountLabel: SELinux mount labels are not supported by this version of swrun")
+            try f.step { throw SwrunError.config("linux.mountLabel: SELinux mount labels are not supported by this version of swrun") }
         }
         if linux.intelRdt != nil {
-            throw SwrunError.config("linux.intelRdt: Intel RDT (resctrl) is not supported by this version of swrun")
+            try f.step { throw SwrunError.config("linux.intelRdt: Intel RDT (resctrl) is not supported by this version of swrun") }
         }
-        try resources(linux.resources, field: "linux.resources")
+        // The resources' own refusals come with ResourceCheck's (it calls `resources`).
     }
 
     /// Also for `update --resources`.

@@ -157,12 +157,7 @@ enum Launcher {
     }
 
     static func loadSpec(_ bundle: String) throws(SwrunError) -> (Spec, [UInt8]) {
-        let bytes: [UInt8]
-        do { bytes = try Files.readRegular(bundle + "/config.json", max: Limits.configBytes, display: "config.json") } catch where error.errno == Errno.ENOENT {
-            throw SwrunError.config("JSON specification file config.json not found in \(bundle)")
-        } catch {
-            throw SwrunError.config(error.description)
-        }
+        let bytes = try Validation.configBytes(bundle)
         return (try Validation.spec(bytes), bytes)
     }
 
