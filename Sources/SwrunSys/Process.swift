@@ -76,8 +76,6 @@ public enum Proc {
         throw SyscallError("kill", String(pid), errno: errno)
     }
 
-    public static func isAlive(_ pid: Int32) -> Bool { Glibc.kill(pid, 0) == 0 || errno == EPERM }
-
     public static func exit(_ code: Int32) -> Never { _exit(code) }
 
     public static func setsid() throws(SyscallError) { _ = try check("setsid") { Glibc.setsid() } }

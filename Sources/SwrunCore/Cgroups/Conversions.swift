@@ -36,7 +36,4 @@ public enum CgroupConversions {
 
     /// runc: pids limit 0 or -1 means unlimited.
     public static func pids(_ v: Int64) -> String { v <= 0 ? "max" : String(v) }
-
-    /// "1GB" -> "1GB" as v1 names hugetlb files; v2 uses the same page size names.
-    public static func hugePageName(_ s: String) -> String { s }
 }
