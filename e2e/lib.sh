@@ -64,5 +64,8 @@ wait_for() { local i=0; while [ ! -e "$1" ] && [ $i -lt $(( ${2:-30} * 10 )) ]; 
 traces() {
     local id=$1
     find /run /tmp -maxdepth 7 -type f -name state.json -path "*/$id/state.json" 2>/dev/null
-    find /sys/fs/cgroup -maxdepth 7 -type d -name "*$id*" 2>/dev/null
+    # The name is the id (cgroupfs), or ends in "-ID" or "-ID.scope" (docker-ID.scope,
+    # libpod-conmon-ID.scope, cri-containerd-ID.scope): "*ID*" also matched other people's
+    # cgroups that happen to have the short id inside a hash.
+    find /sys/fs/cgroup -maxdepth 7 -type d \( -name "$id" -o -name "*-$id" -o -name "*-$id.scope" \) 2>/dev/null
 }
