@@ -9,7 +9,7 @@
 #
 # The same checks run against the engines' own runc (Debian's runc 1.1.5) with
 # SWRUN_VM_ENGINES_RUNTIMES="swrun runc": every check is one runc passes too, not one written
-# to fit swrun. That doubles the suite's time (about 13 minutes instead of 6 under TCG), so
+# to fit swrun. That doubles the suite's time (about 13 minutes instead of 5 to 7 under TCG), so
 # it is not the default; docs/vm.md has the last comparison.
 #
 # Runs INSIDE the project's VM (vm/test.sh --suite engines), as root. Usage: engines.sh SWRUN PROBE
