@@ -2,8 +2,10 @@
 # vm/test.sh: run the VM suites (tests/vm/*.sh), each in a fresh VM, and end with one line
 # "N passed, M failed" over all of them.
 #
-#   vm/test.sh [--suite NAME]... [SWRUN [PROBE]]
+#   vm/test.sh [--suite NAME]... [--env NAME[=VALUE]]... [SWRUN [PROBE]]
 #
+# --env sets a variable for the suites in the guest (as vm/run.sh --env; VALUE defaults to
+# ours), e.g. --env SWRUN_VM_ENGINES_RUNTIMES="swrun runc" for tests/vm/engines.sh.
 # SWRUN and PROBE default to the checkout's .build/release/swrun and .build/probe/swrun-probe
 # (both static: the guest runs them as they are, nothing is built in it). Each suite runs as
 #   /work/tests/vm/NAME.sh SWRUN PROBE
@@ -16,10 +18,11 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-SUITES=()
+SUITES=() ENVS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--suite) SUITES+=("$2"); shift 2 ;;
+	--env) ENVS+=(--env "$2"); shift 2 ;;
 	-h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) break ;;
 	esac
@@ -56,7 +59,7 @@ for s in "${SUITES[@]}"; do
 	start=$(date +%s)
 	"$VM_DIR/run.sh" --timeout "${SWRUN_VM_SUITE_TIMEOUT:-900}" --no-build \
 		--share "$VM_REPO:/work:ro" --share "$RES/$s:/results" "${EXTRA[@]}" \
-		--env SWRUN_VM_RESULTS=/results --console "$RES/$s.console" --workdir /work \
+		--env SWRUN_VM_RESULTS=/results "${ENVS[@]}" --console "$RES/$s.console" --workdir /work \
 		-- /bin/sh "/work/tests/vm/$s.sh" "$GSWRUN" "$GPROBE" 2>&1 | tee "$RES/$s.log"
 	rc=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - start))
