@@ -18,9 +18,10 @@ CONFORM := .build/release/swrun-conformance
 BUNDLE := bundle
 # Debian packages the build, the bundle and the tests need. The test VM (vm/, docs/vm.md):
 # qemu-system-x86 runs it; mmdebstrap, e2fsprogs, xz-utils, cpio and busybox-static build its
-# image, kernel and initramfs; util-linux gives flock.
+# image, kernel and initramfs; util-linux gives flock and setpriv; uidmap gives newuidmap and
+# newgidmap (the rootless tests, docs/rootless.md).
 DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iproute2 util-linux \
-	qemu-system-x86 xz-utils mmdebstrap e2fsprogs cpio
+	qemu-system-x86 xz-utils mmdebstrap e2fsprogs cpio uidmap
 
 # Engines for the end-to-end tests (make e2e).
 E2E_DEPS := containerd docker.io podman bsdutils

@@ -34,6 +34,10 @@ enum Features {
                 ("io.github.seccomp.libseccomp.version", .string(SeccompInfo.version)),
                 ("org.opencontainers.runc.checkpoint.enabled", .string("false")),
                 ("swrun.version", .string(Help.version)),
+                // Rootless mode (docs/rootless.md): an unprivileged user, or root in a user
+                // namespace, runs containers (newuidmap/newgidmap for more than its own ids,
+                // cgroups where they are delegated).
+                ("swrun.rootless", .string("true")),
             ])),
         ])
     }

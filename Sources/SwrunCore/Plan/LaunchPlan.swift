@@ -90,6 +90,11 @@ public struct IDRange: Equatable, Sendable {
         ranges.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joinedText()
     }
 
+    /// "container:host:size" per range, comma separated (for messages).
+    public static func describe(_ ranges: [IDRange]) -> String {
+        ranges.isEmpty ? "nothing" : ranges.map { "\($0.containerID):\($0.hostID):\($0.size)" }.joinedText(",")
+    }
+
     /// Whether `id` (in the container) is mapped by one of `ranges`.
     public static func maps(_ ranges: [IDRange], _ id: UInt32) -> Bool {
         ranges.contains { UInt64(id) >= UInt64($0.containerID) && UInt64(id) < UInt64($0.containerID) + UInt64($0.size) }
@@ -130,6 +135,14 @@ public struct LaunchPlan: Sendable {
     public var limitsByParent = false
     public var uidMappings: [IDRange] = []
     public var gidMappings: [IDRange] = []
+    /// linux.namespaces[].path of type user: the init joins that user namespace (with the
+    /// namespaces it is to create, made after the join so that they belong to it:
+    /// JoinedUserNamespace); uidMappings/gidMappings are then that namespace's own.
+    public var userJoinPath: String?
+    /// Who creates the container (swrun's identity, Identity): the host's root writes the
+    /// id maps itself and sets limits from outside; anyone else writes only its own ids,
+    /// through newuidmap/newgidmap for more (IDMaps), and leaves limits to the process.
+    public var creator = Identity(euid: 0, egid: 0, inUserNamespace: false)
 
     // Identity of the container
     public var hostname: String?
@@ -147,6 +160,9 @@ public struct LaunchPlan: Sendable {
     public var readonlyPaths: [String] = []
     public var sysctls: [KeyValue] = []
     public var cgroupLeaves: [String] = []
+    /// Leaves a rootless create left out (CgroupHandle.skipped): the cgroup mount shows the
+    /// runtime's own cgroup of that hierarchy there instead, read-only as runc shows it.
+    public var cgroupSkipped: [String] = []
     public var cgroupLayout = CgroupLayout(hierarchies: [])
 
     // Process
@@ -201,6 +217,18 @@ public struct LaunchPlan: Sendable {
     /// it, through the init's mount namespace, and hands the descriptors over in mount
     /// order (SyncMessage's mount sources). True when that happens.
     public var parentOpensBindSources: Bool {
-        newUserNamespace && mounts.contains { if case .bind = $0.kind { return true } else { return false } }
+        (newUserNamespace || userJoinPath != nil) && creator.isHostRoot && mounts.contains { if case .bind = $0.kind { return true } else { return false } }
     }
+
+    /// Device nodes are the host's, bound: mknod is refused in any user namespace but the
+    /// host's (a new one, a joined one, or the one swrun itself runs in: rootless Podman).
+    public var bindDevices: Bool { newUserNamespace || userJoinPath != nil || creator.inUserNamespace }
+
+    /// The init stays dumpable until the parent has written its id maps (and, where it
+    /// applies, run newuidmap/newgidmap): /proc/<pid>/uid_map, setgroups and the process
+    /// directory newuidmap checks belong to root while the process is not dumpable, and only
+    /// the host's root may write them then. runc's nsexec does the same. The window ends
+    /// before the init holds anything of the container (cgroupsReady), and only the
+    /// creator's own uid could use it.
+    public var dumpableForParent: Bool { newUserNamespace && !creator.isHostRoot }
 }

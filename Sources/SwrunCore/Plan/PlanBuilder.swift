@@ -38,6 +38,7 @@ public enum PlanBuilder {
         }
         guard (try? Files.stat(rootfs))?.isDirectory == true else { throw SwrunError.config("root.path: rootfs (\(rootfs)) is not a directory") }
         var plan = LaunchPlan(id: id, bundle: bundle, rootfs: rootfs)
+        plan.creator = options.identity ?? Identity.current
         plan.readonlyRoot = root.readonly ?? false
         plan.noPivot = options.noPivot
         plan.newKeyring = !options.noNewKeyring
@@ -57,14 +58,7 @@ public enum PlanBuilder {
             if let f = per.flags, !f.isEmpty { throw SwrunError.config("linux.personality.flags: no flags are supported (\(f.joined(separator: ", ")))") }
         }
         try process(spec, &plan)
-        if plan.newUserNamespace {
-            // Unmapped ids would fail deep in the init (setresuid: EINVAL); name the field here.
-            guard IDRange.maps(plan.uidMappings, plan.uid) else { throw SwrunError.config("process.user.uid: \(plan.uid) is not mapped by linux.uidMappings") }
-            guard IDRange.maps(plan.gidMappings, plan.gid) else { throw SwrunError.config("process.user.gid: \(plan.gid) is not mapped by linux.gidMappings") }
-            for g in plan.additionalGids where !IDRange.maps(plan.gidMappings, g) {
-                throw SwrunError.config("process.user.additionalGids: \(g) is not mapped by linux.gidMappings")
-            }
-        }
+        try userNamespaceIDs(&plan)
         if options.listenFds > 0 {
             plan.env.removeAll { $0.startsWithBytes("LISTEN_FDS=") || $0.startsWithBytes("LISTEN_PID=") }
             plan.env += ["LISTEN_FDS=\(options.listenFds)", "LISTEN_PID=1"]
@@ -128,13 +122,18 @@ public enum PlanBuilder {
             guard let flag = namespaceFlag(ns.type) else { throw SwrunError.config("\(field()).type: unknown namespace type \(Quote.short(ns.type))") }
             guard !seen.contains(ns.type) else { throw SwrunError.config("\(field()): duplicate \(ns.type) namespace") }
             seen.append(ns.type)
-            if ns.type == "user", let path = ns.path, !path.isEmpty {
-                throw SwrunError.config("\(field()).path: joining an existing user namespace (\(path)) is not supported by this version of swrun")
-            }
             if let path = ns.path, !path.isEmpty {
                 guard path.startsWithBytes("/") else { throw SwrunError.config("\(field()).path: \(Quote.short(path)) must be absolute") }
                 guard Files.exists(path) else { throw SwrunError.config("\(field()).path: \(path): no such file or directory") }
-                if ns.type == "pid" { plan.pidJoinPath = path } else { plan.joins.append(NamespaceJoin(type: ns.type, flag: flag, path: path)) }
+                switch ns.type {
+                case "pid": plan.pidJoinPath = path
+                case "user":
+                    plan.userJoinPath = path
+                    // The parent sets limits from outside (raising them needs the host's
+                    // privileges, which the process gives up with the join).
+                    plan.limitsByParent = plan.creator.isHostRoot
+                default: plan.joins.append(NamespaceJoin(type: ns.type, flag: flag, path: path))
+                }
                 continue
             }
             switch ns.type {
@@ -142,7 +141,8 @@ public enum PlanBuilder {
             case "time": plan.newTimeNamespace = true
             case "user":
                 plan.newUserNamespace = true
-                plan.limitsByParent = true
+                // Only the host's root has privileges outside that the process lacks inside.
+                plan.limitsByParent = plan.creator.isHostRoot
                 plan.cloneFlags |= flag
             default:
                 plan.cloneFlags |= flag
@@ -176,6 +176,20 @@ public enum PlanBuilder {
         }
         plan.uidMappings = try ranges(linux.uidMappings, "linux.uidMappings")
         plan.gidMappings = try ranges(linux.gidMappings, "linux.gidMappings")
+        if let path = plan.userJoinPath {
+            // The joined namespace's own maps are what the ids below are checked against
+            // (runc caches them the same way). Maps in the config as well must be the same
+            // ones (containerd and CRI-O send both; runc warns), else they are refused.
+            let (uids, gids) = try UserNamespaceMaps.read(path)
+            let given = !plan.uidMappings.isEmpty || !plan.gidMappings.isEmpty
+            if given && (plan.uidMappings != uids || plan.gidMappings != gids) {
+                throw SwrunError.config("linux.uidMappings: user namespaces enabled, but both namespace path and non-matching mapping specified -- you may only provide one (\(path) maps uids \(IDRange.describe(uids)), gids \(IDRange.describe(gids)))")
+            }
+            if given { Log.warning("config.json has both a userns path to join and a matching userns mapping specified -- you may only provide one") }
+            plan.uidMappings = uids
+            plan.gidMappings = gids
+            return
+        }
         guard plan.newUserNamespace else {
             if !plan.uidMappings.isEmpty || !plan.gidMappings.isEmpty {
                 throw SwrunError.config("linux.uidMappings: user namespaces not enabled in config (no \"user\" in linux.namespaces)")
@@ -184,11 +198,39 @@ public enum PlanBuilder {
         }
         if plan.uidMappings.isEmpty { throw SwrunError.config("linux.uidMappings: user namespaces enabled, but no uid mappings found") }
         if plan.gidMappings.isEmpty { throw SwrunError.config("linux.gidMappings: user namespaces enabled, but no gid mappings found") }
-        if let j = plan.joins.first {
-            throw SwrunError.config("linux.namespaces: joining the \(j.type) namespace by path together with a new user namespace is not supported by this version of swrun")
+    }
+
+    /// The ids the container's processes take must be mapped by its user namespace (new
+    /// or joined): an unmapped one would fail deep in the init (setresuid or a tmpfs's uid=
+    /// option: EINVAL), after everything was made; it is refused here, naming the field.
+    /// Then runc's rootless rules: an unprivileged creator needs a user namespace, and one
+    /// that maps only its own gid cannot set groups in it (setgroups is "deny" there).
+    static func userNamespaceIDs(_ plan: inout LaunchPlan) throws(SwrunError) {
+        let inUserNamespace = plan.newUserNamespace || plan.userJoinPath != nil
+        if plan.creator.rootlessEUID && !inUserNamespace {
+            throw SwrunError.config("linux.namespaces: a rootless container needs a user namespace (swrun runs as uid \(plan.creator.euid)): "
+                + "add {\"type\": \"user\"} with linux.uidMappings and linux.gidMappings (swrun spec --rootless writes them)")
         }
-        if plan.pidJoinPath != nil {
-            throw SwrunError.config("linux.namespaces: joining the pid namespace by path together with a new user namespace is not supported by this version of swrun")
+        guard inUserNamespace else { return }
+        let uidMap = plan.userJoinPath.map { "the user namespace \($0)" } ?? "linux.uidMappings"
+        let gidMap = plan.userJoinPath.map { "the user namespace \($0)" } ?? "linux.gidMappings"
+        guard IDRange.maps(plan.uidMappings, plan.uid) else { throw SwrunError.config("process.user.uid: \(plan.uid) is not mapped by \(uidMap)") }
+        guard IDRange.maps(plan.gidMappings, plan.gid) else { throw SwrunError.config("process.user.gid: \(plan.gid) is not mapped by \(gidMap)") }
+        for g in plan.additionalGids where !IDRange.maps(plan.gidMappings, g) {
+            throw SwrunError.config("process.user.additionalGids: \(g) is not mapped by \(gidMap)")
+        }
+        for (i, op) in plan.mounts.enumerated() {
+            for kv in op.data where kv.key == "uid" || kv.key == "gid" {
+                guard let v = kv.value, let id = UInt32(v) else { continue }
+                let uid = kv.key == "uid"
+                guard IDRange.maps(uid ? plan.uidMappings : plan.gidMappings, id) else {
+                    throw SwrunError.config("mounts[\(i)].options: \(kv.key)=\(v) is not mapped by \(uid ? uidMap : gidMap)")
+                }
+            }
+        }
+        if plan.newUserNamespace && plan.creator.rootlessEUID && IDMaps.deniesSetgroups(plan.gidMappings, egid: plan.creator.egid) && !plan.additionalGids.isEmpty {
+            throw SwrunError.config("process.user.additionalGids: a rootless container whose linux.gidMappings map only your own gid (\(plan.creator.egid)) cannot set groups "
+                + "(setgroups is denied in its user namespace); map a range of /etc/subgid as well (newgidmap), or leave additionalGids out")
         }
     }
 

@@ -155,7 +155,7 @@ enum RootfsSequence {
                 lastParent = parent
             }
             // mknod is refused in a user namespace: bind the host's node instead, as runc does.
-            if plan.newUserNamespace {
+            if plan.bindDevices {
                 try bindHostDevice(d.path, parent: parent.raw, name: base)
                 continue
             }
@@ -349,7 +349,10 @@ enum CgroupMount {
             let opts: [KeyValue] = h.isV2 ? [] : h.controllers.map { KeyValue($0, nil) }
             return try sys { try Mount.newFilesystem(type: type, source: "cgroup", options: opts, attr: op.attrSet, display: op.destination) }
         }
-        let tree = try sys { try Mount.cloneTree(leaf, recursive: false) }
+        // A hierarchy a rootless create left out: the runtime's own cgroup there (what a
+        // process of the container finds in /proc/self/cgroup), as runc binds it.
+        let source = plan.cgroupSkipped.contains(leaf) ? h.mountpoint + (h.ownPath == "/" ? "" : h.ownPath) : leaf
+        let tree = try sys { try Mount.cloneTree(source, recursive: false) }
         try RootfsSequence.setAttributes(tree.raw, op)
         return tree
     }
