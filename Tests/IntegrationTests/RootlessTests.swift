@@ -338,6 +338,35 @@ struct RootlessTests {
         #expect(Self.lines(r.stdout) == ["deny", "EPERM", "0"], "\(r.stdout) \(r.stderr)")
     }
 
+    /// An unprivileged user joins a user namespace of its own by path, with the network
+    /// namespace that namespace owns (runc's order: the network namespace is refused before
+    /// the user namespace is joined, and joined after it), and makes a PID namespace that
+    /// belongs to it.
+    @Test func joinsItsOwnUserNamespaceByPath() throws {
+        guard RootlessUser.problem == nil else { Issue.record("\(RootlessUser.problem ?? "")"); return }
+        let b = try RootlessBox()
+        try b.specRootless()
+        var l = b.s.linux
+        var ns = l["namespaces"] as? [[String: Any]] ?? []
+        ns.append(["type": "network"])
+        l["namespaces"] = ns
+        b.s.linux = l
+        b.s.args(["/bin/sleep", "60"])
+        try b.s.writeConfig()
+        let a = b.id("ja")
+        #expect(b.swrun(["run", "-d", "--bundle", b.s.bundle, a]).code == 0)
+        let apid = b.state(a)["pid"] as? Int ?? 0
+        l = b.s.linux
+        l["namespaces"] = [["type": "pid"], ["type": "mount"], ["type": "uts"], ["type": "ipc"], ["type": "user", "path": "/proc/\(apid)/ns/user"], ["type": "network", "path": "/proc/\(apid)/ns/net"]]
+        l["uidMappings"] = nil
+        l["gidMappings"] = nil
+        b.s.linux = l
+        let (_, r) = try b.run(["/bin/sh", "-c", "readlink /proc/self/ns/user; readlink /proc/self/ns/net; echo $$; id -u"])
+        func nsOf(_ t: String) -> String { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(apid)/ns/\(t)")) ?? "?" }
+        #expect(r.code == 0 && Self.lines(r.stdout) == [nsOf("user"), nsOf("net"), "1", "0"], "\(r.stdout) \(r.stderr)")
+        #expect(b.swrun(["delete", "--force", a]).code == 0)
+    }
+
     /// CVE-2019-5736 as an unprivileged user: overlayfs is not the user's to mount, so the
     /// init of a created container runs from a sealed memfd copy of swrun.
     @Test func createRunsFromASealedCopy() throws {
