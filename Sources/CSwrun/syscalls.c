@@ -189,6 +189,15 @@ int swrun_mount_setattr(int dirfd, const char *path, unsigned flags,
     return (int)syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof attr);
 }
 
+int swrun_mount_setattr_idmap(int fd, int recursive, int userns_fd) {
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = 0x00100000; // MOUNT_ATTR_IDMAP
+    attr.userns_fd = (uint64_t)userns_fd;
+    unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    return (int)syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr);
+}
+
 int swrun_fs_errlog(int fd, char *buf, size_t len) {
     ssize_t n = read(fd, buf, len - 1);
     if (n < 0) return -1;

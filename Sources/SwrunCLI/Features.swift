@@ -22,7 +22,7 @@ enum Features {
             ("apparmor", .object([("enabled", .bool(true))])),
             ("selinux", .object([("enabled", .bool(true))])),
             ("intelRdt", .object([("enabled", .bool(false))])),
-            ("mountExtensions", .object([("idmap", .object([("enabled", .bool(false))]))])),
+            ("mountExtensions", .object([("idmap", .object([("enabled", .bool(true))]))])),
         ])
         return .object([
             ("ociVersionMin", .string("1.0.0")),

@@ -274,6 +274,11 @@ struct RootlessTests {
             : "rootless needs no limits + no cgrouppath when no permission is granted for cgroups"
         try refused("a limit without a cgroup", limit) { $0.s.linux["resources"] = ["memory": ["limit": 67_108_864]] }
         try refused("a cgroupsPath the user cannot make", "permission denied") { $0.s.linux["cgroupsPath"] = "swrun-rootless-\(getpid())/c" }
+        try refused("an id-mapped mount", "id-mapped mounts are not supported for rootless containers") {
+            var m = $0.s.config["mounts"] as? [[String: Any]] ?? []
+            m.append(["destination": "/tmp", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]])
+            $0.s.config["mounts"] = m
+        }
         // exec: an id outside the container's namespace.
         try b.specRootless()
         b.s.args(["/bin/sleep", "60"])

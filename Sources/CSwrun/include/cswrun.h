@@ -97,6 +97,9 @@ int swrun_fsconfig_create(int fd);
 int swrun_fsmount(int fd, uint64_t attr);
 int swrun_mount_setattr(int dirfd, const char * _Nonnull path, unsigned flags,
                         uint64_t attr_set, uint64_t attr_clr, uint64_t propagation);
+/// mount_setattr(MOUNT_ATTR_IDMAP) on a detached mount `fd` with the user namespace
+/// `userns_fd` (AT_RECURSIVE when `recursive`).
+int swrun_mount_setattr_idmap(int fd, int recursive, int userns_fd);
 /// Reads the kernel's error log of an fs context (fsopen fd) into buf; returns bytes or -1.
 int swrun_fs_errlog(int fd, char * _Nonnull buf, size_t len);
 

@@ -21,10 +21,30 @@ public struct MountOp: Equatable, Sendable {
     public var propagationRecursive = false
     public var data: [KeyValue] = []
     public var tmpcopyup = false
+    /// An id-mapped bind mount (options idmap/ridmap, mounts[].uidMappings/gidMappings).
+    public var idmap: MountIDMap?
 
     public init(destination: String, kind: Kind) {
         self.destination = destination
         self.kind = kind
+    }
+}
+
+/// How a bind mount is id-mapped (mount_setattr MOUNT_ATTR_IDMAP), as runc 1.2 and crun do
+/// it: with a user namespace whose maps are the mount's own uidMappings/gidMappings (an id
+/// on disk, containerID, is seen as hostID), or, without them, with the container's user
+/// namespace. `recursive` (ridmap): every mount of an rbind tree, not only its top.
+public struct MountIDMap: Equatable, Sendable {
+    public var recursive: Bool
+    public var uids: [IDRange]
+    public var gids: [IDRange]
+    /// No maps of its own: the container's user namespace.
+    public var usesContainerNamespace: Bool { uids.isEmpty && gids.isEmpty }
+
+    public init(recursive: Bool, uids: [IDRange] = [], gids: [IDRange] = []) {
+        self.recursive = recursive
+        self.uids = uids
+        self.gids = gids
     }
 }
 
@@ -217,7 +237,8 @@ public struct LaunchPlan: Sendable {
     /// it, through the init's mount namespace, and hands the descriptors over in mount
     /// order (SyncMessage's mount sources). True when that happens.
     public var parentOpensBindSources: Bool {
-        (newUserNamespace || userJoinPath != nil) && creator.isHostRoot && mounts.contains { if case .bind = $0.kind { return true } else { return false } }
+        let binds = mounts.contains { if case .bind = $0.kind { return true } else { return false } }
+        return binds && ((newUserNamespace || userJoinPath != nil) && creator.isHostRoot || mounts.contains { $0.idmap != nil })
     }
 
     /// Device nodes are the host's, bound: mknod is refused in any user namespace but the

@@ -59,6 +59,7 @@ public enum PlanBuilder {
         }
         try process(spec, &plan)
         try userNamespaceIDs(&plan)
+        try idmappedMounts(plan)
         if options.listenFds > 0 {
             plan.env.removeAll { $0.startsWithBytes("LISTEN_FDS=") || $0.startsWithBytes("LISTEN_PID=") }
             plan.env += ["LISTEN_FDS=\(options.listenFds)", "LISTEN_PID=1"]
@@ -198,6 +199,21 @@ public enum PlanBuilder {
         }
         if plan.uidMappings.isEmpty { throw SwrunError.config("linux.uidMappings: user namespaces enabled, but no uid mappings found") }
         if plan.gidMappings.isEmpty { throw SwrunError.config("linux.gidMappings: user namespaces enabled, but no gid mappings found") }
+    }
+
+    /// Id-mapped mounts (MountIDMap): the host's root makes them (mount_setattr needs
+    /// CAP_SYS_ADMIN over the file system, as runc refuses them to rootless containers), and
+    /// one without maps of its own takes the container's user namespace, which must exist.
+    static func idmappedMounts(_ plan: LaunchPlan) throws(SwrunError) {
+        for (i, op) in plan.mounts.enumerated() {
+            guard let m = op.idmap else { continue }
+            if !plan.creator.isHostRoot {
+                throw SwrunError.config("mounts[\(i)]: id-mapped mounts are not supported for rootless containers (swrun runs as uid \(plan.creator.euid)\(plan.creator.inUserNamespace ? " in a user namespace" : ""))")
+            }
+            if m.usesContainerNamespace && !plan.newUserNamespace && plan.userJoinPath == nil {
+                throw SwrunError.config("mounts[\(i)].options: idmap without uidMappings/gidMappings takes the container's user namespace, and there is none (linux.namespaces has no user)")
+            }
+        }
     }
 
     /// The ids the container's processes take must be mapped by its user namespace (new

@@ -222,10 +222,17 @@ enum Launcher {
     /// Each bind mount's source, opened (O_PATH) by us, with the host's root's rights, but
     /// through /proc/<init>/root so that the descriptor belongs to the init's mount
     /// namespace (open_tree there refuses a mount of another namespace); sent in mount order.
+    /// An id-mapped mount's source goes as its detached, id-mapped tree (IDMappedMounts).
     static func sendBindSources(_ plan: LaunchPlan, pid: Int32, _ channel: SyncChannel) throws(SwrunError) {
         let root = "/proc/" + Digits.decimal(pid) + "/root"
+        var namespaces: [(map: MountIDMap, ns: OwnedFD)] = []
         for (i, op) in plan.mounts.enumerated() {
-            guard case .bind(let source, _) = op.kind else { continue }
+            guard case .bind(let source, let recursive) = op.kind else { continue }
+            if op.idmap != nil {
+                let tree = try IDMappedMounts.tree(op, index: i, source: source, recursive: recursive, pid: pid, made: &namespaces)
+                try channel.sendDescriptor(tree.raw)
+                continue
+            }
             let fd = try sys("mounts[\(i)]: open bind source \(Quote.short(source))") { try Files.open(root + source, OpenFlags.path) }
             try channel.sendDescriptor(fd.raw)
         }

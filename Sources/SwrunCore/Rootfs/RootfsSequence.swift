@@ -76,7 +76,10 @@ enum RootfsSequence {
                 return try Files.stat(source)
             }
             let target = st.isDirectory ? try root.mkdirAll(op.destination) : try root.createFile(op.destination)
+            // An id-mapped mount arrives as its detached tree, already id-mapped by the parent
+            // (IDMappedMounts); any other bind is cloned here.
             let tree = try sys { () throws(SyscallError) -> OwnedFD in
+                if let opened, op.idmap != nil { return opened }
                 if let opened { return try Mount.cloneTree(dir: opened.raw, "", recursive: recursive, display: source) }
                 return try Mount.cloneTree(source, recursive: recursive)
             }
