@@ -23,8 +23,8 @@ BUNDLE := bundle
 DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iproute2 util-linux \
 	qemu-system-x86 xz-utils mmdebstrap e2fsprogs cpio uidmap
 
-# Engines for the end-to-end tests (make e2e).
-E2E_DEPS := containerd docker.io podman bsdutils
+# Engines for the end-to-end tests (make e2e); uidmap for rootless Podman.
+E2E_DEPS := containerd docker.io podman bsdutils uidmap
 
 .PHONY: all deps e2e-deps build probe bundle demo test unit conformance vm-image vm-test fuzz e2e bench layout install clean lint
 
