@@ -57,6 +57,7 @@ final class SystemdDriver: CgroupDriver {
             throw SwrunError(.system, "--systemd-cgroup: the unit's cgroup \(path) is outside this process's view of cgroup2 (\(h.root))")
         }
         let leaf = h.mountpoint + visible
+        if let m = managerCgroup { managerDir = h.mountpoint + (h.root == "/" ? m : String(m.dropFirst(h.root.utf8.count))) }
         // The scope's cgroup is systemd's to make and remove; it is listed as made by swrun
         // so that a stop that left it behind (systemd gone) is finished by rmdir.
         handle = CgroupHandle(driver: .systemd, leaves: [leaf], created: [leaf], unified: leaf, unit: p.unitName, rootless: rootless)
@@ -72,6 +73,9 @@ final class SystemdDriver: CgroupDriver {
 
     /// The user's own instance (the session bus) rather than the system's.
     private let rootless: Bool
+    /// Rootless: the instance's own cgroup directory, whose controllers are all a user's
+    /// units can have (user@.service's Delegate=; systemd 252 gives cpu, memory and pids).
+    private var managerDir: String?
 
     var leaf: String { handle.leaves.first ?? "" }
 
@@ -115,11 +119,25 @@ final class SystemdDriver: CgroupDriver {
             disown()
             throw SwrunError(.system, "systemd unit \(unit) already exists (its cgroup \(leaf) does): another container's?")
         }
+        if let dir = managerDir { try checkDelegated(r, dir: dir) }
         let m = try connect()
         if SystemdProperties.needsVersion(r) { version = try m.version() }
         let converted = try SystemdProperties.resourcesV2(r, systemdVersion: version)
         for w in converted.warnings { Log.warning(w) }
         self.converted = converted
+    }
+
+    /// Rootless: a limit whose controller the user's instance was not given cannot be
+    /// applied; it is refused before the unit is started, with what the instance has.
+    func checkDelegated(_ r: LinuxResources, dir: String) throws(SwrunError) {
+        let text = (try? Files.readString(dir + "/cgroup.controllers")) ?? ""
+        let available = text.split(separator: " ").map { trimWhitespace($0) }.filter { !$0.isEmpty }
+        for (field, controller) in ResourceApplier.requested(r) {
+            let name = controller == "blkio" ? "io" : controller
+            guard !available.contains(name) else { continue }
+            throw SwrunError(.invalidConfig, "linux.resources.\(field): the \(name) controller is not delegated to the user's systemd instance "
+                + "(\(dir) has \(available.isEmpty ? "none" : available.joinedText(" ")); user@.service's Delegate= gives more)")
+        }
     }
 
     /// Before the scope exists there is nothing to be born in: systemd moves the init into
