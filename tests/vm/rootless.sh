@@ -54,6 +54,15 @@ checks() {
 	out=$(cd $B && $RT run $N-1 2>&1 | tr -s ' ' | tr '\n' '|')
 	[ "$out" = "0| 0 1000 1|" ] && ok "$N: spec --rootless, run" || bad "$N: run: $out"
 
+	# CVE-2023-25809: /sys/fs/cgroup is read-only in a rootless container, with and without a
+	# cgroup namespace (the user's own cgroup would be writable through it otherwise).
+	for cgns in no yes; do
+		bundle $N "$RT" '"sh", "-c", "/bin/swrun-probe write /sys/fs/cgroup/cgroup.procs; mkdir /sys/fs/cgroup/x 2>/dev/null || echo refused"' '{}'
+		[ $cgns = yes ] && sed -i 's|"type": "mount"|"type": "mount"\n\t\t\t},\n\t\t\t{\n\t\t\t\t"type": "cgroup"|' $B/config.json
+		out=$(cd $B && $RT run $N-ro-$cgns 2>&1 | tr '\n' ' ')
+		[ "$out" = "EROFS refused " ] && ok "$N: /sys/fs/cgroup read-only (cgroup namespace: $cgns)" || bad "$N: /sys/fs/cgroup (cgroup namespace: $cgns): $out"
+	done
+
 	# 2. The systemd driver on the user's instance, with limits.
 	bundle $N "$RT" '"sleep", "300"' '{"memory": {"limit": 67108864}, "pids": {"limit": 32}, "cpu": {"quota": 50000, "period": 100000}}'
 	(cd $B && $RT --systemd-cgroup run -d $N-2) && ok "$N: --systemd-cgroup run -d with limits" || bad "$N: --systemd-cgroup run -d"
