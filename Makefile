@@ -33,13 +33,14 @@ MANDIR ?= $(PREFIX)/share/man
 BUNDLE := bundle
 # Debian packages the build, the bundle and the tests need. The test VM (vm/, docs/vm.md):
 # qemu-system-x86 runs it; mmdebstrap, e2fsprogs, xz-utils, cpio and busybox-static build its
-# image, kernel and initramfs; util-linux gives flock. zsh, fish and groff-base check the
+# image, kernel and initramfs; util-linux gives flock and setpriv; uidmap gives newuidmap and
+# newgidmap (the rootless tests, docs/rootless.md). zsh, fish and groff-base check the
 # generated completions and man pages (DocsTests).
 DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iproute2 util-linux \
-	qemu-system-x86 xz-utils mmdebstrap e2fsprogs cpio zsh fish groff-base
+	qemu-system-x86 xz-utils mmdebstrap e2fsprogs cpio zsh fish groff-base uidmap
 
-# Engines for the end-to-end tests (make e2e).
-E2E_DEPS := containerd docker.io podman bsdutils
+# Engines for the end-to-end tests (make e2e); uidmap for rootless Podman.
+E2E_DEPS := containerd docker.io podman bsdutils uidmap
 
 .PHONY: all deps e2e-deps build probe bundle demo test unit conformance vm-image vm-test fuzz e2e bench layout docs install deb clean lint
 

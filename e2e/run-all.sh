@@ -4,7 +4,7 @@
 set -u
 dir=$(dirname "$0")
 total_pass=0 total_fail=0
-for engine in containerd docker podman; do
+for engine in containerd docker podman podman-rootless; do
     echo "=== $engine"
     out=$(timeout 600 "$dir/$engine.sh" "$1" 2>&1)
     echo "$out" | grep -E '^(PASS|FAIL)'

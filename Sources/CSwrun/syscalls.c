@@ -107,6 +107,19 @@ pid_t swrun_fork_into_cgroup(int flags, int cgroup_fd) {
     return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
 
+#define SWRUN_CLONE_PARENT 0x00008000ULL
+#define SWRUN_CLONE_PIDFD 0x00001000ULL
+
+pid_t swrun_fork_sibling(int flags, int *pidfd) {
+    struct swrun_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = (uint64_t)(unsigned)flags | SWRUN_CLONE_PARENT | SWRUN_CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)pidfd;
+    // With CLONE_PARENT the child's exit signal is the caller's own (SIGCHLD to our parent).
+    args.exit_signal = 0;
+    return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
 int swrun_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
     return prctl(option, a2, a3, a4, a5);
 }
@@ -174,6 +187,15 @@ int swrun_mount_setattr(int dirfd, const char *path, unsigned flags,
     attr.attr_clr = attr_clr;
     attr.propagation = propagation;
     return (int)syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof attr);
+}
+
+int swrun_mount_setattr_idmap(int fd, int recursive, int userns_fd) {
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = 0x00100000; // MOUNT_ATTR_IDMAP
+    attr.userns_fd = (uint64_t)userns_fd;
+    unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    return (int)syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr);
 }
 
 int swrun_fs_errlog(int fd, char *buf, size_t len) {

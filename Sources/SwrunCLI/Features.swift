@@ -22,7 +22,7 @@ enum Features {
             ("apparmor", .object([("enabled", .bool(true))])),
             ("selinux", .object([("enabled", .bool(true))])),
             ("intelRdt", .object([("enabled", .bool(false))])),
-            ("mountExtensions", .object([("idmap", .object([("enabled", .bool(false))]))])),
+            ("mountExtensions", .object([("idmap", .object([("enabled", .bool(true))]))])),
         ])
         return .object([
             ("ociVersionMin", .string("1.0.0")),
@@ -34,6 +34,10 @@ enum Features {
                 ("io.github.seccomp.libseccomp.version", .string(SeccompInfo.version)),
                 ("org.opencontainers.runc.checkpoint.enabled", .string("false")),
                 ("swrun.version", .string(Help.version)),
+                // Rootless mode (docs/rootless.md): an unprivileged user, or root in a user
+                // namespace, runs containers (newuidmap/newgidmap for more than its own ids,
+                // cgroups where they are delegated).
+                ("swrun.rootless", .string("true")),
             ])),
         ])
     }

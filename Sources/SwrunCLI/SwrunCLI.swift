@@ -58,7 +58,17 @@ public enum SwrunCLI {
         if let e = checkArgs(verb, args.positional) { return .usage(e) }
         // A relative --root is the caller's, as runc resolves it (filepath.Abs): every later
         // step runs in the bundle directory, where it would name another place.
-        var root = globals.string("root") ?? "/run/swrun"
+        guard let rootless = RootlessFlag.parse(globals.string("rootless")) else {
+            return .failure(SwrunError(.usage, "invalid value \(Quote.short(globals.string("rootless") ?? "")) for --rootless: true, false or auto"), verb: verbName)
+        }
+        var root: String
+        if let given = globals.string("root") {
+            root = given
+        } else {
+            do { root = try defaultRoot(verb: verb.name) } catch {
+                return .failure(error, verb: verbName)
+            }
+        }
         if !root.startsWithBytes("/") {
             do { root = MountPlan.normalize(try Files.getcwd() + "/" + root) } catch {
                 return .failure(SwrunError(.system, "resolve --root \(root): \(error)"), verb: verbName)
@@ -75,7 +85,7 @@ public enum SwrunCLI {
         }
         let container = Runtime(root: root)
         do {
-            return .exit(try dispatch(verb.name, args, container, systemdCgroup: globals.bool("systemd-cgroup")))
+            return .exit(try dispatch(verb.name, args, container, systemdCgroup: globals.bool("systemd-cgroup"), rootless: rootless))
         } catch {
             return .failure(error, verb: verb.name)
         }
@@ -99,6 +109,7 @@ public enum SwrunCLI {
         case "text", "json": break
         default: return "invalid log-format"
         }
+        if RootlessFlag.parse(globals.string("rootless")) == nil { return "invalid --rootless" }
         if let e = checkArgs(verb, args.positional) { return e.message }
         do {
             if let id = args.positional.first, verb.minArgs > 0 { try ContainerID.validate(id) }
@@ -129,19 +140,40 @@ public enum SwrunCLI {
         return nil
     }
 
+    /// The state root when --root is not given: /run/swrun for the host's root, and
+    /// $XDG_RUNTIME_DIR/swrun for anyone else where that is set (runc's rule,
+    /// Identity.honorsXDGRuntimeDir), made 0700 with the sticky bit, which the XDG spec asks
+    /// of what must not be pruned from that directory (runc does the same).
+    static func defaultRoot(verb: String) throws(SwrunError) -> String {
+        guard let xdg = Proc.getenv("XDG_RUNTIME_DIR"), !xdg.isEmpty,
+              Identity.current.honorsXDGRuntimeDir(user: Proc.getenv("USER")) else { return "/run/swrun" }
+        let root = xdg + "/swrun"
+        if verb == "spec" || verb == "features" { return root }
+        do {
+            _ = try Files.mkdirAll(root, mode: 0o700)
+            try Files.chmod(root, mode: 0o1700)
+        } catch {
+            throw SwrunError(.system, "the state root in $XDG_RUNTIME_DIR must be writable by the user: \(error)", errno: error.errno)
+        }
+        return root
+    }
+
     /// `systemdCgroup`: the global --systemd-cgroup, which only create and run read (every
-    /// later verb uses the driver the container's record names, as runc).
-    static func dispatch(_ verb: String, _ a: ParsedArgs, _ c: Runtime, systemdCgroup: Bool = false) throws(SwrunError) -> Int32 {
+    /// later verb uses the driver the container's record names, as runc); `rootless`: the
+    /// global --rootless, read the same way.
+    static func dispatch(_ verb: String, _ a: ParsedArgs, _ c: Runtime, systemdCgroup: Bool = false, rootless: RootlessFlag = .auto) throws(SwrunError) -> Int32 {
         let id = a.positional.first ?? ""
         switch verb {
         case "create":
             var o = try createOptions(a)
             o.systemdCgroup = systemdCgroup
+            o.rootlessCgroups = Identity.current.rootlessCgroups(rootless)
             try c.create(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o)
         case "run":
             var o = try createOptions(a)
             o.systemdCgroup = systemdCgroup
             o.forwardSignals = true
+            o.rootlessCgroups = Identity.current.rootlessCgroups(rootless)
             o.detached = a.bool("detach")
             let cwd: String
             do { cwd = try Files.getcwd() } catch { throw SwrunError.system(error) }

@@ -325,6 +325,14 @@ public enum Files {
 
     public static func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
 
+    /// Whether this process may write `path` (create in it, for a directory), with its
+    /// effective ids and capabilities (faccessat AT_EACCESS): a read-only mount answers
+    /// EROFS, another user's directory EACCES. 0 when writable, else the errno.
+    public static func writeAccess(_ path: String) -> Int32 {
+        if faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0 { return 0 }
+        return Glibc.errno
+    }
+
     /// Whether execve would accept `path` for this process: with its effective ids and
     /// capabilities (faccessat AT_EACCESS), as Go's exec.LookPath asks. access(2) asks for the
     /// real ids without capabilities, and refused a file that only CAP_DAC_OVERRIDE lets the

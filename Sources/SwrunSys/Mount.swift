@@ -63,6 +63,12 @@ public enum Mount {
         _ = try check("mount_setattr", display()) { swrun_mount_setattr(fd, "", flags, set, clear, propagation) }
     }
 
+    /// MOUNT_ATTR_IDMAP on a detached mount (open_tree OPEN_TREE_CLONE): ids are seen
+    /// through the user namespace `userns`.
+    public static func setIDMap(_ fd: Int32, userns: Int32, recursive: Bool, display: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check("mount_setattr(MOUNT_ATTR_IDMAP)", display()) { swrun_mount_setattr_idmap(fd, recursive ? 1 : 0, userns) }
+    }
+
     public static func setAttr(path: String, recursive: Bool, set: UInt64, clear: UInt64, propagation: UInt64 = 0) throws(SyscallError) {
         let flags = recursive ? SWRUN_AT_RECURSIVE : 0
         _ = try check("mount_setattr", path) { swrun_mount_setattr(AT_FDCWD, path, flags, set, clear, propagation) }

@@ -143,6 +143,27 @@ public enum Proc {
         return pid
     }
 
+    /// A fork-like clone of a sibling (CLONE_PARENT): 0 in the child; in the caller the
+    /// child's pid (in the caller's PID namespace) and a pidfd for it, whose pid another
+    /// process reads with `pid(ofPidfd:)` in its own namespace.
+    public static func forkSibling(namespaces flags: Int32, proc: Int32) throws(SyscallError) -> (pid: Int32, pidfd: OwnedFD?) {
+        try ThreadGuard.assertSingleThreaded(proc: proc)
+        fflush(nil)
+        var fd: Int32 = -1
+        let pid = try check("clone3(CLONE_PARENT)") { swrun_fork_sibling(flags, &fd) }
+        return (pid, pid == 0 ? nil : OwnedFD(fd))
+    }
+
+    /// The pid a pidfd refers to, in this process's PID namespace (/proc/self/fdinfo's
+    /// "Pid:" line); nil when the process is gone or not visible here.
+    public static func pid(ofPidfd fd: Int32) -> Int32? {
+        guard let text = try? Files.readString("/proc/self/fdinfo/\(fd)") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("Pid:") {
+            if let pid = Int32(trimWhitespace(line.dropFirst(4))), pid > 0 { return pid }
+        }
+        return nil
+    }
+
     public static func pidfdOpen(_ pid: Int32) throws(SyscallError) -> OwnedFD {
         OwnedFD(try check("pidfd_open", String(pid)) { swrun_pidfd_open(pid) })
     }
@@ -190,8 +211,15 @@ public enum ThreadGuard {
         (try? Files.listDirectory("/proc/self/task").count) ?? -1
     }
 
-    public static func assertSingleThreaded() throws(SyscallError) {
-        let n = threadCount()
+    /// The same through a procfs handle (`proc`): after joining a mount namespace, /proc is
+    /// another PID namespace's, where this process has no /proc/self.
+    public static func threadCount(proc: Int32) -> Int {
+        guard let task = try? Files.openat(proc, "self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, display: "/proc/self/task") else { return -1 }
+        return (try? Files.listDirectory(fd: task.raw, display: "/proc/self/task").count) ?? -1
+    }
+
+    public static func assertSingleThreaded(proc: Int32? = nil) throws(SyscallError) {
+        let n = proc.map { threadCount(proc: $0) } ?? threadCount()
         if n != 1 { throw SyscallError("refusing to fork with \(n) threads", nil, errno: EDEADLK) }
     }
 }

@@ -44,6 +44,7 @@ public enum Errno {
     public static let ENOTEMPTY = Glibc.ENOTEMPTY
     public static let EPERM = Glibc.EPERM
     public static let EACCES = Glibc.EACCES
+    public static let EROFS = Glibc.EROFS
     public static let EINVAL = Glibc.EINVAL
     public static let ENOSYS = Glibc.ENOSYS
     public static let ENOTDIR = Glibc.ENOTDIR

@@ -96,8 +96,8 @@ struct CheckTests {
             s.process = p
         },
         Case(name: "unsupported field", path: "linux.intelRdt", words: "not supported") { s in setLinux(s, "intelRdt", ["closID": "x"]) },
-        Case(name: "unsupported id-mapped mount", path: "mounts[", words: "id-mapped mounts are not supported") { s in
-            _ = addMount(s, ["destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["bind"], "uidMappings": [["containerID": 0, "hostID": 1000, "size": 1]]])
+        Case(name: "id-mapped mount without a user namespace", path: "mounts[", words: "takes the container's user namespace, and there is none") { s in
+            _ = addMount(s, ["destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["bind", "idmap"]])
         },
         Case(name: "rootfs missing", path: "root.path", words: "does not exist") { s in s.config["root"] = ["path": "no-such-rootfs"] },
         Case(name: "program not in PATH", path: "process.args[0]", words: "executable file not found in $PATH") { s in s.args(["no-such-program"]) },

@@ -96,6 +96,101 @@ struct UserNamespaceTests {
         #expect(r.code == 0 && r.stdout == "secret-ok\nsecret-ok\nread-only\n", "\(r.stdout) \(r.stderr)")
     }
 
+    /// A pod-like pair: container A makes a user namespace (0 -> 100000), with network, IPC
+    /// and UTS namespaces it owns; container B joins A's user, network, IPC and UTS
+    /// namespaces by path (as a Kubernetes pod's containers join the sandbox's) and makes
+    /// its own PID and mount namespaces, which belong to the joined user namespace (only
+    /// then may B mount its /proc). Checked from inside B: each namespace's identity, pid 1,
+    /// the ids, the hostname; from outside: the host's view of B's root.
+    @Test func joinsAUserNamespaceByPath() throws {
+        let s = try Sandbox()
+        Self.userns(s)
+        var l = s.linux
+        l["namespaces"] = ["pid", "network", "ipc", "uts", "mount", "user"].map { ["type": $0] }
+        s.linux = l
+        s.config["hostname"] = "sandbox"
+        let a = try s.startDetached("ja", args: ["/bin/sleep", "60"])
+        let apid = s.state(a)["pid"] as? Int ?? 0
+        #expect(apid > 0)
+        func ns(_ pid: Int, _ t: String) -> String { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(t)")) ?? "?" }
+        // B: A's user, network, IPC and UTS namespaces by path; new PID and mount ones.
+        l = s.linux
+        l["namespaces"] = [["type": "pid"], ["type": "mount"], ["type": "user", "path": "/proc/\(apid)/ns/user"],
+                           ["type": "network", "path": "/proc/\(apid)/ns/net"], ["type": "ipc", "path": "/proc/\(apid)/ns/ipc"],
+                           ["type": "uts", "path": "/proc/\(apid)/ns/uts"]]
+        l["uidMappings"] = nil
+        l["gidMappings"] = nil
+        s.linux = l
+        s.config["hostname"] = nil
+        let b = try s.startDetached("jb", args: ["/bin/sleep", "60"])
+        let bpid = s.state(b)["pid"] as? Int ?? 0
+        #expect(bpid > 0)
+        let script = "for t in user net ipc uts pid mnt; do readlink /proc/1/ns/$t; done; cat /proc/self/uid_map /proc/self/gid_map; "
+            + "id -u; hostname; cat /proc/1/comm"
+        let r = s.swrun(["exec", b, "/bin/sh", "-c", script])
+        #expect(r.code == 0, "\(r.stderr)")
+        let out = r.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        let want = ["user", "net", "ipc", "uts"].map { ns(apid, $0) } + [ns(bpid, "pid"), ns(bpid, "mnt")]
+        #expect(Array(out.prefix(6)) == want, "B is in A's user, network, IPC and UTS namespaces, its own PID and mount ones: \(out) vs \(want)")
+        #expect(ns(bpid, "pid") != ns(apid, "pid") && ns(bpid, "mnt") != ns(apid, "mnt"))
+        #expect(Array(out.dropFirst(6).prefix(5)) == ["0 100000 65536", "0 100000 65536", "0", "sandbox", "sleep"],
+                "the joined namespace's ids, A's hostname, pid 1 in B's own PID namespace: \(out)")
+        let status = (try? String(contentsOfFile: "/proc/\(bpid)/status", encoding: .utf8)) ?? ""
+        #expect(status.contains("Uid:\t100000\t100000\t100000\t100000"), "the host sees B's root as 100000: \(status.prefix(300))")
+        // Ids outside the joined namespace's map, and maps that contradict it, are refused
+        // before anything exists; the same maps are accepted (containerd sends both).
+        s.process["user"] = ["uid": 70000, "gid": 0]
+        try s.writeConfig()
+        let bad = s.swrun(["run", "-b", s.bundle, s.id("jx")])
+        #expect(bad.code != 0 && bad.stderr.contains("process.user.uid: 70000 is not mapped by the user namespace /proc/\(apid)/ns/user"), "\(bad.stderr)")
+        s.process["user"] = ["uid": 0, "gid": 0]
+        l = s.linux
+        l["uidMappings"] = [["containerID": 0, "hostID": 200_000, "size": 65536]]
+        l["gidMappings"] = [["containerID": 0, "hostID": 200_000, "size": 65536]]
+        s.linux = l
+        try s.writeConfig()
+        let mismatch = s.swrun(["run", "-b", s.bundle, s.id("jy")])
+        #expect(mismatch.code != 0 && mismatch.stderr.contains("non-matching mapping"), "\(mismatch.stderr)")
+        l["uidMappings"] = [["containerID": 0, "hostID": 100_000, "size": 65536]]
+        l["gidMappings"] = [["containerID": 0, "hostID": 100_000, "size": 65536]]
+        s.linux = l
+        s.args(["/bin/cat", "/proc/self/uid_map"])
+        let same = try s.runContainer()
+        #expect(same.code == 0 && same.stdout.contains("100000"), "matching maps are taken: \(same.stderr)")
+        // A path that is not a user namespace.
+        l["namespaces"] = [["type": "pid"], ["type": "mount"], ["type": "user", "path": "/proc/\(apid)/ns/net"]]
+        l["uidMappings"] = nil
+        l["gidMappings"] = nil
+        s.linux = l
+        let wrong = try s.runContainer()
+        #expect(wrong.code != 0 && wrong.stderr.contains("/proc/\(apid)/ns/net"), "\(wrong.stderr)")
+        #expect(s.swrun(["delete", "--force", b]).code == 0 && s.swrun(["delete", "--force", a]).code == 0)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.root)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty)
+    }
+
+    /// A new user namespace together with a network namespace joined by path (runc's order:
+    /// the host-owned namespace is joined first, with the host's privileges, then the user
+    /// namespace is made). sysfs cannot be mounted for a network namespace the container's
+    /// root does not own, as with runc: /sys is left out here.
+    @Test func newUserNamespaceWithAJoinedNetworkNamespace() throws {
+        let s = try Sandbox()
+        let a = try s.startDetached("na", args: ["/bin/sleep", "60"])
+        let apid = s.state(a)["pid"] as? Int ?? 0
+        Self.userns(s)
+        var l = s.linux
+        var ns = (l["namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "network" }
+        ns.append(["type": "network", "path": "/proc/\(apid)/ns/net"])
+        l["namespaces"] = ns
+        s.linux = l
+        s.config["mounts"] = (s.config["mounts"] as? [[String: Any]] ?? []).filter { $0["destination"] as? String != "/sys" && $0["destination"] as? String != "/sys/fs/cgroup" }
+        s.args(["/bin/sh", "-c", "readlink /proc/self/ns/net; cat /proc/self/uid_map"])
+        let r = try s.runContainer()
+        let net = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(apid)/ns/net")) ?? "?"
+        let out = r.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(r.code == 0 && out == [net, "0 100000 65536"], "\(out) \(r.stderr)")
+        #expect(s.swrun(["delete", "--force", a]).code == 0)
+    }
+
     /// Whether this process has CAP_SYS_RESOURCE (bit 24 of CapEff): lowering oom_score_adj
     /// below its minimum needs it, for the runtime's root as for anyone.
     static let capSysResource: Bool = {

@@ -90,7 +90,9 @@ struct CoreTests {
     @Test func everyRuncMountOptionIsKnown() {
         let runc = ["acl", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud", "mand", "noacl", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable"]
         for o in runc { #expect(MountOptions.effect(o) != nil, "\(o)") }
-        #expect(MountOptions.names == runc.sorted(), "features lists exactly what runc lists")
+        // runc 1.1's list, and idmap/ridmap, which runc 1.2 lists too.
+        #expect(MountOptions.names == (runc + ["idmap", "ridmap"]).sorted(), "features lists what runc lists")
+        #expect(MountOptions.effect("ridmap") == .idmap(recursive: true))
         for o in MountOptions.names { #expect(MountOptions.effect(o) != nil, "\(o)") }
         #expect(MountOptions.effect("rro") == .recursiveAttr(set: MountAttr.rdonly, clear: 0))
         #expect(MountOptions.effect("rw") == .attr(set: 0, clear: MountAttr.rdonly))
@@ -120,13 +122,19 @@ struct CoreTests {
         #expect(throws: SwrunError.self) { try l.directories(cgroupsPath: "system.slice:docker:abc", id: "c") }
     }
 
-    @Test func cgroupLayoutPureV2() {
+    @Test func cgroupLayoutPureV2() throws {
         let l = CgroupLayout.parse(mountinfo: "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate", selfCgroup: "0::/user.slice/x.scope\n")
         #expect(l.isPureV2 && l.hierarchies[0].ownPath == "/user.slice/x.scope")
+        // runc's fs2: a relative cgroupsPath is below the parent of our own cgroup.
+        #expect(try l.directories(cgroupsPath: nil, id: "c1") == ["/sys/fs/cgroup/user.slice/c1"])
+        #expect(try l.directories(cgroupsPath: "a/b", id: "c1") == ["/sys/fs/cgroup/user.slice/a/b"])
+        #expect(try l.directories(cgroupsPath: "/abs", id: "c1") == ["/sys/fs/cgroup/abs"])
+        let top = CgroupLayout.parse(mountinfo: "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw", selfCgroup: "0::/init.scope\n")
+        #expect(try top.directories(cgroupsPath: nil, id: "c1") == ["/sys/fs/cgroup/c1"])
     }
 
     @Test func syncMessagesRoundTrip() {
-        let all: [SyncMessage] = [.cgroupsReady(pid: 4_194_304), .runHooks, .hooksDone, .ready, .proceed, .handedOver, .error(errno: 19, message: "mount proc: no such device")]
+        let all: [SyncMessage] = [.cgroupsReady(pid: 4_194_304), .runHooks, .hooksDone, .ready, .proceed, .handedOver, .made, .error(errno: 19, message: "mount proc: no such device")]
         for m in all { #expect(SyncMessage.decode(m.encode()) == m) }
         #expect(SyncMessage.decode([]) == nil && SyncMessage.decode([9]) == nil && SyncMessage.decode([0xFF, 1]) == nil)
         #expect(SyncMessage.decode([1, 2, 3]) == nil, "cgroupsReady carries exactly a 32-bit pid")

@@ -73,6 +73,11 @@ pid_t swrun_fork(int flags);
 /// EINVAL where the kernel lacks it (the caller then writes cgroup.procs).
 pid_t swrun_fork_into_cgroup(int flags, int cgroup_fd);
 
+/// Fork-like clone3(2) with CLONE_PARENT and CLONE_PIDFD: the child is the caller's
+/// sibling (a child of the caller's parent), and `*pidfd` refers to it. For a short-lived
+/// helper that joins namespaces and then makes the process its parent will wait for.
+pid_t swrun_fork_sibling(int flags, int * _Nonnull pidfd);
+
 int swrun_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int swrun_setns(int fd, int nstype);
 int swrun_unshare(int flags);
@@ -92,6 +97,9 @@ int swrun_fsconfig_create(int fd);
 int swrun_fsmount(int fd, uint64_t attr);
 int swrun_mount_setattr(int dirfd, const char * _Nonnull path, unsigned flags,
                         uint64_t attr_set, uint64_t attr_clr, uint64_t propagation);
+/// mount_setattr(MOUNT_ATTR_IDMAP) on a detached mount `fd` with the user namespace
+/// `userns_fd` (AT_RECURSIVE when `recursive`).
+int swrun_mount_setattr_idmap(int fd, int recursive, int userns_fd);
 /// Reads the kernel's error log of an fs context (fsopen fd) into buf; returns bytes or -1.
 int swrun_fs_errlog(int fd, char * _Nonnull buf, size_t len);
 

@@ -28,15 +28,32 @@ public struct CgroupHandle: Equatable, Sendable {
     public var unified: String?
     /// systemd: the unit ("prefix-name.scope", or a slice).
     public var unit: String?
+    /// Rootless (--rootless, Identity.rootlessCgroups): the leaves of `leaves` this user
+    /// could not make or join, left out as runc leaves them out (no cgroupsPath given, the
+    /// hierarchy not writable); nothing is made, joined, written, frozen or removed there.
+    public var skipped: [String]
+    /// Made by a rootless swrun: device rules are not applied (an unprivileged user can
+    /// neither write v1 devices files nor attach a BPF program; its container's devices
+    /// are the host's nodes, bound with the host's permissions), as runc ignores them.
+    public var rootless: Bool
 
-    public init(driver: CgroupDriverKind, leaves: [String] = [], created: [String] = [], freezer: String? = nil, unified: String? = nil, unit: String? = nil) {
+    public init(driver: CgroupDriverKind, leaves: [String] = [], created: [String] = [], freezer: String? = nil, unified: String? = nil, unit: String? = nil,
+                skipped: [String] = [], rootless: Bool = false) {
         self.driver = driver
         self.leaves = leaves
         self.created = created
         self.freezer = freezer
         self.unified = unified
         self.unit = unit
+        self.skipped = skipped
+        self.rootless = rootless
     }
+
+    /// The leaves swrun manages: `leaves` without the skipped ones.
+    public var active: [String] { skipped.isEmpty ? leaves : leaves.filter { !skipped.contains($0) } }
+    /// Whether the container has a cgroup of its own at all (a rootless one may have none:
+    /// then it is found through its init, RuntimeProcesses).
+    public var hasCgroup: Bool { !active.isEmpty }
 }
 
 /// A container's cgroups, whichever way they are managed. A create walks the first three
@@ -83,20 +100,33 @@ public protocol CgroupDriver {
 public enum CgroupDrivers {
     /// The driver a create uses on this host: systemd when asked (--systemd-cgroup), else
     /// cgroupfs v2 on a pure v2 host and v1 elsewhere.
-    public static func forCreate(layout: CgroupLayout, systemd: Bool, cgroupsPath: String?, id: String) throws(SwrunError) -> any CgroupDriver {
+    /// `rootless`: runc's rootless cgroup manager (Identity.rootlessCgroups): hierarchies
+    /// this user cannot write are left out when no cgroupsPath was given, and the limits
+    /// that would need them are refused here, before anything exists.
+    public static func forCreate(layout: CgroupLayout, systemd: Bool, cgroupsPath: String?, id: String,
+                                 rootless: Bool = false, resources: LinuxResources? = nil) throws(SwrunError) -> any CgroupDriver {
         if systemd {
-            return try SystemdDriver(layout: layout, cgroupsPath: cgroupsPath, id: id)
+            return try SystemdDriver(layout: layout, cgroupsPath: cgroupsPath, id: id, rootless: rootless)
         }
         let leaves = try layout.directories(cgroupsPath: cgroupsPath, id: id)
-        if layout.isPureV2 { return CgroupfsV2Driver(leaf: leaves[0], created: nil) }
-        return CgroupfsV1Driver(layout: layout, leaves: leaves)
+        // runc: only a container without a cgroupsPath may go without its cgroups (one that
+        // names its cgroup fails as root would, with the kernel's reason).
+        let mayskip = rootless && (cgroupsPath ?? "").isEmpty
+        if layout.isPureV2 {
+            let d = CgroupfsV2Driver(leaf: leaves[0], created: nil, rootless: rootless, mayskip: mayskip, layout: layout)
+            try d.checkRootless(resources ?? LinuxResources())
+            return d
+        }
+        let d = CgroupfsV1Driver(layout: layout, leaves: leaves, rootless: rootless, mayskip: mayskip)
+        try d.checkRootless(resources ?? LinuxResources())
+        return d
     }
 
     /// The driver of a container, from its record.
     public static func attach(_ h: CgroupHandle) -> any CgroupDriver {
         switch h.driver {
         case .cgroupfsV1: return CgroupfsV1Driver(handle: h)
-        case .cgroupfsV2: return CgroupfsV2Driver(leaf: h.leaves.first ?? "", created: h.created)
+        case .cgroupfsV2: return CgroupfsV2Driver(handle: h)
         case .systemd: return SystemdDriver(handle: h)
         }
     }
@@ -116,7 +146,7 @@ public enum CgroupDrivers {
             guard let f = h.freezer, initState == UInt8(ascii: "D"), let b = at(f, "freezer.state") else { return false }
             return trimWhitespace(String(decoding: b, as: UTF8.self)) == "FROZEN"
         case .cgroupfsV2, .systemd:
-            guard let leaf = h.leaves.first, let b = at(leaf, "cgroup.freeze") else { return false }
+            guard let leaf = h.leaves.first, !h.skipped.contains(leaf), let b = at(leaf, "cgroup.freeze") else { return false }
             return b.first == UInt8(ascii: "1")
         }
     }

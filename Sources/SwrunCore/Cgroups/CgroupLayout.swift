@@ -93,7 +93,11 @@ public struct CgroupLayout: Sendable {
     }
 
     /// The container's directory in each hierarchy. Absolute cgroupsPath: from the hierarchy's
-    /// root; relative (or empty, meaning the container id): under this process's own cgroup.
+    /// root; relative (or empty, meaning the container id): under this process's own cgroup,
+    /// or, on a pure v2 host, under its parent (runc's fs2 defaultDirPath: our own cgroup
+    /// most probably has processes in it, us among them, and no controller can be enabled
+    /// below a cgroup that has: a rootless user in a service of its systemd instance gets
+    /// its containers beside that service, where its limits can apply).
     public func directories(cgroupsPath: String?, id: String) throws(SwrunError) -> [String] {
         var inner = cgroupsPath ?? ""
         if inner.isEmpty { inner = id }
@@ -107,8 +111,11 @@ public struct CgroupLayout: Sendable {
         }
         let clean = comps.map { String(decoding: $0, as: UTF8.self) }.joinedText("/")
         if clean.isEmpty { throw SwrunError.config("linux.cgroupsPath \(Quote.short(inner)): names the root cgroup") }
+        let pureV2 = isPureV2
         return hierarchies.map { h in
-            let base = inner.startsWithBytes("/") ? "" : (h.ownPath == "/" ? "" : h.ownPath)
+            var own = h.ownPath
+            if pureV2 { own = String(own[..<(own.lastIndex(of: "/") ?? own.startIndex)]) }
+            let base = inner.startsWithBytes("/") || own.isEmpty || own == "/" ? "" : own
             return h.mountpoint + base + "/" + clean
         }
     }

@@ -9,10 +9,18 @@ enum ResourceApplier {
     /// it); at create it is always written, rules or none (the default is deny).
     /// `v1`: each v1 hierarchy's controllers and the container's directory in it; `v2`: the
     /// container's directory in the unified hierarchy (pure v2, or a hybrid host's).
-    static func apply(_ r: LinuxResources, v1: [(controllers: [String], dir: String)], v2 v2Dir: String?, update: Bool = false) throws(SwrunError) {
+    /// `devices`: whether the device policy is written at create (not by a rootless swrun,
+    /// which cannot: CgroupHandle.rootless). `missing`: why a controller may be absent (a
+    /// hierarchy a rootless create left out), said in the refusal of a limit that needs it.
+    static func apply(_ r: LinuxResources, v1: [(controllers: [String], dir: String)], v2 v2Dir: String?, update: Bool = false,
+                      devices: Bool = true, missing: String? = nil) throws(SwrunError) {
+        let writeDevices = devices && !update
+        if !devices && !update && !(r.devices ?? []).isEmpty {
+            Log.debug("rootless: linux.resources.devices not applied (no device cgroup for an unprivileged user; devices are the host's nodes, bound)")
+        }
         var handled: Set<String> = []
         for (controllers, dir) in v1 {
-            var writes = try V1Writes.writes(r, controllers: controllers, devices: !update)
+            var writes = try V1Writes.writes(r, controllers: controllers, devices: writeDevices)
             if controllers.contains("memory") {
                 let memsw = (try? Files.readString(dir + "/memory.memsw.limit_in_bytes")).flatMap { Int64(trimWhitespace($0)) }
                 writes.removeAll { $0.file.startsWithBytes("memory.") }
@@ -40,7 +48,7 @@ enum ResourceApplier {
             }
             try write(writes, dir)
         }
-        for (field, controller) in requested(r) + (update ? [] : [("devices", "devices")]) {
+        for (field, controller) in requested(r) + (writeDevices ? [("devices", "devices")] : []) {
             // v1 calls the block I/O controller blkio, v2 io.
             let names = controller == "blkio" ? ["blkio", "io"] : [controller]
             if names.contains(where: { handled.contains($0) || available.contains($0) }) { continue }
@@ -50,7 +58,7 @@ enum ResourceApplier {
                 try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: dir, replacing: false) }
                 continue
             }
-            throw SwrunError.config("linux.resources.\(field): the \(controller) controller is not available for the container's cgroup")
+            throw SwrunError.config("linux.resources.\(field): the \(controller) controller is not available for the container's cgroup" + (missing.map { " (\($0))" } ?? ""))
         }
     }
 

@@ -21,6 +21,12 @@ public struct CreateOptions: Sendable {
     public var forwardSignals = false
     /// --systemd-cgroup: the container's cgroup is a systemd scope (SystemdDriver).
     public var systemdCgroup = false
+    /// --rootless (auto: anyone but the host's root, Identity.rootlessCgroups): cgroup
+    /// hierarchies this user cannot write are left out (cgroupfs), and the systemd driver
+    /// talks to the user's own instance.
+    public var rootlessCgroups = false
+    /// Who creates the container; nil: this process (Identity.current).
+    public var identity: Identity?
     /// create, or run --detach: nobody will relay a terminal.
     public var detached = true
     /// Set by `run`: what a re-execution from a protected view needs (Launcher.exposure).

@@ -21,10 +21,30 @@ public struct MountOp: Equatable, Sendable {
     public var propagationRecursive = false
     public var data: [KeyValue] = []
     public var tmpcopyup = false
+    /// An id-mapped bind mount (options idmap/ridmap, mounts[].uidMappings/gidMappings).
+    public var idmap: MountIDMap?
 
     public init(destination: String, kind: Kind) {
         self.destination = destination
         self.kind = kind
+    }
+}
+
+/// How a bind mount is id-mapped (mount_setattr MOUNT_ATTR_IDMAP), as runc 1.2 and crun do
+/// it: with a user namespace whose maps are the mount's own uidMappings/gidMappings (an id
+/// on disk, containerID, is seen as hostID), or, without them, with the container's user
+/// namespace. `recursive` (ridmap): every mount of an rbind tree, not only its top.
+public struct MountIDMap: Equatable, Sendable {
+    public var recursive: Bool
+    public var uids: [IDRange]
+    public var gids: [IDRange]
+    /// No maps of its own: the container's user namespace.
+    public var usesContainerNamespace: Bool { uids.isEmpty && gids.isEmpty }
+
+    public init(recursive: Bool, uids: [IDRange] = [], gids: [IDRange] = []) {
+        self.recursive = recursive
+        self.uids = uids
+        self.gids = gids
     }
 }
 
@@ -90,6 +110,11 @@ public struct IDRange: Equatable, Sendable {
         ranges.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joinedText()
     }
 
+    /// "container:host:size" per range, comma separated (for messages).
+    public static func describe(_ ranges: [IDRange]) -> String {
+        ranges.isEmpty ? "nothing" : ranges.map { "\($0.containerID):\($0.hostID):\($0.size)" }.joinedText(",")
+    }
+
     /// Whether `id` (in the container) is mapped by one of `ranges`.
     public static func maps(_ ranges: [IDRange], _ id: UInt32) -> Bool {
         ranges.contains { UInt64(id) >= UInt64($0.containerID) && UInt64(id) < UInt64($0.containerID) + UInt64($0.size) }
@@ -130,6 +155,14 @@ public struct LaunchPlan: Sendable {
     public var limitsByParent = false
     public var uidMappings: [IDRange] = []
     public var gidMappings: [IDRange] = []
+    /// linux.namespaces[].path of type user: the init joins that user namespace (with the
+    /// namespaces it is to create, made after the join so that they belong to it:
+    /// JoinedUserNamespace); uidMappings/gidMappings are then that namespace's own.
+    public var userJoinPath: String?
+    /// Who creates the container (swrun's identity, Identity): the host's root writes the
+    /// id maps itself and sets limits from outside; anyone else writes only its own ids,
+    /// through newuidmap/newgidmap for more (IDMaps), and leaves limits to the process.
+    public var creator = Identity(euid: 0, egid: 0, inUserNamespace: false)
 
     // Identity of the container
     public var hostname: String?
@@ -147,6 +180,9 @@ public struct LaunchPlan: Sendable {
     public var readonlyPaths: [String] = []
     public var sysctls: [KeyValue] = []
     public var cgroupLeaves: [String] = []
+    /// Leaves a rootless create left out (CgroupHandle.skipped): the cgroup mount shows the
+    /// runtime's own cgroup of that hierarchy there instead, read-only as runc shows it.
+    public var cgroupSkipped: [String] = []
     public var cgroupLayout = CgroupLayout(hierarchies: [])
 
     // Process
@@ -201,6 +237,19 @@ public struct LaunchPlan: Sendable {
     /// it, through the init's mount namespace, and hands the descriptors over in mount
     /// order (SyncMessage's mount sources). True when that happens.
     public var parentOpensBindSources: Bool {
-        newUserNamespace && mounts.contains { if case .bind = $0.kind { return true } else { return false } }
+        let binds = mounts.contains { if case .bind = $0.kind { return true } else { return false } }
+        return binds && ((newUserNamespace || userJoinPath != nil) && creator.isHostRoot || mounts.contains { $0.idmap != nil })
     }
+
+    /// Device nodes are the host's, bound: mknod is refused in any user namespace but the
+    /// host's (a new one, a joined one, or the one swrun itself runs in: rootless Podman).
+    public var bindDevices: Bool { newUserNamespace || userJoinPath != nil || creator.inUserNamespace }
+
+    /// The init stays dumpable until the parent has written its id maps (and, where it
+    /// applies, run newuidmap/newgidmap): /proc/<pid>/uid_map, setgroups and the process
+    /// directory newuidmap checks belong to root while the process is not dumpable, and only
+    /// the host's root may write them then. runc's nsexec does the same. The window ends
+    /// before the init holds anything of the container (cgroupsReady), and only the
+    /// creator's own uid could use it.
+    public var dumpableForParent: Bool { newUserNamespace && !creator.isHostRoot }
 }

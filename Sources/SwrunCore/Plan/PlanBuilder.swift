@@ -33,6 +33,7 @@ public enum PlanBuilder {
         try f.step { try ResourceCheck.validate(spec.linux?.resources, layout: layout) }
         try checkCounts(spec, &f)
         var plan = LaunchPlan(id: id, bundle: bundle, rootfs: "")
+        plan.creator = options.identity ?? Identity.current
         try f.step { plan.rootfs = try rootfs(spec, bundle: bundle) }
         plan.readonlyRoot = spec.root?.readonly ?? false
         plan.noPivot = options.noPivot
@@ -61,18 +62,8 @@ public enum PlanBuilder {
         } else {
             try f.step { throw SwrunError.config("process: required field is missing") }
         }
-        if plan.newUserNamespace {
-            // Unmapped ids would fail deep in the init (setresuid: EINVAL); name the field here.
-            try f.step {
-                guard IDRange.maps(plan.uidMappings, plan.uid) else { throw SwrunError.config("process.user.uid: \(plan.uid) is not mapped by linux.uidMappings") }
-            }
-            try f.step {
-                guard IDRange.maps(plan.gidMappings, plan.gid) else { throw SwrunError.config("process.user.gid: \(plan.gid) is not mapped by linux.gidMappings") }
-            }
-            for g in plan.additionalGids where !IDRange.maps(plan.gidMappings, g) {
-                try f.step { throw SwrunError.config("process.user.additionalGids: \(g) is not mapped by linux.gidMappings") }
-            }
-        }
+        try f.step { try userNamespaceIDs(&plan) }
+        try f.step { try idmappedMounts(plan) }
         if options.listenFds > 0 {
             plan.env.removeAll { $0.startsWithBytes("LISTEN_FDS=") || $0.startsWithBytes("LISTEN_PID=") }
             plan.env += ["LISTEN_FDS=\(options.listenFds)", "LISTEN_PID=1"]
@@ -170,13 +161,18 @@ public enum PlanBuilder {
         guard let flag = namespaceFlag(ns.type) else { throw SwrunError.config("\(field()).type: unknown namespace type \(Quote.short(ns.type))") }
         guard !seen.contains(ns.type) else { throw SwrunError.config("\(field()): duplicate \(ns.type) namespace") }
         seen.append(ns.type)
-        if ns.type == "user", let path = ns.path, !path.isEmpty {
-            throw SwrunError.config("\(field()).path: joining an existing user namespace (\(path)) is not supported by this version of swrun")
-        }
         if let path = ns.path, !path.isEmpty {
             guard path.startsWithBytes("/") else { throw SwrunError.config("\(field()).path: \(Quote.short(path)) must be absolute") }
             guard Files.exists(path) else { throw SwrunError.config("\(field()).path: \(path): no such file or directory") }
-            if ns.type == "pid" { plan.pidJoinPath = path } else { plan.joins.append(NamespaceJoin(type: ns.type, flag: flag, path: path)) }
+            switch ns.type {
+            case "pid": plan.pidJoinPath = path
+            case "user":
+                plan.userJoinPath = path
+                // The parent sets limits from outside (raising them needs the host's
+                // privileges, which the process gives up with the join).
+                plan.limitsByParent = plan.creator.isHostRoot
+            default: plan.joins.append(NamespaceJoin(type: ns.type, flag: flag, path: path))
+            }
             return
         }
         switch ns.type {
@@ -184,7 +180,8 @@ public enum PlanBuilder {
         case "time": plan.newTimeNamespace = true
         case "user":
             plan.newUserNamespace = true
-            plan.limitsByParent = true
+            // Only the host's root has privileges outside that the process lacks inside.
+            plan.limitsByParent = plan.creator.isHostRoot
             plan.cloneFlags |= flag
         default:
             plan.cloneFlags |= flag
@@ -209,6 +206,20 @@ public enum PlanBuilder {
         }
         plan.uidMappings = try ranges(linux.uidMappings, "linux.uidMappings")
         plan.gidMappings = try ranges(linux.gidMappings, "linux.gidMappings")
+        if let path = plan.userJoinPath {
+            // The joined namespace's own maps are what the ids below are checked against
+            // (runc caches them the same way). Maps in the config as well must be the same
+            // ones (containerd and CRI-O send both; runc warns), else they are refused.
+            let (uids, gids) = try UserNamespaceMaps.read(path)
+            let given = !plan.uidMappings.isEmpty || !plan.gidMappings.isEmpty
+            if given && (plan.uidMappings != uids || plan.gidMappings != gids) {
+                throw SwrunError.config("linux.uidMappings: user namespaces enabled, but both namespace path and non-matching mapping specified -- you may only provide one (\(path) maps uids \(IDRange.describe(uids)), gids \(IDRange.describe(gids)))")
+            }
+            if given { Log.warning("config.json has both a userns path to join and a matching userns mapping specified -- you may only provide one") }
+            plan.uidMappings = uids
+            plan.gidMappings = gids
+            return
+        }
         guard plan.newUserNamespace else {
             if !plan.uidMappings.isEmpty || !plan.gidMappings.isEmpty {
                 throw SwrunError.config("linux.uidMappings: user namespaces not enabled in config (no \"user\" in linux.namespaces)")
@@ -217,11 +228,54 @@ public enum PlanBuilder {
         }
         if plan.uidMappings.isEmpty { throw SwrunError.config("linux.uidMappings: user namespaces enabled, but no uid mappings found") }
         if plan.gidMappings.isEmpty { throw SwrunError.config("linux.gidMappings: user namespaces enabled, but no gid mappings found") }
-        if let j = plan.joins.first {
-            throw SwrunError.config("linux.namespaces: joining the \(j.type) namespace by path together with a new user namespace is not supported by this version of swrun")
+    }
+
+    /// Id-mapped mounts (MountIDMap): the host's root makes them (mount_setattr needs
+    /// CAP_SYS_ADMIN over the file system, as runc refuses them to rootless containers), and
+    /// one without maps of its own takes the container's user namespace, which must exist.
+    static func idmappedMounts(_ plan: LaunchPlan) throws(SwrunError) {
+        for (i, op) in plan.mounts.enumerated() {
+            guard let m = op.idmap else { continue }
+            if !plan.creator.isHostRoot {
+                throw SwrunError.config("mounts[\(i)]: id-mapped mounts are not supported for rootless containers (swrun runs as uid \(plan.creator.euid)\(plan.creator.inUserNamespace ? " in a user namespace" : ""))")
+            }
+            if m.usesContainerNamespace && !plan.newUserNamespace && plan.userJoinPath == nil {
+                throw SwrunError.config("mounts[\(i)].options: idmap without uidMappings/gidMappings takes the container's user namespace, and there is none (linux.namespaces has no user)")
+            }
         }
-        if plan.pidJoinPath != nil {
-            throw SwrunError.config("linux.namespaces: joining the pid namespace by path together with a new user namespace is not supported by this version of swrun")
+    }
+
+    /// The ids the container's processes take must be mapped by its user namespace (new
+    /// or joined): an unmapped one would fail deep in the init (setresuid or a tmpfs's uid=
+    /// option: EINVAL), after everything was made; it is refused here, naming the field.
+    /// Then runc's rootless rules: an unprivileged creator needs a user namespace, and one
+    /// that maps only its own gid cannot set groups in it (setgroups is "deny" there).
+    static func userNamespaceIDs(_ plan: inout LaunchPlan) throws(SwrunError) {
+        let inUserNamespace = plan.newUserNamespace || plan.userJoinPath != nil
+        if plan.creator.rootlessEUID && !inUserNamespace {
+            throw SwrunError.config("linux.namespaces: a rootless container needs a user namespace (swrun runs as uid \(plan.creator.euid)): "
+                + "add {\"type\": \"user\"} with linux.uidMappings and linux.gidMappings (swrun spec --rootless writes them)")
+        }
+        guard inUserNamespace else { return }
+        let uidMap = plan.userJoinPath.map { "the user namespace \($0)" } ?? "linux.uidMappings"
+        let gidMap = plan.userJoinPath.map { "the user namespace \($0)" } ?? "linux.gidMappings"
+        guard IDRange.maps(plan.uidMappings, plan.uid) else { throw SwrunError.config("process.user.uid: \(plan.uid) is not mapped by \(uidMap)") }
+        guard IDRange.maps(plan.gidMappings, plan.gid) else { throw SwrunError.config("process.user.gid: \(plan.gid) is not mapped by \(gidMap)") }
+        for g in plan.additionalGids where !IDRange.maps(plan.gidMappings, g) {
+            throw SwrunError.config("process.user.additionalGids: \(g) is not mapped by \(gidMap)")
+        }
+        for (i, op) in plan.mounts.enumerated() {
+            for kv in op.data where kv.key == "uid" || kv.key == "gid" {
+                guard let v = kv.value, let id = UInt32(v) else { continue }
+                let uid = kv.key == "uid"
+                guard IDRange.maps(uid ? plan.uidMappings : plan.gidMappings, id) else {
+                    throw SwrunError.config("mounts[\(i)].options: \(kv.key)=\(v) is not mapped by \(uid ? uidMap : gidMap)")
+                }
+            }
+        }
+        if plan.newUserNamespace && plan.creator.rootlessEUID && IDMaps.deniesSetgroups(plan.gidMappings, egid: plan.creator.egid) && !plan.additionalGids.isEmpty {
+            throw SwrunError.config("process.user.additionalGids: a rootless container whose linux.gidMappings map only your own gid (\(plan.creator.egid)) cannot set groups "
+                + "(setgroups is denied in its user namespace); map a range of /etc/subgid as well (newgidmap), or leave additionalGids out")
         }
     }
 

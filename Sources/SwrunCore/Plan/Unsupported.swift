@@ -10,9 +10,6 @@ enum Unsupported {
         if let line = spec.process?.commandLine, !line.isEmpty {
             try f.step { throw SwrunError.config("process.commandLine: a Windows field, not supported on Linux (use process.args)") }
         }
-        for (i, m) in (spec.mounts ?? []).enumerated() where !(m.uidMappings ?? []).isEmpty || !(m.gidMappings ?? []).isEmpty {
-            try f.step { throw SwrunError.config("mounts[\(i)].uidMappings/gidMappings: id-mapped mounts are not supported by this version of swrun") }
-        }
         guard let linux = spec.linux else { return }
         if let label = linux.mountLabel, !label.isEmpty {
             try f.step { throw SwrunError.config("linux.mountLabel: SELinux mount labels are not supported by this version of swrun") }

@@ -28,8 +28,10 @@ public enum Validation {
     /// The plan, and the cgroup driver that will make the container's cgroups (chosen and
     /// named here; nothing exists yet).
     static func planAndDriver(_ spec: Spec, bundle: String, id: String, layout: CgroupLayout, options: CreateOptions) throws(SwrunError) -> (plan: LaunchPlan, driver: any CgroupDriver) {
-        let driver = try CgroupDrivers.forCreate(layout: layout, systemd: options.systemdCgroup, cgroupsPath: spec.linux?.cgroupsPath, id: id)
-        let plan = try PlanBuilder.build(spec: spec, bundle: bundle, id: id, options: options, layout: layout, cgroupLeaves: driver.handle.leaves)
+        let driver = try CgroupDrivers.forCreate(layout: layout, systemd: options.systemdCgroup, cgroupsPath: spec.linux?.cgroupsPath, id: id,
+                                                 rootless: options.rootlessCgroups, resources: spec.linux?.resources)
+        var plan = try PlanBuilder.build(spec: spec, bundle: bundle, id: id, options: options, layout: layout, cgroupLeaves: driver.handle.leaves)
+        plan.cgroupSkipped = driver.handle.skipped
         return (plan, driver)
     }
 

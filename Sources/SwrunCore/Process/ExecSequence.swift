@@ -3,9 +3,11 @@ import SwrunSys
 
 /// The child side of exec: join, then the same process setup as the init.
 enum ExecSequence {
-    static func run(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)]) -> Never {
+    /// `helperProc`: made by the namespace helper, which joined every namespace and opened
+    /// the procfs handle first (NamespaceHelper); `namespaces` is then empty.
+    static func run(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)], helperProc: OwnedFD? = nil) -> Never {
         do {
-            try steps(plan, channel: channel, namespaces: namespaces, cgroupTasks: cgroupTasks)
+            try steps(plan, channel: channel, namespaces: namespaces, cgroupTasks: cgroupTasks, helperProc: helperProc)
         } catch {
             if error.kind == .peerGone { Proc.exit(1) } // the parent reports, or was killed
             let message = error.message
@@ -16,13 +18,13 @@ enum ExecSequence {
         }
     }
 
-    static func steps(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)]) throws(SwrunError) -> Never {
+    static func steps(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)], helperProc: OwnedFD?) throws(SwrunError) -> Never {
         // 0. execCPUAffinity.initial: the CPUs this process runs on until the end of setup,
         //    before it joins the container's cgroups (whose cpuset then applies).
         if let cpus = plan.affinityInitial { try sys("set process.execCPUAffinity.initial") { try Sched.setAffinity(cpus) } }
         // 1. The common prologue (ProcessSetup): die with swrun until set up, close what we
         //    inherited, default signals, not dumpable while we hold host fds.
-        let own = ProcessSetup.own(plan, channel: channel, extra: [])
+        let own = ProcessSetup.own(plan, channel: channel, extra: helperProc.map { [$0.raw] } ?? [])
         try ProcessSetup.prologue(plan, own: own + namespaces.map { $0.1.raw } + cgroupTasks.map { $0.fd.raw })
         // 2. The container's cgroups before its cgroup namespace: the parent's part (v2, where
         //    clone3 could not), then the v1 hierarchies by our own write of "0" (no global lock).
@@ -32,7 +34,8 @@ enum ExecSequence {
         let hostPid = SeccompNotify.hostPid(plan)
         // 3. The host's procfs, verified, before the container's mounts are joined: the
         //    /proc/self writes below must not go through a /proc the container controls.
-        let proc = try sys { try ProcFS.openVerified() }
+        let proc: OwnedFD
+        if let helperProc { proc = helperProc } else { proc = try sys { try ProcFS.openVerified() } }
         // 4. Join; the mount namespace last, which also moves root and cwd into the container.
         for (j, fd) in namespaces {
             try sys("join \(j.type) namespace") { try Namespaces.setns(fd.raw, j.flag, display: j.path) }

@@ -11,6 +11,9 @@ enum InitSequence {
         var parentPid: Int32
         var runtimeHooks: Bool   // prestart/createRuntime hooks exist: ask the parent to run them
         var cgroupTasks: [(fd: OwnedFD, dir: String)] // v1 `tasks` files to write "0" to (CgroupPlacement)
+        /// Made by the namespace helper (NamespaceHelper): its namespaces are joined, and the
+        /// procfs handle was opened before any of them.
+        var helperProc: OwnedFD? = nil
     }
 
     /// Never returns: execs the container process or exits after reporting the error.
@@ -42,7 +45,7 @@ enum InitSequence {
     static func steps(_ ctx: Context) throws(SwrunError) -> Never {
         let plan = ctx.plan
         // Our own descriptors, kept by the prologue's close and the final sweep alike.
-        let own = ProcessSetup.own(plan, channel: ctx.channel, extra: [ctx.stateDir])
+        let own = ProcessSetup.own(plan, channel: ctx.channel, extra: [ctx.stateDir] + (ctx.helperProc.map { [$0.raw] } ?? []))
         // 1-4. Die with `swrun create` until it hands over (a killed create leaves no
         //      orphan; a parent that died before the prctl is seen as EOF on the socket:
         //      getppid() reads 0 in a new PID namespace), close what we inherited (an init
@@ -60,18 +63,21 @@ enum InitSequence {
         if plan.parentOpensBindSources {
             for op in plan.mounts { if case .bind = op.kind { bindSources.append(try ctx.channel.receiveDescriptor()) } }
         }
+        //    A rootless parent has written our id maps by now: not dumpable from here on.
+        if plan.dumpableForParent { try sys { try Prctl.setDumpable(false) } }
         try CgroupPlacement.joinSelf(ctx.cgroupTasks)
         //    In a new user namespace the parent has written our id maps by now: become its
-        //    root (all capabilities in it are ours since clone).
-        if plan.newUserNamespace {
+        //    root (all capabilities in it are ours since clone, or since the helper joined it).
+        if plan.newUserNamespace || plan.userJoinPath != nil {
             try sys("become root of the user namespace") { try Creds.setresgid(0) }
             try sys("become root of the user namespace") { try Creds.setresuid(0) }
         }
         let hostPid = SeccompNotify.hostPid(plan)
         // 7. A verified handle on the host's procfs: sysctls and /proc/self files are written
         //    through it, whatever the container mounts on /proc.
-        let proc = try sys { try ProcFS.openVerified() }
-        try joinNamespaces(plan)
+        let proc: OwnedFD
+        if let p = ctx.helperProc { proc = p } else { proc = try sys { try ProcFS.openVerified() } }
+        if ctx.helperProc == nil { try joinNamespaces(plan) }
         // 8. cgroup and time namespaces are unshared now (after the cgroup join; time offsets
         //    must be written before any process enters the namespace, which exec does).
         if plan.newCgroupNamespace { try sys { try Namespaces.unshare(NamespaceFlag.cgroup, display: "cgroup namespace") } }

@@ -55,6 +55,7 @@ enum Launcher {
             id: id, bundle: bundlePath, rootfs: plan.rootfs, created: Timestamp.rfc3339(nanoseconds: true),
             ociVersion: spec.ociVersion, annotations: spec.annotations ?? [:], owner: "",
             creatorPid: me, creatorStartTime: ProcFS.startTime(of: me) ?? 0)
+        record.rootless = !plan.creator.isHostRoot
         // The driver has named what it will make (directories, a systemd unit); the record
         // names it before any of it exists (crash safety).
         record.cgroup = cgroups.handle
@@ -93,7 +94,7 @@ enum Launcher {
             if !runtimeHooks.isEmpty || !plan.createContainerHooks.isEmpty { try store.save(record) }
             // The init waits for cgroupsReady: placed by the driver before it goes on.
             try cgroups.adopt(pid: pid, v2Left: v2Left, resources: resources)
-            if plan.newUserNamespace { try prepareUserNamespace(plan, pid: pid) }
+            if plan.newUserNamespace || plan.userJoinPath != nil { try prepareUserNamespace(plan, pid: pid) }
             try handshake(channel, pid: pid, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store, completeAtExec: options.run != nil, plan: plan)
             if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
             console?.close()
@@ -168,8 +169,9 @@ enum Launcher {
         // and an init holding the locked description would hold the lock until `start`.
         let dirFd = try sys { try Files.open(stateDir, OpenFlags.path | OpenFlags.directory) }
         let (parentEnd, childEnd) = try sys("create sync socket") { try PacketSocket.pair() }
+        let helper = NamespaceHelper.needed(plan)
         var restore: PidNamespaceRestore?
-        if let path = plan.pidJoinPath {
+        if let path = plan.pidJoinPath, !helper {
             let fd = try sys("open pid namespace") { try Files.open(path, OpenFlags.readOnly) }
             restore = try PidNamespaceRestore(joining: fd.raw, display: path)
         }
@@ -180,17 +182,28 @@ enum Launcher {
         // hierarchies itself; only where clone3 cannot place it does the parent write the v2
         // cgroup.procs. A systemd scope is made with the init in it, after the clone.
         let placement = try cgroups.placement(plan.cgroupLeaves)
-        let (pid, inV2) = try cloneInto(placement, flags: plan.cloneFlags)
-        if pid == 0 {
+        // With a joined user namespace (and the other cases NamespaceHelper names) the clone
+        // makes the helper, which joins and makes the init, our child all the same.
+        let (child, inV2) = try cloneInto(placement, flags: helper ? 0 : plan.cloneFlags)
+        if child == 0 {
             // The child's copy of the locked description would keep `start` waiting.
             lock.unlock()
             parentEnd.fd.close()
             let ctx = InitSequence.Context(plan: plan, channel: SyncChannel(childEnd, role: "init"), stateDir: dirFd.raw, parentPid: me, runtimeHooks: runtimeHooks, cgroupTasks: placement.tasks)
+            if helper {
+                NamespaceHelper.run(NamespaceHelper.joins(plan), cloneFlags: plan.cloneFlags, channel: ctx.channel) { proc in
+                    var c = ctx
+                    c.helperProc = proc
+                    InitSequence.run(c)
+                }
+            }
             InitSequence.run(ctx)
         }
         placement.closeTasks()
         childEnd.fd.close()
-        return (pid, SyncChannel(parentEnd, role: "create"), inV2 ? nil : placement.v2)
+        let channel = SyncChannel(parentEnd, role: "create")
+        let pid = helper ? try NamespaceHelper.awaitMade(channel, helper: child) : child
+        return (pid, channel, inV2 ? nil : placement.v2)
     }
 
     /// Fork-like clone with `flags`, into `placement`'s v2 cgroup where there is one; true
@@ -209,10 +222,17 @@ enum Launcher {
     /// Each bind mount's source, opened (O_PATH) by us, with the host's root's rights, but
     /// through /proc/<init>/root so that the descriptor belongs to the init's mount
     /// namespace (open_tree there refuses a mount of another namespace); sent in mount order.
+    /// An id-mapped mount's source goes as its detached, id-mapped tree (IDMappedMounts).
     static func sendBindSources(_ plan: LaunchPlan, pid: Int32, _ channel: SyncChannel) throws(SwrunError) {
         let root = "/proc/" + Digits.decimal(pid) + "/root"
+        var namespaces: [(map: MountIDMap, ns: OwnedFD)] = []
         for (i, op) in plan.mounts.enumerated() {
-            guard case .bind(let source, _) = op.kind else { continue }
+            guard case .bind(let source, let recursive) = op.kind else { continue }
+            if op.idmap != nil {
+                let tree = try IDMappedMounts.tree(op, index: i, source: source, recursive: recursive, pid: pid, made: &namespaces)
+                try channel.sendDescriptor(tree.raw)
+                continue
+            }
             let fd = try sys("mounts[\(i)]: open bind source \(Quote.short(source))") { try Files.open(root + source, OpenFlags.path) }
             try channel.sendDescriptor(fd.raw)
         }
@@ -269,9 +289,8 @@ enum Launcher {
     /// write its id maps (the init then becomes the namespace's root), and raise limits and
     /// lower oom_score_adj, which need privileges in the host's user namespace.
     static func prepareUserNamespace(_ plan: LaunchPlan, pid: Int32) throws(SwrunError) {
-        try sys("write uid_map") { try Files.writeFile("/proc/\(pid)/uid_map", IDRange.mapText(plan.uidMappings)) }
-        try sys("write gid_map") { try Files.writeFile("/proc/\(pid)/gid_map", IDRange.mapText(plan.gidMappings)) }
-        try setLimits(plan, pid: pid)
+        if plan.newUserNamespace { try IDMaps.write(pid: pid, plan: plan) }
+        if plan.limitsByParent { try setLimits(plan, pid: pid) }
     }
 
     /// rlimits and oom_score_adj of a process in a user namespace, set from outside it

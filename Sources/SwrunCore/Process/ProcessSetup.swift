@@ -26,7 +26,8 @@ enum ProcessSetup {
         try sys("close inherited fds") { try Files.closeAll(except: keep) }
         Proc.resetSignalHandlers()
         Proc.unblockAllSignals()
-        try sys { try Prctl.setDumpable(false) }
+        // Rootless: dumpable until the parent has written the id maps (LaunchPlan.dumpableForParent).
+        try sys { try Prctl.setDumpable(plan.dumpableForParent) }
     }
 
     /// Waits until the parent has done its part of the cgroup placement (the v2 cgroup,
@@ -59,7 +60,7 @@ enum ProcessSetup {
         try keepOnlyPreservedFds(plan, own: own)
         if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         try StdioOwnership.give(plan)
-        try setIdentity(plan)
+        try setIdentity(plan, proc: proc)
         Files.umask(plan.umask)
         let executable = try lookPath(plan.args[0], env: plan.env)
         if plan.noNewPrivileges { try sys { try Prctl.setNoNewPrivs() } }
@@ -110,16 +111,35 @@ enum ProcessSetup {
         }
     }
 
-    static func setIdentity(_ plan: LaunchPlan) throws(SwrunError) {
+    /// `proc`: the verified procfs handle, where /proc/self/setgroups is read.
+    static func setIdentity(_ plan: LaunchPlan, proc: Int32) throws(SwrunError) {
         let caps = plan.capabilities
         try sys { try Prctl.setKeepCaps(true) }
         try sys { try Capabilities.limitBounding(to: caps.bounding, lastCap: plan.lastCap) }
-        try sys { try Creds.setgroups(plan.additionalGids) }
+        try setGroups(plan, proc: proc)
         try sys { try Creds.setresgid(plan.gid) }
         try sys { try Creds.setresuid(plan.uid) }
         try sys("apply capabilities") { try Capabilities.setProcess(caps, lastCap: plan.lastCap) }
         try sys { try Prctl.setKeepCaps(false) }
         try sys { try Capabilities.setAmbient(caps.ambient, lastCap: plan.lastCap) }
+    }
+
+    /// The supplementary groups. In a user namespace whose setgroups is "deny" (one that maps
+    /// only an unprivileged creator's own gid) setgroups(2) always fails: there, as runc
+    /// does, the groups are left as they are (the caller's, which the container sees as the
+    /// overflow gid), and additionalGids, which cannot be had, are refused (PlanBuilder
+    /// refuses them earlier where the maps say so; a joined namespace is only known here).
+    static func setGroups(_ plan: LaunchPlan, proc: Int32) throws(SwrunError) {
+        if plan.newUserNamespace || plan.userJoinPath != nil || plan.creator.inUserNamespace,
+           let text = try? Files.readSmallAt(proc, "self/setgroups"),
+           trimWhitespace(String(decoding: text, as: UTF8.self)) == "deny" {
+            guard plan.additionalGids.isEmpty else {
+                throw SwrunError(.system, "process.user.additionalGids: cannot set additional groups: setgroups is denied in the container's user namespace (/proc/self/setgroups says deny)", errno: Errno.EPERM)
+            }
+            Log.debug("setgroups is denied in this user namespace: the supplementary groups stay as they are")
+            return
+        }
+        try sys { try Creds.setgroups(plan.additionalGids) }
     }
 
     /// Go's exec.LookPath, with runc's wording (docker maps "no such file or directory" and

@@ -36,9 +36,12 @@ public enum SyncMessage: Equatable, Sendable {
     case ready
     case proceed
     case handedOver
+    /// From the namespace helper (NamespaceHelper): the process is made, and its pidfd
+    /// follows as a descriptor; the helper then exits.
+    case made
     case error(errno: Int32, message: String)
 
-    static let tags: [UInt8] = [1, 2, 3, 4, 5, 6, 0xFF]
+    static let tags: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 0xFF]
 
     public func encode() -> [UInt8] {
         switch self {
@@ -48,6 +51,7 @@ public enum SyncMessage: Equatable, Sendable {
         case .ready: return [4]
         case .proceed: return [5]
         case .handedOver: return [6]
+        case .made: return [7]
         case .error(let e, let m):
             return [0xFF] + Self.le32(UInt32(bitPattern: e)) + Self.bounded(m)
         }
@@ -82,6 +86,7 @@ public enum SyncMessage: Equatable, Sendable {
         case 4: return b.count == 1 ? .ready : nil
         case 5: return b.count == 1 ? .proceed : nil
         case 6: return b.count == 1 ? .handedOver : nil
+        case 7: return b.count == 1 ? .made : nil
         case 0xFF:
             guard b.count >= 5 else { return nil }
             return .error(errno: Int32(bitPattern: readLE32(b, at: 1)), message: String(decoding: b.dropFirst(5), as: UTF8.self))
@@ -97,6 +102,7 @@ public enum SyncMessage: Equatable, Sendable {
         case .ready: return "ready"
         case .proceed: return "proceed"
         case .handedOver: return "handedOver"
+        case .made: return "made"
         case .error: return "error"
         }
     }

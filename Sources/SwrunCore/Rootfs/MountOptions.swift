@@ -8,6 +8,7 @@ public enum MountOptionEffect: Equatable, Sendable {
     case bind(recursive: Bool)
     case superblockFlag(String)                     // passed to the filesystem (fsconfig flag)
     case tmpcopyup
+    case idmap(recursive: Bool)                     // MOUNT_ATTR_IDMAP, by the parent (MountIDMap)
     case ignored                                    // defaults, remount, loud: nothing to do
 }
 
@@ -29,6 +30,8 @@ public enum MountOptions {
         case "unbindable": return .propagation(UInt64(MountFlags.unbindable), recursive: false)
         case "runbindable": return .propagation(UInt64(MountFlags.unbindable), recursive: true)
         case "tmpcopyup": return .tmpcopyup
+        case "idmap": return .idmap(recursive: false)
+        case "ridmap": return .idmap(recursive: true)
         case "defaults", "remount", "loud": return .ignored
         case "sync", "async", "dirsync", "mand", "nomand", "lazytime", "nolazytime", "iversion", "noiversion", "silent":
             return .superblockFlag(name)
@@ -75,7 +78,7 @@ public enum MountOptions {
     /// Every option name `effect` knows, for `features`.
     public static var names: [String] {
         let others = ["bind", "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
-                      "tmpcopyup", "defaults", "remount", "loud", "sync", "async", "dirsync", "mand", "nomand", "lazytime",
+                      "tmpcopyup", "idmap", "ridmap", "defaults", "remount", "loud", "sync", "async", "dirsync", "mand", "nomand", "lazytime",
                       "nolazytime", "iversion", "noiversion", "silent", "acl", "noacl"]
         return (others + attrNames + attrNames.map { "r" + $0 }).sorted()
     }

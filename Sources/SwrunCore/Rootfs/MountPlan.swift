@@ -15,10 +15,9 @@ public enum MountPlan {
         var bind: Bool? = nil
         var op = MountOp(destination: dest, kind: .cgroup)
         for opt in m.options ?? [] {
-            if opt == "idmap" || opt == "ridmap" {
-                throw SwrunError.config("\(field).options: \(Quote.short(opt)) needs user namespaces, which this version of swrun does not support")
-            }
             switch MountOptions.effect(opt) {
+            case .idmap(let rec)?:
+                op.idmap = MountIDMap(recursive: rec || (op.idmap?.recursive ?? false))
             case .attr(let s, let c)?:
                 op.attrSet = (op.attrSet & ~c) | s
                 op.attrClear = (op.attrClear & ~s) | c
@@ -45,6 +44,7 @@ public enum MountPlan {
                 }
             }
         }
+        try idMaps(m, field: field, &op)
         let type = m.type ?? ""
         if type == "bind" && bind == nil { bind = false }
         if let rec = bind {
@@ -55,6 +55,7 @@ public enum MountPlan {
             if op.tmpcopyup { throw SwrunError.config("\(field).options: tmpcopyup applies to tmpfs mounts only") }
             return op
         }
+        if op.idmap != nil { throw SwrunError.config("\(field): id-mapped mounts are only supported for bind mounts") }
         guard !type.isEmpty else { throw SwrunError.config("\(field).type: required for a non-bind mount") }
         if type == "cgroup" || type == "cgroup2" {
             op.kind = .cgroup
@@ -63,6 +64,28 @@ public enum MountPlan {
         if op.tmpcopyup && type != "tmpfs" { throw SwrunError.config("\(field).options: tmpcopyup applies to tmpfs mounts only") }
         op.kind = .filesystem(type: type, source: m.source ?? type)
         return op
+    }
+
+    /// mounts[].uidMappings/gidMappings: both or neither (runc), each range non-empty and
+    /// within 32 bits; mappings without idmap/ridmap mean idmap (runc).
+    static func idMaps(_ m: OCISpec.Mount, field: String, _ op: inout MountOp) throws(SwrunError) {
+        guard m.uidMappings != nil || m.gidMappings != nil else { return }
+        func ranges(_ list: [IDMapping]?, _ name: String) throws(SwrunError) -> [IDRange] {
+            var out: [IDRange] = []
+            for (i, r) in (list ?? []).enumerated() {
+                guard r.size > 0 else { throw SwrunError.config("\(field).\(name)[\(i)].size: must be greater than 0") }
+                guard UInt64(r.containerID) + UInt64(r.size) <= 1 << 32, UInt64(r.hostID) + UInt64(r.size) <= 1 << 32 else {
+                    throw SwrunError.config("\(field).\(name)[\(i)]: range overflows 32-bit ids")
+                }
+                out.append(IDRange(containerID: r.containerID, hostID: r.hostID, size: r.size))
+            }
+            return out
+        }
+        let uids = try ranges(m.uidMappings, "uidMappings"), gids = try ranges(m.gidMappings, "gidMappings")
+        guard !uids.isEmpty, !gids.isEmpty else {
+            throw SwrunError.config("\(field): id-mapped mounts must have both uid and gid mappings specified")
+        }
+        op.idmap = MountIDMap(recursive: op.idmap?.recursive ?? false, uids: uids, gids: gids)
     }
 
     /// Lexical clean-up of an absolute path ("//a/./b/" -> "/a/b"); ".." cannot climb above "/".

@@ -76,7 +76,10 @@ enum RootfsSequence {
                 return try Files.stat(source)
             }
             let target = st.isDirectory ? try root.mkdirAll(op.destination) : try root.createFile(op.destination)
+            // An id-mapped mount arrives as its detached tree, already id-mapped by the parent
+            // (IDMappedMounts); any other bind is cloned here.
             let tree = try sys { () throws(SyscallError) -> OwnedFD in
+                if let opened, op.idmap != nil { return opened }
                 if let opened { return try Mount.cloneTree(dir: opened.raw, "", recursive: recursive, display: source) }
                 return try Mount.cloneTree(source, recursive: recursive)
             }
@@ -155,7 +158,7 @@ enum RootfsSequence {
                 lastParent = parent
             }
             // mknod is refused in a user namespace: bind the host's node instead, as runc does.
-            if plan.newUserNamespace {
+            if plan.bindDevices {
                 try bindHostDevice(d.path, parent: parent.raw, name: base)
                 continue
             }
@@ -349,7 +352,10 @@ enum CgroupMount {
             let opts: [KeyValue] = h.isV2 ? [] : h.controllers.map { KeyValue($0, nil) }
             return try sys { try Mount.newFilesystem(type: type, source: "cgroup", options: opts, attr: op.attrSet, display: op.destination) }
         }
-        let tree = try sys { try Mount.cloneTree(leaf, recursive: false) }
+        // A hierarchy a rootless create left out: the runtime's own cgroup there (what a
+        // process of the container finds in /proc/self/cgroup), as runc binds it.
+        let source = plan.cgroupSkipped.contains(leaf) ? h.mountpoint + (h.ownPath == "/" ? "" : h.ownPath) : leaf
+        let tree = try sys { try Mount.cloneTree(source, recursive: false) }
         try RootfsSequence.setAttributes(tree.raw, op)
         return tree
     }

@@ -17,6 +17,7 @@ extension Runtime {
         // The container's root as its init sees it (mounts included): HOME and a username
         // come from the passwd there.
         var plan = LaunchPlan(id: id, bundle: r.bundle, rootfs: "/proc/\(r.initPid)/root")
+        plan.creator = Identity.current
         try PlanBuilder.process(process, &plan)
         plan.preserveFds = try PlanBuilder.checkedPreserveFds(o.preserveFds)
         try PlanBuilder.security(spec.linux ?? Linux(), &plan, cache: store.root + "/.cache/seccomp")
@@ -30,8 +31,13 @@ extension Runtime {
         plan.hookState = HookStateTemplate(Self.state(r, status: .running, pid: r.initPid))
         let namespaces = try containerNamespaces(spec, initPid: r.initPid)
         // After setns(user) the process has no privilege in the host's namespace: a lower
-        // oom_score_adj (Kubernetes gives -997) or a raised limit would be refused.
-        plan.limitsByParent = namespaces.contains { $0.type == "user" }
+        // oom_score_adj (Kubernetes gives -997) or a raised limit would be refused. Only the
+        // host's root has that privilege to lend; anyone else sets what it can in the process.
+        if let user = namespaces.first(where: { $0.type == "user" }) {
+            plan.userJoinPath = user.path
+            plan.limitsByParent = plan.creator.isHostRoot
+            try checkMapped(plan, initPid: r.initPid)
+        }
         let driver = CgroupDrivers.attach(r.cgroup)
         let dirs = try Self.subCgroups(o.cgroups, handle: r.cgroup)
         let (pid, channel, v2Left) = try spawnExec(plan, namespaces: namespaces, cgroups: driver, dirs: dirs)
@@ -56,6 +62,18 @@ extension Runtime {
         if let relay { return try relay.relay(pid: pid).shellCode }
         guard let status = try sys("wait for exec process", { try Proc.waitpid(pid) }) else { return 1 }
         return status.shellCode
+    }
+
+    /// An exec'd process's ids must be mapped by the container's user namespace: refused
+    /// before anything is started, naming the field (setresuid would fail with EINVAL).
+    func checkMapped(_ plan: LaunchPlan, initPid: Int32) throws(SwrunError) {
+        guard let u = try? Files.readString("/proc/\(initPid)/uid_map"), let g = try? Files.readString("/proc/\(initPid)/gid_map") else { return }
+        let uids = IDMapText.parse(u), gids = IDMapText.parse(g)
+        guard IDRange.maps(uids, plan.uid) else { throw SwrunError(.usage, "process.user.uid: \(plan.uid) is not mapped in the container's user namespace") }
+        guard IDRange.maps(gids, plan.gid) else { throw SwrunError(.usage, "process.user.gid: \(plan.gid) is not mapped in the container's user namespace") }
+        for g in plan.additionalGids where !IDRange.maps(gids, g) {
+            throw SwrunError(.usage, "process.user.additionalGids: \(g) is not mapped in the container's user namespace")
+        }
     }
 
     /// The cgroups an exec'd process joins: the container's leaves, or below them where
@@ -194,9 +212,17 @@ extension Runtime {
     /// The third value: the v2 cgroup clone3 could not place the child in (the parent joins it).
     func spawnExec(_ plan: LaunchPlan, namespaces: [NamespaceJoin], cgroups: any CgroupDriver, dirs: [String]) throws(SwrunError) -> (Int32, SyncChannel, String?) {
         let (parentEnd, childEnd) = try sys("create sync socket") { try PacketSocket.pair() }
+        // An unprivileged user may join the container's PID, mount or network namespace only
+        // from inside its user namespace, and only the host's root may return to its own PID
+        // namespace after joining another: for anyone else a helper joins them all, then
+        // makes the process (NamespaceHelper). The host's root joins the PID namespace here
+        // and the rest in the child.
+        let helper = !plan.creator.isHostRoot && !namespaces.isEmpty
         var fds: [(NamespaceJoin, OwnedFD)] = []
-        for j in namespaces {
-            fds.append((j, try sys("open \(j.type) namespace") { try Files.open(j.path, OpenFlags.readOnly) }))
+        if !helper {
+            for j in namespaces {
+                fds.append((j, try sys("open \(j.type) namespace") { try Files.open(j.path, OpenFlags.readOnly) }))
+            }
         }
         var restore: PidNamespaceRestore?
         if let pidns = fds.first(where: { $0.0.type == "pid" }) {
@@ -205,13 +231,21 @@ extension Runtime {
         defer { restore?.undo() }
         // As for the init (Launcher.spawnInit): born in the v2 cgroup, joins v1 itself.
         let placement = try cgroups.placement(dirs)
-        let (pid, inV2) = try Launcher.cloneInto(placement, flags: 0)
-        if pid == 0 {
+        let (child, inV2) = try Launcher.cloneInto(placement, flags: 0)
+        if child == 0 {
             parentEnd.fd.close()
-            ExecSequence.run(plan, channel: SyncChannel(childEnd, role: "exec"), namespaces: fds.filter { $0.0.type != "pid" }, cgroupTasks: placement.tasks)
+            let channel = SyncChannel(childEnd, role: "exec")
+            if helper {
+                NamespaceHelper.run(namespaces, cloneFlags: 0, channel: channel) { proc in
+                    ExecSequence.run(plan, channel: channel, namespaces: [], cgroupTasks: placement.tasks, helperProc: proc)
+                }
+            }
+            ExecSequence.run(plan, channel: channel, namespaces: fds.filter { $0.0.type != "pid" }, cgroupTasks: placement.tasks)
         }
         placement.closeTasks()
         childEnd.fd.close()
-        return (pid, SyncChannel(parentEnd, role: "exec"), inV2 ? nil : placement.v2)
+        let channel = SyncChannel(parentEnd, role: "exec")
+        let pid = helper ? try NamespaceHelper.awaitMade(channel, helper: child) : child
+        return (pid, channel, inV2 ? nil : placement.v2)
     }
 }

@@ -138,6 +138,11 @@ public struct Runtime {
             // cgroups hold nothing, which is no error.
             if status == .stopped || status == .creating { return }
             let cgroups = CgroupDrivers.attach(r.cgroup)
+            guard r.cgroup.hasCgroup else {
+                // Rootless without a cgroup: what is in the init's PID namespace (ProcessScan).
+                for pid in ProcessScan.pids(initPid: r.initPid, startTime: r.initStartTime) { _ = try? Proc.kill(pid, signal) }
+                return
+            }
             try cgroups.signalAll(signal)
             if status == .paused && signal == Signals.kill { try? cgroups.freeze(false) }
             return
@@ -205,6 +210,7 @@ public struct Runtime {
         try ContainerID.validate(id)
         let r = try store.load(id)
         if ContainerStatus.derive(r, store: store) == .stopped { return [] }
+        guard r.cgroup.hasCgroup else { return ProcessScan.pids(initPid: r.initPid, startTime: r.initStartTime) }
         return CgroupDrivers.attach(r.cgroup).pids().sorted()
     }
 

@@ -29,6 +29,9 @@ public struct ContainerRecord: Sendable {
     public var poststop: [Hook] = []
     /// The creator's effective uid (the state directory's owner, shown by `list`).
     public var ownerUid: UInt32?
+    /// Created by anyone but the host's root (Identity): an unprivileged user, or root in
+    /// a user namespace. runc keeps the same in its state (rootless_euid).
+    public var rootless = false
 }
 
 /// `<root>/<id>/state.json` (atomic rename) plus `exec.fifo`; a flock on the directory
@@ -139,10 +142,13 @@ extension ContainerRecord {
         if let u = cgroup.unified { members.append(("cgroupUnified", .string(u))) }
         if let u = cgroup.unit { members.append(("systemdUnit", .string(u))) }
         members.append(("cgroupLeaves", strings(cgroup.leaves)))
+        if !cgroup.skipped.isEmpty { members.append(("cgroupSkipped", strings(cgroup.skipped))) }
+        if cgroup.rootless { members.append(("cgroupRootless", .bool(true))) }
         members.append(("cgroupCreated", strings(cgroup.created)))
         members.append(("poststart", .array(poststart.map { $0.json })))
         members.append(("poststop", .array(poststop.map { $0.json })))
         if let uid = ownerUid { members.append(("ownerUid", .uint(UInt64(uid)))) }
+        if rootless { members.append(("rootless", .bool(true))) }
         return .object(members)
     }
 
@@ -157,7 +163,8 @@ extension ContainerRecord {
         var creatorStartTime, initStartTime: UInt64?
         var annotations: [String: String] = [:]
         var setupComplete = false, ownerUid: UInt32?
-        var leaves: [String] = [], made: [String] = []
+        var leaves: [String] = [], made: [String] = [], skipped: [String] = []
+        var cgroupRootless = false, rootless = false
         var driver: CgroupDriverKind?, freezer: String?, unified: String?, unit: String?
         var poststart: JValue?, poststop: JValue?
         try r.readMembers { (r, key) throws(SpecError) in
@@ -187,6 +194,9 @@ extension ContainerRecord {
                 // Strings for each listed container.
                 try r.skipValue()
             case "cgroupLeaves": try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { leaves.append(s) } }
+            case "cgroupSkipped": try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { skipped.append(s) } }
+            case "cgroupRootless": cgroupRootless = try r.readBool()
+            case "rootless": rootless = try r.readBool()
             // (A `where` clause would bind to the last pattern of a list only: one per case.)
             case "cgroupCreated" where listing, "poststart" where listing, "poststop" where listing: try r.skipValue()
             case "cgroupCreated": try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { made.append(s) } }
@@ -213,7 +223,9 @@ extension ContainerRecord {
         self.initPid = try req(initPid, "initPid")
         self.initStartTime = try req(initStartTime, "initStartTime")
         self.setupComplete = setupComplete
-        cgroup = CgroupHandle(driver: driver ?? .cgroupfsV1, leaves: leaves, created: made, freezer: freezer, unified: unified, unit: unit)
+        cgroup = CgroupHandle(driver: driver ?? .cgroupfsV1, leaves: leaves, created: made, freezer: freezer, unified: unified, unit: unit,
+                              skipped: skipped, rootless: cgroupRootless)
+        self.rootless = rootless
         self.poststart = try poststart.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []
         self.poststop = try poststop.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststop") } ?? []
         self.ownerUid = ownerUid

@@ -99,6 +99,32 @@ enum CgroupfsTree {
         return out
     }
 
+    /// Rootless: 0 when this process can make `leaf` and place a process in it, else the
+    /// errno that says why not (EACCES, EPERM, EROFS). The nearest existing directory on the
+    /// way must be writable (to make the rest), or the leaf's own `procsFile` (`tasks` on
+    /// v1, `cgroup.procs` on v2) where it exists. On v2 the kernel also asks for write access
+    /// to cgroup.procs of the common ancestor of where the process is (`own`, this process's
+    /// cgroup) and where it goes; `own` is nil on v1, which does not.
+    static func rootlessAccess(_ leaf: String, procsFile: String, own: String?) -> Int32 {
+        var dir = leaf
+        while !dir.isEmpty, dir != "/", !Files.exists(dir) {
+            dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
+        }
+        if dir.isEmpty || dir == "/" { return Errno.ENOENT }
+        let e = dir == leaf ? Files.writeAccess(leaf + "/" + procsFile) : Files.writeAccess(dir)
+        if e != 0 { return e }
+        guard let own else { return 0 }
+        return Files.writeAccess(commonAncestor(own, leaf) + "/cgroup.procs")
+    }
+
+    /// The deepest directory both paths are in (by components).
+    static func commonAncestor(_ a: String, _ b: String) -> String {
+        let x = a.split(separator: "/"), y = b.split(separator: "/")
+        var n = 0
+        while n < x.count, n < y.count, x[n] == y[n] { n += 1 }
+        return "/" + x.prefix(n).joined(separator: "/")
+    }
+
     /// Opens what `CgroupPlacement` needs for `dirs` (one per hierarchy). `v2Dir`: which of
     /// them is the unified hierarchy's; every other one is a v1 hierarchy with a `tasks`
     /// file. `freezer`: the v1 freezer's, joined last.

@@ -26,15 +26,26 @@ final class SystemdDriver: CgroupDriver {
 
     /// A create's driver: the unit's name and cgroup from cgroupsPath ("slice:prefix:name",
     /// runc's defaults), before anything exists.
-    init(layout: CgroupLayout, cgroupsPath: String?, id: String) throws(SwrunError) {
+    /// `rootless` (Identity.rootlessCgroups): the user's own systemd instance, on its
+    /// session bus, as runc's rootless systemd driver: the default slice is user.slice, and
+    /// the unit's cgroup is below the instance's own (its ControlGroup, asked here).
+    init(layout: CgroupLayout, cgroupsPath: String?, id: String, rootless: Bool = false) throws(SwrunError) {
         guard layout.isPureV2, let h = layout.hierarchies.first else {
+            if rootless {
+                throw SwrunError(.usage, "--systemd-cgroup: cannot use rootless systemd cgroups manager on cgroup v1 (this host mounts cgroup v1 hierarchies); run without --systemd-cgroup")
+            }
             throw SwrunError(.usage, "--systemd-cgroup: swrun's systemd cgroup driver needs a pure cgroup v2 host (this one mounts cgroup v1 hierarchies); use the cgroupfs driver (no --systemd-cgroup)")
         }
-        guard Creds.geteuid() == 0 else {
-            throw SwrunError(.usage, "--systemd-cgroup: an unprivileged user's systemd instance (the user bus) is not supported yet; run without --systemd-cgroup")
+        self.rootless = rootless
+        let p = try SystemdProperties.placement(cgroupsPath: cgroupsPath, id: id, rootless: rootless)
+        unitPlacement = p
+        started = false
+        var managerCgroup: String?
+        if rootless {
+            handle = CgroupHandle(driver: .systemd, rootless: true)
+            do { managerCgroup = try connect().managerControlGroup() } catch { throw error.wrapped("systemd cgroup driver (rootless)") }
         }
-        let p = try SystemdProperties.placement(cgroupsPath: cgroupsPath, id: id)
-        let path = try SystemdProperties.cgroupPath(p)
+        let path = try SystemdProperties.cgroupPath(p, managerCgroup: managerCgroup)
         // The cgroup2 mount may show a subtree only (swrun in a cgroup namespace): systemd's
         // path is from the hierarchy's root.
         let visible: String
@@ -46,11 +57,10 @@ final class SystemdDriver: CgroupDriver {
             throw SwrunError(.system, "--systemd-cgroup: the unit's cgroup \(path) is outside this process's view of cgroup2 (\(h.root))")
         }
         let leaf = h.mountpoint + visible
+        if let m = managerCgroup { managerDir = h.mountpoint + (h.root == "/" ? m : String(m.dropFirst(h.root.utf8.count))) }
         // The scope's cgroup is systemd's to make and remove; it is listed as made by swrun
         // so that a stop that left it behind (systemd gone) is finished by rmdir.
-        handle = CgroupHandle(driver: .systemd, leaves: [leaf], created: [leaf], unified: leaf, unit: p.unitName)
-        unitPlacement = p
-        started = false
+        handle = CgroupHandle(driver: .systemd, leaves: [leaf], created: [leaf], unified: leaf, unit: p.unitName, rootless: rootless)
     }
 
     /// The driver of an existing container, from its record.
@@ -58,12 +68,26 @@ final class SystemdDriver: CgroupDriver {
         self.handle = handle
         unitPlacement = nil
         started = true
+        rootless = handle.rootless
     }
+
+    /// The user's own instance (the session bus) rather than the system's.
+    private let rootless: Bool
+    /// Rootless: the instance's own cgroup directory, whose controllers are all a user's
+    /// units can have (user@.service's Delegate=; systemd 252 gives cpu, memory and pids).
+    private var managerDir: String?
 
     var leaf: String { handle.leaves.first ?? "" }
 
     /// cgroupfs on the scope's cgroup.
-    var cgroupfs: CgroupfsV2Driver { CgroupfsV2Driver(leaf: leaf, created: handle.created, driver: .systemd, unit: handle.unit) }
+    var cgroupfs: CgroupfsV2Driver { CgroupfsV2Driver(handle: handle) }
+
+    /// What an unprivileged systemd instance cannot do is not asked of it: device rules (a
+    /// BPF program needs privileges the user's instance lacks; runc's rootless containers
+    /// go without, and their devices are the host's nodes, bound).
+    private func unitResources(_ c: SystemdResources) -> [SystemdProperty] {
+        rootless ? c.properties.filter { $0.name != "DevicePolicy" && $0.name != "DeviceAllow" } : c.properties
+    }
 
     /// The unit turned out not to be ours (it existed before): the teardown of the failed
     /// create must neither stop it nor remove its cgroup.
@@ -75,10 +99,14 @@ final class SystemdDriver: CgroupDriver {
     private func connect() throws(SwrunError) -> SystemdManager {
         if let manager { return manager }
         do {
-            let m = try SystemdManager.connectAsRoot()
+            let m = rootless ? try SystemdManager.connectUser() : try SystemdManager.connectAsRoot()
             manager = m
             return m
         } catch {
+            if rootless {
+                throw error.wrapped("systemd cgroup driver: cannot reach the user's systemd instance (its session bus: $DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus; "
+                    + "a login session or loginctl enable-linger, and the dbus-user-session package, give one)")
+            }
             throw error.wrapped("systemd cgroup driver: cannot reach systemd (the system bus, /run/systemd/private)")
         }
     }
@@ -91,11 +119,25 @@ final class SystemdDriver: CgroupDriver {
             disown()
             throw SwrunError(.system, "systemd unit \(unit) already exists (its cgroup \(leaf) does): another container's?")
         }
+        if let dir = managerDir { try checkDelegated(r, dir: dir) }
         let m = try connect()
         if SystemdProperties.needsVersion(r) { version = try m.version() }
         let converted = try SystemdProperties.resourcesV2(r, systemdVersion: version)
         for w in converted.warnings { Log.warning(w) }
         self.converted = converted
+    }
+
+    /// Rootless: a limit whose controller the user's instance was not given cannot be
+    /// applied; it is refused before the unit is started, with what the instance has.
+    func checkDelegated(_ r: LinuxResources, dir: String) throws(SwrunError) {
+        let text = (try? Files.readString(dir + "/cgroup.controllers")) ?? ""
+        let available = text.split(separator: " ").map { trimWhitespace($0) }.filter { !$0.isEmpty }
+        for (field, controller) in ResourceApplier.requested(r) {
+            let name = controller == "blkio" ? "io" : controller
+            guard !available.contains(name) else { continue }
+            throw SwrunError(.invalidConfig, "linux.resources.\(field): the \(name) controller is not delegated to the user's systemd instance "
+                + "(\(dir) has \(available.isEmpty ? "none" : available.joinedText(" ")); user@.service's Delegate= gives more)")
+        }
     }
 
     /// Before the scope exists there is nothing to be born in: systemd moves the init into
@@ -110,7 +152,7 @@ final class SystemdDriver: CgroupDriver {
             throw SwrunError(.system, "systemd cgroup driver: adopt before create")
         }
         let m = try connect()
-        let properties = try SystemdProperties.unitProperties(p, pid: pid, unified: resources.unified, systemdVersion: version) + converted.properties
+        let properties = try SystemdProperties.unitProperties(p, pid: pid, unified: resources.unified, systemdVersion: version) + unitResources(converted)
         do {
             try m.startUnit(unit, properties: properties)
         } catch where error.errno == Errno.EEXIST {
@@ -129,7 +171,7 @@ final class SystemdDriver: CgroupDriver {
         // properties, then fs2's writes), with the CPU quota as systemd rounded it.
         var r = resources
         if let q = converted.cpuQuota { r.cpu?.quota = q }
-        try ResourceApplier.apply(r, v1: [], v2: leaf)
+        try ResourceApplier.apply(r, v1: [], v2: leaf, devices: !rootless)
     }
 
     func join(pid: Int32, v2Left: String?) throws(SwrunError) { try cgroupfs.join(pid: pid, v2Left: v2Left) }
@@ -153,7 +195,7 @@ final class SystemdDriver: CgroupDriver {
         if SystemdProperties.needsVersion(r) { version = try m.version() }
         let converted = try SystemdProperties.resourcesV2(r, systemdVersion: version)
         for w in converted.warnings { Log.warning(w) }
-        let properties = converted.properties.filter { $0.name != "DevicePolicy" && $0.name != "DeviceAllow" }
+        let properties = unitResources(converted).filter { $0.name != "DevicePolicy" && $0.name != "DeviceAllow" }
         if !properties.isEmpty {
             do { try m.setUnitProperties(unit, properties: properties) } catch { throw error.wrapped("systemd cgroup driver: set properties of \(unit)") }
         }

@@ -103,11 +103,13 @@ public final class SystemdManager {
     /// reply and Hello's are read with the first call's. On the private socket the
     /// handshake's reply is read first (DBusConnection.connect says why). `transcript` sees
     /// every byte (DBusConnection.transcript), the handshake included.
-    public static func connect(socket: String, isBus: Bool, timeoutMilliseconds: Int = 30_000,
+    /// `uid`: the uid to authenticate as (our effective uid by default; the outside one for
+    /// a process in a user namespace: the bus checks it against what the kernel says of us).
+    public static func connect(socket: String, isBus: Bool, timeoutMilliseconds: Int = 30_000, uid: UInt32? = nil,
                                transcript: ((_ sent: Bool, _ bytes: [UInt8]) -> Void)? = nil) throws(SwrunError) -> SystemdManager {
         let deadline = Clock.monotonicMilliseconds() + timeoutMilliseconds
         let conn = try sys("connect to systemd") {
-            try DBusConnection.connect(path: socket, uid: Creds.geteuid(), deadline: deadline, pipelineMessages: isBus, transcript: transcript)
+            try DBusConnection.connect(path: socket, uid: uid ?? Creds.geteuid(), deadline: deadline, pipelineMessages: isBus, transcript: transcript)
         }
         let m = SystemdManager(connection: conn, isBus: isBus, timeoutMilliseconds: timeoutMilliseconds)
         if isBus {
@@ -134,6 +136,58 @@ public final class SystemdManager {
                     || error.errno == DBusConnection.connectionRefusedErrno {
             return try connect(socket: DBusConnection.systemdPrivateSocket, isBus: false, timeoutMilliseconds: timeoutMilliseconds)
         }
+    }
+
+    /// A user's own systemd instance (runc's newUserSystemdDbus): its session bus, at
+    /// $DBUS_SESSION_BUS_ADDRESS, or $XDG_RUNTIME_DIR/bus where that is unset; as the uid
+    /// the bus knows us by (Identity.outsideUid: root in a user namespace is its owner
+    /// outside).
+    public static func connectUser(identity: Identity = .current, timeoutMilliseconds: Int = 30_000) throws(SwrunError) -> SystemdManager {
+        let socket = try userBusSocket(address: Proc.getenv("DBUS_SESSION_BUS_ADDRESS"), runtimeDir: Proc.getenv("XDG_RUNTIME_DIR"))
+        return try connect(socket: socket, isBus: true, timeoutMilliseconds: timeoutMilliseconds, uid: identity.outsideUid)
+    }
+
+    /// The socket of a session bus address: the first "unix:path=..." of a D-Bus address
+    /// list ("unix:path=/run/user/1000/bus;...", keys after commas, values %-escaped), or
+    /// `runtimeDir`/bus without an address. Abstract sockets and other transports are not
+    /// for a systemd user instance (it listens on a path) and are refused.
+    public static func userBusSocket(address: String?, runtimeDir: String?) throws(SwrunError) -> String {
+        guard let address, !address.isEmpty else {
+            guard let dir = runtimeDir, !dir.isEmpty else {
+                throw SwrunError(.system, "systemd cgroup driver (rootless): neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set: "
+                    + "the user's systemd instance cannot be found (a login session, or loginctl enable-linger, and the dbus-user-session package give one)")
+            }
+            return dir + "/bus"
+        }
+        for entry in address.split(separator: ";") {
+            guard entry.hasPrefix("unix:") else { continue }
+            for kv in entry.dropFirst(5).split(separator: ",") where kv.hasPrefix("path=") {
+                var out: [UInt8] = []
+                let b = Array(kv.dropFirst(5).utf8)
+                var i = 0
+                while i < b.count {
+                    if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
+                        out.append(v)
+                        i += 3
+                    } else {
+                        out.append(b[i])
+                        i += 1
+                    }
+                }
+                return String(decoding: out, as: UTF8.self)
+            }
+        }
+        throw SwrunError(.system, "systemd cgroup driver (rootless): DBUS_SESSION_BUS_ADDRESS \(Quote.short(address)) names no unix:path= socket")
+    }
+
+    /// The manager's own cgroup (its ControlGroup property: a user's instance runs in
+    /// "/user.slice/user-1000.slice/user@1000.service"), which a user's units are below.
+    public func managerControlGroup() throws(SwrunError) -> String {
+        let v = try property(path: SystemdManager.objectPath, interface: SystemdManager.managerInterface, "ControlGroup")
+        guard case .string(let s) = v, s.startsWithBytes("/") else {
+            throw SwrunError(.system, "systemd's ControlGroup property: \(v), not a cgroup path", errno: DBusConnection.badMessageErrno)
+        }
+        return s
     }
 
     public func close() { connection.close() }
