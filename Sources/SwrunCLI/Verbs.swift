@@ -98,14 +98,14 @@ public enum Verbs {
                  ], minArgs: 1, maxArgs: 1, stopAtPositional: false),
         VerbSpec(name: "features", summary: "show the enabled features", argsUsage: "",
                  description: "Show the enabled features.\n   The result is parsable as a JSON.", flags: [], minArgs: 0, maxArgs: 0, stopAtPositional: false),
-    ]
+    ] + criu
 
     public static let globals: [FlagSpec] = [
         FlagSpec(["debug"], help: "enable debug logging"),
         FlagSpec(["log"], value: "value", help: "set the log file to write swrun logs to (default is '/dev/stderr')"),
         FlagSpec(["log-format"], value: "value", help: "set the log format ('text' (default), or 'json') (default: \"text\")"),
         FlagSpec(["root"], value: "value", help: "root directory for storage of container state (this should be located in tmpfs) (default: \"/run/swrun\")"),
-        FlagSpec(["criu"], value: "value", help: "path to the criu binary used for checkpoint and restore (not supported)"),
+        FlagSpec(["criu"], value: "value", help: "path to the criu binary used for checkpoint and restore (default: \"criu\")"),
         FlagSpec(["systemd-cgroup"], help: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" (not supported yet)"),
         FlagSpec(["rootless"], value: "value", help: "ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")"),
         FlagSpec(["help", "h"], help: "show help"),
