@@ -642,3 +642,29 @@ int swrun_set_affinity(const int *cpus, size_t count) {
 int swrun_spawn_addchdir(void *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np((posix_spawn_file_actions_t *)actions, path);
 }
+
+long swrun_recv_packet_fd(int sock, void *buf, size_t len, int *fd) {
+    char cbuf[CMSG_SPACE(4 * sizeof(int))];
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+    ssize_t n;
+    *fd = -1;
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    /* Every fd that came is taken: the first is the caller's, the others are closed. */
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t k = 0; k < count; k++) {
+            int got;
+            memcpy(&got, CMSG_DATA(c) + k * sizeof(int), sizeof got);
+            if (*fd < 0) *fd = got; else close(got);
+        }
+    }
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+        if (*fd >= 0) { close(*fd); *fd = -1; }
+        errno = EMSGSIZE;
+        return -1;
+    }
+    return (long)n;
+}

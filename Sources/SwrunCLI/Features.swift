@@ -32,7 +32,7 @@ enum Features {
             ("linux", linux),
             ("annotations", .object([
                 ("io.github.seccomp.libseccomp.version", .string(SeccompInfo.version)),
-                ("org.opencontainers.runc.checkpoint.enabled", .string("false")),
+                ("org.opencontainers.runc.checkpoint.enabled", .string("true")),
                 ("swrun.version", .string(Help.version)),
                 // Rootless mode (docs/rootless.md): an unprivileged user, or root in a user
                 // namespace, runs containers (newuidmap/newgidmap for more than its own ids,

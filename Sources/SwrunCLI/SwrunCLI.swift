@@ -40,12 +40,9 @@ public enum SwrunCLI {
             return .exit(0)
         }
         guard let verb = Verbs.find(verbName) else {
-            if verbName == "checkpoint" || verbName == "restore" {
-                return .failure(SwrunError(.usage, "\(verbName): checkpoint/restore (CRIU) is not supported by swrun"), verb: verbName)
-            }
             return .usage(UsageError(message: "No help topic for '\(verbName)'", verb: nil))
         }
-        let args: ParsedArgs
+        var args: ParsedArgs
         do {
             args = try ArgParser.parse(globals.positional.dropFirst(), flags: verb.flags + [FlagSpec(["help", "h"], help: "show help")], stopAtPositional: verb.stopAtPositional, verb: verb.name)
         } catch {
@@ -83,6 +80,8 @@ public enum SwrunCLI {
             }
             if let note = SealedBinary.note { Log.debug("CVE-2019-5736: \(note)") }
         }
+        // The global --criu reaches checkpoint and restore with their own options.
+        if let criu = globals.string("criu") { args.values["criu"] = [criu] }
         let container = Runtime(root: root)
         do {
             return .exit(try dispatch(verb.name, args, container, systemdCgroup: globals.bool("systemd-cgroup"), rootless: rootless))
@@ -123,6 +122,8 @@ public enum SwrunCLI {
                 _ = try updateResources(flagsOnly)
             case "events":
                 if parseDuration(args.string("interval") ?? "5s") == nil { return "invalid interval" }
+            case "checkpoint": _ = try criuOptions(args)
+            case "restore": _ = try restoreOptions(args)
             default: break
             }
         } catch {
@@ -208,6 +209,12 @@ public enum SwrunCLI {
             try c.update(id, try updateResources(a))
         case "events":
             try events(c, id: id, stats: a.bool("stats"), interval: a.string("interval") ?? "5s")
+        case "checkpoint":
+            try c.checkpoint(id, try criuOptions(a))
+        case "restore":
+            var o = try restoreOptions(a)
+            o.systemdCgroup = systemdCgroup
+            return try c.restore(id, o)
         default:
             throw SwrunError(.usage, "unknown command \(verb)")
         }

@@ -101,16 +101,16 @@ public enum Verbs {
                  ], minArgs: 1, maxArgs: 1, stopAtPositional: false),
         VerbSpec(name: "features", summary: "print what this build of swrun supports, as JSON", argsUsage: "",
                  description: "Prints the runtime specification's features document: the OCI versions,\nnamespaces, capabilities, mount options, seccomp actions and other settings that\nthis build implements.", flags: [], minArgs: 0, maxArgs: 0, stopAtPositional: false),
-    ]
+    ] + criu
 
     public static let globals: [FlagSpec] = [
         FlagSpec(["debug"], help: "log debug lines as well"),
         FlagSpec(["log"], value: "FILE", help: "append log lines to FILE instead of writing them to standard error"),
         FlagSpec(["log-format"], value: "text|json", help: "write log lines as text or as JSON objects (default: text)"),
         FlagSpec(["root"], value: "DIR", help: "directory holding the containers' state, best on a tmpfs (default: /run/swrun)"),
-        FlagSpec(["criu"], value: "PATH", help: "accepted for runc's command line; swrun has no checkpoint and restore"),
+        FlagSpec(["criu"], value: "PATH", help: "the criu program that checkpoint and restore run (default: criu, looked up in PATH and the sbin directories)"),
         FlagSpec(["systemd-cgroup"], help: "have systemd manage the cgroups as a transient scope, with cgroupsPath as slice:prefix:name (pure cgroup v2 hosts)"),
-        FlagSpec(["rootless"], value: "true|false|auto", help: "accepted for runc's command line and ignored: swrun has no rootless mode"),
+        FlagSpec(["rootless"], value: "true|false|auto", help: "run as a rootless runtime: cgroups it may not write are left out (default: auto, rootless when not the host's root)"),
         FlagSpec(["help", "h"], help: "print help and exit"),
         FlagSpec(["version", "v"], help: "print the version and exit"),
     ]

@@ -164,6 +164,51 @@ public enum Proc {
         return nil
     }
 
+    /// posix_spawn of `path` with exactly the descriptors `fds`: the child's descriptor i is
+    /// `fds[i]`, or /dev/null where that is nil; nothing else is inherited (everything swrun
+    /// opens is close-on-exec). Signals as `spawn` leaves them. criu swrk gets its RPC socket
+    /// as descriptor 3 and the namespaces it must inherit after it, as runc hands them over.
+    public static func spawn(_ path: String, _ args: [String], _ env: [String], fds: [Int32?]) throws(SyscallError) -> Int32 {
+        // Each source is duplicated above every target first: a dup2 onto a target that is
+        // still another entry's source would close that source (and one onto itself would
+        // leave it close-on-exec).
+        var dups: [OwnedFD] = []
+        for fd in fds {
+            guard let fd else { dups.append(OwnedFD(-1)); continue }
+            dups.append(OwnedFD(try check("spawn \(path): dup", nil) { fcntl(fd, F_DUPFD_CLOEXEC, Int32(max(fds.count, 3))) }))
+        }
+        defer { for d in dups { d.close() } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for (i, d) in dups.enumerated() {
+            if d.raw >= 0 {
+                posix_spawn_file_actions_adddup2(&actions, d.raw, Int32(i))
+            } else {
+                posix_spawn_file_actions_addopen(&actions, Int32(i), "/dev/null", O_RDWR, 0)
+            }
+        }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let cargs = cStrings(args), cenv = cStrings(env)
+        defer {
+            freeCStrings(cargs, args.count)
+            freeCStrings(cenv, env.count)
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attr, cargs, cenv)
+        if rc != 0 { throw SyscallError("spawn", path, errno: rc) }
+        return pid
+    }
+
     public static func pidfdOpen(_ pid: Int32) throws(SyscallError) -> OwnedFD {
         OwnedFD(try check("pidfd_open", String(pid)) { swrun_pidfd_open(pid) })
     }

@@ -1,3 +1,4 @@
+import CSwrun
 import Glibc
 
 /// One end of a SOCK_SEQPACKET socketpair: every send is one message, every receive one whole
@@ -34,4 +35,23 @@ public final class PacketSocket {
         if n != size { throw SyscallError("receive sync message (truncated)", nil, errno: EMSGSIZE) }
         return buf
     }
+
+    /// One packet of at most `max` bytes and the descriptor it carries, if any (CRIU's RPC
+    /// sends the orphaned pty master that way); nil at end-of-file.
+    public func receiveWithDescriptor(max: Int, what: @autoclosure () -> String) throws(SyscallError) -> (bytes: [UInt8], fd: OwnedFD?)? {
+        var buf = [UInt8](repeating: 0, count: max)
+        var fd: Int32 = -1
+        let n = try check(what()) { buf.withUnsafeMutableBytes { swrun_recv_packet_fd(self.fd.raw, $0.baseAddress!, $0.count, &fd) } }
+        if n == 0 && fd < 0 { return nil }
+        return (Array(buf[..<Int(n)]), fd >= 0 ? OwnedFD(fd) : nil)
+    }
+
+    public func send(_ bytes: [UInt8], what: @autoclosure () -> String) throws(SyscallError) {
+        _ = try check(what()) {
+            bytes.withUnsafeBytes { Glibc.send(fd.raw, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+    }
+
+    /// shutdown(SHUT_WR): the peer reads end-of-file, and may still answer.
+    public func shutdownWrite() { _ = Glibc.shutdown(fd.raw, Int32(SHUT_WR)) }
 }

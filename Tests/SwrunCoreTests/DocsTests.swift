@@ -84,7 +84,9 @@ struct DocsTests {
                 let script = ". \(dir)/swrun.bash; COMP_WORDS=(\(list)); COMP_CWORD=\(words.count - 1); _swrun; echo \"${COMPREPLY[*]}\""
                 return sh(["/bin/bash", "-c", script], path: dir + "/bin").1.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            #expect(complete(["swrun", "ch"]) == "check")
+            #expect(complete(["swrun", "ch"]) == "check checkpoint")
+            #expect(complete(["swrun", "che"]) == "check checkpoint")
+            #expect(complete(["swrun", "res"]) == "restore resume")
             #expect(complete(["swrun", "--root", "/r", "kill", ""]) == "web1 db2")
             let calls = try String(contentsOfFile: dir + "/calls", encoding: .utf8)
             #expect(calls == "--root /r list -q\n", "the ids come from swrun --root /r list -q")

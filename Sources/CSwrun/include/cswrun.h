@@ -211,5 +211,9 @@ int swrun_tty_make_raw(int fd, void * _Nonnull saved, size_t len);
 int swrun_tty_clear_onlcr(int fd);
 int swrun_spawn_addchdir(void * _Nonnull actions, const char * _Nonnull path);
 int swrun_tty_restore(int fd, const void * _Nonnull saved);
+/// One packet of a SOCK_SEQPACKET socket into buf, with the first fd it carries
+/// (SCM_RIGHTS, O_CLOEXEC) in *fd, -1 when none; returns its length, 0 at end-of-file, or
+/// -1 (EMSGSIZE when the packet did not fit). CRIU's RPC (checkpoint and restore).
+long swrun_recv_packet_fd(int sock, void * _Nonnull buf, size_t len, int * _Nonnull fd);
 
 #endif

@@ -112,6 +112,7 @@ enum InitSequence {
             try HookRunner.run(plan.createContainerHooks, kind: "createContainer", state: stateJSON)
         }
         try RootfsSequence.pivot(plan, root: root)
+        try RootfsSequence.reopenDevNull(plan)
         // The pty comes from the container's devpts, so after pivot_root; before the
         // read-only root, since /dev/console may have to be created.
         try Console.setUp(plan, bindDevConsole: true)

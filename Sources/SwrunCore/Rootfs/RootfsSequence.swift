@@ -236,6 +236,25 @@ enum RootfsSequence {
         }
     }
 
+    /// After pivot_root, with /dev set up: stdio that is the host's /dev/null (conmon gives
+    /// a detached container's stdin so) becomes the container's own, as runc's reOpenDevNull
+    /// makes it. A descriptor of a mount outside the container's mount namespace is one CRIU
+    /// cannot checkpoint ("Can't lookup mount"), and the container has no business holding
+    /// the host's device node.
+    static func reopenDevNull(_ plan: LaunchPlan) throws(SwrunError) {
+        guard plan.setupDev else { return }
+        var null: OwnedFD?
+        for fd: Int32 in 0...2 {
+            guard let st = try? Files.fstat(fd), st.isCharDevice, st.rdev == Files.makedev(1, 3) else { continue }
+            if null == nil {
+                let root = try SafePath(rootPath: "/")
+                _ = try verifiedDevNull(root)
+                null = try sys("reopen /dev/null") { try Files.open("/dev/null", OpenFlags.readWrite | OpenFlags.noFollow) }
+            }
+            if let null { try sys("reopen /dev/null as fd \(fd)") { try Files.dup2(null.raw, fd) } }
+        }
+    }
+
     /// --no-pivot: every full procfs or sysfs mount outside the rootfs is detached (made a
     /// slave first, so the host keeps its own), or covered with an empty tmpfs where it
     /// cannot be detached (runc's msMoveRoot does the same).
