@@ -9,15 +9,22 @@ import PackageDescription
 // package used as a dependency: without SWRUN_TUNED the library products (SwrunKit,
 // SwrunCore, OCISpec) build with none, for other packages to use (docs/library.md).
 let tuned = Context.environment["SWRUN_TUNED"] == "1"
-let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")] + (tuned ? [
-    // The runtime uses neither Regex nor async: leaving their modules out keeps their code
-    // and conformance records out of the static binary.
-    // Concrete generic type metadata through direct accessor calls, not by demangling a
-    // mangled name at first use: 13% fewer instructions for a `run` (docs/performance.md).
-    // Every function in a section of its own, so that the linker can lay out the start path
-    // (layout/swrun.order) in a few pages instead of across the whole text.
-    .unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import", "-Xfrontend", "-disable-implicit-concurrency-module-import", "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors", "-Xfrontend", "-function-sections"]),
-] : [])
+let strict: [SwiftSetting] =
+    [.enableUpcomingFeature("ExistentialAny")]
+    + (tuned
+        ? [
+            // The runtime uses neither Regex nor async: leaving their modules out keeps their code
+            // and conformance records out of the static binary.
+            // Concrete generic type metadata through direct accessor calls, not by demangling a
+            // mangled name at first use: 13% fewer instructions for a `run` (docs/performance.md).
+            // Every function in a section of its own, so that the linker can lay out the start path
+            // (layout/swrun.order) in a few pages instead of across the whole text.
+            .unsafeFlags([
+                "-Xfrontend", "-disable-implicit-string-processing-module-import", "-Xfrontend",
+                "-disable-implicit-concurrency-module-import", "-Xfrontend",
+                "-disable-concrete-type-metadata-mangled-name-accessors", "-Xfrontend", "-function-sections",
+            ])
+        ] : [])
 
 // The runtime's text layout (docs/performance.md, "Text layout"): lld places the functions
 // that the lifecycle verbs run, in the order they run them, together at the start of
@@ -32,7 +39,7 @@ let layout: [LinkerSetting] = [
         "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/layout/swrun.order",
         "-Xlinker", "--no-warn-symbol-ordering",
         "-Xlinker", "-T\(Context.packageDirectory)/layout/private-thunks.ld",
-    ]),
+    ])
 ]
 
 let package = Package(
@@ -47,7 +54,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibseccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
-        .target(name: "CSwrun", dependencies: ["CLibseccomp"], cSettings: tuned ? [.unsafeFlags(["-ffunction-sections", "-fdata-sections"])] : []),
+        .target(
+            name: "CSwrun", dependencies: ["CLibseccomp"],
+            cSettings: tuned ? [.unsafeFlags(["-ffunction-sections", "-fdata-sections"])] : []),
         .target(name: "SwrunSys", dependencies: ["CSwrun", "CLibcap", "CLibseccomp"], swiftSettings: strict),
         .target(name: "OCISpec", swiftSettings: strict),
         // The Codable decoder (FoundationEssentials' JSONDecoder): tests and tools only, so
@@ -57,9 +66,13 @@ let package = Package(
         .target(name: "SwrunCLI", dependencies: ["SwrunCore", "OCISpec"], swiftSettings: strict),
         // SwrunCore as a library for Swift programs (docs/library.md): create and run from a
         // Spec value. Not part of the swrun binary (it encodes with FoundationEssentials).
-        .target(name: "SwrunKit", dependencies: ["SwrunCore", "OCISpec", "OCISpecCodable", "SwrunSys"], swiftSettings: strict),
+        .target(
+            name: "SwrunKit", dependencies: ["SwrunCore", "OCISpec", "OCISpecCodable", "SwrunSys"],
+            swiftSettings: strict),
         // The library's worked example, built and run by the tests (LibraryTests).
-        .executableTarget(name: "swrun-example", dependencies: ["SwrunKit"], path: "Examples/HelloContainer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
+        .executableTarget(
+            name: "swrun-example", dependencies: ["SwrunKit"], path: "Examples/HelloContainer",
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
         .executableTarget(name: "swrun", dependencies: ["SwrunCLI"], swiftSettings: strict, linkerSettings: layout),
         // The man pages and shell completions, made from SwrunCLI's command table (make docs):
         // apart from the runtime, so that the binary carries none of it.
@@ -68,16 +81,24 @@ let package = Package(
         // The in-container conformance checker (docs/conformance.md): a test oracle that
         // shares only the spec types with the runtime and decodes with the Codable model,
         // built static beside it.
-        .executableTarget(name: "swrun-conformance", dependencies: ["OCISpec", "OCISpecCodable"], path: "Tests/Conformance", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
+        .executableTarget(
+            name: "swrun-conformance", dependencies: ["OCISpec", "OCISpecCodable"], path: "Tests/Conformance",
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
         // The fuzzers (docs/fuzzing.md, make fuzz): libFuzzer targets when built with
         // -sanitize=fuzzer -D SWRUN_FUZZ; otherwise replayers of the corpus files given.
-        .executableTarget(name: "swrun-fuzz-config", dependencies: ["SwrunCore", "OCISpec", "SwrunSys"], path: "Fuzz/ConfigFuzzer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
-        .executableTarget(name: "swrun-fuzz-cli", dependencies: ["SwrunCLI", "SwrunSys"], path: "Fuzz/CLIFuzzer", swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
+        .executableTarget(
+            name: "swrun-fuzz-config", dependencies: ["SwrunCore", "OCISpec", "SwrunSys"], path: "Fuzz/ConfigFuzzer",
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
+        .executableTarget(
+            name: "swrun-fuzz-cli", dependencies: ["SwrunCLI", "SwrunSys"], path: "Fuzz/CLIFuzzer",
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]),
         // The systemd D-Bus client against a real systemd (tests/vm/systemd-dbus.sh): static
         // like swrun, so that the test VM runs it as it is.
-        .executableTarget(name: "swrun-dbus-probe", dependencies: ["SwrunCore"], path: "Tests/DBusProbe", swiftSettings: strict),
+        .executableTarget(
+            name: "swrun-dbus-probe", dependencies: ["SwrunCore"], path: "Tests/DBusProbe", swiftSettings: strict),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "OCISpecCodable"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "SwrunDocs", "OCISpec", "OCISpecCodable"]),
+        .testTarget(
+            name: "SwrunCoreTests", dependencies: ["SwrunCore", "SwrunCLI", "SwrunDocs", "OCISpec", "OCISpecCodable"]),
         .testTarget(name: "IntegrationTests", dependencies: []),
     ]
 )

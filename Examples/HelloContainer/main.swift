@@ -35,7 +35,8 @@ let bundle = String(rootfs[..<(rootfs.lastIndex(of: "/") ?? rootfs.startIndex)])
 let me = getpid()
 do {
     // 1. run: create, start, wait, delete; the container's output is ours.
-    let code = try runtime.run(id: "hello-\(me)", spec: config(["/bin/sh", "-c", "echo hello from $(hostname)"]), bundle: bundle)
+    let code = try runtime.run(
+        id: "hello-\(me)", spec: config(["/bin/sh", "-c", "echo hello from $(hostname)"]), bundle: bundle)
     print("run exit code: \(code)")
 
     // 2. The lifecycle step by step, with state, exec and kill.

@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (the template below is byte for byte runc's output, tabs included: never reformatted)
 /// `swrun spec` output: byte for byte the configuration `runc spec` (1.1.5) writes, so that
 /// bundles made for runc work unchanged. Tabs for indentation, as runc's encoder uses.
 public enum DefaultSpec {

@@ -136,7 +136,9 @@ public struct JSONReader {
             if ascii {
                 s = String(decoding: b[i..<j], as: UTF8.self)
             } else {
-                guard let v = String(validating: b[i..<j], as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+                guard let v = String(validating: b[i..<j], as: UTF8.self) else {
+                    throw error("invalid UTF-8 in string")
+                }
                 s = v
             }
             i = j + 1
@@ -165,7 +167,9 @@ public struct JSONReader {
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
                 if (0xD800...0xDBFF).contains(scalar) {
-                    guard i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else { throw error("unpaired surrogate") }
+                    guard i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else {
+                        throw error("unpaired surrogate")
+                    }
                     i += 2
                     let low = try hex4()
                     guard (0xDC00...0xDFFF).contains(low) else { throw error("invalid surrogate pair") }
@@ -230,7 +234,8 @@ extension JSONReader {
 
     /// readObject with the key as bytes (JSONKey): a `switch` over string literals compares
     /// bytes and no String is made for a key (`list` reads ~15 keys per container).
-    public mutating func readMembers(_ member: (inout JSONReader, JSONKey) throws(SpecError) -> Void) throws(SpecError) {
+    public mutating func readMembers(_ member: (inout JSONReader, JSONKey) throws(SpecError) -> Void) throws(SpecError)
+    {
         skipSpace()
         guard i < b.count, b[i] == UInt8(ascii: "{") else { throw error("expected an object") }
         i += 1
@@ -339,7 +344,9 @@ extension JSONReader {
         }
         if digits == 0 { throw error("expected an integer") }
         if digits > 1, b[i - digits] == UInt8(ascii: "0") { throw error("invalid number: leading zero") }
-        if i < b.count, b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") { throw error("expected an integer") }
+        if i < b.count, b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            throw error("expected an integer")
+        }
         return (negative, v)
     }
 

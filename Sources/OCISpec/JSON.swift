@@ -126,7 +126,8 @@ public enum JSON: Equatable, Sendable {
                 }
                 flush(i)
                 if let escape {
-                    out.append(contentsOf: UnsafeBufferPointer(start: escape.utf8Start, count: escape.utf8CodeUnitCount))
+                    out.append(
+                        contentsOf: UnsafeBufferPointer(start: escape.utf8Start, count: escape.utf8CodeUnitCount))
                 } else {
                     let hex: [UInt8] = Array("0123456789abcdef".utf8)
                     out.append(contentsOf: "\\u00".utf8)

@@ -88,7 +88,8 @@ struct Node {
         guard let x = T(n) else {
             // The reader admits only RFC 8259 numbers: what T cannot hold is a fraction, an
             // exponent or a value out of range.
-            if n.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            if n.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
+            {
                 throw SpecError("\(path): number \(Node.cut(n)) is not an integer")
             }
             throw SpecError("\(path): number \(Node.cut(n)) does not fit in \(T.self)")
@@ -164,7 +165,9 @@ struct Obj {
             var ki = kb.makeIterator(), ni = nb.makeIterator()
             while let a = ki.next(), let b = ni.next() {
                 if a == b { continue }
-                guard a | 0x20 == b | 0x20, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(a | 0x20) else { return false }
+                guard a | 0x20 == b | 0x20, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(a | 0x20) else {
+                    return false
+                }
             }
             return true
         }
@@ -199,7 +202,9 @@ struct Obj {
     }
 
     func req<T>(_ k: String, _ f: (Node) throws -> T) throws -> T {
-        guard let v = member(k) else { throw SpecError("\(path.isEmpty ? k : path + "." + k): required field is missing") }
+        guard let v = member(k) else {
+            throw SpecError("\(path.isEmpty ? k : path + "." + k): required field is missing")
+        }
         return try f(Node(v: v, prefix: path, last: .key(k)))
     }
 }
@@ -221,7 +226,9 @@ enum SpecMapper {
     static func spec(_ n: Node) throws -> Spec {
         let o = try n.obj()
         let version: String
-        do { version = try o.req("ociVersion") { try $0.str() } } catch { version = try SpecMapper.absorb(error, at: "ociVersion") ?? "" }
+        do { version = try o.req("ociVersion") { try $0.str() } } catch {
+            version = try SpecMapper.absorb(error, at: "ociVersion") ?? ""
+        }
         var s = Spec(ociVersion: version)
         s.process = try o.opt("process", process)
         s.root = try o.opt("root") { n in
@@ -241,14 +248,15 @@ enum SpecMapper {
         let o = try n.obj()
         // A missing user is uid 0, gid 0, as runc's Go decoder leaves it (containerd and
         // hand-written process.json files rely on it).
-        let user = try o.opt("user") { n in
-            let u = try n.obj()
-            var user = User(uid: try u.req("uid") { try $0.int() }, gid: try u.req("gid") { try $0.int() })
-            user.umask = try u.opt("umask") { try $0.int() }
-            user.additionalGids = try u.opt("additionalGids") { try $0.arr { try $0.int(UInt32.self) } }
-            user.username = try u.opt("username") { try $0.str() }
-            return user
-        } ?? User(uid: 0, gid: 0)
+        let user =
+            try o.opt("user") { n in
+                let u = try n.obj()
+                var user = User(uid: try u.req("uid") { try $0.int() }, gid: try u.req("gid") { try $0.int() })
+                user.umask = try u.opt("umask") { try $0.int() }
+                user.additionalGids = try u.opt("additionalGids") { try $0.arr { try $0.int(UInt32.self) } }
+                user.username = try u.opt("username") { try $0.str() }
+                return user
+            } ?? User(uid: 0, gid: 0)
         var p = Process(user: user, cwd: try o.req("cwd") { try $0.str() })
         p.terminal = try o.opt("terminal") { try $0.bool() }
         p.consoleSize = try o.opt("consoleSize") { n in
@@ -268,40 +276,51 @@ enum SpecMapper {
             caps.ambient = try c.opt("ambient") { try $0.strings() }
             return caps
         }
-        p.rlimits = try o.opt("rlimits") { try $0.arr { n in
-            let r = try n.obj()
-            return POSIXRlimit(type: try r.req("type") { try $0.str() }, hard: try r.req("hard") { try $0.int() }, soft: try r.req("soft") { try $0.int() })
-        } }
+        p.rlimits = try o.opt("rlimits") {
+            try $0.arr { n in
+                let r = try n.obj()
+                return POSIXRlimit(
+                    type: try r.req("type") { try $0.str() }, hard: try r.req("hard") { try $0.int() },
+                    soft: try r.req("soft") { try $0.int() })
+            }
+        }
         p.noNewPrivileges = try o.opt("noNewPrivileges") { try $0.bool() }
         p.apparmorProfile = try o.opt("apparmorProfile") { try $0.str() }
         p.oomScoreAdj = try o.opt("oomScoreAdj") { try $0.int() }
         p.selinuxLabel = try o.opt("selinuxLabel") { try $0.str() }
         p.scheduler = try o.opt("scheduler") { n in
             let s = try n.obj()
-            return Scheduler(policy: try s.req("policy") { try $0.str() }, nice: try s.opt("nice") { try $0.int() }, priority: try s.opt("priority") { try $0.int() },
-                             flags: try s.opt("flags") { try $0.strings() }, runtime: try s.opt("runtime") { try $0.int() },
-                             deadline: try s.opt("deadline") { try $0.int() }, period: try s.opt("period") { try $0.int() })
+            return Scheduler(
+                policy: try s.req("policy") { try $0.str() }, nice: try s.opt("nice") { try $0.int() },
+                priority: try s.opt("priority") { try $0.int() },
+                flags: try s.opt("flags") { try $0.strings() }, runtime: try s.opt("runtime") { try $0.int() },
+                deadline: try s.opt("deadline") { try $0.int() }, period: try s.opt("period") { try $0.int() })
         }
         p.ioPriority = try o.opt("ioPriority") { n in
             let s = try n.obj()
-            return IOPriority(class: try s.req("class") { try $0.str() }, priority: try s.opt("priority") { try $0.int() })
+            return IOPriority(
+                class: try s.req("class") { try $0.str() }, priority: try s.opt("priority") { try $0.int() })
         }
         p.execCPUAffinity = try o.opt("execCPUAffinity") { n in
             let s = try n.obj()
-            return CPUAffinity(initial: try s.opt("initial") { try $0.str() }, final: try s.opt("final") { try $0.str() })
+            return CPUAffinity(
+                initial: try s.opt("initial") { try $0.str() }, final: try s.opt("final") { try $0.str() })
         }
         return p
     }
 
     static func idMapping(_ n: Node) throws -> IDMapping {
         let o = try n.obj()
-        return IDMapping(containerID: try o.req("containerID") { try $0.int() }, hostID: try o.req("hostID") { try $0.int() }, size: try o.req("size") { try $0.int() })
+        return IDMapping(
+            containerID: try o.req("containerID") { try $0.int() }, hostID: try o.req("hostID") { try $0.int() },
+            size: try o.req("size") { try $0.int() })
     }
 
     static func mount(_ n: Node) throws -> Mount {
         let o = try n.obj()
-        var m = Mount(destination: try o.req("destination") { try $0.str() }, type: try o.opt("type") { try $0.str() },
-                      source: try o.opt("source") { try $0.str() }, options: try o.opt("options") { try $0.strings() })
+        var m = Mount(
+            destination: try o.req("destination") { try $0.str() }, type: try o.opt("type") { try $0.str() },
+            source: try o.opt("source") { try $0.str() }, options: try o.opt("options") { try $0.strings() })
         m.uidMappings = try o.opt("uidMappings") { try $0.arr(idMapping) }
         m.gidMappings = try o.opt("gidMappings") { try $0.arr(idMapping) }
         return m
@@ -309,8 +328,9 @@ enum SpecMapper {
 
     static func hook(_ n: Node) throws -> Hook {
         let o = try n.obj()
-        return Hook(path: try o.req("path") { try $0.str() }, args: try o.opt("args") { try $0.strings() },
-                    env: try o.opt("env") { try $0.strings() }, timeout: try o.opt("timeout") { try $0.int() })
+        return Hook(
+            path: try o.req("path") { try $0.str() }, args: try o.opt("args") { try $0.strings() },
+            env: try o.opt("env") { try $0.strings() }, timeout: try o.opt("timeout") { try $0.int() })
     }
 
     static func hooks(_ n: Node) throws -> Hooks {
@@ -328,22 +348,32 @@ enum SpecMapper {
     static func linux(_ n: Node) throws -> Linux {
         let o = try n.obj()
         var l = Linux()
-        l.namespaces = try o.opt("namespaces") { try $0.arr { n in
-            let ns = try n.obj()
-            return LinuxNamespace(type: try ns.req("type") { try $0.str() }, path: try ns.opt("path") { try $0.str() })
-        } }
+        l.namespaces = try o.opt("namespaces") {
+            try $0.arr { n in
+                let ns = try n.obj()
+                return LinuxNamespace(
+                    type: try ns.req("type") { try $0.str() }, path: try ns.opt("path") { try $0.str() })
+            }
+        }
         l.uidMappings = try o.opt("uidMappings") { try $0.arr(idMapping) }
         l.gidMappings = try o.opt("gidMappings") { try $0.arr(idMapping) }
-        l.timeOffsets = try o.opt("timeOffsets") { try $0.dict { n in
-            let t = try n.obj()
-            return LinuxTimeOffset(secs: try t.opt("secs") { try $0.int() }, nanosecs: try t.opt("nanosecs") { try $0.int() })
-        } }
-        l.devices = try o.opt("devices") { try $0.arr { n in
-            let d = try n.obj()
-            return LinuxDevice(type: try d.req("type") { try $0.str() }, path: try d.req("path") { try $0.str() },
-                               major: try d.opt("major") { try $0.int() }, minor: try d.opt("minor") { try $0.int() },
-                               fileMode: try d.opt("fileMode") { try $0.int() }, uid: try d.opt("uid") { try $0.int() }, gid: try d.opt("gid") { try $0.int() })
-        } }
+        l.timeOffsets = try o.opt("timeOffsets") {
+            try $0.dict { n in
+                let t = try n.obj()
+                return LinuxTimeOffset(
+                    secs: try t.opt("secs") { try $0.int() }, nanosecs: try t.opt("nanosecs") { try $0.int() })
+            }
+        }
+        l.devices = try o.opt("devices") {
+            try $0.arr { n in
+                let d = try n.obj()
+                return LinuxDevice(
+                    type: try d.req("type") { try $0.str() }, path: try d.req("path") { try $0.str() },
+                    major: try d.opt("major") { try $0.int() }, minor: try d.opt("minor") { try $0.int() },
+                    fileMode: try d.opt("fileMode") { try $0.int() }, uid: try d.opt("uid") { try $0.int() },
+                    gid: try d.opt("gid") { try $0.int() })
+            }
+        }
         l.cgroupsPath = try o.opt("cgroupsPath") { try $0.str() }
         l.resources = try o.opt("resources", resources)
         l.rootfsPropagation = try o.opt("rootfsPropagation") { try $0.str() }
@@ -354,30 +384,40 @@ enum SpecMapper {
         l.mountLabel = try o.opt("mountLabel") { try $0.str() }
         l.intelRdt = try o.opt("intelRdt") { n in
             let r = try n.obj()
-            return LinuxIntelRdt(closID: try r.opt("closID") { try $0.str() }, l3CacheSchema: try r.opt("l3CacheSchema") { try $0.str() },
-                                 memBwSchema: try r.opt("memBwSchema") { try $0.str() }, enableCMT: try r.opt("enableCMT") { try $0.bool() },
-                                 enableMBM: try r.opt("enableMBM") { try $0.bool() })
+            return LinuxIntelRdt(
+                closID: try r.opt("closID") { try $0.str() },
+                l3CacheSchema: try r.opt("l3CacheSchema") { try $0.str() },
+                memBwSchema: try r.opt("memBwSchema") { try $0.str() },
+                enableCMT: try r.opt("enableCMT") { try $0.bool() },
+                enableMBM: try r.opt("enableMBM") { try $0.bool() })
         }
         l.personality = try o.opt("personality") { n in
             let p = try n.obj()
-            return LinuxPersonality(domain: try p.req("domain") { try $0.str() }, flags: try p.opt("flags") { try $0.strings() })
+            return LinuxPersonality(
+                domain: try p.req("domain") { try $0.str() }, flags: try p.opt("flags") { try $0.strings() })
         }
         return l
     }
 
     static func throttle(_ n: Node) throws -> LinuxThrottleDevice {
         let o = try n.obj()
-        return LinuxThrottleDevice(major: try o.req("major") { try $0.int() }, minor: try o.req("minor") { try $0.int() }, rate: try o.req("rate") { try $0.int() })
+        return LinuxThrottleDevice(
+            major: try o.req("major") { try $0.int() }, minor: try o.req("minor") { try $0.int() },
+            rate: try o.req("rate") { try $0.int() })
     }
 
     static func resources(_ n: Node) throws -> LinuxResources {
         let o = try n.obj()
         var r = LinuxResources()
-        r.devices = try o.opt("devices") { try $0.arr { n in
-            let d = try n.obj()
-            return LinuxDeviceCgroup(allow: try d.req("allow") { try $0.bool() }, type: try d.opt("type") { try $0.str() },
-                                     major: try d.opt("major") { try $0.int() }, minor: try d.opt("minor") { try $0.int() }, access: try d.opt("access") { try $0.str() })
-        } }
+        r.devices = try o.opt("devices") {
+            try $0.arr { n in
+                let d = try n.obj()
+                return LinuxDeviceCgroup(
+                    allow: try d.req("allow") { try $0.bool() }, type: try d.opt("type") { try $0.str() },
+                    major: try d.opt("major") { try $0.int() }, minor: try d.opt("minor") { try $0.int() },
+                    access: try d.opt("access") { try $0.str() })
+            }
+        }
         r.memory = try o.opt("memory") { n in
             let m = try n.obj()
             var mem = LinuxMemory()
@@ -412,32 +452,48 @@ enum SpecMapper {
             var io = LinuxBlockIO()
             io.weight = try b.opt("weight") { try $0.int() }
             io.leafWeight = try b.opt("leafWeight") { try $0.int() }
-            io.weightDevice = try b.opt("weightDevice") { try $0.arr { n in
-                let w = try n.obj()
-                return LinuxWeightDevice(major: try w.req("major") { try $0.int() }, minor: try w.req("minor") { try $0.int() },
-                                         weight: try w.opt("weight") { try $0.int() }, leafWeight: try w.opt("leafWeight") { try $0.int() })
-            } }
+            io.weightDevice = try b.opt("weightDevice") {
+                try $0.arr { n in
+                    let w = try n.obj()
+                    return LinuxWeightDevice(
+                        major: try w.req("major") { try $0.int() }, minor: try w.req("minor") { try $0.int() },
+                        weight: try w.opt("weight") { try $0.int() },
+                        leafWeight: try w.opt("leafWeight") { try $0.int() })
+                }
+            }
             io.throttleReadBpsDevice = try b.opt("throttleReadBpsDevice") { try $0.arr(throttle) }
             io.throttleWriteBpsDevice = try b.opt("throttleWriteBpsDevice") { try $0.arr(throttle) }
             io.throttleReadIOPSDevice = try b.opt("throttleReadIOPSDevice") { try $0.arr(throttle) }
             io.throttleWriteIOPSDevice = try b.opt("throttleWriteIOPSDevice") { try $0.arr(throttle) }
             return io
         }
-        r.hugepageLimits = try o.opt("hugepageLimits") { try $0.arr { n in
-            let h = try n.obj()
-            return LinuxHugepageLimit(pageSize: try h.req("pageSize") { try $0.str() }, limit: try h.req("limit") { try $0.int() })
-        } }
+        r.hugepageLimits = try o.opt("hugepageLimits") {
+            try $0.arr { n in
+                let h = try n.obj()
+                return LinuxHugepageLimit(
+                    pageSize: try h.req("pageSize") { try $0.str() }, limit: try h.req("limit") { try $0.int() })
+            }
+        }
         r.network = try o.opt("network") { n in
             let net = try n.obj()
-            return LinuxNetwork(classID: try net.opt("classID") { try $0.int() }, priorities: try net.opt("priorities") { try $0.arr { n in
-                let p = try n.obj()
-                return LinuxInterfacePriority(name: try p.req("name") { try $0.str() }, priority: try p.req("priority") { try $0.int() })
-            } })
+            return LinuxNetwork(
+                classID: try net.opt("classID") { try $0.int() },
+                priorities: try net.opt("priorities") {
+                    try $0.arr { n in
+                        let p = try n.obj()
+                        return LinuxInterfacePriority(
+                            name: try p.req("name") { try $0.str() }, priority: try p.req("priority") { try $0.int() })
+                    }
+                })
         }
-        r.rdma = try o.opt("rdma") { try $0.dict { n in
-            let d = try n.obj()
-            return LinuxRdma(hcaHandles: try d.opt("hcaHandles") { try $0.int() }, hcaObjects: try d.opt("hcaObjects") { try $0.int() })
-        } }
+        r.rdma = try o.opt("rdma") {
+            try $0.dict { n in
+                let d = try n.obj()
+                return LinuxRdma(
+                    hcaHandles: try d.opt("hcaHandles") { try $0.int() },
+                    hcaObjects: try d.opt("hcaObjects") { try $0.int() })
+            }
+        }
         r.unified = try o.opt("unified") { try $0.dict { try $0.str() } }
         return r
     }
@@ -445,18 +501,30 @@ enum SpecMapper {
     static func seccomp(_ n: Node) throws -> LinuxSeccomp {
         let o = try n.obj()
         return LinuxSeccomp(
-            defaultAction: try o.req("defaultAction") { try $0.str() }, defaultErrnoRet: try o.opt("defaultErrnoRet") { try $0.int() },
-            architectures: try o.opt("architectures") { try $0.strings() }, flags: try o.opt("flags") { try $0.strings() },
-            listenerPath: try o.opt("listenerPath") { try $0.str() }, listenerMetadata: try o.opt("listenerMetadata") { try $0.str() },
-            syscalls: try o.opt("syscalls") { try $0.arr { n in
-                let s = try n.obj()
-                return LinuxSyscall(names: try s.req("names") { try $0.strings() }, action: try s.req("action") { try $0.str() },
-                                    errnoRet: try s.opt("errnoRet") { try $0.int() }, args: try s.opt("args") { try $0.arr { n in
-                    let a = try n.obj()
-                    return LinuxSeccompArg(index: try a.req("index") { try $0.int() }, value: try a.req("value") { try $0.int() },
-                                           valueTwo: try a.opt("valueTwo") { try $0.int() }, op: try a.req("op") { try $0.str() })
-                } })
-            } })
+            defaultAction: try o.req("defaultAction") { try $0.str() },
+            defaultErrnoRet: try o.opt("defaultErrnoRet") { try $0.int() },
+            architectures: try o.opt("architectures") { try $0.strings() },
+            flags: try o.opt("flags") { try $0.strings() },
+            listenerPath: try o.opt("listenerPath") { try $0.str() },
+            listenerMetadata: try o.opt("listenerMetadata") { try $0.str() },
+            syscalls: try o.opt("syscalls") {
+                try $0.arr { n in
+                    let s = try n.obj()
+                    return LinuxSyscall(
+                        names: try s.req("names") { try $0.strings() }, action: try s.req("action") { try $0.str() },
+                        errnoRet: try s.opt("errnoRet") { try $0.int() },
+                        args: try s.opt("args") {
+                            try $0.arr { n in
+                                let a = try n.obj()
+                                return LinuxSeccompArg(
+                                    index: try a.req("index") { try $0.int() },
+                                    value: try a.req("value") { try $0.int() },
+                                    valueTwo: try a.opt("valueTwo") { try $0.int() },
+                                    op: try a.req("op") { try $0.str() })
+                            }
+                        })
+                }
+            })
     }
 }
 
@@ -464,25 +532,33 @@ extension SpecLoader {
     /// config.json through the hand-written reader (the fast path of create/run).
     public static func decodeSpecFast(_ bytes: [UInt8]) throws(SpecError) -> Spec {
         let tree = try JSONReader.parse(bytes)
-        do { return try SpecMapper.spec(Node(v: tree, path: "")) } catch let e as SpecError { throw e } catch { throw SpecError("\(error)") }
+        do { return try SpecMapper.spec(Node(v: tree, path: "")) } catch let e as SpecError { throw e } catch {
+            throw SpecError("\(error)")
+        }
     }
 
     /// A process.json (exec --process) through the hand-written reader.
     public static func decodeProcessFast(_ bytes: [UInt8]) throws(SpecError) -> Process {
         let tree = try JSONReader.parse(bytes)
-        do { return try SpecMapper.process(Node(v: tree, path: "")) } catch let e as SpecError { throw e } catch { throw SpecError("\(error)") }
+        do { return try SpecMapper.process(Node(v: tree, path: "")) } catch let e as SpecError { throw e } catch {
+            throw SpecError("\(error)")
+        }
     }
 }
 
 extension SpecLoader {
     /// Hooks from a JValue array (used for the runtime's own state file).
     public static func hooks(_ v: JValue, path: String) throws(SpecError) -> [Hook] {
-        do { return try Node(v: v, path: path).arr(SpecMapper.hook) } catch let e as SpecError { throw e } catch { throw SpecError("\(error)") }
+        do { return try Node(v: v, path: path).arr(SpecMapper.hook) } catch let e as SpecError { throw e } catch {
+            throw SpecError("\(error)")
+        }
     }
 
     public static func decodeResourcesFast(_ bytes: [UInt8]) throws(SpecError) -> LinuxResources {
         let tree = try JSONReader.parse(bytes)
-        do { return try SpecMapper.resources(Node(v: tree, path: "")) } catch let e as SpecError { throw e } catch { throw SpecError("\(error)") }
+        do { return try SpecMapper.resources(Node(v: tree, path: "")) } catch let e as SpecError { throw e } catch {
+            throw SpecError("\(error)")
+        }
     }
 }
 

@@ -10,7 +10,10 @@ public struct ContainerState: Equatable, Sendable {
     public var annotations: [String: String]
     public var owner: String
 
-    public init(ociVersion: String, id: String, status: String, pid: Int32, bundle: String, rootfs: String, created: String, annotations: [String: String], owner: String) {
+    public init(
+        ociVersion: String, id: String, status: String, pid: Int32, bundle: String, rootfs: String, created: String,
+        annotations: [String: String], owner: String
+    ) {
         self.ociVersion = ociVersion
         self.id = id
         self.status = status

@@ -4,8 +4,8 @@ import SwrunCore
 /// same flag, values come as `--x value` or `--x=value`, booleans take `--x=false`, `--` ends
 /// the flags. ArgumentParser costs ~1.5 ms a call (SWIFT-FACTS.md §1); this costs nothing.
 public struct FlagSpec: Sendable {
-    public let names: [String]      // long first, then aliases ("bundle", "b")
-    public let value: String?       // placeholder; nil for a boolean flag
+    public let names: [String] // long first, then aliases ("bundle", "b")
+    public let value: String? // placeholder; nil for a boolean flag
     public let help: String
     public let repeatable: Bool
 
@@ -41,7 +41,9 @@ public struct ParsedArgs: Sendable {
 public enum ArgParser {
     /// Parses `argv` against `flags`. With `stopAtPositional` (exec, and the global options
     /// before the verb) everything from the first positional argument on is positional.
-    public static func parse(_ argv: ArraySlice<String>, flags: [FlagSpec], stopAtPositional: Bool, verb: String?) throws(UsageError) -> ParsedArgs {
+    public static func parse(_ argv: ArraySlice<String>, flags: [FlagSpec], stopAtPositional: Bool, verb: String?)
+        throws(UsageError) -> ParsedArgs
+    {
         var out = ParsedArgs()
         var i = argv.startIndex
         while i < argv.endIndex {
@@ -72,7 +74,10 @@ public enum ArgParser {
             }
             let name = String(arg[start..<end])
             guard let spec = flags.first(where: { $0.names.contains(name) }) else {
-                throw UsageError(message: "flag provided but not defined: -\(name.utf8.count > Quote.limit ? String(decoding: Array(name.utf8.prefix(Quote.limit)), as: UTF8.self) + "..." : name)", verb: verb)
+                throw UsageError(
+                    message:
+                        "flag provided but not defined: -\(name.utf8.count > Quote.limit ? String(decoding: Array(name.utf8.prefix(Quote.limit)), as: UTF8.self) + "..." : name)",
+                    verb: verb)
             }
             let key = spec.names[0]
             if spec.isBool {
@@ -84,7 +89,9 @@ public enum ArgParser {
             } else if let inline {
                 out.values[key, default: []].append(inline)
             } else {
-                guard i + 1 < argv.endIndex else { throw UsageError(message: "flag needs an argument: -\(name)", verb: verb) }
+                guard i + 1 < argv.endIndex else {
+                    throw UsageError(message: "flag needs an argument: -\(name)", verb: verb)
+                }
                 i += 1
                 out.values[key, default: []].append(argv[i])
             }

@@ -8,37 +8,61 @@ extension Verbs {
         FlagSpec(["ext-unix-sk"], help: "allow unix sockets whose peer is outside the container"),
         FlagSpec(["shell-job"], help: "allow a process attached to a terminal or session outside the container"),
         FlagSpec(["file-locks"], help: "checkpoint and restore file locks"),
-        FlagSpec(["manage-cgroups-mode"], value: "MODE", help: "what CRIU does with the cgroups: soft, full, strict or ignore (default: soft)"),
-        FlagSpec(["empty-ns"], value: "TYPE", help: "make this namespace type empty on restore instead of restoring its contents (network)", repeatable: true),
+        FlagSpec(
+            ["manage-cgroups-mode"], value: "MODE",
+            help: "what CRIU does with the cgroups: soft, full, strict or ignore (default: soft)"),
+        FlagSpec(
+            ["empty-ns"], value: "TYPE",
+            help: "make this namespace type empty on restore instead of restoring its contents (network)",
+            repeatable: true),
         FlagSpec(["auto-dedup"], help: "drop pages from parent images once the dump holds them"),
-        FlagSpec(["lsm-profile"], value: "TYPE:NAME", help: "the LSM profile (apparmor:NAME or selinux:LABEL) the restored process gets"),
+        FlagSpec(
+            ["lsm-profile"], value: "TYPE:NAME",
+            help: "the LSM profile (apparmor:NAME or selinux:LABEL) the restored process gets"),
         FlagSpec(["lsm-mount-context"], value: "CONTEXT", help: "the SELinux mount context for the restored mounts"),
     ]
 
     static let criu: [VerbSpec] = [
-        VerbSpec(name: "checkpoint", summary: "save a running container to disk with CRIU", argsUsage: containerID,
-                 description: "Dumps the container's processes, their memory and their open files into an image\ndirectory with CRIU; by default the container stops, and restore brings it back.",
-                 flags: [
-                    FlagSpec(["image-path"], value: "DIR", help: "where the images go (default: ./checkpoint)"),
-                    FlagSpec(["work-path"], value: "DIR", help: "where CRIU's log and work files go (default: the image directory)"),
-                    FlagSpec(["parent-path"], value: "DIR", help: "a pre-dump's images, relative to the image directory, that this dump builds on"),
-                    FlagSpec(["leave-running"], help: "keep the container running after the dump"),
-                    FlagSpec(["tcp-skip-in-flight"], help: "leave out TCP connections still being set up"),
-                    FlagSpec(["link-remap"], help: "let CRIU link deleted but open files back into place"),
-                    FlagSpec(["pre-dump"], help: "dump only the memory, keep the container running (for a later dump with --parent-path)"),
-                 ] + criuShared, minArgs: 1, maxArgs: 1, stopAtPositional: false),
-        VerbSpec(name: "restore", summary: "start a container again from checkpoint images", argsUsage: containerID,
-                 description: "Creates the container ID from the bundle and the images a checkpoint wrote, and\nlets it run on from where it was dumped.",
-                 flags: [
-                    FlagSpec(["console-socket"], value: "PATH", help: "unix socket that receives the new terminal's master fd"),
-                    FlagSpec(["image-path"], value: "DIR", help: "the images to restore from (default: ./checkpoint)"),
-                    FlagSpec(["work-path"], value: "DIR", help: "where CRIU's log and work files go (default: the image directory)"),
-                    FlagSpec(["bundle", "b"], value: "DIR", help: "the bundle: config.json and the rootfs (default: the current directory)"),
-                    FlagSpec(["detach", "d"], help: "return once the container runs, instead of waiting for it"),
-                    FlagSpec(["pid-file"], value: "FILE", help: "write the restored init's pid to FILE"),
-                    FlagSpec(["no-subreaper"], help: "do not make swrun a subreaper while it waits"),
-                    FlagSpec(["no-pivot"], help: "enter the rootfs with MS_MOVE and chroot, not pivot_root (a rootfs on a ramdisk)"),
-                 ] + criuShared, minArgs: 1, maxArgs: 1, stopAtPositional: false),
+        VerbSpec(
+            name: "checkpoint", summary: "save a running container to disk with CRIU", argsUsage: containerID,
+            description:
+                "Dumps the container's processes, their memory and their open files into an image\ndirectory with CRIU; by default the container stops, and restore brings it back.",
+            flags: [
+                FlagSpec(["image-path"], value: "DIR", help: "where the images go (default: ./checkpoint)"),
+                FlagSpec(
+                    ["work-path"], value: "DIR",
+                    help: "where CRIU's log and work files go (default: the image directory)"),
+                FlagSpec(
+                    ["parent-path"], value: "DIR",
+                    help: "a pre-dump's images, relative to the image directory, that this dump builds on"),
+                FlagSpec(["leave-running"], help: "keep the container running after the dump"),
+                FlagSpec(["tcp-skip-in-flight"], help: "leave out TCP connections still being set up"),
+                FlagSpec(["link-remap"], help: "let CRIU link deleted but open files back into place"),
+                FlagSpec(
+                    ["pre-dump"],
+                    help: "dump only the memory, keep the container running (for a later dump with --parent-path)"),
+            ] + criuShared, minArgs: 1, maxArgs: 1, stopAtPositional: false),
+        VerbSpec(
+            name: "restore", summary: "start a container again from checkpoint images", argsUsage: containerID,
+            description:
+                "Creates the container ID from the bundle and the images a checkpoint wrote, and\nlets it run on from where it was dumped.",
+            flags: [
+                FlagSpec(
+                    ["console-socket"], value: "PATH", help: "unix socket that receives the new terminal's master fd"),
+                FlagSpec(["image-path"], value: "DIR", help: "the images to restore from (default: ./checkpoint)"),
+                FlagSpec(
+                    ["work-path"], value: "DIR",
+                    help: "where CRIU's log and work files go (default: the image directory)"),
+                FlagSpec(
+                    ["bundle", "b"], value: "DIR",
+                    help: "the bundle: config.json and the rootfs (default: the current directory)"),
+                FlagSpec(["detach", "d"], help: "return once the container runs, instead of waiting for it"),
+                FlagSpec(["pid-file"], value: "FILE", help: "write the restored init's pid to FILE"),
+                FlagSpec(["no-subreaper"], help: "do not make swrun a subreaper while it waits"),
+                FlagSpec(
+                    ["no-pivot"],
+                    help: "enter the rootfs with MS_MOVE and chroot, not pivot_root (a rootfs on a ramdisk)"),
+            ] + criuShared, minArgs: 1, maxArgs: 1, stopAtPositional: false),
     ]
 }
 

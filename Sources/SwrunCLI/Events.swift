@@ -14,7 +14,9 @@ extension SwrunCLI {
             Stdio.writeStdout(line("stats", try c.stats(id)))
             return
         }
-        guard let ms = parseDuration(interval) else { throw SwrunError(.usage, "invalid interval \(Quote.short(interval))") }
+        guard let ms = parseDuration(interval) else {
+            throw SwrunError(.usage, "invalid interval \(Quote.short(interval))")
+        }
         try c.events(id, intervalMilliseconds: ms) { event in
             switch event {
             case .stats(let s): Stdio.writeStdout(line("stats", s))

@@ -14,9 +14,11 @@ extension SwrunCLI {
         case "json":
             Stdio.writeStdout(JSON.array(states.map { $0.runtimeJSON }).encoded() + "\n")
         case "table":
-            let rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]] + states.map {
-                [$0.id, String($0.pid), $0.status, $0.bundle, $0.created, $0.owner]
-            }
+            let rows =
+                [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
+                + states.map {
+                    [$0.id, String($0.pid), $0.status, $0.bundle, $0.created, $0.owner]
+                }
             Stdio.writeStdout(Table.render(rows))
         default:
             throw SwrunError(.usage, "invalid format option")
@@ -33,13 +35,17 @@ public enum Table {
         guard let cols = rows.first?.count else { return "" }
         let runes = { (s: String) -> Int in s.utf8.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
         var widths = [Int](repeating: 12, count: cols)
-        for r in rows { for (i, cell) in r.enumerated() where i < cols - 1 { widths[i] = max(widths[i], runes(cell) + 3) } }
+        for r in rows {
+            for (i, cell) in r.enumerated() where i < cols - 1 { widths[i] = max(widths[i], runes(cell) + 3) }
+        }
         var out: [UInt8] = []
         out.reserveCapacity(rows.count * widths.reduce(0, +) + rows.count * 40)
         for r in rows {
             for (i, cell) in r.enumerated() {
                 out.append(contentsOf: cell.utf8)
-                if i < cols - 1 { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[i] - runes(cell))) }
+                if i < cols - 1 {
+                    out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[i] - runes(cell)))
+                }
             }
             out.append(UInt8(ascii: "\n"))
         }

@@ -10,7 +10,9 @@ extension SwrunCLI {
         o.noPivot = a.bool("no-pivot")
         o.noNewKeyring = a.bool("no-new-keyring")
         if let n = a.string("preserve-fds") {
-            guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \(Quote.short(n)) for flag -preserve-fds") }
+            guard let v = Int(n), v >= 0 else {
+                throw SwrunError(.usage, "invalid value \(Quote.short(n)) for flag -preserve-fds")
+            }
             o.preserveFds = v
         }
         o.consoleSocket = a.string("console-socket")
@@ -39,7 +41,9 @@ extension SwrunCLI {
         o.pidFile = a.string("pid-file")
         o.ignorePaused = a.bool("ignore-paused")
         if let n = a.string("preserve-fds") {
-            guard let v = Int(n), v >= 0 else { throw SwrunError(.usage, "invalid value \(Quote.short(n)) for flag -preserve-fds") }
+            guard let v = Int(n), v >= 0 else {
+                throw SwrunError(.usage, "invalid value \(Quote.short(n)) for flag -preserve-fds")
+            }
             o.preserveFds = v
         }
         o.pidfdSocket = a.string("pidfd-socket")
@@ -54,15 +58,22 @@ extension SwrunCLI {
         if let file = a.string("resources") {
             let bytes: [UInt8]
             do {
-                bytes = file == "-" ? try Files.readAll(fd: 0, max: Limits.configBytes, display: "standard input") : try Files.readInput(file, max: Limits.configBytes)
+                bytes =
+                    file == "-"
+                    ? try Files.readAll(fd: 0, max: Limits.configBytes, display: "standard input")
+                    : try Files.readInput(file, max: Limits.configBytes)
             } catch {
                 throw SwrunError.system(error).wrapped("read resources")
             }
-            do { r = try SpecLoader.decodeResourcesFast(bytes) } catch { throw SwrunError.config("resources: \(error.message)") }
+            do { r = try SpecLoader.decodeResourcesFast(bytes) } catch {
+                throw SwrunError.config("resources: \(error.message)")
+            }
         }
         func int(_ name: String, bytes: Bool = false) throws(SwrunError) -> Int64? {
             guard let s = a.string(name) else { return nil }
-            guard let v = bytes ? parseBytes(s) : Int64(s) else { throw SwrunError(.usage, "invalid value for --\(name): \(s)") }
+            guard let v = bytes ? parseBytes(s) : Int64(s) else {
+                throw SwrunError(.usage, "invalid value for --\(name): \(s)")
+            }
             return v
         }
         var mem = r.memory ?? LinuxMemory()
@@ -98,7 +109,8 @@ extension SwrunCLI {
         var t = s.lowercased()
         if t.hasSuffix("b") { t.removeLast() }
         guard let unit = t.last, let mult: Int64 = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40][unit],
-              let n = Double(t.dropLast()), n.isFinite, n >= 0 else { return nil }
+            let n = Double(t.dropLast()), n.isFinite, n >= 0
+        else { return nil }
         let v = n * Double(mult)
         // Double(Int64.max) rounds up to 2^63, which Int64 cannot hold: compare below it.
         guard v < 9_223_372_036_854_775_807.0 else { return nil }
@@ -110,7 +122,9 @@ extension SwrunCLI {
     public static func parseDuration(_ s: String) -> Int? {
         let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60000), ("h", 3_600_000)]
         for (u, f) in units where s.hasSuffix(u) {
-            if let v = Double(s.dropLast(u.count)), v.isFinite, v > 0, v * f <= 31_536_000_000 { return max(1, Int(v * f)) }
+            if let v = Double(s.dropLast(u.count)), v.isFinite, v > 0, v * f <= 31_536_000_000 {
+                return max(1, Int(v * f))
+            }
         }
         return nil
     }

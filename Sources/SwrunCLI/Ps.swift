@@ -18,9 +18,10 @@ extension SwrunCLI {
             }
             var rows = [["PID", "CMD"]]
             for pid in pids {
-                let cmd = (try? Files.readFile("/proc/\(pid)/cmdline")).map { bytes in
-                    bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-                } ?? ""
+                let cmd =
+                    (try? Files.readFile("/proc/\(pid)/cmdline")).map { bytes in
+                        bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+                    } ?? ""
                 rows.append([String(pid), cmd])
             }
             Stdio.writeStdout(Table.render(rows))
@@ -34,8 +35,10 @@ extension SwrunCLI {
 public enum HostPS {
     static func run(_ args: [String]) -> String? {
         guard let ps = ["/bin/ps", "/usr/bin/ps"].first(where: { Files.isExecutable($0) }),
-              let out = try? Files.pipe(),
-              let pid = try? Proc.spawn(ps, ["ps"] + args, Proc.environment(), stdin: -1, stdout: out.write.raw, stderr: -1) else { return nil }
+            let out = try? Files.pipe(),
+            let pid = try? Proc.spawn(
+                ps, ["ps"] + args, Proc.environment(), stdin: -1, stdout: out.write.raw, stderr: -1)
+        else { return nil }
         out.write.close()
         let bytes = (try? Files.readAll(fd: out.read.raw)) ?? []
         guard let status = try? Proc.waitpid(pid), status == .exited(0) else { return nil }

@@ -44,7 +44,9 @@ public enum SwrunCLI {
         }
         var args: ParsedArgs
         do {
-            args = try ArgParser.parse(globals.positional.dropFirst(), flags: verb.flags + [FlagSpec(["help", "h"], help: "show help")], stopAtPositional: verb.stopAtPositional, verb: verb.name)
+            args = try ArgParser.parse(
+                globals.positional.dropFirst(), flags: verb.flags + [FlagSpec(["help", "h"], help: "show help")],
+                stopAtPositional: verb.stopAtPositional, verb: verb.name)
         } catch {
             return .usage(error)
         }
@@ -56,7 +58,11 @@ public enum SwrunCLI {
         // A relative --root is the caller's, as runc resolves it (filepath.Abs): every later
         // step runs in the bundle directory, where it would name another place.
         guard let rootless = RootlessFlag.parse(globals.string("rootless")) else {
-            return .failure(SwrunError(.usage, "invalid value \(Quote.short(globals.string("rootless") ?? "")) for --rootless: true, false or auto"), verb: verbName)
+            return .failure(
+                SwrunError(
+                    .usage,
+                    "invalid value \(Quote.short(globals.string("rootless") ?? "")) for --rootless: true, false or auto"
+                ), verb: verbName)
         }
         var root: String
         if let given = globals.string("root") {
@@ -76,7 +82,8 @@ public enum SwrunCLI {
         // decides once its plan is built (Launcher.exposure).
         if verb.name == "create" || verb.name == "exec" {
             do { try SealedBinary.ensure(scratch: root + "/.sealed", argv: Proc.arguments) } catch {
-                return .failure(SwrunError(.system, "cannot protect the swrun binary (CVE-2019-5736): \(error)"), verb: verb.name)
+                return .failure(
+                    SwrunError(.system, "cannot protect the swrun binary (CVE-2019-5736): \(error)"), verb: verb.name)
             }
             if let note = SealedBinary.note { Log.debug("CVE-2019-5736: \(note)") }
         }
@@ -84,7 +91,9 @@ public enum SwrunCLI {
         if let criu = globals.string("criu") { args.values["criu"] = [criu] }
         let container = Runtime(root: root)
         do {
-            return .exit(try dispatch(verb.name, args, container, systemdCgroup: globals.bool("systemd-cgroup"), rootless: rootless))
+            return .exit(
+                try dispatch(
+                    verb.name, args, container, systemdCgroup: globals.bool("systemd-cgroup"), rootless: rootless))
         } catch {
             return .failure(error, verb: verb.name)
         }
@@ -100,7 +109,9 @@ public enum SwrunCLI {
             globals = try ArgParser.parse(argv[...], flags: Verbs.globals, stopAtPositional: true, verb: nil)
             guard let name = globals.positional.first, let v = Verbs.find(name) else { return "no verb" }
             verb = v
-            args = try ArgParser.parse(globals.positional.dropFirst(), flags: verb.flags + [FlagSpec(["help", "h"], help: "show help")], stopAtPositional: verb.stopAtPositional, verb: verb.name)
+            args = try ArgParser.parse(
+                globals.positional.dropFirst(), flags: verb.flags + [FlagSpec(["help", "h"], help: "show help")],
+                stopAtPositional: verb.stopAtPositional, verb: verb.name)
         } catch {
             return error.message
         }
@@ -136,8 +147,13 @@ public enum SwrunCLI {
         if let max = v.maxArgs, max == v.minArgs, p.count != max {
             return UsageError(message: "swrun: \"\(v.name)\" requires exactly \(max) argument(s)", verb: v.name)
         }
-        if p.count < v.minArgs { return UsageError(message: "swrun: \"\(v.name)\" requires a minimum of \(v.minArgs) argument(s)", verb: v.name) }
-        if let max = v.maxArgs, p.count > max { return UsageError(message: "swrun: \"\(v.name)\" requires a maximum of \(max) argument(s)", verb: v.name) }
+        if p.count < v.minArgs {
+            return UsageError(
+                message: "swrun: \"\(v.name)\" requires a minimum of \(v.minArgs) argument(s)", verb: v.name)
+        }
+        if let max = v.maxArgs, p.count > max {
+            return UsageError(message: "swrun: \"\(v.name)\" requires a maximum of \(max) argument(s)", verb: v.name)
+        }
         return nil
     }
 
@@ -147,14 +163,17 @@ public enum SwrunCLI {
     /// of what must not be pruned from that directory (runc does the same).
     static func defaultRoot(verb: String) throws(SwrunError) -> String {
         guard let xdg = Proc.getenv("XDG_RUNTIME_DIR"), !xdg.isEmpty,
-              Identity.current.honorsXDGRuntimeDir(user: Proc.getenv("USER")) else { return "/run/swrun" }
+            Identity.current.honorsXDGRuntimeDir(user: Proc.getenv("USER"))
+        else { return "/run/swrun" }
         let root = xdg + "/swrun"
         if verb == "spec" || verb == "features" { return root }
         do {
             _ = try Files.mkdirAll(root, mode: 0o700)
             try Files.chmod(root, mode: 0o1700)
         } catch {
-            throw SwrunError(.system, "the state root in $XDG_RUNTIME_DIR must be writable by the user: \(error)", errno: error.errno)
+            throw SwrunError(
+                .system, "the state root in $XDG_RUNTIME_DIR must be writable by the user: \(error)", errno: error.errno
+            )
         }
         return root
     }
@@ -162,7 +181,9 @@ public enum SwrunCLI {
     /// `systemdCgroup`: the global --systemd-cgroup, which only create and run read (every
     /// later verb uses the driver the container's record names, as runc); `rootless`: the
     /// global --rootless, read the same way.
-    static func dispatch(_ verb: String, _ a: ParsedArgs, _ c: Runtime, systemdCgroup: Bool = false, rootless: RootlessFlag = .auto) throws(SwrunError) -> Int32 {
+    static func dispatch(
+        _ verb: String, _ a: ParsedArgs, _ c: Runtime, systemdCgroup: Bool = false, rootless: RootlessFlag = .auto
+    ) throws(SwrunError) -> Int32 {
         let id = a.positional.first ?? ""
         switch verb {
         case "create":
@@ -179,7 +200,9 @@ public enum SwrunCLI {
             let cwd: String
             do { cwd = try Files.getcwd() } catch { throw SwrunError.system(error) }
             o.run = CreateOptions.Run(scratch: c.store.root + "/.sealed", argv: Proc.arguments, cwd: cwd)
-            return try c.run(id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o, detach: a.bool("detach"), keep: a.bool("keep"))
+            return try c.run(
+                id: id, bundle: a.string("bundle") ?? ".", pidFile: a.string("pid-file"), options: o,
+                detach: a.bool("detach"), keep: a.bool("keep"))
         case "start":
             try c.start(id)
         case "state":
@@ -202,7 +225,8 @@ public enum SwrunCLI {
         case "features":
             Stdio.writeStdout(Features.json().encoded(indent: "    ") + "\n")
         case "check":
-            return try check(bundle: a.string("bundle") ?? ".", format: a.string("format") ?? "text", systemdCgroup: systemdCgroup)
+            return try check(
+                bundle: a.string("bundle") ?? ".", format: a.string("format") ?? "text", systemdCgroup: systemdCgroup)
         case "exec":
             return try c.exec(id, try execOptions(a))
         case "update":

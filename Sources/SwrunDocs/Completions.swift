@@ -23,7 +23,11 @@ public enum Completions {
         case "FILE", "PATH": return .file
         default:
             let parts = v.split(separator: "|").map(String.init)
-            if parts.count > 1, parts.allSatisfy({ $0.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || $0 == UInt8(ascii: "-") } }) { return .words(parts) }
+            if parts.count > 1,
+                parts.allSatisfy({ $0.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || $0 == UInt8(ascii: "-") } })
+            {
+                return .words(parts)
+            }
             return Value.none
         }
     }
@@ -41,7 +45,8 @@ public enum Completions {
     }
 
     static let signals = ["KILL", "TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "STOP", "CONT", "WINCH"]
-    static let header = "Generated from swrun's command table (Sources/SwrunCLI/Verbs.swift) by swrun-docs: do not edit."
+    static let header =
+        "Generated from swrun's command table (Sources/SwrunCLI/Verbs.swift) by swrun-docs: do not edit."
 
     static func dashed(_ n: String) -> String { (n.count == 1 ? "-" : "--") + n }
     static var verbs: [VerbSpec] { Verbs.all.sorted { $0.name < $1.name } }
@@ -55,12 +60,15 @@ public enum Completions {
         case .none: return "        \(pats)) return ;;\n"
         case .file: return "        \(pats)) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
         case .directory: return "        \(pats)) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n"
-        case .words(let w): return "        \(pats)) COMPREPLY=($(compgen -W \"\(w.joined(separator: " "))\" -- \"$cur\")); return ;;\n"
+        case .words(let w):
+            return "        \(pats)) COMPREPLY=($(compgen -W \"\(w.joined(separator: " "))\" -- \"$cur\")); return ;;\n"
         }
     }
 
     public static func bash() -> String {
-        let globalValued = Verbs.globals.filter { $0.value != nil && $0.names[0] != "root" }.flatMap { $0.names.map(dashed) }
+        let globalValued = Verbs.globals.filter { $0.value != nil && $0.names[0] != "root" }.flatMap {
+            $0.names.map(dashed)
+        }
         var s = "# bash completion for swrun(8). \(header)\n\n"
         s += "_swrun_ids() {\n    swrun ${_swrun_root:+--root \"$_swrun_root\"} list -q 2>/dev/null\n}\n\n"
         s += "_swrun() {\n"
@@ -75,8 +83,10 @@ public enum Completions {
         s += "    if [[ -z $verb ]]; then\n        case $prev in\n"
         for f in Verbs.globals { if let c = bashValueCase(f, prefix: "") { s += "    " + c } }
         s += "        esac\n"
-        s += "        if [[ $cur == -* ]]; then\n            COMPREPLY=($(compgen -W \"\(Verbs.globals.flatMap { $0.names.map(dashed) }.joined(separator: " "))\" -- \"$cur\"))\n"
-        s += "        else\n            COMPREPLY=($(compgen -W \"\(verbs.map(\.name).joined(separator: " ")) help\" -- \"$cur\"))\n        fi\n        return\n    fi\n"
+        s +=
+            "        if [[ $cur == -* ]]; then\n            COMPREPLY=($(compgen -W \"\(Verbs.globals.flatMap { $0.names.map(dashed) }.joined(separator: " "))\" -- \"$cur\"))\n"
+        s +=
+            "        else\n            COMPREPLY=($(compgen -W \"\(verbs.map(\.name).joined(separator: " ")) help\" -- \"$cur\"))\n        fi\n        return\n    fi\n"
         // Values of the verb's flags.
         s += "    case $verb:$prev in\n"
         for v in verbs {
@@ -85,7 +95,9 @@ public enum Completions {
         s += "    esac\n"
         // The positionals so far (a valued flag's value is not one).
         s += "    for ((i = vi + 1; i < COMP_CWORD; i++)); do\n        w=${COMP_WORDS[i]}\n        case $verb:$w in\n"
-        let valued = verbs.flatMap { v in v.flags.filter { $0.value != nil }.flatMap { f in f.names.map { v.name + ":" + dashed($0) } } }
+        let valued = verbs.flatMap { v in
+            v.flags.filter { $0.value != nil }.flatMap { f in f.names.map { v.name + ":" + dashed($0) } }
+        }
         s += "        \(valued.joined(separator: "|"))) ((i++)) ;;\n"
         s += "        *:-*) ;;\n        *) ((n++)) ;;\n        esac\n    done\n"
         s += "    case $verb in\n"
@@ -95,19 +107,23 @@ public enum Completions {
             s += "    \(v.name))\n"
             switch positional(v) {
             case .idThenCommand:
-                s += "        if ((n == 0)); then \(flagLine.replacingAll("; return; fi", with: "; return; fi")); COMPREPLY=($(compgen -W \"$(_swrun_ids)\" -- \"$cur\"))\n"
+                s +=
+                    "        if ((n == 0)); then \(flagLine.replacingAll("; return; fi", with: "; return; fi")); COMPREPLY=($(compgen -W \"$(_swrun_ids)\" -- \"$cur\"))\n"
                 s += "        else COMPREPLY=($(compgen -f -- \"$cur\")); fi ;;\n"
             case .idThenSignal:
                 s += "        \(flagLine)\n"
                 s += "        if ((n == 0)); then COMPREPLY=($(compgen -W \"$(_swrun_ids)\" -- \"$cur\"))\n"
-                s += "        elif ((n == 1)); then COMPREPLY=($(compgen -W \"\(signals.joined(separator: " "))\" -- \"$cur\")); fi ;;\n"
+                s +=
+                    "        elif ((n == 1)); then COMPREPLY=($(compgen -W \"\(signals.joined(separator: " "))\" -- \"$cur\")); fi ;;\n"
             case .existingID:
-                s += "        \(flagLine)\n        ((n == 0)) && COMPREPLY=($(compgen -W \"$(_swrun_ids)\" -- \"$cur\")) ;;\n"
+                s +=
+                    "        \(flagLine)\n        ((n == 0)) && COMPREPLY=($(compgen -W \"$(_swrun_ids)\" -- \"$cur\")) ;;\n"
             case .newID, .none, .verb:
                 s += "        \(flagLine) ;;\n"
             }
         }
-        s += "    help) ((n == 0)) && COMPREPLY=($(compgen -W \"\(verbs.map(\.name).joined(separator: " "))\" -- \"$cur\")) ;;\n"
+        s +=
+            "    help) ((n == 0)) && COMPREPLY=($(compgen -W \"\(verbs.map(\.name).joined(separator: " "))\" -- \"$cur\")) ;;\n"
         s += "    esac\n}\n\ncomplete -F _swrun swrun\n"
         return s
     }
@@ -116,7 +132,8 @@ public enum Completions {
 
     /// Text inside a single-quoted _arguments spec: ' closed and reopened, ] and : escaped.
     static func zq(_ s: String) -> String {
-        s.replacingAll("'", with: "'\\''").replacingAll("]", with: "\\]").replacingAll("[", with: "\\[").replacingAll(":", with: "\\:")
+        s.replacingAll("'", with: "'\\''").replacingAll("]", with: "\\]").replacingAll("[", with: "\\[").replacingAll(
+            ":", with: "\\:")
     }
 
     static func zshAction(_ f: FlagSpec) -> String {
@@ -144,7 +161,8 @@ public enum Completions {
 
     public static func zsh() -> String {
         var s = "#compdef swrun\n# zsh completion for swrun(8). \(header)\n\n"
-        s += "_swrun_ids() {\n    local -a ids\n    ids=(${(f)\"$(_call_program containers swrun ${_swrun_root:+--root $_swrun_root} list -q 2>/dev/null)\"})\n    _describe -t containers 'container' ids\n}\n\n"
+        s +=
+            "_swrun_ids() {\n    local -a ids\n    ids=(${(f)\"$(_call_program containers swrun ${_swrun_root:+--root $_swrun_root} list -q 2>/dev/null)\"})\n    _describe -t containers 'container' ids\n}\n\n"
         s += "_swrun_verbs() {\n    local -a verbs\n    verbs=(\n"
         for v in verbs { s += "        '\(v.name):\(zq(v.summary))'\n" }
         s += "    )\n    _describe -t commands 'swrun command' verbs\n}\n\n"
@@ -165,7 +183,9 @@ public enum Completions {
             case .idThenCommand: specs += ["'1:container:_swrun_ids'", "'*::command:_normal'"]
             case .none, .verb: break
             }
-            s += "    \(v.name))\n        _arguments \\\n" + specs.map { "            \($0)" }.joined(separator: " \\\n") + " ;;\n"
+            s +=
+                "    \(v.name))\n        _arguments \\\n" + specs.map { "            \($0)" }.joined(separator: " \\\n")
+                + " ;;\n"
         }
         s += "    help) _swrun_verbs ;;\n"
         s += "    esac\n}\n\n_swrun \"$@\"\n"
@@ -174,7 +194,9 @@ public enum Completions {
 
     // MARK: fish
 
-    static func fq(_ s: String) -> String { "'" + s.replacingAll("\\", with: "\\\\").replacingAll("'", with: "\\'") + "'" }
+    static func fq(_ s: String) -> String {
+        "'" + s.replacingAll("\\", with: "\\\\").replacingAll("'", with: "\\'") + "'"
+    }
 
     static func fishFlag(_ f: FlagSpec, condition: String) -> String {
         var s = "complete -c swrun -n \(fq(condition))"
@@ -193,19 +215,26 @@ public enum Completions {
         let globalValued = Verbs.globals.filter { $0.value != nil }.flatMap { $0.names.map(dashed) }
         var s = "# fish completion for swrun(8). \(header)\n\n"
         s += "# The verb: the first word that is neither a global flag nor a global flag's value.\n"
-        s += "function __swrun_verb\n    set -l tokens (commandline -opc)\n    set -e tokens[1]\n    set -l skip 0\n    for t in $tokens\n"
+        s +=
+            "function __swrun_verb\n    set -l tokens (commandline -opc)\n    set -e tokens[1]\n    set -l skip 0\n    for t in $tokens\n"
         s += "        if test $skip = 1\n            set skip 0\n            continue\n        end\n"
-        s += "        switch $t\n            case \(globalValued.joined(separator: " "))\n                set skip 1\n            case '-*'\n            case '*'\n                echo $t\n                return 0\n        end\n    end\n    return 1\nend\n\n"
+        s +=
+            "        switch $t\n            case \(globalValued.joined(separator: " "))\n                set skip 1\n            case '-*'\n            case '*'\n                echo $t\n                return 0\n        end\n    end\n    return 1\nend\n\n"
         s += "function __swrun_no_verb\n    not __swrun_verb >/dev/null\nend\n\n"
         s += "function __swrun_verb_is\n    set -l v (__swrun_verb)\n    test \"$v\" = \"$argv[1]\"\nend\n\n"
         s += "# The words after the verb that are not flags (or flags' values).\n"
-        s += "function __swrun_positionals\n    set -l tokens (commandline -opc)\n    set -l seen 0\n    set -l n 0\n    set -l skip 0\n    for t in $tokens[2..-1]\n"
+        s +=
+            "function __swrun_positionals\n    set -l tokens (commandline -opc)\n    set -l seen 0\n    set -l n 0\n    set -l skip 0\n    for t in $tokens[2..-1]\n"
         s += "        if test $skip = 1\n            set skip 0\n            continue\n        end\n"
-        s += "        if test $seen = 0\n            switch $t\n                case \(globalValued.joined(separator: " "))\n                    set skip 1\n                case '-*'\n                case '*'\n                    set seen 1\n            end\n            continue\n        end\n"
-        s += "        switch $t\n            case \(verbs.flatMap { $0.flags.filter { $0.value != nil }.flatMap { $0.names.map(dashed) } }.uniqued().joined(separator: " "))\n                set skip 1\n            case '-*'\n            case '*'\n                set n (math $n + 1)\n        end\n    end\n    echo $n\nend\n\n"
+        s +=
+            "        if test $seen = 0\n            switch $t\n                case \(globalValued.joined(separator: " "))\n                    set skip 1\n                case '-*'\n                case '*'\n                    set seen 1\n            end\n            continue\n        end\n"
+        s +=
+            "        switch $t\n            case \(verbs.flatMap { $0.flags.filter { $0.value != nil }.flatMap { $0.names.map(dashed) } }.uniqued().joined(separator: " "))\n                set skip 1\n            case '-*'\n            case '*'\n                set n (math $n + 1)\n        end\n    end\n    echo $n\nend\n\n"
         s += "# Container ids from `swrun list -q`, under the --root given on the command line.\n"
-        s += "function __swrun_ids\n    set -l tokens (commandline -opc)\n    set -l root\n    for i in (seq (count $tokens))\n"
-        s += "        switch $tokens[$i]\n            case --root -root\n                set root --root $tokens[(math $i + 1)]\n            case '--root=*' '-root=*'\n                set root --root (string replace -r '^-+root=' '' -- $tokens[$i])\n        end\n    end\n"
+        s +=
+            "function __swrun_ids\n    set -l tokens (commandline -opc)\n    set -l root\n    for i in (seq (count $tokens))\n"
+        s +=
+            "        switch $tokens[$i]\n            case --root -root\n                set root --root $tokens[(math $i + 1)]\n            case '--root=*' '-root=*'\n                set root --root (string replace -r '^-+root=' '' -- $tokens[$i])\n        end\n    end\n"
         s += "    swrun $root list -q 2>/dev/null\nend\n\n"
         s += "complete -c swrun -f\n"
         for f in Verbs.globals { s += fishFlag(f, condition: "__swrun_no_verb") }
@@ -218,12 +247,16 @@ public enum Completions {
             s += fishFlag(FlagSpec(["help", "h"], help: "print help and exit"), condition: "__swrun_verb_is \(v.name)")
             switch positional(v) {
             case .existingID:
-                s += "complete -c swrun -n '__swrun_verb_is \(v.name); and test (__swrun_positionals) = 0' -a '(__swrun_ids)'\n"
+                s +=
+                    "complete -c swrun -n '__swrun_verb_is \(v.name); and test (__swrun_positionals) = 0' -a '(__swrun_ids)'\n"
             case .idThenSignal:
-                s += "complete -c swrun -n '__swrun_verb_is \(v.name); and test (__swrun_positionals) = 0' -a '(__swrun_ids)'\n"
-                s += "complete -c swrun -n '__swrun_verb_is \(v.name); and test (__swrun_positionals) = 1' -a '\(signals.joined(separator: " "))'\n"
+                s +=
+                    "complete -c swrun -n '__swrun_verb_is \(v.name); and test (__swrun_positionals) = 0' -a '(__swrun_ids)'\n"
+                s +=
+                    "complete -c swrun -n '__swrun_verb_is \(v.name); and test (__swrun_positionals) = 1' -a '\(signals.joined(separator: " "))'\n"
             case .idThenCommand:
-                s += "complete -c swrun -n '__swrun_verb_is \(v.name); and test (__swrun_positionals) = 0' -a '(__swrun_ids)'\n"
+                s +=
+                    "complete -c swrun -n '__swrun_verb_is \(v.name); and test (__swrun_positionals) = 0' -a '(__swrun_ids)'\n"
                 s += "complete -c swrun -n '__swrun_verb_is \(v.name); and test (__swrun_positionals) -ge 1' -F\n"
             case .newID, .none, .verb: break
             }

@@ -14,7 +14,9 @@ extension Runtime {
     /// `create` from a configuration value: `bundle` is the directory relative paths in it
     /// (root.path, mount sources) are resolved against, and the container's bundle in its
     /// state; nothing is read from or written to it.
-    public func create(id: String, spec: Spec, bundle: String, pidFile: String? = nil, options: CreateOptions = CreateOptions()) throws(SwrunError) {
+    public func create(
+        id: String, spec: Spec, bundle: String, pidFile: String? = nil, options: CreateOptions = CreateOptions()
+    ) throws(SwrunError) {
         var o = options
         o.config = try SwrunKit.encode(spec)
         try create(id: id, bundle: bundle, pidFile: pidFile, options: o)
@@ -23,8 +25,10 @@ extension Runtime {
     /// `run` from a configuration value: create, start, wait for the container's process,
     /// delete (unless `keep`); returns its exit code (128 + n for a signal), or 0 at once
     /// when `detach`.
-    public func run(id: String, spec: Spec, bundle: String, pidFile: String? = nil, options: CreateOptions = CreateOptions(),
-                    detach: Bool = false, keep: Bool = false) throws(SwrunError) -> Int32 {
+    public func run(
+        id: String, spec: Spec, bundle: String, pidFile: String? = nil, options: CreateOptions = CreateOptions(),
+        detach: Bool = false, keep: Bool = false
+    ) throws(SwrunError) -> Int32 {
         var o = options
         o.config = try SwrunKit.encode(spec)
         o.detached = detach

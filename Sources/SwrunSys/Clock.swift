@@ -7,7 +7,9 @@ public enum Clock {
         public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, nanosecond: Int
 
         public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, nanosecond: Int) {
-            (self.year, self.month, self.day, self.hour, self.minute, self.second, self.nanosecond) = (year, month, day, hour, minute, second, nanosecond)
+            (self.year, self.month, self.day, self.hour, self.minute, self.second, self.nanosecond) = (
+                year, month, day, hour, minute, second, nanosecond
+            )
         }
     }
 
@@ -17,8 +19,9 @@ public enum Clock {
         var t = ts.tv_sec
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        return UTC(year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
-                   hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec), nanosecond: ts.tv_nsec)
+        return UTC(
+            year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
+            hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec), nanosecond: ts.tv_nsec)
     }
 
     public static func monotonicMilliseconds() -> Int {

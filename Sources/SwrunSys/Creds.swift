@@ -38,7 +38,8 @@ public enum Capabilities {
     /// /proc/sys/kernel/cap_last_cap.
     public static func lastCap() -> Int {
         guard let s = try? Files.readString("/proc/sys/kernel/cap_last_cap"),
-              let n = Int(trimWhitespace(s)) else { return 40 }
+            let n = Int(trimWhitespace(s))
+        else { return 40 }
         return n
     }
 
@@ -106,7 +107,9 @@ public enum Rlimits {
     /// This process's soft limit of `resource` (nil if unlimited or unknown).
     public static func soft(_ resource: Int32) -> UInt64? {
         var lim = rlimit()
-        guard getrlimit(__rlimit_resource_t(UInt32(resource)), &lim) == 0, lim.rlim_cur != rlim_t.max else { return nil }
+        guard getrlimit(__rlimit_resource_t(UInt32(resource)), &lim) == 0, lim.rlim_cur != rlim_t.max else {
+            return nil
+        }
         return UInt64(lim.rlim_cur)
     }
 
@@ -121,7 +124,9 @@ public enum Rlimits {
 
 /// Scheduling, I/O priority and execution domain of the calling process.
 public enum Sched {
-    public static func setAttr(policy: UInt32, flags: UInt64, nice: Int32, priority: UInt32, runtime: UInt64, deadline: UInt64, period: UInt64) throws(SyscallError) {
+    public static func setAttr(
+        policy: UInt32, flags: UInt64, nice: Int32, priority: UInt32, runtime: UInt64, deadline: UInt64, period: UInt64
+    ) throws(SyscallError) {
         _ = try check("sched_setattr") { swrun_sched_setattr(policy, flags, nice, priority, runtime, deadline, period) }
     }
 
@@ -130,7 +135,9 @@ public enum Sched {
     }
 
     public static func setAffinity(_ cpus: [Int32]) throws(SyscallError) {
-        _ = try check("sched_setaffinity") { cpus.withUnsafeBufferPointer { swrun_set_affinity($0.baseAddress!, $0.count) } }
+        _ = try check("sched_setaffinity") {
+            cpus.withUnsafeBufferPointer { swrun_set_affinity($0.baseAddress!, $0.count) }
+        }
     }
 
     public static func setPersonality(_ persona: UInt) throws(SyscallError) {

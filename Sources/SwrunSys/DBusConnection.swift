@@ -83,10 +83,13 @@ public final class DBusConnection {
     /// A stream socket's connect can wait for the listener's backlog: the socket is
     /// non-blocking, and EAGAIN is retried until `deadline` (milliseconds on
     /// `Clock.monotonicMilliseconds()`). `transcript`, if given, sees the handshake too.
-    public static func connect(path: String, uid: UInt32, deadline: Int, pipelineMessages: Bool = false,
-                               transcript: ((_ sent: Bool, _ bytes: [UInt8]) -> Void)? = nil) throws(SyscallError) -> DBusConnection {
+    public static func connect(
+        path: String, uid: UInt32, deadline: Int, pipelineMessages: Bool = false,
+        transcript: ((_ sent: Bool, _ bytes: [UInt8]) -> Void)? = nil
+    ) throws(SyscallError) -> DBusConnection {
         let raw = try check("socket") {
-            Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            Glibc.socket(
+                AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         }
         let conn = DBusConnection(fd: OwnedFD(raw), path: path)
         conn.transcript = transcript
@@ -196,14 +199,22 @@ public final class DBusConnection {
 
     /// The total length of the message whose first 16 bytes begin `header`.
     public static func messageLength(_ header: [UInt8]) throws(SyscallError) -> Int {
-        guard header.count >= 16 else { throw SyscallError("receive D-Bus message", nil, errno: EBADMSG, reason: "short header") }
+        guard header.count >= 16 else {
+            throw SyscallError("receive D-Bus message", nil, errno: EBADMSG, reason: "short header")
+        }
         let big: Bool
         switch header[0] {
         case UInt8(ascii: "l"): big = false
         case UInt8(ascii: "B"): big = true
-        default: throw SyscallError("receive D-Bus message", nil, errno: EBADMSG, reason: "not a D-Bus message (endianness byte \(header[0]))")
+        default:
+            throw SyscallError(
+                "receive D-Bus message", nil, errno: EBADMSG,
+                reason: "not a D-Bus message (endianness byte \(header[0]))")
         }
-        guard header[3] == 1 else { throw SyscallError("receive D-Bus message", nil, errno: EBADMSG, reason: "unsupported D-Bus protocol version \(header[3])") }
+        guard header[3] == 1 else {
+            throw SyscallError(
+                "receive D-Bus message", nil, errno: EBADMSG, reason: "unsupported D-Bus protocol version \(header[3])")
+        }
         func u32(_ at: Int) -> Int {
             let b = (0..<4).map { Int(header[at + $0]) }
             return big ? (b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]) : (b[3] << 24 | b[2] << 16 | b[1] << 8 | b[0])
@@ -212,7 +223,9 @@ public final class DBusConnection {
         // Each is at most 2^32-1, so the sum cannot overflow an Int.
         let total = 16 + ((fieldsLength + 7) & ~7) + bodyLength
         guard total <= maxMessageBytes else {
-            throw SyscallError("receive D-Bus message", nil, errno: EMSGSIZE, reason: "message of \(total) bytes announced, more than \(maxMessageBytes)")
+            throw SyscallError(
+                "receive D-Bus message", nil, errno: EMSGSIZE,
+                reason: "message of \(total) bytes announced, more than \(maxMessageBytes)")
         }
         return total
     }
@@ -231,7 +244,9 @@ public final class DBusConnection {
                 throw SyscallError("authenticate to D-Bus", path, errno: EACCES, reason: "the server answered \(said)")
             }
             if inbox.count - inboxStart > DBusConnection.maxAuthLine {
-                throw SyscallError("authenticate to D-Bus", path, errno: EBADMSG, reason: "no authentication reply line in \(inbox.count - inboxStart) bytes")
+                throw SyscallError(
+                    "authenticate to D-Bus", path, errno: EBADMSG,
+                    reason: "no authentication reply line in \(inbox.count - inboxStart) bytes")
             }
             try fill(deadline: deadline)
         }
@@ -261,7 +276,10 @@ public final class DBusConnection {
                 return
             }
             if n == 0 {
-                throw SyscallError("receive D-Bus message", path, errno: ECONNRESET, reason: inbox.isEmpty ? "connection closed by the peer" : "connection closed by the peer in the middle of a message")
+                throw SyscallError(
+                    "receive D-Bus message", path, errno: ECONNRESET,
+                    reason: inbox.isEmpty
+                        ? "connection closed by the peer" : "connection closed by the peer in the middle of a message")
             }
             let e = Glibc.errno
             if e == EINTR { continue }

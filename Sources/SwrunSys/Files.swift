@@ -81,13 +81,18 @@ public enum Files {
         return OwnedFD(fd)
     }
 
-    public static func openat(_ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0o644, display: @autoclosure () -> String? = nil) throws(SyscallError) -> OwnedFD {
+    public static func openat(
+        _ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0o644, display: @autoclosure () -> String? = nil
+    ) throws(SyscallError) -> OwnedFD {
         let fd = try check("open", display() ?? path) { Glibc.openat(dir, path, flags | O_CLOEXEC, mode) }
         return OwnedFD(fd)
     }
 
     /// openat2(2): the only way swrun resolves a path inside a container's rootfs.
-    public static func openat2(_ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0, resolve: UInt64, display: @autoclosure () -> String? = nil) throws(SyscallError) -> OwnedFD {
+    public static func openat2(
+        _ dir: Int32, _ path: String, _ flags: Int32, mode: UInt32 = 0, resolve: UInt64,
+        display: @autoclosure () -> String? = nil
+    ) throws(SyscallError) -> OwnedFD {
         let fd = try check("openat2", display() ?? path) {
             swrun_openat2(dir, path, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), UInt64(mode), resolve)
         }
@@ -138,7 +143,9 @@ public enum Files {
 
     /// readSmallAt through `scratch`, reused from call to call: one allocation of the
     /// file's exact size instead of one of `max` bytes per file (`list` reads thousands).
-    public static func readSmallAt(_ dir: Int32, _ name: String, scratch: UnsafeMutableBufferPointer<UInt8>) throws(SyscallError) -> [UInt8] {
+    public static func readSmallAt(_ dir: Int32, _ name: String, scratch: UnsafeMutableBufferPointer<UInt8>)
+        throws(SyscallError) -> [UInt8]
+    {
         let fd = try openat(dir, name, O_RDONLY)
         var n: Int
         repeat { n = Glibc.read(fd.raw, scratch.baseAddress!, scratch.count) } while n < 0 && Glibc.errno == Glibc.EINTR
@@ -159,7 +166,9 @@ public enum Files {
     /// refused before a byte is read: a FIFO (opened O_NONBLOCK, so the open cannot wait for
     /// a writer), a device such as /dev/zero (which never ends), a directory, or a file
     /// larger than `max` (read to `max + 1` at most: a file that grows is caught too).
-    public static func readRegular(_ path: String, max: Int, at dir: Int32 = AT_FDCWD, display: @autoclosure () -> String? = nil) throws(SyscallError) -> [UInt8] {
+    public static func readRegular(
+        _ path: String, max: Int, at dir: Int32 = AT_FDCWD, display: @autoclosure () -> String? = nil
+    ) throws(SyscallError) -> [UInt8] {
         let shown = display() ?? path
         let fd = try check("open", shown) { Glibc.openat(dir, path, regularReadFlags) }
         return try readRegular(fd: OwnedFD(fd), max: max, display: shown)
@@ -172,7 +181,9 @@ public enum Files {
     public static func readRegular(fd owned: OwnedFD, max: Int, display shown: String) throws(SyscallError) -> [UInt8] {
         let st = try fstat(owned.raw, display: shown)
         guard st.isRegular else { throw SyscallError("read", shown, errno: Glibc.EINVAL, reason: "not a regular file") }
-        guard st.size <= Int64(max) else { throw SyscallError("read", shown, errno: Glibc.EFBIG, reason: "larger than \(max) bytes") }
+        guard st.size <= Int64(max) else {
+            throw SyscallError("read", shown, errno: Glibc.EFBIG, reason: "larger than \(max) bytes")
+        }
         var out: [UInt8] = []
         while out.count <= max {
             let (chunk, readError) = readChunk(owned.raw, max: Swift.min(65536, max + 1 - out.count))
@@ -218,7 +229,8 @@ public enum Files {
         String(decoding: try readFile(path), as: UTF8.self)
     }
 
-    public static func writeAll(fd: Int32, _ bytes: [UInt8], path: @autoclosure () -> String = "") throws(SyscallError) {
+    public static func writeAll(fd: Int32, _ bytes: [UInt8], path: @autoclosure () -> String = "") throws(SyscallError)
+    {
         var off = 0
         while off < bytes.count {
             let n = try check("write", path()) {
@@ -238,7 +250,9 @@ public enum Files {
         try writeAll(fd: fd.raw, s, path: path)
     }
 
-    public static func writeFileAt(_ dir: Int32, _ name: String, _ s: String, display: @autoclosure () -> String) throws(SyscallError) {
+    public static func writeFileAt(_ dir: Int32, _ name: String, _ s: String, display: @autoclosure () -> String)
+        throws(SyscallError)
+    {
         let fd = try openat(dir, name, O_WRONLY | O_TRUNC, display: display())
         try writeAll(fd: fd.raw, s, path: display())
     }
@@ -253,7 +267,9 @@ public enum Files {
     /// Writes `path` atomically: a temporary file in the same directory, renamed over. Readers
     /// see the old or the new content, never a mix. No fsync: runtime state lives on tmpfs
     /// (/run) and does not outlive a reboot, and an fsync costs more than a whole `state`.
-    public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o600, uniqueTemp: Bool = false) throws(SyscallError) {
+    public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o600, uniqueTemp: Bool = false)
+        throws(SyscallError)
+    {
         let tmp = path + (uniqueTemp ? ".tmp.\(Glibc.getpid())" : ".tmp")
         let fd = try open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
         try writeAll(fd: fd.raw, bytes, path: tmp)
@@ -314,7 +330,9 @@ public enum Files {
         return FileStat(st)
     }
 
-    public static func fstatat(_ dir: Int32, _ name: String, followSymlinks: Bool = false, display: @autoclosure () -> String? = nil) throws(SyscallError) -> FileStat {
+    public static func fstatat(
+        _ dir: Int32, _ name: String, followSymlinks: Bool = false, display: @autoclosure () -> String? = nil
+    ) throws(SyscallError) -> FileStat {
         var st = Glibc.stat()
         let flags = (followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW) | (name.isEmpty ? Int32(SWRUN_AT_EMPTY_PATH) : 0)
         _ = try check("stat", display() ?? name) { Glibc.fstatat(dir, name, &st, flags) }
@@ -350,7 +368,9 @@ public enum Files {
         _ = try check("mkdir", path) { Glibc.mkdir(path, mode) }
     }
 
-    public static func mkdirat(_ dir: Int32, _ name: String, mode: UInt32, display: @autoclosure () -> String) throws(SyscallError) {
+    public static func mkdirat(_ dir: Int32, _ name: String, mode: UInt32, display: @autoclosure () -> String)
+        throws(SyscallError)
+    {
         _ = try check("mkdir", display()) { Glibc.mkdirat(dir, name, mode) }
     }
 
@@ -366,14 +386,18 @@ public enum Files {
         if Glibc.mkdir(dir, mode) == 0 { return [dir] }
         let e = Glibc.errno
         if e == Glibc.EEXIST { return [] }
-        guard e == Glibc.ENOENT, let slash = dir.utf8.lastIndex(of: UInt8(ascii: "/")) else { throw SyscallError("mkdir", dir, errno: e) }
+        guard e == Glibc.ENOENT, let slash = dir.utf8.lastIndex(of: UInt8(ascii: "/")) else {
+            throw SyscallError("mkdir", dir, errno: e)
+        }
         let made = try mkdirAll(String(dir[..<slash]), mode: mode)
         if Glibc.mkdir(dir, mode) == 0 { return made + [dir] }
         if Glibc.errno == Glibc.EEXIST { return made }
         throw SyscallError("mkdir", dir, errno: Glibc.errno)
     }
 
-    public static func mknodat(_ dir: Int32, _ name: String, mode: UInt32, dev: UInt64, display: @autoclosure () -> String) throws(SyscallError) {
+    public static func mknodat(
+        _ dir: Int32, _ name: String, mode: UInt32, dev: UInt64, display: @autoclosure () -> String
+    ) throws(SyscallError) {
         _ = try check("mknod", display()) { Glibc.mknodat(dir, name, mode, dev_t(dev)) }
     }
 
@@ -381,11 +405,15 @@ public enum Files {
         _ = try check("mkfifo", path) { Glibc.mkfifo(path, mode) }
     }
 
-    public static func symlinkat(_ target: String, _ dir: Int32, _ name: String, display: @autoclosure () -> String) throws(SyscallError) {
+    public static func symlinkat(_ target: String, _ dir: Int32, _ name: String, display: @autoclosure () -> String)
+        throws(SyscallError)
+    {
         _ = try check("symlink", display()) { Glibc.symlinkat(target, dir, name) }
     }
 
-    public static func fchownat(_ dir: Int32, _ name: String, uid: UInt32, gid: UInt32, display: @autoclosure () -> String) throws(SyscallError) {
+    public static func fchownat(
+        _ dir: Int32, _ name: String, uid: UInt32, gid: UInt32, display: @autoclosure () -> String
+    ) throws(SyscallError) {
         let flags = AT_SYMLINK_NOFOLLOW | (name.isEmpty ? Int32(SWRUN_AT_EMPTY_PATH) : 0)
         _ = try check("chown", display()) { Glibc.fchownat(dir, name, uid, gid, flags) }
     }
@@ -420,7 +448,7 @@ public enum Files {
     /// rm -rf of a runtime-owned directory (the state dir). Does not follow symlinks.
     public static func removeAll(_ path: String) throws(SyscallError) {
         let st: FileStat
-        do { st = try lstat(path) } catch where error.errno == Glibc.ENOENT { return }
+        do { st = try lstat(path) } catch  where error.errno == Glibc.ENOENT { return }
         if st.isDirectory {
             for name in try listDirectory(path) { try removeAll(path + "/" + name) }
             try rmdir(path)
@@ -482,7 +510,9 @@ public enum Files {
     /// Closes every descriptor >= 3 except `keep` (inherited fds must not live on in the
     /// container's init while it waits for `start`: containerd's shim socket, for one).
     public static func closeAll(except keep: [Int32]) throws(SyscallError) {
-        _ = try check("close_range") { keep.withUnsafeBufferPointer { swrun_close_fds_except($0.baseAddress!, keep.count) } }
+        _ = try check("close_range") {
+            keep.withUnsafeBufferPointer { swrun_close_fds_except($0.baseAddress!, keep.count) }
+        }
     }
 
     public static func setCloexec(_ fd: Int32, _ on: Bool) throws(SyscallError) {
@@ -571,7 +601,8 @@ extension Files {
                 _ = try check("symlink", path) { Glibc.symlinkat(target, to, name) }
             } else if st.isRegular {
                 let src = try openat(from, name, O_RDONLY | O_NOFOLLOW, display: path)
-                let dst = try openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: st.permissions, display: path)
+                let dst = try openat(
+                    to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: st.permissions, display: path)
                 try writeAll(fd: dst.raw, try readAll(fd: src.raw, path: path), path: path)
                 _ = try check("chmod", path) { Glibc.fchmod(dst.raw, st.permissions) }
             } else {

@@ -29,7 +29,9 @@ public enum MountFlags {
 }
 
 public enum Mount {
-    public static func mount(_ source: String?, _ target: String, _ fstype: String?, _ flags: UInt, _ data: String? = nil) throws(SyscallError) {
+    public static func mount(
+        _ source: String?, _ target: String, _ fstype: String?, _ flags: UInt, _ data: String? = nil
+    ) throws(SyscallError) {
         let display = "\(source ?? "none") on \(target)"
         _ = try check("mount", display) { Glibc.mount(source, target, fstype, flags, data) }
     }
@@ -43,7 +45,9 @@ public enum Mount {
     }
 
     /// open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path` (a bind mount source).
-    public static func cloneTree(dir: Int32 = AT_FDCWD, _ path: String, recursive: Bool, display: @autoclosure () -> String? = nil) throws(SyscallError) -> OwnedFD {
+    public static func cloneTree(
+        dir: Int32 = AT_FDCWD, _ path: String, recursive: Bool, display: @autoclosure () -> String? = nil
+    ) throws(SyscallError) -> OwnedFD {
         var flags = SWRUN_OPEN_TREE_CLONE
         if recursive { flags |= SWRUN_AT_RECURSIVE }
         if path.isEmpty { flags |= SWRUN_AT_EMPTY_PATH }
@@ -52,12 +56,17 @@ public enum Mount {
     }
 
     /// move_mount(2) of a detached mount fd onto the directory or file `target` refers to.
-    public static func attach(_ mount: Int32, onto target: Int32, display: @autoclosure () -> String) throws(SyscallError) {
+    public static func attach(_ mount: Int32, onto target: Int32, display: @autoclosure () -> String)
+        throws(SyscallError)
+    {
         _ = try check("move_mount", display()) { swrun_move_mount_fd(mount, target) }
     }
 
     /// mount_setattr(2) on the mount an fd refers to.
-    public static func setAttr(_ fd: Int32, recursive: Bool, set: UInt64, clear: UInt64, propagation: UInt64 = 0, display: @autoclosure () -> String) throws(SyscallError) {
+    public static func setAttr(
+        _ fd: Int32, recursive: Bool, set: UInt64, clear: UInt64, propagation: UInt64 = 0,
+        display: @autoclosure () -> String
+    ) throws(SyscallError) {
         var flags = SWRUN_AT_EMPTY_PATH
         if recursive { flags |= SWRUN_AT_RECURSIVE }
         _ = try check("mount_setattr", display()) { swrun_mount_setattr(fd, "", flags, set, clear, propagation) }
@@ -65,11 +74,17 @@ public enum Mount {
 
     /// MOUNT_ATTR_IDMAP on a detached mount (open_tree OPEN_TREE_CLONE): ids are seen
     /// through the user namespace `userns`.
-    public static func setIDMap(_ fd: Int32, userns: Int32, recursive: Bool, display: @autoclosure () -> String) throws(SyscallError) {
-        _ = try check("mount_setattr(MOUNT_ATTR_IDMAP)", display()) { swrun_mount_setattr_idmap(fd, recursive ? 1 : 0, userns) }
+    public static func setIDMap(_ fd: Int32, userns: Int32, recursive: Bool, display: @autoclosure () -> String)
+        throws(SyscallError)
+    {
+        _ = try check("mount_setattr(MOUNT_ATTR_IDMAP)", display()) {
+            swrun_mount_setattr_idmap(fd, recursive ? 1 : 0, userns)
+        }
     }
 
-    public static func setAttr(path: String, recursive: Bool, set: UInt64, clear: UInt64, propagation: UInt64 = 0) throws(SyscallError) {
+    public static func setAttr(path: String, recursive: Bool, set: UInt64, clear: UInt64, propagation: UInt64 = 0)
+        throws(SyscallError)
+    {
         let flags = recursive ? SWRUN_AT_RECURSIVE : 0
         _ = try check("mount_setattr", path) { swrun_mount_setattr(AT_FDCWD, path, flags, set, clear, propagation) }
     }
@@ -77,11 +92,15 @@ public enum Mount {
     /// Creates a detached filesystem mount with fsopen/fsconfig/fsmount. `options` are the
     /// filesystem's data options (`mode=755`, `newinstance`); the kernel's own error log is
     /// added to a failure so that "bad option" names the option.
-    public static func newFilesystem(type: String, source: String?, options: [KeyValue], attr: UInt64, display: @autoclosure () -> String) throws(SyscallError) -> OwnedFD {
+    public static func newFilesystem(
+        type: String, source: String?, options: [KeyValue], attr: UInt64, display: @autoclosure () -> String
+    ) throws(SyscallError) -> OwnedFD {
         let fs = OwnedFD(try check("fsopen", type) { swrun_fsopen(type) })
         do {
             if let source, !source.isEmpty {
-                _ = try check("fsconfig source=\(source)", display()) { swrun_fsconfig_string(fs.raw, "source", source) }
+                _ = try check("fsconfig source=\(source)", display()) {
+                    swrun_fsconfig_string(fs.raw, "source", source)
+                }
             }
             for o in options {
                 let key = o.key
@@ -101,9 +120,13 @@ public enum Mount {
                 let bytes = buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }
                 var log = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
                 // The log's lines start with a level letter ("e tmpfs: Unknown parameter").
-                if log.utf8.count > 2, log.utf8.dropFirst().first == UInt8(ascii: " ") { log = String(log.dropFirst(2)) }
+                if log.utf8.count > 2, log.utf8.dropFirst().first == UInt8(ascii: " ") {
+                    log = String(log.dropFirst(2))
+                }
                 // The kernel's words after the errno's, apart from the option that was given.
-                throw SyscallError(error.op, error.path, errno: error.errno, reason: Errno.text(error.errno) + " (kernel: " + log + ")")
+                throw SyscallError(
+                    error.op, error.path, errno: error.errno, reason: Errno.text(error.errno) + " (kernel: " + log + ")"
+                )
             }
             throw error
         }

@@ -6,8 +6,11 @@ public enum ExitStatus: Equatable, Sendable {
     case signaled(Int32)
 
     init(raw: Int32) {
-        if swrun_wifexited(raw) != 0 { self = .exited(swrun_wexitstatus(raw)) }
-        else { self = .signaled(swrun_wtermsig(raw)) }
+        if swrun_wifexited(raw) != 0 {
+            self = .exited(swrun_wexitstatus(raw))
+        } else {
+            self = .signaled(swrun_wtermsig(raw))
+        }
     }
 
     /// The shell convention runc uses for `run`: the exit code, or 128 + signal.
@@ -113,7 +116,10 @@ public enum Proc {
     /// posix_spawn with stdin/stdout/stderr replaced by the given fds (-1 keeps ours).
     /// `cwd`: the child's working directory (ours when nil), set in the child only: the
     /// caller's own working directory never changes.
-    public static func spawn(_ path: String, _ args: [String], _ env: [String], stdin: Int32, stdout: Int32, stderr: Int32, cwd: String? = nil) throws(SyscallError) -> Int32 {
+    public static func spawn(
+        _ path: String, _ args: [String], _ env: [String], stdin: Int32, stdout: Int32, stderr: Int32,
+        cwd: String? = nil
+    ) throws(SyscallError) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -146,7 +152,9 @@ public enum Proc {
     /// A fork-like clone of a sibling (CLONE_PARENT): 0 in the child; in the caller the
     /// child's pid (in the caller's PID namespace) and a pidfd for it, whose pid another
     /// process reads with `pid(ofPidfd:)` in its own namespace.
-    public static func forkSibling(namespaces flags: Int32, proc: Int32) throws(SyscallError) -> (pid: Int32, pidfd: OwnedFD?) {
+    public static func forkSibling(namespaces flags: Int32, proc: Int32) throws(SyscallError) -> (
+        pid: Int32, pidfd: OwnedFD?
+    ) {
         try ThreadGuard.assertSingleThreaded(proc: proc)
         fflush(nil)
         var fd: Int32 = -1
@@ -168,14 +176,17 @@ public enum Proc {
     /// `fds[i]`, or /dev/null where that is nil; nothing else is inherited (everything swrun
     /// opens is close-on-exec). Signals as `spawn` leaves them. criu swrk gets its RPC socket
     /// as descriptor 3 and the namespaces it must inherit after it, as runc hands them over.
-    public static func spawn(_ path: String, _ args: [String], _ env: [String], fds: [Int32?]) throws(SyscallError) -> Int32 {
+    public static func spawn(_ path: String, _ args: [String], _ env: [String], fds: [Int32?]) throws(SyscallError)
+        -> Int32
+    {
         // Each source is duplicated above every target first: a dup2 onto a target that is
         // still another entry's source would close that source (and one onto itself would
         // leave it close-on-exec).
         var dups: [OwnedFD] = []
         for fd in fds {
             guard let fd else { dups.append(OwnedFD(-1)); continue }
-            dups.append(OwnedFD(try check("spawn \(path): dup", nil) { fcntl(fd, F_DUPFD_CLOEXEC, Int32(max(fds.count, 3))) }))
+            dups.append(
+                OwnedFD(try check("spawn \(path): dup", nil) { fcntl(fd, F_DUPFD_CLOEXEC, Int32(max(fds.count, 3))) }))
         }
         defer { for d in dups { d.close() } }
         var actions = posix_spawn_file_actions_t()
@@ -259,7 +270,10 @@ public enum ThreadGuard {
     /// The same through a procfs handle (`proc`): after joining a mount namespace, /proc is
     /// another PID namespace's, where this process has no /proc/self.
     public static func threadCount(proc: Int32) -> Int {
-        guard let task = try? Files.openat(proc, "self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, display: "/proc/self/task") else { return -1 }
+        guard
+            let task = try? Files.openat(
+                proc, "self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, display: "/proc/self/task")
+        else { return -1 }
         return (try? Files.listDirectory(fd: task.raw, display: "/proc/self/task").count) ?? -1
     }
 

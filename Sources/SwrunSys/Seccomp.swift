@@ -5,7 +5,7 @@ import Glibc
 /// One argument comparison of a seccomp rule.
 public struct SeccompArgCmp: Sendable, Equatable {
     public var index: UInt32
-    public var op: UInt32   // SCMP_CMP_* (1 NE .. 7 MASKED_EQ)
+    public var op: UInt32 // SCMP_CMP_* (1 NE .. 7 MASKED_EQ)
     public var a: UInt64
     public var b: UInt64
     public init(index: UInt32, op: UInt32, a: UInt64, b: UInt64) {
@@ -57,7 +57,9 @@ public enum SeccompBPF {
         return a == 0 ? nil : a
     }
 
-    public static func compile(defaultAction: UInt32, arches: [UInt32], rules: [SeccompRule]) throws(SyscallError) -> [UInt8] {
+    public static func compile(defaultAction: UInt32, arches: [UInt32], rules: [SeccompRule]) throws(SyscallError)
+        -> [UInt8]
+    {
         guard let ctx = seccomp_init(defaultAction) else { throw SyscallError("seccomp_init", nil, errno: EINVAL) }
         defer { seccomp_release(ctx) }
         for arch in arches {
@@ -70,7 +72,9 @@ public enum SeccompBPF {
         // profile that loads with runc and crun (Podman's default: several `socket` rules with
         // different argument conditions and actions) must load here too.
         for rule in rules {
-            var cmps = rule.args.map { scmp_arg_cmp(arg: $0.index, op: scmp_compare(rawValue: $0.op), datum_a: $0.a, datum_b: $0.b) }
+            var cmps = rule.args.map {
+                scmp_arg_cmp(arg: $0.index, op: scmp_compare(rawValue: $0.op), datum_a: $0.a, datum_b: $0.b)
+            }
             let rc = seccomp_rule_add_array(ctx, rule.action, rule.syscall, UInt32(cmps.count), &cmps)
             if rc != 0 { throw SyscallError("seccomp_rule_add", "syscall \(rule.syscall)", errno: -rc) }
         }
@@ -89,7 +93,9 @@ public enum SeccompBPF {
     /// listener fd when `flags` asks for one, else nil.
     @discardableResult
     public static func install(_ bpf: [UInt8], flags: UInt32) throws(SyscallError) -> OwnedFD? {
-        let r = try check("seccomp") { bpf.withUnsafeBytes { swrun_seccomp_install($0.baseAddress!, $0.count / 8, flags) } }
+        let r = try check("seccomp") {
+            bpf.withUnsafeBytes { swrun_seccomp_install($0.baseAddress!, $0.count / 8, flags) }
+        }
         return flags & flagNewListener != 0 ? OwnedFD(r) : nil
     }
 }
@@ -105,8 +111,13 @@ public enum SeccompInfo {
     public static var kernelRelease: String {
         var u = utsname()
         uname(&u)
-        return withUnsafePointer(to: u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+        return withUnsafePointer(to: u.release) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) }
+        }
     }
 
-    public static let knownArchitectures = ["x86", "x86_64", "x32", "arm", "aarch64", "mips", "mips64", "mips64n32", "mipsel", "mipsel64", "mipsel64n32", "ppc", "ppc64", "ppc64le", "s390", "s390x", "parisc", "parisc64", "riscv64"]
+    public static let knownArchitectures = [
+        "x86", "x86_64", "x32", "arm", "aarch64", "mips", "mips64", "mips64n32", "mipsel", "mipsel64", "mipsel64n32",
+        "ppc", "ppc64", "ppc64le", "s390", "s390x", "parisc", "parisc64", "riscv64",
+    ]
 }

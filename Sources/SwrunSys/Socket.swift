@@ -11,7 +11,9 @@ public final class PacketSocket {
 
     public static func pair() throws(SyscallError) -> (PacketSocket, PacketSocket) {
         var fds: [Int32] = [0, 0]
-        _ = try check("socketpair") { socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+        _ = try check("socketpair") {
+            socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+        }
         return (PacketSocket(OwnedFD(fds[0])), PacketSocket(OwnedFD(fds[1])))
     }
 
@@ -38,10 +40,14 @@ public final class PacketSocket {
 
     /// One packet of at most `max` bytes and the descriptor it carries, if any (CRIU's RPC
     /// sends the orphaned pty master that way); nil at end-of-file.
-    public func receiveWithDescriptor(max: Int, what: @autoclosure () -> String) throws(SyscallError) -> (bytes: [UInt8], fd: OwnedFD?)? {
+    public func receiveWithDescriptor(max: Int, what: @autoclosure () -> String) throws(SyscallError) -> (
+        bytes: [UInt8], fd: OwnedFD?
+    )? {
         var buf = [UInt8](repeating: 0, count: max)
         var fd: Int32 = -1
-        let n = try check(what()) { buf.withUnsafeMutableBytes { swrun_recv_packet_fd(self.fd.raw, $0.baseAddress!, $0.count, &fd) } }
+        let n = try check(what()) {
+            buf.withUnsafeMutableBytes { swrun_recv_packet_fd(self.fd.raw, $0.baseAddress!, $0.count, &fd) }
+        }
         if n == 0 && fd < 0 { return nil }
         return (Array(buf[..<Int(n)]), fd >= 0 ? OwnedFD(fd) : nil)
     }

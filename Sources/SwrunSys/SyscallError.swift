@@ -61,7 +61,9 @@ public enum Errno {
 /// Calls `body` until it does not fail with EINTR; throws a SyscallError with context otherwise.
 /// This is the one place that reads errno after a call.
 @inline(__always)
-public func check<T: BinaryInteger>(_ op: @autoclosure () -> String, _ path: @autoclosure () -> String? = nil, _ body: () -> T) throws(SyscallError) -> T {
+public func check<T: BinaryInteger>(
+    _ op: @autoclosure () -> String, _ path: @autoclosure () -> String? = nil, _ body: () -> T
+) throws(SyscallError) -> T {
     while true {
         let r = body()
         if r >= 0 { return r }

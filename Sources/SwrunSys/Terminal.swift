@@ -35,7 +35,9 @@ public enum Terminal {
 
     public static func sendFD(_ socket: Int32, _ fd: Int32, payload: String) throws(SyscallError) {
         let bytes = Array(payload.utf8)
-        _ = try check("send console fd") { bytes.withUnsafeBytes { swrun_send_fd(socket, fd, $0.baseAddress!, $0.count) } }
+        _ = try check("send console fd") {
+            bytes.withUnsafeBytes { swrun_send_fd(socket, fd, $0.baseAddress!, $0.count) }
+        }
     }
 }
 
@@ -91,6 +93,8 @@ public enum NotifySocket {
     }
 
     public static func send(_ path: String, _ message: [UInt8]) throws(SyscallError) {
-        _ = try check("send to notify socket", path) { message.withUnsafeBytes { swrun_unix_dgram_sendto(path, $0.baseAddress!, $0.count) } }
+        _ = try check("send to notify socket", path) {
+            message.withUnsafeBytes { swrun_unix_dgram_sendto(path, $0.baseAddress!, $0.count) }
+        }
     }
 }

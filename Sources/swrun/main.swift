@@ -2,8 +2,6 @@ import SwrunCLI
 import SwrunCore
 import SwrunSys
 
-
-
 // The only place that chooses an exit code and writes errors to stderr and the log.
 // A hook that exits without reading its state must not kill swrun with SIGPIPE (EPIPE is
 // handled where it happens); children get default dispositions back before they exec.

@@ -28,7 +28,9 @@ func minor(_ d: dev_t) -> UInt64 { (UInt64(d) & 0xff) | ((UInt64(d) >> 12) & ~0x
 @_silgen_name("syscall") func rawSyscall(_ n: Int, _ a: Int, _ b: Int) -> Int
 @_silgen_name("personality") func cPersonality(_ persona: UInt) -> Int32
 
-func cstr(_ buf: [CChar]) -> String { String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+func cstr(_ buf: [CChar]) -> String {
+    String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
 
 func check(_ ok: Bool, _ what: String, _ detail: @autoclosure () -> String = "") {
     checks += 1
@@ -94,7 +96,9 @@ func mountTable() -> [MountEntry] {
         var out: [UInt8] = []
         var b = Array(s.utf8)[...]
         while let c = b.first {
-            if c == UInt8(ascii: "\\"), b.count >= 4, let v = UInt8(String(decoding: b.dropFirst().prefix(3), as: UTF8.self), radix: 8) {
+            if c == UInt8(ascii: "\\"), b.count >= 4,
+                let v = UInt8(String(decoding: b.dropFirst().prefix(3), as: UTF8.self), radix: 8)
+            {
                 out.append(v)
                 b = b.dropFirst(4)
             } else {
@@ -113,8 +117,10 @@ func mountTable() -> [MountEntry] {
             let kv = o.split(separator: "=", maxSplits: 1)
             sup[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
         }
-        table.append(MountEntry(mountPoint: unescape(f[4]), perMount: Set(f[5].split(separator: ",").map(String.init)),
-                                optional: f[6..<dash].map(String.init), fsType: String(f[dash + 1]), superOptions: sup))
+        table.append(
+            MountEntry(
+                mountPoint: unescape(f[4]), perMount: Set(f[5].split(separator: ",").map(String.init)),
+                optional: f[6..<dash].map(String.init), fsType: String(f[dash + 1]), superOptions: sup))
     }
     return table
 }
@@ -138,12 +144,14 @@ func clean(_ path: String) -> String {
 
 // MARK: - Capabilities, by the kernel's numbering
 
-let capabilityNames = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-                       "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-                       "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-                       "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-                       "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-                       "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"]
+let capabilityNames = [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+]
 
 /// The capabilities this kernel knows (CapBnd of a process that has them all reads the same).
 let lastCap: Int = Int(trimmed(readFile("/proc/sys/kernel/cap_last_cap") ?? "40")) ?? 40
@@ -151,7 +159,9 @@ let lastCap: Int = Int(trimmed(readFile("/proc/sys/kernel/cap_last_cap") ?? "40"
 func mask(_ names: [String]?) -> UInt64 {
     var m: UInt64 = 0
     for n in names ?? [] {
-        guard let i = capabilityNames.firstIndex(of: n.uppercased().replacing("CAP_", with: "")), i <= lastCap else { continue }
+        guard let i = capabilityNames.firstIndex(of: n.uppercased().replacing("CAP_", with: "")), i <= lastCap else {
+            continue
+        }
         m |= 1 << UInt64(i)
     }
     return m
@@ -185,20 +195,24 @@ func checkProcess(_ p: Process) {
     if p.user.username == nil {
         check(have == want, "process.user.additionalGids", "expected \(want.sorted()), got \(have.sorted())")
     } else {
-        check(have.isSuperset(of: want), "process.user.additionalGids (with username)", "expected \(want.sorted()) among \(have.sorted())")
+        check(
+            have.isSuperset(of: want), "process.user.additionalGids (with username)",
+            "expected \(want.sorted()) among \(have.sorted())")
     }
     expectEqual(status("Umask").flatMap { UInt32($0, radix: 8) }, p.user.umask ?? 0o022, "process.user.umask")
     // terminal: a pty on stdio and on /dev/console, sized as consoleSize says
     expectEqual(isatty(0) == 1, p.terminal ?? false, "process.terminal")
     if p.terminal == true {
         var st = stat()
-        check(stat("/dev/console", &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && (136...143).contains(major(st.st_rdev)),
-              "process.terminal: /dev/console is the pty", "got \(major(st.st_rdev)):\(minor(st.st_rdev))")
+        check(
+            stat("/dev/console", &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && (136...143).contains(major(st.st_rdev)),
+            "process.terminal: /dev/console is the pty", "got \(major(st.st_rdev)):\(minor(st.st_rdev))")
         if let size = p.consoleSize {
             var ws = winsize()
             _ = ioctl(0, UInt(TIOCGWINSZ), &ws)
-            check(UInt32(ws.ws_row) == size.height && UInt32(ws.ws_col) == size.width, "process.consoleSize",
-                  "expected \(size.height)x\(size.width), got \(ws.ws_row)x\(ws.ws_col)")
+            check(
+                UInt32(ws.ws_row) == size.height && UInt32(ws.ws_col) == size.width, "process.consoleSize",
+                "expected \(size.height)x\(size.width), got \(ws.ws_row)x\(ws.ws_col)")
         }
     }
     // capabilities, as execve leaves them (capabilities(7)): for uid 0 the permitted set is
@@ -208,22 +222,27 @@ func checkProcess(_ p: Process) {
     let hex = { (k: String) -> UInt64? in status(k).flatMap { UInt64($0, radix: 16) } }
     let bnd = mask(caps?.bounding), inh = mask(caps?.inheritable), amb = mask(caps?.ambient) & inh
     let prm: UInt64 = p.user.uid == 0 ? (bnd | inh | amb) : amb
-    for (key, field, want) in [("CapBnd", "bounding", bnd), ("CapInh", "inheritable", inh), ("CapAmb", "ambient", amb),
-                               ("CapPrm", "permitted (after execve)", prm), ("CapEff", "effective (after execve)", prm)] {
+    for (key, field, want) in [
+        ("CapBnd", "bounding", bnd), ("CapInh", "inheritable", inh), ("CapAmb", "ambient", amb),
+        ("CapPrm", "permitted (after execve)", prm), ("CapEff", "effective (after execve)", prm),
+    ] {
         let got = hex(key)
         check(got == want, "process.capabilities.\(field)", "expected [\(names(want))], got [\(got.map(names) ?? "?")]")
     }
     // rlimits
-    let resources: [String: Int32] = ["RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
-                                      "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,
-                                      "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
-                                      "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15]
+    let resources: [String: Int32] = [
+        "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+        "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,
+        "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+        "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+    ]
     for r in p.rlimits ?? [] {
         guard let res = resources[r.type] else { check(false, "process.rlimits \(r.type)", "unknown type"); continue }
         var l = rlimit()
         _ = getrlimit(__rlimit_resource_t(UInt32(res)), &l)
-        check(UInt64(l.rlim_cur) == r.soft && UInt64(l.rlim_max) == r.hard, "process.rlimits \(r.type)",
-              "expected \(r.soft)/\(r.hard), got \(l.rlim_cur)/\(l.rlim_max)")
+        check(
+            UInt64(l.rlim_cur) == r.soft && UInt64(l.rlim_max) == r.hard, "process.rlimits \(r.type)",
+            "expected \(r.soft)/\(r.hard), got \(l.rlim_cur)/\(l.rlim_max)")
     }
     expectEqual(status("NoNewPrivs"), (p.noNewPrivileges ?? false) ? "1" : "0", "process.noNewPrivileges")
     if let adj = p.oomScoreAdj {
@@ -231,7 +250,10 @@ func checkProcess(_ p: Process) {
     }
     // scheduler, I/O priority
     if let s = p.scheduler {
-        let policies = ["SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3, "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6]
+        let policies = [
+            "SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3, "SCHED_ISO": 4, "SCHED_IDLE": 5,
+            "SCHED_DEADLINE": 6,
+        ]
         expectEqual(sched_getscheduler(0) & ~0x4000_0000, Int32(policies[s.policy] ?? -1), "process.scheduler.policy")
         if s.policy == "SCHED_OTHER" || s.policy == "SCHED_BATCH" {
             expectEqual(getpriority(__priority_which_t(0), 0), s.nice ?? 0, "process.scheduler.nice")
@@ -244,7 +266,9 @@ func checkProcess(_ p: Process) {
     }
     if let io = p.ioPriority {
         let classes = ["IOPRIO_CLASS_RT": 1, "IOPRIO_CLASS_BE": 2, "IOPRIO_CLASS_IDLE": 3]
-        expectEqual(rawSyscall(252 /* ioprio_get */, 1, 0), (classes[io.class] ?? -1) << 13 | Int(io.priority ?? 0), "process.ioPriority")
+        expectEqual(
+            rawSyscall(252 /* ioprio_get */, 1, 0), (classes[io.class] ?? -1) << 13 | Int(io.priority ?? 0),
+            "process.ioPriority")
     }
     // No descriptor beyond stdio reaches the container (CVE-2024-21626). The listing's own
     // fd is the one extra entry.
@@ -262,15 +286,22 @@ func checkProcess(_ p: Process) {
 }
 
 func checkNamespaces(_ spec: Spec, hostNS: [String: UInt64], joined: [String: UInt64]) {
-    let kernelName = ["pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "time": "time", "user": "user"]
+    let kernelName = [
+        "pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "time": "time",
+        "user": "user",
+    ]
     let configured = Dictionary((spec.linux?.namespaces ?? []).map { ($0.type, $0) }, uniquingKeysWith: { a, _ in a })
     for (type, k) in kernelName.sorted(by: { $0.key < $1.key }) {
         var st = stat()
-        guard stat("/proc/self/ns/\(k)", &st) == 0 else { skip("linux.namespaces \(type)", "no /proc/self/ns/\(k)"); continue }
+        guard stat("/proc/self/ns/\(k)", &st) == 0 else {
+            skip("linux.namespaces \(type)", "no /proc/self/ns/\(k)"); continue
+        }
         guard let host = hostNS[k] else { skip("linux.namespaces \(type)", "host inode not given"); continue }
         if let ns = configured[type] {
             if ns.path != nil {
-                if let want = joined[k] { expectEqual(UInt64(st.st_ino), want, "linux.namespaces \(type) joined by path") }
+                if let want = joined[k] {
+                    expectEqual(UInt64(st.st_ino), want, "linux.namespaces \(type) joined by path")
+                }
             } else {
                 check(UInt64(st.st_ino) != host, "linux.namespaces \(type) is new", "inode \(st.st_ino) is the host's")
             }
@@ -280,15 +311,18 @@ func checkNamespaces(_ spec: Spec, hostNS: [String: UInt64], joined: [String: UI
     }
     var u = utsname()
     _ = uname(&u)
-    let field = { (t: Any) -> String in withUnsafeBytes(of: t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
+    let field = { (t: Any) -> String in
+        withUnsafeBytes(of: t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
     if let h = spec.hostname, configured["uts"] != nil { expectEqual(field(u.nodename), h, "hostname") }
     if let d = spec.domainname, configured["uts"] != nil { expectEqual(field(u.__domainname), d, "domainname") }
     if let offsets = spec.linux?.timeOffsets, let text = readFile("/proc/self/timens_offsets") {
         for (clock, o) in offsets {
             let line = text.split(separator: "\n").first { $0.split(separator: " ").first.map(String.init) == clock }
             let f = line?.split(separator: " ", omittingEmptySubsequences: true).map(String.init) ?? []
-            check(f.count == 3 && Int64(f[1]) == (o.secs ?? 0) && UInt32(f[2]) == (o.nanosecs ?? 0),
-                  "linux.timeOffsets.\(clock)", "got \(line.map(String.init) ?? "nothing")")
+            check(
+                f.count == 3 && Int64(f[1]) == (o.secs ?? 0) && UInt32(f[2]) == (o.nanosecs ?? 0),
+                "linux.timeOffsets.\(clock)", "got \(line.map(String.init) ?? "nothing")")
         }
     }
 }
@@ -308,21 +342,27 @@ func checkMounts(_ spec: Spec) {
             check(ok, "\(what) type", "expected \(type), got \(e.fsType)")
         }
         var flags: [(String, Bool)] = [("ro", opts.contains("ro") || readonlyPaths.contains(dest))]
-        for f in ["nosuid", "nodev", "noexec", "noatime", "nodiratime"] where opts.contains(f) { flags.append((f, true)) }
+        for f in ["nosuid", "nodev", "noexec", "noatime", "nodiratime"] where opts.contains(f) {
+            flags.append((f, true))
+        }
         for f in ["suid", "dev", "exec", "atime", "diratime"] where opts.contains(f) { flags.append(("no" + f, false)) }
         if opts.contains("strictatime") { flags.append(("relatime", false)); flags.append(("noatime", false)) }
         if opts.contains("relatime") { flags.append(("relatime", true)) }
         for (flag, want) in flags {
-            check(e.perMount.contains(flag) == want, "\(what) \(want ? "" : "not ")\(flag)", "mount options \(e.perMount.sorted())")
+            check(
+                e.perMount.contains(flag) == want, "\(what) \(want ? "" : "not ")\(flag)",
+                "mount options \(e.perMount.sorted())")
         }
-        let shared = e.optional.contains { $0.hasPrefix("shared:") }, slave = e.optional.contains { $0.hasPrefix("master:") }
+        let shared = e.optional.contains { $0.hasPrefix("shared:") },
+            slave = e.optional.contains { $0.hasPrefix("master:") }
         for o in opts {
             switch o {
             case "private", "rprivate": check(!shared && !slave, "\(what) \(o)", "propagation \(e.optional)")
             case "shared", "rshared": check(shared, "\(what) \(o)", "propagation \(e.optional)")
             // A slave of a private mount stays private: "receives nothing back" is what shows.
             case "slave", "rslave": check(!shared, "\(what) \(o)", "propagation \(e.optional)")
-            case "unbindable", "runbindable": check(e.optional.contains("unbindable"), "\(what) \(o)", "propagation \(e.optional)")
+            case "unbindable", "runbindable":
+                check(e.optional.contains("unbindable"), "\(what) \(o)", "propagation \(e.optional)")
             default: break
             }
         }
@@ -337,8 +377,13 @@ func checkMounts(_ spec: Spec) {
                 let shown = e.superOptions[kv[0]] ?? (e.fsType == "tmpfs" ? (kv[0] == "mode" ? "1777" : "0") : nil)
                 let got = shown.flatMap { octal ? UInt32($0, radix: 8) : UInt32($0) }
                 // Ids in superblock options read in the host's terms (in a user namespace).
-                let hostWant = want.flatMap { w in kv[0] == "uid" ? hostID(w, "/proc/self/uid_map") : kv[0] == "gid" ? hostID(w, "/proc/self/gid_map") : w }
-                check(got == want || got == hostWant, "\(what) \(o)", "superblock options \(e.superOptions.keys.sorted())")
+                let hostWant = want.flatMap { w in
+                    kv[0] == "uid"
+                        ? hostID(w, "/proc/self/uid_map") : kv[0] == "gid" ? hostID(w, "/proc/self/gid_map") : w
+                }
+                check(
+                    got == want || got == hostWant, "\(what) \(o)", "superblock options \(e.superOptions.keys.sorted())"
+                )
             }
         }
     }
@@ -346,12 +391,14 @@ func checkMounts(_ spec: Spec) {
     if let root = table.last(where: { $0.mountPoint == "/" }) {
         expectEqual(root.perMount.contains("ro"), spec.root?.readonly ?? false, "root.readonly")
         if let prop = spec.linux?.rootfsPropagation {
-            let shared = root.optional.contains { $0.hasPrefix("shared:") }, slave = root.optional.contains { $0.hasPrefix("master:") }
+            let shared = root.optional.contains { $0.hasPrefix("shared:") },
+                slave = root.optional.contains { $0.hasPrefix("master:") }
             switch prop {
             case "shared", "rshared": check(shared, "linux.rootfsPropagation \(prop)", "\(root.optional)")
             case "slave", "rslave": check(!shared, "linux.rootfsPropagation \(prop)", "\(root.optional)")
             case "private", "rprivate": check(!shared && !slave, "linux.rootfsPropagation \(prop)", "\(root.optional)")
-            case "unbindable", "runbindable": check(root.optional.contains("unbindable"), "linux.rootfsPropagation \(prop)", "\(root.optional)")
+            case "unbindable", "runbindable":
+                check(root.optional.contains("unbindable"), "linux.rootfsPropagation \(prop)", "\(root.optional)")
             default: check(false, "linux.rootfsPropagation \(prop)", "unknown value")
             }
         }
@@ -364,9 +411,13 @@ func checkMounts(_ spec: Spec) {
         guard lstat(p, &st) == 0 else { continue }
         if st.st_mode & S_IFMT == S_IFDIR {
             let e = table.last { $0.mountPoint == clean(p) }
-            check(e?.fsType == "tmpfs" && e?.perMount.contains("ro") == true, "linux.maskedPaths \(p)", "mount \(e.map { "\($0.fsType) \($0.perMount.sorted())" } ?? "none")")
+            check(
+                e?.fsType == "tmpfs" && e?.perMount.contains("ro") == true, "linux.maskedPaths \(p)",
+                "mount \(e.map { "\($0.fsType) \($0.perMount.sorted())" } ?? "none")")
         } else {
-            check(st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == makedev(1, 3), "linux.maskedPaths \(p)", "not /dev/null")
+            check(
+                st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == makedev(1, 3), "linux.maskedPaths \(p)", "not /dev/null"
+            )
         }
     }
     // readonlyPaths: whatever is there refuses writes.
@@ -379,13 +430,20 @@ func checkMounts(_ spec: Spec) {
 
 func checkDevices(_ spec: Spec) {
     // The default devices of config-linux.md, and its /dev symlinks.
-    let defaults: [(String, UInt32, UInt32)] = [("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7),
-                                                ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0)]
+    let defaults: [(String, UInt32, UInt32)] = [
+        ("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7),
+        ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0),
+    ]
     for (path, maj, min) in defaults {
         var st = stat()
-        check(stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == makedev(maj, min), "default device \(path)")
+        check(
+            stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == makedev(maj, min),
+            "default device \(path)")
     }
-    for (link, target) in [("/dev/fd", "/proc/self/fd"), ("/dev/stdin", "/proc/self/fd/0"), ("/dev/stdout", "/proc/self/fd/1"), ("/dev/stderr", "/proc/self/fd/2")] {
+    for (link, target) in [
+        ("/dev/fd", "/proc/self/fd"), ("/dev/stdin", "/proc/self/fd/0"), ("/dev/stdout", "/proc/self/fd/1"),
+        ("/dev/stderr", "/proc/self/fd/2"),
+    ] {
         var buf = [CChar](repeating: 0, count: 256)
         let n = readlink(link, &buf, buf.count - 1)
         expectEqual(n > 0 ? cstr(buf) : nil, target, "/dev symlink \(link)")
@@ -398,10 +456,14 @@ func checkDevices(_ spec: Spec) {
         let fmt: mode_t = ["c": S_IFCHR, "u": S_IFCHR, "b": S_IFBLK, "p": S_IFIFO][d.type] ?? 0
         check(st.st_mode & S_IFMT == fmt, "linux.devices \(d.path) type \(d.type)")
         if d.type != "p" {
-            check(st.st_rdev == makedev(UInt32(d.major ?? 0), UInt32(d.minor ?? 0)), "linux.devices \(d.path) \(d.major ?? 0):\(d.minor ?? 0)",
-                  "got \(major(st.st_rdev)):\(minor(st.st_rdev))")
+            check(
+                st.st_rdev == makedev(UInt32(d.major ?? 0), UInt32(d.minor ?? 0)),
+                "linux.devices \(d.path) \(d.major ?? 0):\(d.minor ?? 0)",
+                "got \(major(st.st_rdev)):\(minor(st.st_rdev))")
         }
-        if let m = d.fileMode { expectEqual(UInt32(st.st_mode & 0o7777), m & 0o7777, "linux.devices \(d.path) fileMode") }
+        if let m = d.fileMode {
+            expectEqual(UInt32(st.st_mode & 0o7777), m & 0o7777, "linux.devices \(d.path) fileMode")
+        }
         if let u = d.uid { expectEqual(st.st_uid, u, "linux.devices \(d.path) uid") }
         if let g = d.gid { expectEqual(st.st_gid, g, "linux.devices \(d.path) gid") }
     }
@@ -413,7 +475,9 @@ func checkKernelSettings(_ spec: Spec) {
     }
     for (k, v) in (spec.linux?.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
         let got = readFile("/proc/sys/" + k.replacing(".", with: "/"))
-        let words = { (s: String) in s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).joined(separator: " ") }
+        let words = { (s: String) in
+            s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).joined(separator: " ")
+        }
         expectEqual(got.map(words), words(v), "linux.sysctl \(k)")
     }
     if spec.linux?.seccomp != nil {
@@ -424,32 +488,47 @@ func checkKernelSettings(_ spec: Spec) {
 }
 
 func checkCgroups(_ spec: Spec) {
-    let lines = (readFile("/proc/self/cgroup") ?? "").split(separator: "\n").map { $0.split(separator: ":", maxSplits: 2).map(String.init) }
+    let lines = (readFile("/proc/self/cgroup") ?? "").split(separator: "\n").map {
+        $0.split(separator: ":", maxSplits: 2).map(String.init)
+    }
     let cgroupNS = spec.linux?.namespaces?.contains { $0.type == "cgroup" && $0.path == nil } ?? false
     if cgroupNS {
         // Rooted at the container's own cgroup, in every hierarchy it was placed in.
         let placed = lines.filter { $0.count == 3 && !$0[1].hasPrefix("name=") }
-        check(!placed.isEmpty && placed.allSatisfy { $0[2] == "/" }, "cgroup namespace rooted at the container's cgroup", "\(placed.map { $0.joined(separator: ":") })")
+        check(
+            !placed.isEmpty && placed.allSatisfy { $0[2] == "/" }, "cgroup namespace rooted at the container's cgroup",
+            "\(placed.map { $0.joined(separator: ":") })")
     } else if let path = spec.linux?.cgroupsPath, !path.contains(":") {
         let suffix = clean(path)
-        check(lines.contains { $0.count == 3 && ($0[2] == suffix || $0[2].hasSuffix(suffix)) }, "linux.cgroupsPath \(path)",
-              "\(lines.map { $0.joined(separator: ":") })")
+        check(
+            lines.contains { $0.count == 3 && ($0[2] == suffix || $0[2].hasSuffix(suffix)) },
+            "linux.cgroupsPath \(path)",
+            "\(lines.map { $0.joined(separator: ":") })")
     }
     // Limits, where the container can see its own cgroup (a cgroup namespace and mount).
-    guard cgroupNS, let mount = spec.mounts?.first(where: { $0.type == "cgroup" }).map({ clean($0.destination) }), let r = spec.linux?.resources else { return }
+    guard cgroupNS, let mount = spec.mounts?.first(where: { $0.type == "cgroup" }).map({ clean($0.destination) }),
+        let r = spec.linux?.resources
+    else { return }
     let v2 = mountTable().last { $0.mountPoint == mount }?.fsType == "cgroup2"
     func value(_ v1: String, _ v2file: String) -> String? { readFile(mount + "/" + (v2 ? v2file : v1)).map(trimmed) }
     if let p = r.pids?.limit {
         expectEqual(value("pids/pids.max", "pids.max"), p > 0 ? String(p) : "max", "linux.resources.pids.limit")
     }
     if let m = r.memory?.limit {
-        expectEqual(value("memory/memory.limit_in_bytes", "memory.max"), m > 0 ? String(m) : (v2 ? "max" : "9223372036854771712"), "linux.resources.memory.limit")
+        expectEqual(
+            value("memory/memory.limit_in_bytes", "memory.max"),
+            m > 0 ? String(m) : (v2 ? "max" : "9223372036854771712"), "linux.resources.memory.limit")
     }
     if let q = r.cpu?.quota, let per = r.cpu?.period, q > 0 {
-        if v2 { expectEqual(value("", "cpu.max"), "\(q) \(per)", "linux.resources.cpu quota/period") }
-        else { expectEqual(value("cpu/cpu.cfs_quota_us", ""), String(q), "linux.resources.cpu.quota") }
+        if v2 {
+            expectEqual(value("", "cpu.max"), "\(q) \(per)", "linux.resources.cpu quota/period")
+        } else {
+            expectEqual(value("cpu/cpu.cfs_quota_us", ""), String(q), "linux.resources.cpu.quota")
+        }
     }
-    if let s = r.cpu?.shares, s > 0, !v2 { expectEqual(value("cpu/cpu.shares", ""), String(s), "linux.resources.cpu.shares") }
+    if let s = r.cpu?.shares, s > 0, !v2 {
+        expectEqual(value("cpu/cpu.shares", ""), String(s), "linux.resources.cpu.shares")
+    }
 }
 
 // MARK: - main

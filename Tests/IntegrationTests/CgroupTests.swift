@@ -14,7 +14,10 @@ struct CgroupTests {
     @Test func pidsLimitStopsAForkLoop() throws {
         let s = try Sandbox()
         setResources(s, ["pids": ["limit": 8]])
-        s.args(["/bin/sh", "-c", "for i in $(seq 1 20); do (sleep 5 &); done 2>&1 | head -1; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids/pids.current"])
+        s.args([
+            "/bin/sh", "-c",
+            "for i in $(seq 1 20); do (sleep 5 &); done 2>&1 | head -1; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids/pids.current",
+        ])
         let r = try s.runContainer()
         let lines = r.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.contains("can't fork") == true, "the fork loop hits the limit: \(r.stdout) \(r.stderr)")
@@ -25,16 +28,22 @@ struct CgroupTests {
     @Test func memoryLimitOOMKillsAndEventsReportIt() throws {
         let s = try Sandbox()
         setResources(s, ["memory": ["limit": 16 << 20, "swap": 16 << 20]])
-        let id = try s.startDetached("oom", args: ["/bin/sh", "-c", "sleep 0.5; x=$(yes | head -c 64000000); echo survived ${#x}"])
+        let id = try s.startDetached(
+            "oom", args: ["/bin/sh", "-c", "sleep 0.5; x=$(yes | head -c 64000000); echo survived ${#x}"])
         let events = Harness.run([Harness.binary, "--root", s.root, "events", "--interval", "100ms", id], timeout: 20)
-        #expect(events.stdout.contains("{\"type\":\"oom\",\"id\":\"\(id)\"}"), "events: \(events.stdout.suffix(300)) \(events.stderr)")
+        #expect(
+            events.stdout.contains("{\"type\":\"oom\",\"id\":\"\(id)\"}"),
+            "events: \(events.stdout.suffix(300)) \(events.stderr)")
         #expect(s.swrun(["delete", "-f", id]).code == 0)
     }
 
     @Test func cpuAndMemoryFilesFromInside() throws {
         let s = try Sandbox()
         setResources(s, ["cpu": ["shares": 512, "quota": 25000, "period": 100000], "memory": ["limit": 64 << 20]])
-        s.args(["/bin/cat", "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])
+        s.args([
+            "/bin/cat", "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        ])
         let r = try s.runContainer()
         #expect(r.stdout == "512\n25000\n\(64 << 20)\n", "\(r.stdout) \(r.stderr)")
     }
@@ -59,22 +68,37 @@ struct CgroupTests {
         s.args(["/bin/sh", "-c", "head -c1 /dev/zero | wc -c; swrun-probe write /loopx; true"])
         setResources(s, ["devices": [["allow": false, "access": "rwm"]]])
         let denied = try s.runContainer()
-        #expect(denied.stdout == "1\nEPERM\n", "default devices stay usable, others are refused: \(denied.stdout) \(denied.stderr)")
-        setResources(s, ["devices": [["allow": false, "access": "rwm"], ["allow": true, "type": "b", "major": 7, "minor": 0, "access": "rw"]]])
+        #expect(
+            denied.stdout == "1\nEPERM\n",
+            "default devices stay usable, others are refused: \(denied.stdout) \(denied.stderr)")
+        setResources(
+            s,
+            [
+                "devices": [
+                    ["allow": false, "access": "rwm"],
+                    ["allow": true, "type": "b", "major": 7, "minor": 0, "access": "rw"],
+                ]
+            ])
         let allowed = try s.runContainer()
-        #expect(allowed.stdout.hasPrefix("1\n") && !allowed.stdout.contains("EPERM"), "an allowed device opens: \(allowed.stdout) \(allowed.stderr)")
+        #expect(
+            allowed.stdout.hasPrefix("1\n") && !allowed.stdout.contains("EPERM"),
+            "an allowed device opens: \(allowed.stdout) \(allowed.stderr)")
     }
 
     @Test func updateChangesLimitsOfARunningContainer() throws {
         let s = try Sandbox()
         let id = try s.startDetached("upd", args: ["/bin/sleep", "60"])
         // Docker's shape, on stdin.
-        let json = #"{"memory":{"limit":67108864,"reservation":0,"swap":134217728,"kernel":0},"cpu":{"shares":0,"quota":50000,"period":100000},"pids":{"limit":50},"blockIO":{"weight":0}}"#
+        let json =
+            #"{"memory":{"limit":67108864,"reservation":0,"swap":134217728,"kernel":0},"cpu":{"shares":0,"quota":50000,"period":100000},"pids":{"limit":50},"blockIO":{"weight":0}}"#
         let u = s.swrun(["update", "--resources", "-", id], stdin: json)
         #expect(u.code == 0, "\(u.stderr)")
         let st1 = s.swrun(["events", "--stats", id]).stdout
         #expect(st1.contains("\"limit\":67108864") && st1.contains("\"pids\":{\"current\":1,\"limit\":50}"), "\(st1)")
-        #expect(s.swrun(["update", "--memory", "96m", "--memory-swap", "192m", "--pids-limit", "-1", "--cpu-quota", "20000", id]).code == 0)
+        #expect(
+            s.swrun([
+                "update", "--memory", "96m", "--memory-swap", "192m", "--pids-limit", "-1", "--cpu-quota", "20000", id,
+            ]).code == 0)
         let st2 = s.swrun(["events", "--stats", id]).stdout
         #expect(st2.contains("\"limit\":\(96 << 20)"), "\(st2)")
         #expect(st2.contains("\"pids\":{\"current\":1,\"limit\":18446744073709551615}"))
@@ -86,7 +110,8 @@ struct CgroupTests {
 
     @Test func joiningAnExistingCgroupLeavesItInPlace() throws {
         let s = try Sandbox()
-        let layoutLine = (try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)).split(separator: "\n").first { $0.contains(":pids:") }
+        let layoutLine = (try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)).split(separator: "\n").first
+        { $0.contains(":pids:") }
         let own = layoutLine.map { String($0.split(separator: ":", maxSplits: 2)[2]) } ?? "/"
         let name = "swrun-existing-\(getpid())"
         let dir = "/sys/fs/cgroup/pids" + (own == "/" ? "" : own) + "/" + name
@@ -111,7 +136,9 @@ struct CgroupTests {
         // rdma is parsed but not implemented: refused, not dropped.
         setResources(s, ["rdma": ["mlx": ["hcaHandles": 1]]])
         let rdma = try s.runContainer()
-        #expect(rdma.code == 1 && rdma.stderr.contains("linux.resources.rdma: the rdma controller is not supported"), "\(rdma.stderr)")
+        #expect(
+            rdma.code == 1 && rdma.stderr.contains("linux.resources.rdma: the rdma controller is not supported"),
+            "\(rdma.stderr)")
     }
 
     /// The record names the driver and the leaves pause and status read; a record written
@@ -121,7 +148,9 @@ struct CgroupTests {
         let s = try Sandbox()
         let id = try s.startDetached("rec", args: ["/bin/sleep", "60"])
         let path = s.root + "/" + id + "/state.json"
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+            ?? [:]
         let leaves = state["cgroupLeaves"] as? [String] ?? []
         #expect(state["cgroupDriver"] as? String == "cgroupfs-v1", "\(state)")
         #expect((state["cgroupFreezer"] as? String)?.hasPrefix("/sys/fs/cgroup/freezer/") == true)

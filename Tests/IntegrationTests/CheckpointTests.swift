@@ -12,7 +12,9 @@ struct CheckpointTests {
     /// criu in PATH or the sbin directories, as swrun looks for it.
     static let criu: String? = {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/local/sbin:/usr/sbin:/sbin"
-        return path.split(separator: ":").map { "\($0)/criu" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        return path.split(separator: ":").map { "\($0)/criu" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }()
 
     @Test func checkpointSaysWhyCriuCannotWork() throws {
@@ -56,10 +58,13 @@ struct CheckpointTests {
         try s.writeConfig()
         let images = s.dir + "/images"
         try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
-        try #"["/dev/null","pipe:[1]","pipe:[2]"]"#.write(toFile: images + "/descriptors.json", atomically: true, encoding: .utf8)
+        try #"["/dev/null","pipe:[1]","pipe:[2]"]"#.write(
+            toFile: images + "/descriptors.json", atomically: true, encoding: .utf8)
         let id = s.id("rs")
         let r = s.swrun(["restore", "-d", "--bundle", s.bundle, "--image-path", images, id])
-        #expect(r.code == 1 && r.stderr.contains("cannot work on this kernel") && r.stderr.contains("`criu check` reports: "), "stderr: \(r.stderr)")
+        #expect(
+            r.code == 1 && r.stderr.contains("cannot work on this kernel")
+                && r.stderr.contains("`criu check` reports: "), "stderr: \(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: s.root + "/" + id), "a failed restore leaves no state")
         #expect(Sandbox.cgroupDirs(named: id).isEmpty, "nor a cgroup")
     }
@@ -68,9 +73,13 @@ struct CheckpointTests {
         let s = try Sandbox()
         let id = try s.startDetached("ce")
         var r = s.swrun(["--criu", "/nonexistent/criu", "checkpoint", "--image-path", s.dir + "/i1", id])
-        #expect(r.code == 1 && r.stderr.contains("criu is not available: --criu") && r.stderr.contains("/nonexistent/criu"), "stderr: \(r.stderr)")
+        #expect(
+            r.code == 1 && r.stderr.contains("criu is not available: --criu") && r.stderr.contains("/nonexistent/criu"),
+            "stderr: \(r.stderr)")
         r = s.swrun(["--criu", "no-such-criu", "checkpoint", "--image-path", s.dir + "/i1", id])
-        #expect(r.code == 1 && r.stderr.contains("criu is not installed: no") && r.stderr.contains("no-such-criu"), "stderr: \(r.stderr)")
+        #expect(
+            r.code == 1 && r.stderr.contains("criu is not installed: no") && r.stderr.contains("no-such-criu"),
+            "stderr: \(r.stderr)")
         r = s.swrun(["checkpoint", "--parent-path", "/abs", "--image-path", s.dir + "/i1", id])
         #expect(r.code == 1 && r.stderr.contains("--parent-path must be relative"), "stderr: \(r.stderr)")
         r = s.swrun(["checkpoint", "--manage-cgroups-mode", "bogus", id])
@@ -84,15 +93,21 @@ struct CheckpointTests {
         try s.writeConfig()
         #expect(s.swrun(["create", "--bundle", s.bundle, created]).code == 0)
         r = s.swrun(["checkpoint", "--image-path", s.dir + "/i2", created])
-        #expect(r.code == 1 && r.stderr.contains("Container cannot be checkpointed in created state"), "stderr: \(r.stderr)")
+        #expect(
+            r.code == 1 && r.stderr.contains("Container cannot be checkpointed in created state"), "stderr: \(r.stderr)"
+        )
         #expect(s.swrun(["kill", id, "KILL"]).code == 0)
         #expect(Harness.waitUntil { s.state(id)["status"] as? String == "stopped" })
         r = s.swrun(["checkpoint", "--image-path", s.dir + "/i3", id])
-        #expect(r.code == 1 && r.stderr.contains("Container cannot be checkpointed in stopped state"), "stderr: \(r.stderr)")
+        #expect(
+            r.code == 1 && r.stderr.contains("Container cannot be checkpointed in stopped state"), "stderr: \(r.stderr)"
+        )
         // restore: an image directory that is not there, and no leftovers.
         let rid = s.id("rm")
         r = s.swrun(["restore", "-d", "--bundle", s.bundle, "--image-path", s.dir + "/missing", rid])
-        #expect(r.code == 1 && r.stderr.contains("--image-path") && r.stderr.contains("no such file or directory"), "stderr: \(r.stderr)")
+        #expect(
+            r.code == 1 && r.stderr.contains("--image-path") && r.stderr.contains("no such file or directory"),
+            "stderr: \(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: s.root + "/" + rid))
     }
 

@@ -7,7 +7,8 @@ import Testing
 @Suite("conformance matrix", .enabled(if: Harness.enabled))
 struct ConformanceTests {
     static var checker: String {
-        ProcessInfo.processInfo.environment["SWRUN_CONFORMANCE"] ?? Harness.packageRoot.appendingPathComponent(".build/release/swrun-conformance").path
+        ProcessInfo.processInfo.environment["SWRUN_CONFORMANCE"]
+            ?? Harness.packageRoot.appendingPathComponent(".build/release/swrun-conformance").path
     }
 
     /// Inode of each of the runtime's (this process's) namespaces, as the checker reads them.
@@ -24,12 +25,15 @@ struct ConformanceTests {
         let data = s.dir + "/conformance"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         var mounts = s.config["mounts"] as? [[String: Any]] ?? []
-        mounts.append(["destination": "/conformance/check", "type": "bind", "source": checker, "options": ["bind", "ro"]])
+        mounts.append([
+            "destination": "/conformance/check", "type": "bind", "source": checker, "options": ["bind", "ro"],
+        ])
         mounts.append(["destination": "/conformance/data", "type": "bind", "source": data, "options": ["bind", "ro"]])
         s.config["mounts"] = mounts
         // Mount points made by the image, as an engine's rootfs would have them (a container
         // root in a user namespace cannot create them in a rootfs the host's root owns).
-        try FileManager.default.createDirectory(atPath: s.rootfs + "/conformance/data", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: s.rootfs + "/conformance/data", withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: s.rootfs + "/conformance/check", contents: nil)
         s.args(["/conformance/check", "/conformance/data/config.json", "/conformance/data/hostns"])
         return data
@@ -38,13 +42,18 @@ struct ConformanceTests {
     /// Runs the checker in a container made from the sandbox's config after `edit`; the
     /// checker gets the config as written (or `seen`, when a test lies to it on purpose).
     @discardableResult
-    static func conform(_ s: Sandbox, minChecks: Int = 40, joined: String = "", seen: (([String: Any]) -> [String: Any])? = nil, expectPass: Bool = true) throws -> Harness.Result {
+    static func conform(
+        _ s: Sandbox, minChecks: Int = 40, joined: String = "", seen: (([String: Any]) -> [String: Any])? = nil,
+        expectPass: Bool = true
+    ) throws -> Harness.Result {
         let data = try installChecker(s)
         s.process["terminal"] = false
         let cid = s.id("k")
         if (s.linux["cgroupsPath"] as? String)?.hasPrefix(s.cgroupParent) ?? true { s.freshCgroup(cid) }
         try s.writeConfig()
-        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.bundle + "/config.json"))) as? [String: Any] ?? [:]
+        let written =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.bundle + "/config.json")))
+            as? [String: Any] ?? [:]
         let shown = try JSONSerialization.data(withJSONObject: seen?(written) ?? written, options: [.sortedKeys])
         try shown.write(to: URL(fileURLWithPath: data + "/config.json"))
         try (hostNamespaces() + joined).write(toFile: data + "/hostns", atomically: true, encoding: .utf8)
@@ -87,14 +96,25 @@ struct ConformanceTests {
         // A cut-short fixture without /proc or /dev gets runc's defaults first, as its engine's
         // full config has them.
         let have = Set(mounts.compactMap { $0["destination"] as? String })
-        mounts = (Harness.defaultSpec["mounts"] as? [[String: Any]] ?? []).filter { !have.contains($0["destination"] as? String ?? "") } + mounts
+        mounts =
+            (Harness.defaultSpec["mounts"] as? [[String: Any]] ?? []).filter {
+                !have.contains($0["destination"] as? String ?? "")
+            } + mounts
         c["mounts"] = mounts
         var l = c["linux"] as? [String: Any] ?? [:]
         l["mountLabel"] = nil
         // The fixtures' profiles are cut short; a real engine's allows what a program needs.
         if var sc = l["seccomp"] as? [String: Any] {
-            let special = (sc["syscalls"] as? [[String: Any]] ?? []).filter { $0["action"] as? String != "SCMP_ACT_ALLOW" }
-            sc["syscalls"] = [["names": try Harness.syscallNames(except: Harness.dockerDenied.union(["clone3"])), "action": "SCMP_ACT_ALLOW"]] + special
+            let special = (sc["syscalls"] as? [[String: Any]] ?? []).filter {
+                $0["action"] as? String != "SCMP_ACT_ALLOW"
+            }
+            sc["syscalls"] =
+                [
+                    [
+                        "names": try Harness.syscallNames(except: Harness.dockerDenied.union(["clone3"])),
+                        "action": "SCMP_ACT_ALLOW",
+                    ]
+                ] + special
             l["seccomp"] = sc
         }
         l["cgroupsPath"] = nil
@@ -128,20 +148,28 @@ struct ConformanceTests {
         let s = try Sandbox()
         s.process["user"] = ["uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 0o027]
         let caps = ["CAP_NET_BIND_SERVICE", "CAP_KILL"]
-        s.process["capabilities"] = ["bounding": caps + ["CAP_CHOWN"], "effective": caps, "permitted": caps, "inheritable": caps, "ambient": ["CAP_NET_BIND_SERVICE"]]
+        s.process["capabilities"] = [
+            "bounding": caps + ["CAP_CHOWN"], "effective": caps, "permitted": caps, "inheritable": caps,
+            "ambient": ["CAP_NET_BIND_SERVICE"],
+        ]
         try Self.conform(s)
     }
 
     @Test func rootWithFewCapabilities() throws {
         let s = try Sandbox()
-        s.process["capabilities"] = ["bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN", "CAP_KILL"]]
+        s.process["capabilities"] = [
+            "bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN", "CAP_KILL"],
+        ]
         try Self.conform(s)
     }
 
     @Test func rlimitsNoNewPrivilegesOomScore() throws {
         let s = try Sandbox()
-        s.process["rlimits"] = [["type": "RLIMIT_NOFILE", "soft": 512, "hard": 1000], ["type": "RLIMIT_NPROC", "soft": 300, "hard": 400],
-                                ["type": "RLIMIT_CORE", "soft": 0, "hard": 0], ["type": "RLIMIT_STACK", "soft": 4_194_304, "hard": 8_388_608]]
+        s.process["rlimits"] = [
+            ["type": "RLIMIT_NOFILE", "soft": 512, "hard": 1000], ["type": "RLIMIT_NPROC", "soft": 300, "hard": 400],
+            ["type": "RLIMIT_CORE", "soft": 0, "hard": 0],
+            ["type": "RLIMIT_STACK", "soft": 4_194_304, "hard": 8_388_608],
+        ]
         s.process["noNewPrivileges"] = false
         s.process["oomScoreAdj"] = 500
         try Self.conform(s)
@@ -155,7 +183,9 @@ struct ConformanceTests {
         l["personality"] = ["domain": "LINUX32"]
         s.linux = l
         let r = try Self.conform(s)
-        for field in ["process.scheduler.policy", "process.scheduler.nice", "process.ioPriority", "linux.personality.domain"] {
+        for field in [
+            "process.scheduler.policy", "process.scheduler.nice", "process.ioPriority", "linux.personality.domain",
+        ] {
             #expect(r.stdout.contains("- " + field), "\(field) was not checked:\n\(r.stdout)")
         }
     }
@@ -175,11 +205,23 @@ struct ConformanceTests {
         try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
         var mounts = s.config["mounts"] as? [[String: Any]] ?? []
         mounts += [
-            ["destination": "/data/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "noexec", "mode=0700", "uid=1000", "gid=1000", "size=1m"]],
-            ["destination": "/data/rotmp", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "noatime", "mode=1777"]],
-            ["destination": "/data/bind", "type": "bind", "source": host, "options": ["rbind", "ro", "nosuid", "noexec", "rprivate"]],
+            [
+                "destination": "/data/tmp", "type": "tmpfs", "source": "tmpfs",
+                "options": ["nosuid", "nodev", "noexec", "mode=0700", "uid=1000", "gid=1000", "size=1m"],
+            ],
+            [
+                "destination": "/data/rotmp", "type": "tmpfs", "source": "tmpfs",
+                "options": ["ro", "noatime", "mode=1777"],
+            ],
+            [
+                "destination": "/data/bind", "type": "bind", "source": host,
+                "options": ["rbind", "ro", "nosuid", "noexec", "rprivate"],
+            ],
             ["destination": "/data/slave", "type": "bind", "source": host, "options": ["bind", "rslave"]],
-            ["destination": "/data/q", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "nodev", "noexec"]],
+            [
+                "destination": "/data/q", "type": "mqueue", "source": "mqueue",
+                "options": ["nosuid", "nodev", "noexec"],
+            ],
         ]
         s.config["mounts"] = mounts
         try Self.conform(s)
@@ -203,10 +245,17 @@ struct ConformanceTests {
     @Test func devices() throws {
         let s = try Sandbox()
         var l = s.linux
-        l["devices"] = [["path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o600, "uid": 1, "gid": 2],
-                        ["path": "/dev/sda-test", "type": "b", "major": 8, "minor": 0, "fileMode": 0o640],
-                        ["path": "/dev/myfifo", "type": "p", "fileMode": 0o622]]
-        l["resources"] = ["devices": [["allow": false, "access": "rwm"], ["allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"]]]
+        l["devices"] = [
+            ["path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o600, "uid": 1, "gid": 2],
+            ["path": "/dev/sda-test", "type": "b", "major": 8, "minor": 0, "fileMode": 0o640],
+            ["path": "/dev/myfifo", "type": "p", "fileMode": 0o622],
+        ]
+        l["resources"] = [
+            "devices": [
+                ["allow": false, "access": "rwm"],
+                ["allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"],
+            ]
+        ]
         s.linux = l
         try Self.conform(s)
     }
@@ -214,7 +263,10 @@ struct ConformanceTests {
     @Test func namespacedSysctls() throws {
         let s = try Sandbox()
         var l = s.linux
-        l["sysctl"] = ["kernel.shmmax": "4096000", "kernel.msgmax": "16384", "net.ipv4.ip_forward": "1", "net.ipv4.ip_local_port_range": "2000 3000"]
+        l["sysctl"] = [
+            "kernel.shmmax": "4096000", "kernel.msgmax": "16384", "net.ipv4.ip_forward": "1",
+            "net.ipv4.ip_local_port_range": "2000 3000",
+        ]
         s.linux = l
         try Self.conform(s)
     }
@@ -236,14 +288,23 @@ struct ConformanceTests {
         ns += [["type": "cgroup"], ["type": "time"]]
         l["namespaces"] = ns
         l["timeOffsets"] = ["monotonic": ["secs": 86400, "nanosecs": 0], "boottime": ["secs": 3600, "nanosecs": 500]]
-        l["resources"] = ["pids": ["limit": 64], "memory": ["limit": 64 << 20], "cpu": ["shares": 512, "quota": 20000, "period": 100000]]
+        l["resources"] = [
+            "pids": ["limit": 64], "memory": ["limit": 64 << 20],
+            "cpu": ["shares": 512, "quota": 20000, "period": 100000],
+        ]
         s.linux = l
         var mounts = s.config["mounts"] as? [[String: Any]] ?? []
-        mounts.append(["destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]])
+        mounts.append([
+            "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+            "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
+        ])
         s.config["mounts"] = mounts
         let r = try Self.conform(s)
-        for field in ["linux.resources.pids.limit", "linux.resources.memory.limit", "linux.resources.cpu", "linux.timeOffsets.monotonic",
-                      "linux.timeOffsets.boottime", "linux.namespaces time is new", "cgroup namespace rooted"] {
+        for field in [
+            "linux.resources.pids.limit", "linux.resources.memory.limit", "linux.resources.cpu",
+            "linux.timeOffsets.monotonic",
+            "linux.timeOffsets.boottime", "linux.namespaces time is new", "cgroup namespace rooted",
+        ] {
             #expect(r.stdout.contains("- " + field), "\(field) was not checked:\n\(r.stdout)")
         }
     }
@@ -262,7 +323,9 @@ struct ConformanceTests {
         let pid = (s.state(holder)["pid"] as? Int) ?? 0
         #expect(pid > 0)
         var l = s.linux
-        l["namespaces"] = (l["namespaces"] as? [[String: Any]] ?? []).map { $0["type"] as? String == "network" ? ["type": "network", "path": "/proc/\(pid)/ns/net"] : $0 }
+        l["namespaces"] = (l["namespaces"] as? [[String: Any]] ?? []).map {
+            $0["type"] as? String == "network" ? ["type": "network", "path": "/proc/\(pid)/ns/net"] : $0
+        }
         s.linux = l
         var st = stat()
         #expect(stat("/proc/\(pid)/ns/net", &st) == 0)
@@ -282,8 +345,10 @@ struct ConformanceTests {
     @Test func seccompFilterMode() throws {
         let s = try Sandbox()
         var l = s.linux
-        l["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
-                        "syscalls": [["names": ["kexec_load", "open_by_handle_at"], "action": "SCMP_ACT_ERRNO"]]]
+        l["seccomp"] = [
+            "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [["names": ["kexec_load", "open_by_handle_at"], "action": "SCMP_ACT_ERRNO"]],
+        ]
         s.linux = l
         s.process["noNewPrivileges"] = true
         try Self.conform(s)
@@ -308,7 +373,9 @@ struct ConformanceTests {
         let out = try String(contentsOfFile: outPath, encoding: .utf8).replacingOccurrences(of: "\r", with: "")
         let lines = out.split(separator: "\n")
         #expect(!lines.contains { $0.hasPrefix("not ok") }, "\(lines.filter { $0.hasPrefix("not ok") })")
-        #expect(out.contains("ok") && out.contains("- process.consoleSize") && out.contains("- process.terminal: /dev/console is the pty"), "\(out.prefix(600))")
+        #expect(
+            out.contains("ok") && out.contains("- process.consoleSize")
+                && out.contains("- process.terminal: /dev/console is the pty"), "\(out.prefix(600))")
         #expect(lines.filter { $0.hasPrefix("ok ") }.count >= 40)
     }
 
@@ -317,16 +384,19 @@ struct ConformanceTests {
     @Test func checkerCatchesAMismatch() throws {
         let s = try Sandbox()
         s.config["hostname"] = "applied"
-        let r = try Self.conform(s, seen: { c in
-            var c = c
-            c["hostname"] = "claimed"
-            var p = c["process"] as? [String: Any] ?? [:]
-            p["oomScoreAdj"] = 321
-            c["process"] = p
-            return c
-        }, expectPass: false)
+        let r = try Self.conform(
+            s,
+            seen: { c in
+                var c = c
+                c["hostname"] = "claimed"
+                var p = c["process"] as? [String: Any] ?? [:]
+                p["oomScoreAdj"] = 321
+                c["process"] = p
+                return c
+            }, expectPass: false)
         #expect(r.code == 1)
-        #expect(r.stdout.contains("not ok") && r.stdout.contains("hostname: expected claimed, got applied"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains("not ok") && r.stdout.contains("hostname: expected claimed, got applied"), "\(r.stdout)")
         #expect(r.stdout.contains("process.oomScoreAdj: expected 321"), "\(r.stdout)")
     }
 }

@@ -21,7 +21,9 @@ struct CrashSafetyTests {
         try p.run()
         // Wait until the create has started (or the delay passed), then kill it mid-way.
         let deadline = Date().addingTimeInterval(delay == 0 ? 0.5 : delay)
-        while Date() < deadline && !FileManager.default.fileExists(atPath: s.root + "/" + id + "/state.json") { usleep(500) }
+        while Date() < deadline && !FileManager.default.fileExists(atPath: s.root + "/" + id + "/state.json") {
+            usleep(500)
+        }
         usleep(UInt32(delay * 1_000_000))
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()

@@ -20,7 +20,9 @@ struct ErrorTests {
         #expect(r.stderr.contains(contains), "stderr: \(r.stderr)")
         let lines = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
         #expect(lines.count == 1, "a failed create logs exactly one line (podman parses the file as one object)")
-        if let line = lines.first, let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String] {
+        if let line = lines.first,
+            let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+        {
             #expect(Set(obj.keys) == ["level", "msg", "time"])
             #expect(obj["level"] == "error" && (obj["msg"] ?? "").contains(contains))
             #expect(ISO8601DateFormatter().date(from: obj["time"] ?? "") != nil, "time is RFC 3339")
@@ -37,7 +39,8 @@ struct ErrorTests {
 
     @Test func badJSON() throws {
         let s = try Sandbox()
-        try "{\"ociVersion\": \"1.0.2\", \"process\": {".write(toFile: s.bundle + "/config.json", atomically: true, encoding: .utf8)
+        try "{\"ociVersion\": \"1.0.2\", \"process\": {".write(
+            toFile: s.bundle + "/config.json", atomically: true, encoding: .utf8)
         try expectFailure(s, "config.json", bundle: s.bundle)
     }
 
@@ -143,7 +146,10 @@ struct ErrorTests {
         var mounts = s.config["mounts"] as? [[String: Any]] ?? []
         mounts.append(["destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["notanoption=1"]])
         s.config["mounts"] = mounts
-        try expectFailure(s, "mounts[7] (tmpfs on \"/x\"): fsconfig notanoption=1 /x: invalid argument (kernel: tmpfs: Unknown parameter 'notanoption')")
+        try expectFailure(
+            s,
+            "mounts[7] (tmpfs on \"/x\"): fsconfig notanoption=1 /x: invalid argument (kernel: tmpfs: Unknown parameter 'notanoption')"
+        )
     }
 
     @Test func invalidIDAndUsage() throws {

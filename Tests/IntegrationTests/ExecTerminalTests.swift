@@ -11,7 +11,9 @@ struct ExecTerminalTests {
         #expect(r.code == 0, "\(r.stderr)")
         let rep = Sandbox.parse(r.stdout)
         #expect(rep["hostname"] == "exec-host")
-        #expect(rep["pid"] != "1" && Int(rep["pid"] ?? "") ?? 0 < 100, "in the container's pid namespace: \(rep["pid"] ?? "")")
+        #expect(
+            rep["pid"] != "1" && Int(rep["pid"] ?? "") ?? 0 < 100,
+            "in the container's pid namespace: \(rep["pid"] ?? "")")
         #expect((rep["cgroup"] ?? "").contains(id), "in the container's cgroup")
         #expect(rep["fds"] == "0,1,2")
         #expect(rep["CapInh"] == "0000000000000000" && rep["nnp"] == "1")
@@ -21,15 +23,21 @@ struct ExecTerminalTests {
     @Test func execFlags() throws {
         let s = try Sandbox()
         let id = try s.startDetached("exf")
-        let r = s.swrun(["exec", "--user", "1000:1000", "--additional-gids", "7", "--cwd", "/tmp", "--env", "A=b", id, "/bin/swrun-probe", "report"])
+        let r = s.swrun([
+            "exec", "--user", "1000:1000", "--additional-gids", "7", "--cwd", "/tmp", "--env", "A=b", id,
+            "/bin/swrun-probe", "report",
+        ])
         let rep = Sandbox.parse(r.stdout)
-        #expect(rep["uid"] == "1000" && rep["gid"] == "1000" && rep["groups"] == "7" && rep["cwd"] == "/tmp", "\(r.stderr)")
+        #expect(
+            rep["uid"] == "1000" && rep["gid"] == "1000" && rep["groups"] == "7" && rep["cwd"] == "/tmp", "\(r.stderr)")
         let named = Sandbox.parse(s.swrun(["exec", "--user", "alice", id, "/bin/swrun-probe", "report"]).stdout)
         #expect(named["uid"] == "1000" && named["gid"] == "1000")
         #expect(s.swrun(["exec", "--user", "1000x", id, "/bin/true"]).code != 0, "user specs are parsed strictly")
         // CVE-2022-29162: --cap never reaches the inheritable set.
         let caps = Sandbox.parse(s.swrun(["exec", "--cap", "CAP_SYS_ADMIN", id, "/bin/swrun-probe", "report"]).stdout)
-        #expect(caps["CapEff"] == "0000000020200420" && caps["CapInh"] == "0000000000000000" && caps["CapAmb"] == "0000000000000000")
+        #expect(
+            caps["CapEff"] == "0000000020200420" && caps["CapInh"] == "0000000000000000"
+                && caps["CapAmb"] == "0000000000000000")
         let env = s.swrun(["exec", "--env", "A=b", id, "/bin/swrun-probe", "env"]).stdout
         #expect(env.contains("A=b\n") && env.contains("HOME=/root"))
         let missing = s.swrun(["exec", id, "nonexistent"])
@@ -42,8 +50,10 @@ struct ExecTerminalTests {
     func execCPUAffinity() throws {
         let s = try Sandbox()
         let id = try s.startDetached("aff")
-        var proc: [String: Any] = ["args": ["/bin/grep", "Cpus_allowed_list", "/proc/self/status"], "cwd": "/", "user": ["uid": 0, "gid": 0],
-                                   "env": ["PATH=/bin"], "execCPUAffinity": ["initial": "0", "final": "1"]]
+        var proc: [String: Any] = [
+            "args": ["/bin/grep", "Cpus_allowed_list", "/proc/self/status"], "cwd": "/", "user": ["uid": 0, "gid": 0],
+            "env": ["PATH=/bin"], "execCPUAffinity": ["initial": "0", "final": "1"],
+        ]
         let file = s.dir + "/process.json"
         try JSONSerialization.data(withJSONObject: proc).write(to: URL(fileURLWithPath: file))
         let r = s.swrun(["exec", "--process", file, id])
@@ -51,13 +61,17 @@ struct ExecTerminalTests {
         proc["execCPUAffinity"] = ["final": "1-x"]
         try JSONSerialization.data(withJSONObject: proc).write(to: URL(fileURLWithPath: file))
         let bad = s.swrun(["exec", "--process", file, id])
-        #expect(bad.code == 255 && bad.stderr.contains("exec failed: process.execCPUAffinity.final: invalid CPU list") && bad.stderr.contains("1-x"), "\(bad.stderr)")
+        #expect(
+            bad.code == 255 && bad.stderr.contains("exec failed: process.execCPUAffinity.final: invalid CPU list")
+                && bad.stderr.contains("1-x"), "\(bad.stderr)")
     }
 
     @Test func execProcessFileDetachedAndPidFile() throws {
         let s = try Sandbox()
         let id = try s.startDetached("exp")
-        let proc: [String: Any] = ["args": ["/bin/sleep", "30"], "cwd": "/", "user": ["uid": 0, "gid": 0], "env": ["PATH=/bin"]]
+        let proc: [String: Any] = [
+            "args": ["/bin/sleep", "30"], "cwd": "/", "user": ["uid": 0, "gid": 0], "env": ["PATH=/bin"],
+        ]
         let file = s.dir + "/process.json"
         try JSONSerialization.data(withJSONObject: proc).write(to: URL(fileURLWithPath: file))
         let pidFile = s.dir + "/exec.pid"
@@ -129,7 +143,8 @@ struct ExecTerminalTests {
         #expect(s.swrun(["start", id]).code == 0)
         let (p2, sock2, out2) = try s.probeServer("recvtty", "pidfd2")
         let pidFile = s.dir + "/e.pid"
-        #expect(s.swrun(["exec", "-d", "--pid-file", pidFile, "--pidfd-socket", sock2, id, "/bin/sleep", "30"]).code == 0)
+        #expect(
+            s.swrun(["exec", "-d", "--pid-file", pidFile, "--pidfd-socket", sock2, id, "/bin/sleep", "30"]).code == 0)
         p2.waitUntilExit()
         let epid = try String(contentsOfFile: pidFile, encoding: .utf8)
         #expect(try String(contentsOfFile: out2, encoding: .utf8) == "name=pidfd\npidfd.pid=\(epid)\n")
@@ -144,7 +159,8 @@ struct ExecTerminalTests {
         let (listener, host, out) = try s.probeServer("notify-listen", "host-notify")
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = host
-        #expect(Harness.run([Harness.binary, "--root", s.root, "create", "--bundle", s.bundle, id], env: env).code == 0)
+        #expect(
+            Harness.run([Harness.binary, "--root", s.root, "create", "--bundle", s.bundle, id], env: env).code == 0)
         let start = Harness.run([Harness.binary, "--root", s.root, "start", id], env: env, timeout: 20)
         #expect(start.code == 0, "\(start.stderr)")
         listener.waitUntilExit()
@@ -160,14 +176,22 @@ struct ExecTerminalTests {
         try s.writeConfig()
         var env = ProcessInfo.processInfo.environment
         env["LISTEN_FDS"] = "2"
-        let r = Harness.run(["/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname 5</etc/hostname; exec \"$@\"", "sh", Harness.binary, "--root", s.root, "run", "--bundle", s.bundle, id], env: env)
+        let r = Harness.run(
+            [
+                "/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname 5</etc/hostname; exec \"$@\"", "sh",
+                Harness.binary, "--root", s.root, "run", "--bundle", s.bundle, id,
+            ], env: env)
         let rep = Sandbox.parse(r.stdout)
         #expect(rep["fds"] == "0,1,2,3,4", "LISTEN_FDS fds pass, others do not: \(r.stdout) \(r.stderr)")
         s.args(["/bin/swrun-probe", "env"])
         let id2 = s.id("lfd")
         s.freshCgroup(id2)
         try s.writeConfig()
-        let e = Harness.run(["/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname; exec \"$@\"", "sh", Harness.binary, "--root", s.root, "run", "--bundle", s.bundle, id2], env: env)
+        let e = Harness.run(
+            [
+                "/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname; exec \"$@\"", "sh", Harness.binary, "--root",
+                s.root, "run", "--bundle", s.bundle, id2,
+            ], env: env)
         #expect(e.stdout.contains("LISTEN_FDS=2\n") && e.stdout.contains("LISTEN_PID=1\n"))
     }
 

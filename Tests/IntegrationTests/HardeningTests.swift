@@ -29,13 +29,16 @@ struct HardeningTests {
         s.process["capabilities"] = caps
         let id = try s.startDetached("dev", args: ["/bin/sleep", "60"])
         let made = s.swrun(["exec", id, "/bin/sh", "-c", "mknod /dev/blk b 7 0 && swrun-probe write /dev/blk"])
-        #expect(Self.first(made.stdout) == "EPERM", "a block device outside the default list must be refused: \(made.stdout) \(made.stderr)")
+        #expect(
+            Self.first(made.stdout) == "EPERM",
+            "a block device outside the default list must be refused: \(made.stdout) \(made.stderr)")
         let null = s.swrun(["exec", id, "swrun-probe", "write", "/dev/null"])
         #expect(Self.first(null.stdout) == "ok", "the default list still allows /dev/null: \(null.stdout)")
         // On this host's v1 devices hierarchy, the list itself is runc's.
         if let leaf = Sandbox.cgroupDirs(named: id).first(where: { $0.contains("/devices/") }) {
             let list = try String(contentsOfFile: leaf + "/devices.list", encoding: .utf8)
-            #expect(Set(list.split(separator: "\n").map(String.init)) == Self.runcDefaultDevices, "devices.list: \(list)")
+            #expect(
+                Set(list.split(separator: "\n").map(String.init)) == Self.runcDefaultDevices, "devices.list: \(list)")
         }
     }
 
@@ -45,7 +48,9 @@ struct HardeningTests {
     @Test func linuxDevicesDoNotWidenTheDevicePolicy() throws {
         let s = try Sandbox()
         var l = s.linux
-        l["devices"] = [["path": "/dev/loopx", "type": "b", "major": 7, "minor": 0, "fileMode": 0o660, "uid": 0, "gid": 0]]
+        l["devices"] = [
+            ["path": "/dev/loopx", "type": "b", "major": 7, "minor": 0, "fileMode": 0o660, "uid": 0, "gid": 0]
+        ]
         l["resources"] = ["devices": [["allow": false, "access": "rwm"]]]
         s.linux = l
         s.args(["/bin/sh", "-c", "swrun-probe stat /dev/loopx; swrun-probe write /dev/loopx; true"])
@@ -86,9 +91,14 @@ struct HardeningTests {
         s.config["mounts"] = mounts
         s.process["noNewPrivileges"] = true
         var l = s.linux
-        l["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1]]]
+        l["seccomp"] = [
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1]],
+        ]
         s.linux = l
-        s.config["hooks"] = ["startContainer": [["path": "/bin/busybox", "args": ["busybox", "mkdir", "/data/made-by-hook"]]]]
+        s.config["hooks"] = [
+            "startContainer": [["path": "/bin/busybox", "args": ["busybox", "mkdir", "/data/made-by-hook"]]]
+        ]
         s.args(["/bin/true"])
         _ = try s.runContainer()
         #expect(!FileManager.default.fileExists(atPath: vol + "/made-by-hook"), "the hook ran outside the profile")
@@ -125,17 +135,23 @@ struct HardeningTests {
     @Test func seccompNotifyOnWriteIsRefused() throws {
         let s = try Sandbox()
         var l = s.linux
-        l["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "listenerPath": s.dir + "/agent.sock",
-                        "syscalls": [["names": ["read", "write"], "action": "SCMP_ACT_NOTIFY"]]]
+        l["seccomp"] = [
+            "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": s.dir + "/agent.sock",
+            "syscalls": [["names": ["read", "write"], "action": "SCMP_ACT_NOTIFY"]],
+        ]
         s.linux = l
         let r = try s.runContainer()
         #expect(r.code == 1)
-        #expect(r.stderr.contains("linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for the write syscall"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+            "\(r.stderr)")
         l["seccomp"] = ["defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": s.dir + "/agent.sock"]
         s.linux = l
         let d = try s.runContainer()
         #expect(d.code == 1)
-        #expect(d.stderr.contains("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as the default action"), "\(d.stderr)")
+        #expect(
+            d.stderr.contains("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as the default action"),
+            "\(d.stderr)")
     }
 
     /// Kubernetes' Bidirectional propagation: an rshared volume propagates both ways, and
@@ -158,22 +174,24 @@ struct HardeningTests {
         try s.writeConfig()
         let sw = "\(Harness.binary) --root \(s.root)"
         let script = """
-        set -u
-        mount --bind \(vol) \(vol) && mount --make-shared \(vol) || exit 90
-        \(sw) run -d --bundle \(s.bundle) \(id) || exit 91
-        \(sw) exec --cap CAP_SYS_ADMIN \(id) mount -t tmpfs inner /vol/fromcontainer || exit 92
-        grep -q " \(vol)/fromcontainer " /proc/self/mountinfo && echo CONTAINER-TO-HOST
-        mount -t tmpfs outer \(vol)/fromhost || exit 93
-        \(sw) exec \(id) grep -q " /vol/fromhost " /proc/self/mountinfo && echo HOST-TO-CONTAINER
-        \(sw) exec \(id) awk '$5 == "/" { print "ROOT " $0 }' /proc/self/mountinfo
-        \(sw) delete -f \(id)
-        """
+            set -u
+            mount --bind \(vol) \(vol) && mount --make-shared \(vol) || exit 90
+            \(sw) run -d --bundle \(s.bundle) \(id) || exit 91
+            \(sw) exec --cap CAP_SYS_ADMIN \(id) mount -t tmpfs inner /vol/fromcontainer || exit 92
+            grep -q " \(vol)/fromcontainer " /proc/self/mountinfo && echo CONTAINER-TO-HOST
+            mount -t tmpfs outer \(vol)/fromhost || exit 93
+            \(sw) exec \(id) grep -q " /vol/fromhost " /proc/self/mountinfo && echo HOST-TO-CONTAINER
+            \(sw) exec \(id) awk '$5 == "/" { print "ROOT " $0 }' /proc/self/mountinfo
+            \(sw) delete -f \(id)
+            """
         let r = Harness.run(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script])
         #expect(r.code == 0, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("CONTAINER-TO-HOST"), "a mount made in the container reaches the host: \(r.stdout)")
         #expect(r.stdout.contains("HOST-TO-CONTAINER"), "a mount made on the host reaches the container: \(r.stdout)")
         let rootLine = r.stdout.split(separator: "\n").first { $0.hasPrefix("ROOT ") } ?? ""
-        #expect(rootLine.contains("shared:") && !rootLine.contains("master:"), "the container's root is shared, not a slave: \(rootLine)")
+        #expect(
+            rootLine.contains("shared:") && !rootLine.contains("master:"),
+            "the container's root is shared, not a slave: \(rootLine)")
     }
 
     /// --pid-file replaces only a regular file or nothing: a device node, a FIFO or a
@@ -226,7 +244,9 @@ struct HardeningTests {
         #expect(g.stderr.contains("process.user.additionalGids[0]: 4294967295 is out of range"), "\(g.stderr)")
         s.process["user"] = ["uid": 1000, "gid": 1000]
         let id = try s.startDetached("ids", args: ["/bin/sleep", "60"])
-        for args in [["--user", "4294967295"], ["--user", "0:4294967295"], ["--user", "2147483648"], ["-g", "4294967295"]] {
+        for args in [
+            ["--user", "4294967295"], ["--user", "0:4294967295"], ["--user", "2147483648"], ["-g", "4294967295"],
+        ] {
             let r = s.swrun(["exec"] + args + [id, "/bin/id", "-u"])
             #expect(r.code != 0, "exec \(args) must be refused: \(r.stdout)")
             #expect(!r.stdout.contains("0"), "\(r.stdout)")
@@ -252,7 +272,9 @@ struct HardeningTests {
         let pureV2 = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
         let expected = pureV2 ? "unified[\"cgroup.procs\"]" : "cannot use unified on cgroup v1"
         #expect(r.stderr.contains(expected), "\(r.stderr)")
-        #expect(try String(contentsOfFile: "/proc/\(victim.processIdentifier)/cgroup", encoding: .utf8) == before, "the host process did not move")
+        #expect(
+            try String(contentsOfFile: "/proc/\(victim.processIdentifier)/cgroup", encoding: .utf8) == before,
+            "the host process did not move")
         #expect(victim.isRunning)
     }
 
@@ -267,7 +289,9 @@ struct HardeningTests {
         let r = try s.runContainer()
         #expect(r.code == 1)
         #expect(r.stderr.contains("not an absolute path, or a symlink"), "\(r.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: target).isEmpty, "no dev/, proc/ or sys/ made in the symlink's target")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: target).isEmpty,
+            "no dev/, proc/ or sys/ made in the symlink's target")
     }
 
     /// A relative --root is the caller's: the container is found again from the same
@@ -282,11 +306,11 @@ struct HardeningTests {
         try s.writeConfig()
         let sw = Harness.binary
         let script = """
-        cd \(cwd) && \(sw) --root relstate run -d --bundle \(s.bundle) \(id) || exit 90
-        \(sw) --root relstate state \(id) | grep -q '"status": "running"' && echo FOUND
-        test -d \(cwd)/relstate/\(id) && echo IN-CALLER-DIR
-        \(sw) --root relstate delete -f \(id) && test ! -e \(cwd)/relstate/\(id) && echo DELETED
-        """
+            cd \(cwd) && \(sw) --root relstate run -d --bundle \(s.bundle) \(id) || exit 90
+            \(sw) --root relstate state \(id) | grep -q '"status": "running"' && echo FOUND
+            test -d \(cwd)/relstate/\(id) && echo IN-CALLER-DIR
+            \(sw) --root relstate delete -f \(id) && test ! -e \(cwd)/relstate/\(id) && echo DELETED
+            """
         let r = Harness.run(["/bin/sh", "-c", script])
         #expect(r.stdout.contains("FOUND"), "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("IN-CALLER-DIR"), "\(r.stdout)")
@@ -308,7 +332,9 @@ struct HardeningTests {
         case "mount":
             s.config["mounts"] = [["destination": "/mnt" + nul + "x", "type": "tmpfs", "source": "tmpfs"]]
             expected = "mounts[0].destination: contains a NUL byte"
-        case "hook": s.config["hooks"] = ["poststop": [["path": "/bin/true" + nul + "x"]]]; expected = "hooks.poststop[0].path: contains a NUL byte"
+        case "hook":
+            s.config["hooks"] = ["poststop": [["path": "/bin/true" + nul + "x"]]];
+            expected = "hooks.poststop[0].path: contains a NUL byte"
         case "arch":
             var l = s.linux
             l["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64" + nul]]

@@ -5,14 +5,17 @@ import Testing
 /// multi-threaded, and swrun forks). Each test gets its own state root, bundle and cgroup
 /// parent below the test runner's own cgroup.
 enum Harness {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static var binary: String {
-        ProcessInfo.processInfo.environment["SWRUN_BIN"] ?? packageRoot.appendingPathComponent(".build/release/swrun").path
+        ProcessInfo.processInfo.environment["SWRUN_BIN"]
+            ?? packageRoot.appendingPathComponent(".build/release/swrun").path
     }
 
     static var probe: String {
-        ProcessInfo.processInfo.environment["SWRUN_PROBE"] ?? packageRoot.appendingPathComponent(".build/probe/swrun-probe").path
+        ProcessInfo.processInfo.environment["SWRUN_PROBE"]
+            ?? packageRoot.appendingPathComponent(".build/probe/swrun-probe").path
     }
 
     static var isRoot: Bool { getuid() == 0 }
@@ -27,7 +30,9 @@ enum Harness {
         return list.isEmpty ? ["sh", "true", "cat", "echo", "ls", "sleep"] : list.filter { $0 != "busybox" }
     }()
 
-    static let busybox: String = ["/bin/busybox", "/usr/bin/busybox"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/bin/busybox"
+    static let busybox: String =
+        ["/bin/busybox", "/usr/bin/busybox"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        ?? "/bin/busybox"
 
     nonisolated(unsafe) static let defaultSpec: [String: Any] = {
         let dir = NSTemporaryDirectory() + "swrun-spec-\(getpid())-\(UUID().uuidString)"
@@ -40,7 +45,10 @@ enum Harness {
 
     /// What docker's default profile denies (in spirit): the rest of x86_64's syscalls are
     /// allowed by the docker-style profiles of the tests.
-    static let dockerDenied: Set<String> = ["acct", "add_key", "bpf", "kexec_load", "keyctl", "mount", "umount2", "pivot_root", "reboot", "swapon", "swapoff"]
+    static let dockerDenied: Set<String> = [
+        "acct", "add_key", "bpf", "kexec_load", "keyctl", "mount", "umount2", "pivot_root", "reboot", "swapon",
+        "swapoff",
+    ]
 
     /// Every x86_64 syscall name the kernel headers know, minus `except`.
     static func syscallNames(except: Set<String>) throws -> [String] {
@@ -72,7 +80,10 @@ enum Harness {
 
     /// Runs a command; `extraFd` is inherited as fd 3 when given.
     @discardableResult
-    static func run(_ argv: [String], stdin: String? = nil, env: [String: String]? = nil, extraFd: FileHandle? = nil, timeout: TimeInterval = 60) -> Result {
+    static func run(
+        _ argv: [String], stdin: String? = nil, env: [String: String]? = nil, extraFd: FileHandle? = nil,
+        timeout: TimeInterval = 60
+    ) -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: argv[0])
         p.arguments = Array(argv.dropFirst())
@@ -85,7 +96,9 @@ enum Harness {
             try? FileManager.default.removeItem(atPath: base + ".out")
             try? FileManager.default.removeItem(atPath: base + ".err")
         }
-        guard let out = FileHandle(forWritingAtPath: base + ".out"), let err = FileHandle(forWritingAtPath: base + ".err") else {
+        guard let out = FileHandle(forWritingAtPath: base + ".out"),
+            let err = FileHandle(forWritingAtPath: base + ".err")
+        else {
             return Result(code: -1, stdout: "", stderr: "cannot create output files")
         }
         p.standardOutput = out
@@ -105,7 +118,9 @@ enum Harness {
         p.waitUntilExit()
         let outData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data()
         let errData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
-        return Result(code: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            code: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 }
 
@@ -133,7 +148,8 @@ final class Sandbox {
             try fm.createSymbolicLink(atPath: rootfs + "/bin/" + applet, withDestinationPath: "busybox")
         }
         try fm.copyItem(atPath: Harness.probe, toPath: rootfs + "/bin/swrun-probe")
-        try "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n".write(toFile: rootfs + "/etc/passwd", atomically: true, encoding: .utf8)
+        try "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\n".write(
+            toFile: rootfs + "/etc/passwd", atomically: true, encoding: .utf8)
         try "root:x:0:\nalice:x:1000:\n".write(toFile: rootfs + "/etc/group", atomically: true, encoding: .utf8)
         config = Harness.defaultSpec
         process["terminal"] = false
@@ -180,7 +196,9 @@ final class Sandbox {
     func freshCgroup(_ id: String) { linux["cgroupsPath"] = "\(cgroupParent)/\(id)" }
 
     @discardableResult
-    func swrun(_ args: [String], stdin: String? = nil, extraFd: FileHandle? = nil, log: String? = nil, format: String? = nil) -> Harness.Result {
+    func swrun(
+        _ args: [String], stdin: String? = nil, extraFd: FileHandle? = nil, log: String? = nil, format: String? = nil
+    ) -> Harness.Result {
         var argv = [Harness.binary, "--root", root]
         if let log { argv += ["--log", log] }
         if let format { argv += ["--log-format", format] }
@@ -208,7 +226,8 @@ final class Sandbox {
     static func underTerminal(_ command: String) -> Harness.Result {
         let quoted = "'" + command.replacingOccurrences(of: "'", with: "'\\''") + "'"
         let fifo = NSTemporaryDirectory() + "swrun-tty-\(UUID().uuidString.prefix(8))"
-        let script = "mkfifo \(fifo) && { sleep 600 > \(fifo) & keeper=$!; /usr/bin/script -qec \(quoted) /dev/null < \(fifo); rc=$?; kill $keeper; rm -f \(fifo); exit $rc; }"
+        let script =
+            "mkfifo \(fifo) && { sleep 600 > \(fifo) & keeper=$!; /usr/bin/script -qec \(quoted) /dev/null < \(fifo); rc=$?; kill $keeper; rm -f \(fifo); exit $rc; }"
         return Harness.run(["/bin/sh", "-c", script], timeout: 60)
     }
 

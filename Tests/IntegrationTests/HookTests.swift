@@ -5,7 +5,10 @@ import Testing
 struct HookTests {
     /// A hook script that appends its kind, its argv and its stdin (the state JSON) to a log.
     func hook(_ s: Sandbox, _ kind: String, extra: String = "") -> [String: Any] {
-        ["path": "/bin/sh", "args": ["sh", "-c", "echo \(kind) $(cat) >> \(s.dir)/hooks.log\(extra)"], "env": ["HOOKENV=1"]]
+        [
+            "path": "/bin/sh", "args": ["sh", "-c", "echo \(kind) $(cat) >> \(s.dir)/hooks.log\(extra)"],
+            "env": ["HOOKENV=1"],
+        ]
     }
 
     @Test func allSixKindsRunInOrderWithState() throws {
@@ -13,8 +16,12 @@ struct HookTests {
         s.args(["/bin/true"])
         s.config["hooks"] = [
             "prestart": [hook(s, "prestart")], "createRuntime": [hook(s, "createRuntime")],
-            "createContainer": [["path": Harness.busybox, "args": ["sh", "-c", "echo createContainer $(cat) >> \(s.dir)/hooks.log"]]],
-            "startContainer": [["path": "/bin/sh", "args": ["sh", "-c", "echo startContainer $(cat) >> /tmp/start.log"]]],
+            "createContainer": [
+                ["path": Harness.busybox, "args": ["sh", "-c", "echo createContainer $(cat) >> \(s.dir)/hooks.log"]]
+            ],
+            "startContainer": [
+                ["path": "/bin/sh", "args": ["sh", "-c", "echo startContainer $(cat) >> /tmp/start.log"]]
+            ],
             "poststart": [hook(s, "poststart")], "poststop": [hook(s, "poststop")],
         ]
         s.config["root"] = ["path": "rootfs", "readonly": false]
@@ -26,7 +33,9 @@ struct HookTests {
         #expect(kinds == ["prestart", "createRuntime", "createContainer", "poststart", "poststop"])
         #expect(log.contains("\"id\":\"\(id)\"") && log.contains("\"bundle\":\"\(s.bundle)\""))
         let prestart = log.split(separator: "\n").first { $0.hasPrefix("prestart ") } ?? ""
-        #expect(prestart.contains("\"status\":\"created\""), "prestart sees the container created (runtime-tools' hooks_stdin): \(prestart)")
+        #expect(
+            prestart.contains("\"status\":\"created\""),
+            "prestart sees the container created (runtime-tools' hooks_stdin): \(prestart)")
         #expect(log.contains("\"status\":\"stopped\""))
         // startContainer runs inside the container (its filesystem)
         let start = try String(contentsOfFile: s.rootfs + "/tmp/start.log", encoding: .utf8)

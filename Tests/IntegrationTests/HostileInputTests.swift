@@ -8,13 +8,19 @@ import Testing
 struct HostileInputTests {
     /// create with the sandbox's config (or `bundle`): exit 1, the message on stderr, one
     /// JSON line in the log, nothing left, within `seconds`.
-    func refuses(_ s: Sandbox, _ message: String, bundle: String? = nil, extra: [String] = [], seconds: Double = 10) throws {
+    func refuses(_ s: Sandbox, _ message: String, bundle: String? = nil, extra: [String] = [], seconds: Double = 10)
+        throws
+    {
         let id = s.id("h")
         s.freshCgroup(id)
         if bundle == nil { try s.writeConfig() }
         let log = s.dir + "/log-\(id).json"
         let started = Date()
-        let r = Harness.run([Harness.binary, "--root", s.root, "--log", log, "--log-format", "json", "create", "--bundle", bundle ?? s.bundle] + extra + [id], timeout: 60)
+        let r = Harness.run(
+            [
+                Harness.binary, "--root", s.root, "--log", log, "--log-format", "json", "create", "--bundle",
+                bundle ?? s.bundle,
+            ] + extra + [id], timeout: 60)
         #expect(Date().timeIntervalSince(started) < seconds, "took \(Date().timeIntervalSince(started)) s")
         #expect(r.code == 1, "exit \(r.code): \(r.stderr)")
         #expect(r.stderr.contains(message), "\(r.stderr)")
@@ -63,13 +69,15 @@ struct HostileInputTests {
         try s.writeConfig()
         let started = Date()
         let r = s.swrun(["create", "--bundle", s.bundle, id])
-        #expect(r.code == 1 && Date().timeIntervalSince(started) < 3, "\(Date().timeIntervalSince(started)) s: \(r.stderr)")
+        #expect(
+            r.code == 1 && Date().timeIntervalSince(started) < 3, "\(Date().timeIntervalSince(started)) s: \(r.stderr)")
         #expect(r.stderr.contains("create cgroup"), "\(r.stderr)")
     }
 
     @Test func tooManyMounts() throws {
         let s = try Sandbox()
-        s.config["mounts"] = Array(repeating: ["destination": "/tmp", "type": "tmpfs", "source": "tmpfs"] as [String: Any], count: 100_000)
+        s.config["mounts"] = Array(
+            repeating: ["destination": "/tmp", "type": "tmpfs", "source": "tmpfs"] as [String: Any], count: 100_000)
         try refuses(s, "mounts: 100000 entries, more than the 4096 swrun takes")
     }
 
@@ -77,15 +85,33 @@ struct HostileInputTests {
     /// create, fast, with the size (it used to compile for over a minute, then fail at start).
     @Test func seccompProfileTooLargeForTheKernel() throws {
         let s = try Sandbox()
-        let rules: [[String: Any]] = (0..<5000).map { ["names": ["getpgid"], "action": "SCMP_ACT_ERRNO", "args": [["index": 0, "value": $0, "op": "SCMP_CMP_EQ"]]] }
-        s.linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": rules]
-        try refuses(s, "linux.seccomp: 5000 rules for 1 architecture(s) cannot fit the kernel's limit of 4096 filter instructions", seconds: 5)
+        let rules: [[String: Any]] = (0..<5000).map {
+            [
+                "names": ["getpgid"], "action": "SCMP_ACT_ERRNO",
+                "args": [["index": 0, "value": $0, "op": "SCMP_CMP_EQ"]],
+            ]
+        }
+        s.linux["seccomp"] = [
+            "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": rules,
+        ]
+        try refuses(
+            s,
+            "linux.seccomp: 5000 rules for 1 architecture(s) cannot fit the kernel's limit of 4096 filter instructions",
+            seconds: 5)
     }
 
     /// Every seccomp rule is validated, also one whose action is the default action.
     @Test func seccompRuleEqualToTheDefaultIsStillValidated() throws {
         let s = try Sandbox()
-        s.linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "syscalls": [["names": ["getpgid"], "action": "SCMP_ACT_ALLOW", "args": [["index": 9, "value": 1, "op": "SCMP_CMP_EQ"]]]]]
+        s.linux["seccomp"] = [
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [
+                [
+                    "names": ["getpgid"], "action": "SCMP_ACT_ALLOW",
+                    "args": [["index": 9, "value": 1, "op": "SCMP_CMP_EQ"]],
+                ]
+            ],
+        ]
         try refuses(s, "linux.seccomp.syscalls[0].args[0].index: 9 is out of range 0..5")
     }
 
@@ -93,7 +119,10 @@ struct HostileInputTests {
     /// used again at once (it said "already exists" while state said it did not).
     @Test(arguments: 0..<3)
     func badHooksLeaveNothing(_ which: Int) throws {
-        let hook: [String: Any] = [["path": "relative/hook"], ["path": "/bin/true", "timeout": 0], ["path": "/bin/true", "timeout": 9_007_199_254_740_993]][which]
+        let hook: [String: Any] = [
+            ["path": "relative/hook"], ["path": "/bin/true", "timeout": 0],
+            ["path": "/bin/true", "timeout": 9_007_199_254_740_993],
+        ][which]
         let s = try Sandbox()
         for kind in ["poststop", "poststart"] {
             s.config["hooks"] = [kind: [hook]]
@@ -109,7 +138,8 @@ struct HostileInputTests {
     @Test(arguments: ["+0", "00", "010", "e", ".", "+-+", "0e", "1.", "-", ".5"])
     func invalidJSONNumbers(_ token: String) throws {
         let s = try Sandbox()
-        try "{\"ociVersion\": \"1.0.2\",\n \"process\": {\"user\": {\"uid\": \(token), \"gid\": 0}, \"cwd\": \"/\"}}".write(toFile: s.bundle + "/config.json", atomically: true, encoding: .utf8)
+        try "{\"ociVersion\": \"1.0.2\",\n \"process\": {\"user\": {\"uid\": \(token), \"gid\": 0}, \"cwd\": \"/\"}}"
+            .write(toFile: s.bundle + "/config.json", atomically: true, encoding: .utf8)
         try refuses(s, "invalid JSON at line 2", bundle: s.bundle)
     }
 
@@ -172,11 +202,19 @@ struct HostileInputTests {
 
     /// A limit the host will not grant reads as the field that asked for it (runc's words
     /// kept after it, since podman users search for them).
-    @Test(.enabled(if: { var l = rlimit(); getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &l); return l.rlim_max < 1_048_576 }()))
+    @Test(
+        .enabled(
+            if: {
+                var l = rlimit(); getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &l);
+                return l.rlim_max < 1_048_576
+            }()))
     func rlimitFailureNamesTheField() throws {
         let s = try Sandbox()
         s.process["rlimits"] = [["type": "RLIMIT_NOFILE", "soft": 1_048_576, "hard": 1_048_576]]
-        try refuses(s, "process.rlimits[0] (RLIMIT_NOFILE, soft 1048576, hard 1048576): error setting rlimit type 7: operation not permitted")
+        try refuses(
+            s,
+            "process.rlimits[0] (RLIMIT_NOFILE, soft 1048576, hard 1048576): error setting rlimit type 7: operation not permitted"
+        )
     }
 
     /// A failing prestart hook: one error line in --log (the init used to add "peer exited
@@ -197,7 +235,9 @@ struct HostileInputTests {
         s.freshCgroup(id)
         try s.writeConfig()
         let r = s.swrun(["create", "--bundle", s.bundle, id])
-        #expect(r.code == 1 && r.stderr.contains("unknown namespace type") && r.stderr.count < 1000, "\(r.stderr.count) bytes")
+        #expect(
+            r.code == 1 && r.stderr.contains("unknown namespace type") && r.stderr.count < 1000,
+            "\(r.stderr.count) bytes")
         let kill = s.swrun(["kill", id, "RTMIN+" + huge])
         #expect(kill.code == 1 && kill.stderr.count < 1000)
     }
@@ -216,9 +256,13 @@ struct HostileInputTests {
         }
         s.linux["resources"] = nil
         let id = try s.startDetached("trap", args: ["/bin/sleep", "60"])
-        for (args, message) in [(["kill", id, "RTMIN+2147483647"], "unknown signal"), (["update", "--memory", "1e30k", id], "invalid value"),
-                                (["update", "--memory", "infk", id], "invalid value"), (["events", "--interval", "1e300s", id], "invalid interval"),
-                                (["events", "--interval", "infs", id], "invalid interval")] {
+        for (args, message) in [
+            (["kill", id, "RTMIN+2147483647"], "unknown signal"),
+            (["update", "--memory", "1e30k", id], "invalid value"),
+            (["update", "--memory", "infk", id], "invalid value"),
+            (["events", "--interval", "1e300s", id], "invalid interval"),
+            (["events", "--interval", "infs", id], "invalid interval"),
+        ] {
             let r = s.swrun(args)
             #expect(r.code == 1 && r.stderr.contains(message), "\(args): exit \(r.code) \(r.stderr)")
         }

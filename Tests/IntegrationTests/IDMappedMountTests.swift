@@ -21,7 +21,9 @@ struct IDMappedMountTests {
         var mounts = s.config["mounts"] as? [[String: Any]] ?? []
         mounts.append(m)
         s.config["mounts"] = mounts
-        if let d = m["destination"] as? String { try FileManager.default.createDirectory(atPath: s.rootfs + d, withIntermediateDirectories: true) }
+        if let d = m["destination"] as? String {
+            try FileManager.default.createDirectory(atPath: s.rootfs + d, withIntermediateDirectories: true)
+        }
     }
 
     /// "uid:gid name" for each file of `dir`, from ls -ln.
@@ -38,15 +40,22 @@ struct IDMappedMountTests {
         try Self.mount(s, ["destination": "/idm", "type": "bind", "source": vol, "options": ["rbind", "idmap"]])
         try Self.mount(s, ["destination": "/plain", "type": "bind", "source": vol, "options": ["rbind"]])
         try Self.mount(s, ["destination": "/ro", "type": "bind", "source": vol, "options": ["rbind", "idmap", "ro"]])
-        let script = [Self.list.replacingOccurrences(of: "DIR", with: "/idm"), "echo --", Self.list.replacingOccurrences(of: "DIR", with: "/plain"),
-                      "echo --", "touch /idm/made-inside && echo made", "touch /ro/x 2>/dev/null || echo ro-refused",
-                      "grep ' /idm ' /proc/self/mountinfo | grep -c idmapped"].joined(separator: "; ")
+        let script = [
+            Self.list.replacingOccurrences(of: "DIR", with: "/idm"), "echo --",
+            Self.list.replacingOccurrences(of: "DIR", with: "/plain"),
+            "echo --", "touch /idm/made-inside && echo made", "touch /ro/x 2>/dev/null || echo ro-refused",
+            "grep ' /idm ' /proc/self/mountinfo | grep -c idmapped",
+        ].joined(separator: "; ")
         s.args(["/bin/sh", "-c", script])
         let r = try s.runContainer()
         let out = r.stdout.split(separator: "\n").map(String.init)
         #expect(r.code == 0, "\(r.stderr)")
-        #expect(out == ["0:0 root0", "0:0 sub", "1000:1000 u1000", "--", "65534:65534 root0", "65534:65534 sub", "65534:65534 u1000",
-                        "--", "made", "ro-refused", "1"], "\(r.stdout) \(r.stderr)")
+        #expect(
+            out == [
+                "0:0 root0", "0:0 sub", "1000:1000 u1000", "--", "65534:65534 root0", "65534:65534 sub",
+                "65534:65534 u1000",
+                "--", "made", "ro-refused", "1",
+            ], "\(r.stdout) \(r.stderr)")
         let st = try FileManager.default.attributesOfItem(atPath: vol + "/made-inside")
         #expect((st[.ownerAccountID] as? Int) == 0, "the container's root wrote as the volume's root: \(st)")
     }
@@ -57,9 +66,13 @@ struct IDMappedMountTests {
         let s = try Sandbox()
         UserNamespaceTests.userns(s)
         let vol = try Self.volume(s)
-        try Self.mount(s, ["destination": "/expl", "type": "bind", "source": vol, "options": ["rbind"],
-                           "uidMappings": [["containerID": 1000, "hostID": 100_000, "size": 1]],
-                           "gidMappings": [["containerID": 1000, "hostID": 100_000, "size": 1]]])
+        try Self.mount(
+            s,
+            [
+                "destination": "/expl", "type": "bind", "source": vol, "options": ["rbind"],
+                "uidMappings": [["containerID": 1000, "hostID": 100_000, "size": 1]],
+                "gidMappings": [["containerID": 1000, "hostID": 100_000, "size": 1]],
+            ])
         s.args(["/bin/sh", "-c", Self.list.replacingOccurrences(of: "DIR", with: "/expl")])
         let r = try s.runContainer()
         #expect(r.code == 0 && r.stdout == "65534:65534 root0\n65534:65534 sub\n0:0 u1000\n", "\(r.stdout) \(r.stderr)")
@@ -86,9 +99,13 @@ struct IDMappedMountTests {
     @Test func idmapWithoutAContainerUserNamespace() throws {
         let s = try Sandbox()
         let vol = try Self.volume(s)
-        try Self.mount(s, ["destination": "/expl", "type": "bind", "source": vol, "options": ["bind"],
-                           "uidMappings": [["containerID": 1000, "hostID": 0, "size": 1]],
-                           "gidMappings": [["containerID": 1000, "hostID": 0, "size": 1]]])
+        try Self.mount(
+            s,
+            [
+                "destination": "/expl", "type": "bind", "source": vol, "options": ["bind"],
+                "uidMappings": [["containerID": 1000, "hostID": 0, "size": 1]],
+                "gidMappings": [["containerID": 1000, "hostID": 0, "size": 1]],
+            ])
         s.args(["/bin/stat", "-c", "%u:%g", "/expl/u1000"])
         let r = try s.runContainer()
         #expect(r.code == 0 && r.stdout == "0:0\n", "\(r.stdout) \(r.stderr)")
@@ -107,17 +124,30 @@ struct IDMappedMountTests {
             expected = "mounts[7]: id-mapped mounts are only supported for bind mounts"
         case "noUserNamespace":
             try Self.mount(s, ["destination": "/v", "type": "bind", "source": vol, "options": ["rbind", "idmap"]])
-            expected = "mounts[7].options: idmap without uidMappings/gidMappings takes the container's user namespace, and there is none"
+            expected =
+                "mounts[7].options: idmap without uidMappings/gidMappings takes the container's user namespace, and there is none"
         case "halfMaps":
-            try Self.mount(s, ["destination": "/v", "type": "bind", "source": vol, "options": ["rbind"], "gidMappings": [["containerID": 0, "hostID": 1, "size": 1]]])
+            try Self.mount(
+                s,
+                [
+                    "destination": "/v", "type": "bind", "source": vol, "options": ["rbind"],
+                    "gidMappings": [["containerID": 0, "hostID": 1, "size": 1]],
+                ])
             expected = "mounts[7]: id-mapped mounts must have both uid and gid mappings specified"
         default:
-            try Self.mount(s, ["destination": "/v", "type": "bind", "source": vol, "options": ["rbind"],
-                               "uidMappings": [["containerID": 0, "hostID": 1, "size": 0]], "gidMappings": [["containerID": 0, "hostID": 1, "size": 1]]])
+            try Self.mount(
+                s,
+                [
+                    "destination": "/v", "type": "bind", "source": vol, "options": ["rbind"],
+                    "uidMappings": [["containerID": 0, "hostID": 1, "size": 0]],
+                    "gidMappings": [["containerID": 0, "hostID": 1, "size": 1]],
+                ])
             expected = "mounts[7].uidMappings[0].size: must be greater than 0"
         }
         let r = try s.runContainer()
         #expect(r.code == 1 && r.stderr.contains(expected), "\(r.stderr)")
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.root)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty)
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: s.root)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty
+        )
     }
 }

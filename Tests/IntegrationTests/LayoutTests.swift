@@ -14,7 +14,8 @@ struct LayoutTests {
         for line in Harness.run(["/usr/bin/readelf", "-sW", binary]).stdout.split(separator: "\n") {
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
             guard f.count >= 8, f[3] == "FUNC", let address = UInt64(f[1], radix: 16), address != 0,
-                  let size = UInt64(f[2]) else { continue }
+                let size = UInt64(f[2])
+            else { continue }
             if out[String(f[7])] == nil { out[String(f[7])] = (address, size) }
         }
         return out
@@ -23,7 +24,8 @@ struct LayoutTests {
     /// Start and size of a section of the binary.
     static func section(_ binary: String, _ name: String) -> (start: UInt64, size: UInt64)? {
         for line in Harness.run(["/usr/bin/readelf", "-SW", binary]).stdout.split(separator: "\n") {
-            let f = line.replacingOccurrences(of: "[ ", with: "[").split(separator: " ", omittingEmptySubsequences: true)
+            let f = line.replacingOccurrences(of: "[ ", with: "[").split(
+                separator: " ", omittingEmptySubsequences: true)
             if f.count > 5, f[1] == name, let start = UInt64(f[3], radix: 16), let size = UInt64(f[5], radix: 16) {
                 return (start, size)
             }
@@ -43,12 +45,15 @@ struct LayoutTests {
     @Test func runTouchesFewTextWindows() throws {
         let s = try Sandbox()
         let tool = s.dir + "/fntrace", entries = s.dir + "/entries", trace = s.dir + "/trace"
-        let cc = Harness.run(["/usr/bin/gcc", "-O2", "-o", tool, Harness.packageRoot.appendingPathComponent("layout/fntrace.c").path])
+        let cc = Harness.run([
+            "/usr/bin/gcc", "-O2", "-o", tool, Harness.packageRoot.appendingPathComponent("layout/fntrace.c").path,
+        ])
         try #require(cc.code == 0, "gcc: \(cc.stderr)")
         let symbols = Self.functions(Harness.binary)
         let text = try #require(Self.section(Harness.binary, ".text"), "no .text in \(Harness.binary)")
         let byAddress = Dictionary(symbols.values.map { ($0.address, $0.size) }, uniquingKeysWith: { a, _ in a })
-        try byAddress.keys.sorted().map { String($0, radix: 16) }.joined(separator: "\n").write(toFile: entries, atomically: true, encoding: .utf8)
+        try byAddress.keys.sorted().map { String($0, radix: 16) }.joined(separator: "\n").write(
+            toFile: entries, atomically: true, encoding: .utf8)
         s.args(["/bin/true"])
         let id = s.id("layout")
         s.freshCgroup(id)
@@ -66,6 +71,8 @@ struct LayoutTests {
             for w in ((address - text.start) >> 16)...((end - text.start) >> 16) { windows.insert(w) }
         }
         #expect(entered > 500, "the trace saw \(entered) functions")
-        #expect(windows.count <= 50, "a run enters \(entered) functions in \(windows.count) 64 KB windows of .text: run `make layout`")
+        #expect(
+            windows.count <= 50,
+            "a run enters \(entered) functions in \(windows.count) 64 KB windows of .text: run `make layout`")
     }
 }

@@ -10,13 +10,17 @@ struct LibraryTests {
     }
 
     @Test func workedExampleRunsContainers() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.example), "\(Self.example) is not built (make build)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.example), "\(Self.example) is not built (make build)")
         let s = try Sandbox()
         let r = Harness.run([Self.example, s.rootfs, s.root], timeout: 120)
         #expect(r.code == 0, "\(r.stdout) \(r.stderr)")
-        for line in ["hello from library", "run exit code: 0", "after create: created", "after start: running", "exec in library",
-                     "exec exit code: 3", "events until stopped: stats seen, now stopped",
-                     "bad id refused: kind usage, invalid container ID format", "missing container: kind notExist"] {
+        for line in [
+            "hello from library", "run exit code: 0", "after create: created", "after start: running",
+            "exec in library",
+            "exec exit code: 3", "events until stopped: stats seen, now stopped",
+            "bad id refused: kind usage, invalid container ID format", "missing container: kind notExist",
+        ] {
             #expect(r.stdout.contains(line + "\n"), "\(line): \(r.stdout) \(r.stderr)")
         }
         // Everything it made is gone: no state left but the protection's scratch directory.

@@ -4,7 +4,9 @@ import Testing
 @Suite("lifecycle: create, start, state, kill, delete, list", .enabled(if: Harness.enabled))
 struct LifecycleTests {
     @Test func binariesArePresent() {
-        #expect(FileManager.default.isExecutableFile(atPath: Harness.binary), "build swrun first (make build): \(Harness.binary)")
+        #expect(
+            FileManager.default.isExecutableFile(atPath: Harness.binary),
+            "build swrun first (make build): \(Harness.binary)")
         #expect(FileManager.default.isExecutableFile(atPath: Harness.probe), "build the probe first (make probe)")
     }
 
@@ -75,7 +77,9 @@ struct LifecycleTests {
             let t = l.trimmingCharacters(in: .whitespaces)
             guard t.hasPrefix("\""), let end = t.dropFirst().firstIndex(of: "\"") else { return nil }
             return String(t[t.index(after: t.startIndex)..<end])
-        }.filter { ["ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "annotations", "owner"].contains($0) }
+        }.filter {
+            ["ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "annotations", "owner"].contains($0)
+        }
         #expect(keys == ["ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "annotations", "owner"])
 
         // The init waits on the fifo: not yet running the user's program.
@@ -84,7 +88,10 @@ struct LifecycleTests {
 
         #expect(s.swrun(["start", id]).code == 0)
         #expect(s.swrun(["state", id]).stdout.contains("\"running\""))
-        #expect(Harness.waitUntil { ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("sleep") })
+        #expect(
+            Harness.waitUntil {
+                ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("sleep")
+            })
 
         let again = s.swrun(["start", id])
         #expect(again.code != 0 && again.stderr.contains("cannot start an already running container"))
@@ -168,10 +175,15 @@ struct LifecycleTests {
         try s.writeConfig()
         #expect(s.swrun(["create", "--bundle", s.bundle, id]).code == 0)
         let table = s.swrun(["list"]).stdout
-        #expect(table.split(separator: "\n").first?.split(separator: " ") == ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"])
+        #expect(
+            table.split(separator: "\n").first?.split(separator: " ") == [
+                "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER",
+            ])
         #expect(table.contains(id) && table.contains("created"))
         #expect(s.swrun(["list", "-q"]).stdout == id + "\n")
-        let arr = try #require(try JSONSerialization.jsonObject(with: Data(s.swrun(["list", "--format", "json"]).stdout.utf8)) as? [[String: Any]])
+        let arr = try #require(
+            try JSONSerialization.jsonObject(with: Data(s.swrun(["list", "--format", "json"]).stdout.utf8))
+                as? [[String: Any]])
         #expect(arr.count == 1 && arr[0]["id"] as? String == id && arr[0]["owner"] as? String == "root")
         let ps = s.swrun(["ps", "--format", "json", id])
         let pids = try #require(try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [Int])
@@ -186,7 +198,9 @@ struct LifecycleTests {
         #expect(s.swrun(["state", id]).stdout.contains("\"paused\""))
         // list decodes state.json without most cgroup paths: the freezer's must still tell.
         let row = s.swrun(["list"]).stdout.split(separator: "\n").first { $0.hasPrefix(id + " ") }
-        #expect(row?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first == "paused", "\(row ?? "no row")")
+        #expect(
+            row?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first == "paused",
+            "\(row ?? "no row")")
         #expect(s.swrun(["list", "--format", "json"]).stdout.contains("\"status\":\"paused\""))
         #expect(s.swrun(["resume", id]).code == 0)
         #expect(s.swrun(["list", "--format", "json"]).stdout.contains("\"status\":\"running\""))

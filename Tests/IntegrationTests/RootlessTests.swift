@@ -17,8 +17,10 @@ enum RootlessUser {
     static func setUp() {
         let r = Harness.run(["/usr/sbin/useradd", "-M", "-s", "/usr/sbin/nologin", "-U", name])
         guard r.code == 0 else { problem = "useradd \(name): \(r.stderr)"; return }
-        uid = UInt32(Harness.run(["/usr/bin/id", "-u", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        gid = UInt32(Harness.run(["/usr/bin/id", "-g", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        uid =
+            UInt32(Harness.run(["/usr/bin/id", "-u", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        gid =
+            UInt32(Harness.run(["/usr/bin/id", "-g", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         func sub(_ file: String) -> UInt32 {
             let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
             let line = text.split(separator: "\n").first { $0.hasPrefix(name + ":") }
@@ -26,7 +28,9 @@ enum RootlessUser {
         }
         subuid = sub("/etc/subuid")
         subgid = sub("/etc/subgid")
-        if uid == 0 || subuid == 0 || subgid == 0 { problem = "user \(name): uid \(uid), no /etc/subuid or /etc/subgid range" }
+        if uid == 0 || subuid == 0 || subgid == 0 {
+            problem = "user \(name): uid \(uid), no /etc/subuid or /etc/subgid range"
+        }
     }
 
     static func tearDown() {
@@ -35,13 +39,16 @@ enum RootlessUser {
 
     /// newuidmap and newgidmap (Debian's uidmap package, which make deps installs).
     static var mappingTools: Bool {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/newuidmap") && FileManager.default.isExecutableFile(atPath: "/usr/bin/newgidmap")
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/newuidmap")
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/newgidmap")
     }
 }
 
 /// Makes the rootless user around the suite.
 struct RootlessUserScope: SuiteTrait, TestScoping {
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void)
+        async throws
+    {
         RootlessUser.setUp()
         defer { RootlessUser.tearDown() }
         try await function()
@@ -79,13 +86,16 @@ final class RootlessBox {
 
     /// argv run as the rootless user, with a clean environment.
     func asUser(_ argv: [String], path: String = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin") -> [String] {
-        ["/usr/bin/setpriv", "--reuid=\(RootlessUser.uid)", "--regid=\(RootlessUser.gid)", "--init-groups", "--",
-         "/usr/bin/env", "-i", "PATH=\(path)", "XDG_RUNTIME_DIR=\(xdg)", "USER=\(RootlessUser.name)", "HOME=/"] + argv
+        [
+            "/usr/bin/setpriv", "--reuid=\(RootlessUser.uid)", "--regid=\(RootlessUser.gid)", "--init-groups", "--",
+            "/usr/bin/env", "-i", "PATH=\(path)", "XDG_RUNTIME_DIR=\(xdg)", "USER=\(RootlessUser.name)", "HOME=/",
+        ] + argv
     }
 
     @discardableResult
     func swrun(_ args: [String], stdin: String? = nil, path: String? = nil) -> Harness.Result {
-        Harness.run(path.map { asUser([Harness.binary] + args, path: $0) } ?? asUser([Harness.binary] + args), stdin: stdin)
+        Harness.run(
+            path.map { asUser([Harness.binary] + args, path: $0) } ?? asUser([Harness.binary] + args), stdin: stdin)
     }
 
     /// `swrun spec --rootless` as the user, into the bundle; the config is then the sandbox's,
@@ -106,8 +116,14 @@ final class RootlessBox {
     /// Maps the user's own id to 0 and its subordinate range from 1, for uids and gids.
     func mapSubordinateIds() {
         var l = s.linux
-        l["uidMappings"] = [["containerID": 0, "hostID": RootlessUser.uid, "size": 1], ["containerID": 1, "hostID": RootlessUser.subuid, "size": 65536]]
-        l["gidMappings"] = [["containerID": 0, "hostID": RootlessUser.gid, "size": 1], ["containerID": 1, "hostID": RootlessUser.subgid, "size": 65536]]
+        l["uidMappings"] = [
+            ["containerID": 0, "hostID": RootlessUser.uid, "size": 1],
+            ["containerID": 1, "hostID": RootlessUser.subuid, "size": 65536],
+        ]
+        l["gidMappings"] = [
+            ["containerID": 0, "hostID": RootlessUser.gid, "size": 1],
+            ["containerID": 1, "hostID": RootlessUser.subgid, "size": 65536],
+        ]
         s.linux = l
     }
 
@@ -137,12 +153,16 @@ final class RootlessBox {
 @Suite("rootless", .serialized, .enabled(if: Harness.enabled), RootlessUserScope())
 struct RootlessTests {
     static func lines(_ s: String) -> [String] {
-        s.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        s.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        }
     }
 
     /// A process that exists and is not a zombie.
     static func alive(_ pid: Int) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let paren = stat.lastIndex(of: ")") else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let paren = stat.lastIndex(of: ")")
+        else { return false }
         return !stat[paren...].hasPrefix(") Z")
     }
 
@@ -155,10 +175,13 @@ struct RootlessTests {
         let b = try RootlessBox()
         try b.specRootless()
         let maps = (b.s.linux["uidMappings"] as? [[String: Any]])?.first
-        #expect(maps?["hostID"] as? Int == Int(RootlessUser.uid), "spec --rootless maps the user: \(String(describing: maps))")
+        #expect(
+            maps?["hostID"] as? Int == Int(RootlessUser.uid),
+            "spec --rootless maps the user: \(String(describing: maps))")
         // CVE-2023-25809: /sys/fs/cgroup stays read-only for a rootless container without a
         // cgroup namespace.
-        let script = "id -u; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; "
+        let script =
+            "id -u; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; "
             + "/bin/swrun-probe write /sys/fs/cgroup/cgroup.procs; mkdir /sys/fs/cgroup/x 2>/dev/null || echo mkdir-refused; "
             + "for d in /sys/fs/cgroup/*/; do /bin/swrun-probe write $d/cgroup.procs; done | sort -u"
         let (cid, r) = try b.run(["/bin/sh", "-c", script])
@@ -168,10 +191,14 @@ struct RootlessTests {
         #expect(out.dropFirst(4).prefix(2) == ["EROFS", "mkdir-refused"], "/sys/fs/cgroup is read-only: \(r.stdout)")
         // Each hierarchy's cgroup.procs: EROFS, or EACCES where the file's owner is not mapped
         // (the permission check comes first); never written.
-        #expect(!out.dropFirst(6).isEmpty && out.dropFirst(6).allSatisfy { $0 == "EROFS" || $0 == "EACCES" }, "every hierarchy is read-only: \(r.stdout)")
+        #expect(
+            !out.dropFirst(6).isEmpty && out.dropFirst(6).allSatisfy { $0 == "EROFS" || $0 == "EACCES" },
+            "every hierarchy is read-only: \(r.stdout)")
         // The default state root, made as runc makes it.
         let st = try FileManager.default.attributesOfItem(atPath: b.root)
-        #expect((st[.posixPermissions] as? Int) == 0o1700 && (st[.ownerAccountID] as? Int) == Int(RootlessUser.uid), "\(b.root): \(st)")
+        #expect(
+            (st[.posixPermissions] as? Int) == 0o1700 && (st[.ownerAccountID] as? Int) == Int(RootlessUser.uid),
+            "\(b.root): \(st)")
         #expect(b.leftovers.isEmpty, "nothing left: \(b.leftovers)")
         #expect(Sandbox.cgroupDirs(named: cid).isEmpty, "no cgroup made")
     }
@@ -187,12 +214,15 @@ struct RootlessTests {
         ns.append(["type": "cgroup"])
         l["namespaces"] = ns
         b.s.linux = l
-        let script = "/bin/swrun-probe write /sys/fs/cgroup/cgroup.procs; mkdir /sys/fs/cgroup/x 2>/dev/null || echo mkdir-refused; "
+        let script =
+            "/bin/swrun-probe write /sys/fs/cgroup/cgroup.procs; mkdir /sys/fs/cgroup/x 2>/dev/null || echo mkdir-refused; "
             + "for d in /sys/fs/cgroup/*/; do /bin/swrun-probe write $d/cgroup.procs; mkdir $d/x 2>/dev/null && echo made; done | sort -u"
         let (_, r) = try b.run(["/bin/sh", "-c", script])
         let out = Self.lines(r.stdout)
         #expect(out.prefix(2) == ["EROFS", "mkdir-refused"], "\(r.stdout) \(r.stderr)")
-        #expect(!out.dropFirst(2).isEmpty && out.dropFirst(2).allSatisfy { $0 == "EROFS" || $0 == "EACCES" }, "every hierarchy is read-only: \(r.stdout)")
+        #expect(
+            !out.dropFirst(2).isEmpty && out.dropFirst(2).allSatisfy { $0 == "EROFS" || $0 == "EACCES" },
+            "every hierarchy is read-only: \(r.stdout)")
     }
 
     @Test func lifecycleWithoutCgroups() throws {
@@ -213,8 +243,11 @@ struct RootlessTests {
         #expect(saved.contains("\"rootless\":true") && saved.contains("\"cgroupCreated\":[]"), "\(saved)")
         #expect(b.swrun(["list"]).stdout.contains(RootlessUser.name), "list shows the owner")
         let e = b.swrun(["exec", cid, "/bin/sh", "-c", "id -u; cat /proc/1/cmdline | tr '\\0' ' '"])
-        #expect(e.code == 0 && Self.lines(e.stdout) == ["0", "/bin/sleep 60"], "exec joins the container: \(e.stdout) \(e.stderr)")
-        let t = Sandbox.underTerminal(b.asUser([Harness.binary, "exec", "-t", cid, "/bin/tty"]).map { "'\($0)'" }.joined(separator: " "))
+        #expect(
+            e.code == 0 && Self.lines(e.stdout) == ["0", "/bin/sleep 60"],
+            "exec joins the container: \(e.stdout) \(e.stderr)")
+        let t = Sandbox.underTerminal(
+            b.asUser([Harness.binary, "exec", "-t", cid, "/bin/tty"]).map { "'\($0)'" }.joined(separator: " "))
         #expect(t.code == 0 && t.stdout.contains("/dev/pts/"), "exec -t: \(t.stdout) \(t.stderr)")
         let ps = b.swrun(["ps", "--format", "json", cid])
         #expect(ps.stdout.contains("\(pid)"), "ps finds the processes without a cgroup: \(ps.stdout)")
@@ -223,10 +256,14 @@ struct RootlessTests {
         let upd = b.swrun(["update", "--memory", "64m", cid])
         #expect(upd.code != 0 && upd.stderr.contains("rootless"), "update says why it cannot: \(upd.stderr)")
         let cp = b.swrun(["checkpoint", "--image-path", b.xdg + "/images", cid])
-        #expect(cp.code == 1 && cp.stderr.contains("checkpoint needs the host's root"), "checkpoint says why it cannot: \(cp.stderr)")
+        #expect(
+            cp.code == 1 && cp.stderr.contains("checkpoint needs the host's root"),
+            "checkpoint says why it cannot: \(cp.stderr)")
         #expect(b.state(cid)["status"] as? String == "running", "and leaves the container running")
         #expect(b.swrun(["kill", "--all", cid, "KILL"]).code == 0)
-        #expect(Harness.waitUntil { b.state(cid)["status"] as? String == "stopped" }, "kill --all reaches the init without a cgroup")
+        #expect(
+            Harness.waitUntil { b.state(cid)["status"] as? String == "stopped" },
+            "kill --all reaches the init without a cgroup")
         #expect(b.swrun(["delete", cid]).code == 0)
         #expect(b.leftovers.isEmpty)
         #expect(Harness.waitUntil { !Self.alive(pid) }, "the init is gone")
@@ -236,7 +273,9 @@ struct RootlessTests {
     /// setgroups is allowed there (newgidmap's rule), so groups can be set.
     @Test func subordinateIdsThroughNewuidmap() throws {
         guard RootlessUser.problem == nil else { Issue.record("\(RootlessUser.problem ?? "")"); return }
-        guard RootlessUser.mappingTools else { Issue.record("newuidmap/newgidmap missing (Debian's uidmap package; make deps installs it)"); return }
+        guard RootlessUser.mappingTools else {
+            Issue.record("newuidmap/newgidmap missing (Debian's uidmap package; make deps installs it)"); return
+        }
         let b = try RootlessBox()
         try b.specRootless()
         b.mapSubordinateIds()
@@ -245,15 +284,22 @@ struct RootlessTests {
         try b.s.writeConfig()
         let cid = b.id("m")
         #expect(b.swrun(["run", "-d", "--bundle", b.s.bundle, cid]).code == 0)
-        let e = b.swrun(["exec", cid, "/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -G"])
-        #expect(Self.lines(e.stdout) == ["0 \(RootlessUser.uid) 1", "1 \(RootlessUser.subuid) 65536", "0 \(RootlessUser.gid) 1",
-                                         "1 \(RootlessUser.subgid) 65536", "allow", "0 5 10"], "\(e.stdout) \(e.stderr)")
+        let e = b.swrun([
+            "exec", cid, "/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -G",
+        ])
+        #expect(
+            Self.lines(e.stdout) == [
+                "0 \(RootlessUser.uid) 1", "1 \(RootlessUser.subuid) 65536", "0 \(RootlessUser.gid) 1",
+                "1 \(RootlessUser.subgid) 65536", "allow", "0 5 10",
+            ], "\(e.stdout) \(e.stderr)")
         let pidFile = b.xdg + "/exec.pid"
         let d = b.swrun(["exec", "-d", "--pid-file", pidFile, "--user", "1000:1000", cid, "/bin/sleep", "30"])
         #expect(d.code == 0, "\(d.stderr)")
         let xpid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int($0) } ?? 0
         let status = (try? String(contentsOfFile: "/proc/\(xpid)/status", encoding: .utf8)) ?? ""
-        #expect(status.contains("Uid:\t\(RootlessUser.subuid + 999)\t"), "uid 1000 inside is subuid+999 outside: \(status.prefix(300))")
+        #expect(
+            status.contains("Uid:\t\(RootlessUser.subuid + 999)\t"),
+            "uid 1000 inside is subuid+999 outside: \(status.prefix(300))")
         #expect(b.swrun(["delete", "--force", cid]).code == 0)
         #expect(b.leftovers.isEmpty)
     }
@@ -274,8 +320,12 @@ struct RootlessTests {
             #expect(r.code != 0 && r.stderr.contains(expected), "\(what): \(r.stderr)")
             #expect(b.leftovers.isEmpty, "\(what): nothing left: \(b.leftovers)")
         }
-        try refused("an unmapped uid", "process.user.uid: 1000 is not mapped by linux.uidMappings") { $0.s.process["user"] = ["uid": 1000, "gid": 0] }
-        try refused("an unmapped gid", "process.user.gid: 7 is not mapped by linux.gidMappings") { $0.s.process["user"] = ["uid": 0, "gid": 7] }
+        try refused("an unmapped uid", "process.user.uid: 1000 is not mapped by linux.uidMappings") {
+            $0.s.process["user"] = ["uid": 1000, "gid": 0]
+        }
+        try refused("an unmapped gid", "process.user.gid: 7 is not mapped by linux.gidMappings") {
+            $0.s.process["user"] = ["uid": 0, "gid": 7]
+        }
         try refused("groups where setgroups is denied", "process.user.additionalGids: a rootless container") {
             $0.s.process["user"] = ["uid": 0, "gid": 0, "additionalGids": [0]]
         }
@@ -291,11 +341,17 @@ struct RootlessTests {
             l["gidMappings"] = nil
             $0.s.linux = l
         }
-        try refused("subordinate ids without newuidmap", "needs newuidmap in PATH", path: "/nonexistent") { $0.mapSubordinateIds() }
-        let limit = Self.hybridOrV1 ? "linux.resources.memory: cannot set memory limit: container could not join or create cgroup"
+        try refused("subordinate ids without newuidmap", "needs newuidmap in PATH", path: "/nonexistent") {
+            $0.mapSubordinateIds()
+        }
+        let limit =
+            Self.hybridOrV1
+            ? "linux.resources.memory: cannot set memory limit: container could not join or create cgroup"
             : "rootless needs no limits + no cgrouppath when no permission is granted for cgroups"
         try refused("a limit without a cgroup", limit) { $0.s.linux["resources"] = ["memory": ["limit": 67_108_864]] }
-        try refused("a cgroupsPath the user cannot make", "permission denied") { $0.s.linux["cgroupsPath"] = "swrun-rootless-\(getpid())/c" }
+        try refused("a cgroupsPath the user cannot make", "permission denied") {
+            $0.s.linux["cgroupsPath"] = "swrun-rootless-\(getpid())/c"
+        }
         try refused("an id-mapped mount", "id-mapped mounts are not supported for rootless containers") {
             var m = $0.s.config["mounts"] as? [[String: Any]] ?? []
             m.append(["destination": "/tmp", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]])
@@ -308,7 +364,8 @@ struct RootlessTests {
         let cid = b.id("e")
         #expect(b.swrun(["run", "-d", "--bundle", b.s.bundle, cid]).code == 0)
         let e = b.swrun(["exec", "--user", "70000", cid, "/bin/true"])
-        #expect(e.code != 0 && e.stderr.contains("70000 is not mapped in the container's user namespace"), "\(e.stderr)")
+        #expect(
+            e.code != 0 && e.stderr.contains("70000 is not mapped in the container's user namespace"), "\(e.stderr)")
         #expect(b.swrun(["delete", "--force", cid]).code == 0)
     }
 
@@ -330,14 +387,19 @@ struct RootlessTests {
         mounts.append(["destination": "/host", "type": "bind", "source": host, "options": ["rbind", "rw"]])
         b.s.config["mounts"] = mounts
         try FileManager.default.createDirectory(atPath: b.s.rootfs + "/host", withIntermediateDirectories: true)
-        let script = "cat /host/rootonly 2>/dev/null || echo rootonly-denied; cat /host/mine; "
+        let script =
+            "cat /host/rootonly 2>/dev/null || echo rootonly-denied; cat /host/mine; "
             + "/bin/swrun-probe write /host/new; chown 0:0 /host/mine && echo chown-own-ok; "
             + "chown 1 /host/mine 2>/dev/null || echo chown-unmapped-refused; "
             + "mknod /tmp/sda b 8 0 2>/dev/null || echo mknod-refused; "
             + "echo x > /proc/sysrq-trigger 2>/dev/null || echo sysrq-refused"
         let (_, r) = try b.run(["/bin/sh", "-c", script])
-        #expect(Self.lines(r.stdout) == ["rootonly-denied", "mine", "EACCES", "chown-own-ok", "chown-unmapped-refused", "mknod-refused", "sysrq-refused"],
-                "\(r.stdout) \(r.stderr)")
+        #expect(
+            Self.lines(r.stdout) == [
+                "rootonly-denied", "mine", "EACCES", "chown-own-ok", "chown-unmapped-refused", "mknod-refused",
+                "sysrq-refused",
+            ],
+            "\(r.stdout) \(r.stderr)")
         let st = try FileManager.default.attributesOfItem(atPath: host + "/mine")
         #expect((st[.ownerAccountID] as? Int) == Int(RootlessUser.uid), "the host still sees the user's file")
         #expect(!FileManager.default.fileExists(atPath: host + "/new"))
@@ -384,13 +446,21 @@ struct RootlessTests {
         #expect(b.swrun(["run", "-d", "--bundle", b.s.bundle, a]).code == 0)
         let apid = b.state(a)["pid"] as? Int ?? 0
         l = b.s.linux
-        l["namespaces"] = [["type": "pid"], ["type": "mount"], ["type": "uts"], ["type": "ipc"], ["type": "user", "path": "/proc/\(apid)/ns/user"], ["type": "network", "path": "/proc/\(apid)/ns/net"]]
+        l["namespaces"] = [
+            ["type": "pid"], ["type": "mount"], ["type": "uts"], ["type": "ipc"],
+            ["type": "user", "path": "/proc/\(apid)/ns/user"], ["type": "network", "path": "/proc/\(apid)/ns/net"],
+        ]
         l["uidMappings"] = nil
         l["gidMappings"] = nil
         b.s.linux = l
-        let (_, r) = try b.run(["/bin/sh", "-c", "readlink /proc/self/ns/user; readlink /proc/self/ns/net; echo $$; id -u"])
-        func nsOf(_ t: String) -> String { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(apid)/ns/\(t)")) ?? "?" }
-        #expect(r.code == 0 && Self.lines(r.stdout) == [nsOf("user"), nsOf("net"), "1", "0"], "\(r.stdout) \(r.stderr)")
+        let (_, r) = try b.run([
+            "/bin/sh", "-c", "readlink /proc/self/ns/user; readlink /proc/self/ns/net; echo $$; id -u",
+        ])
+        func nsOf(_ t: String) -> String {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(apid)/ns/\(t)")) ?? "?"
+        }
+        #expect(
+            r.code == 0 && Self.lines(r.stdout) == [nsOf("user"), nsOf("net"), "1", "0"], "\(r.stdout) \(r.stderr)")
         #expect(b.swrun(["delete", "--force", a]).code == 0)
     }
 
@@ -403,7 +473,11 @@ struct RootlessTests {
         b.s.args(["/bin/true"])
         try b.s.writeConfig()
         let cid = b.id("c")
-        let r = Harness.run(["/bin/sh", "-c", b.asUser([Harness.binary, "create", "--bundle", b.s.bundle, cid]).joined(separator: " ") + " >/dev/null 2>&1 </dev/null; echo $?"])
+        let r = Harness.run([
+            "/bin/sh", "-c",
+            b.asUser([Harness.binary, "create", "--bundle", b.s.bundle, cid]).joined(separator: " ")
+                + " >/dev/null 2>&1 </dev/null; echo $?",
+        ])
         #expect(r.stdout == "0\n", "\(r.stdout) \(r.stderr)")
         let pid = b.state(cid)["pid"] as? Int ?? 0
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? "?"

@@ -50,12 +50,17 @@ struct RuncParityTests {
         let id = try s.startDetached("nest", args: ["/bin/sleep", "60"])
         let leaves = Sandbox.cgroupDirs(named: id)
         #expect(!leaves.isEmpty)
-        for leaf in leaves { try FileManager.default.createDirectory(atPath: leaf + "/inner/deeper", withIntermediateDirectories: true) }
+        for leaf in leaves {
+            try FileManager.default.createDirectory(atPath: leaf + "/inner/deeper", withIntermediateDirectories: true)
+        }
         // A process in a nested cgroup, as a nested runtime would leave it.
         if let mem = leaves.first(where: { $0.contains("/memory/") }) {
             _ = s.swrun(["exec", "-d", id, "/bin/sleep", "60"])
-            let pids = ((try? String(contentsOfFile: mem + "/cgroup.procs", encoding: .utf8)) ?? "").split(separator: "\n")
-            if let last = pids.last { try? String(last).write(toFile: mem + "/inner/deeper/cgroup.procs", atomically: false, encoding: .utf8) }
+            let pids = ((try? String(contentsOfFile: mem + "/cgroup.procs", encoding: .utf8)) ?? "").split(
+                separator: "\n")
+            if let last = pids.last {
+                try? String(last).write(toFile: mem + "/inner/deeper/cgroup.procs", atomically: false, encoding: .utf8)
+            }
         }
         let r = s.swrun(["delete", "-f", id])
         #expect(r.code == 0, "\(r.stderr)")
@@ -69,7 +74,9 @@ struct RuncParityTests {
         let s = try Sandbox()
         let id = try s.startDetached("kd", args: ["/bin/sleep", "60"])
         let statePath = s.root + "/" + id + "/state.json"
-        var record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any] ?? [:]
+        var record =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any]
+            ?? [:]
         record["setupComplete"] = false
         record["creatorPid"] = 999_999
         try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: statePath))
@@ -95,13 +102,16 @@ struct RuncParityTests {
         holder.arguments = [dir, "/bin/sleep", "30"]
         try holder.run()
         defer { if holder.isRunning { holder.terminate() } }
-        for _ in 0..<200 where !((try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? "").contains("FLOCK") { usleep(10_000) }
+        for _ in 0..<200 where !((try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? "").contains("FLOCK")
+        { usleep(10_000) }
         let deleter = Process()
         deleter.executableURL = URL(fileURLWithPath: Harness.binary)
         deleter.arguments = ["--root", s.root, "delete", "--force", id]
         try deleter.run()
         // The delete waits for the lock (a blocked request shows as "->" in /proc/locks).
-        for _ in 0..<300 where !((try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? "").contains("->") { usleep(10_000) }
+        for _ in 0..<300 where !((try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? "").contains("->") {
+            usleep(10_000)
+        }
         // Meanwhile the container goes away by other means and the id is created again.
         let initPid = s.state(id)["pid"] as? Int32 ?? 0
         if initPid > 0 { kill(initPid, SIGKILL) }
@@ -113,7 +123,9 @@ struct RuncParityTests {
         holder.terminate()
         deleter.waitUntilExit()
         #expect(deleter.terminationStatus == 0, "delete --force of a container that is gone exits 0")
-        #expect(s.state(id)["status"] as? String == "running", "the new container survived the stale delete: \(s.state(id))")
+        #expect(
+            s.state(id)["status"] as? String == "running", "the new container survived the stale delete: \(s.state(id))"
+        )
         s.swrun(["delete", "-f", id])
         try? FileManager.default.removeItem(atPath: s.dir + "/old-state")
     }
@@ -122,11 +134,15 @@ struct RuncParityTests {
     @Test func execFailuresExit255() throws {
         let s = try Sandbox()
         let missing = s.swrun(["exec", "no-such-container", "/bin/true"])
-        #expect(missing.code == 255 && missing.stderr.contains("exec failed: container does not exist"), "\(missing.code) \(missing.stderr)")
+        #expect(
+            missing.code == 255 && missing.stderr.contains("exec failed: container does not exist"),
+            "\(missing.code) \(missing.stderr)")
         let id = try s.startDetached("x255", args: ["/bin/sleep", "60"])
         let noBinary = s.swrun(["exec", id, "/nonexistent"])
         #expect(noBinary.code == 255, "\(noBinary.code)")
-        #expect(noBinary.stderr.contains("exec failed: unable to start container process: exec: ") && noBinary.stderr.contains("stat /nonexistent: no such file or directory"), "\(noBinary.stderr)")
+        #expect(
+            noBinary.stderr.contains("exec failed: unable to start container process: exec: ")
+                && noBinary.stderr.contains("stat /nonexistent: no such file or directory"), "\(noBinary.stderr)")
         // A usage error stays a usage error (exit 1).
         #expect(s.swrun(["exec", "--nope", id, "/bin/true"]).code == 1)
     }
@@ -148,7 +164,9 @@ struct RuncParityTests {
         #expect(zero.code == 1 && zero.stderr.contains("container not running"))
         #expect(s.swrun(["kill", "--all", kept, "KILL"]).code == 0)
         let ps = s.swrun(["ps", kept])
-        #expect(ps.code == 0 && ps.stdout.contains("PID") && ps.stdout.split(separator: "\n").count == 1, "\(ps.stdout) \(ps.stderr)")
+        #expect(
+            ps.code == 0 && ps.stdout.contains("PID") && ps.stdout.split(separator: "\n").count == 1,
+            "\(ps.stdout) \(ps.stderr)")
         let psj = s.swrun(["ps", "--format", "json", kept])
         #expect(psj.code == 0 && psj.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(psj.stdout)")
         #expect(s.swrun(["delete", kept]).code == 0)
@@ -174,14 +192,18 @@ struct RuncParityTests {
         s.freshCgroup(id)
         try s.writeConfig()
         // Through a pipe, as containerd and conmon hand it over.
-        let r = Harness.run(["/bin/sh", "-c", "\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(id) | cat"])
+        let r = Harness.run([
+            "/bin/sh", "-c", "\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(id) | cat",
+        ])
         #expect(r.stdout == "1000\nreopened\n", "\(r.stdout) \(r.stderr)")
         // A regular file the caller redirected to stays the caller's.
         let file = s.dir + "/out"
         let id2 = s.id("stdio")
         s.freshCgroup(id2)
         try s.writeConfig()
-        _ = Harness.run(["/bin/sh", "-c", "\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(id2) > \(file) 2>&1"])
+        _ = Harness.run([
+            "/bin/sh", "-c", "\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(id2) > \(file) 2>&1",
+        ])
         let attrs = try FileManager.default.attributesOfItem(atPath: file)
         #expect((attrs[.ownerAccountID] as? NSNumber)?.intValue == 0, "a host file is never given away")
     }
@@ -196,10 +218,14 @@ struct RuncParityTests {
         let id = try s.startDetached("mem", args: ["/bin/sleep", "60"])
         let r = s.swrun(["update", "--memory", "-1", id])
         #expect(r.code == 0, "\(r.stderr)")
-        guard let mem = Sandbox.cgroupDirs(named: id).first(where: { $0.contains("/memory/") }) else { Issue.record("no memory cgroup"); return }
+        guard let mem = Sandbox.cgroupDirs(named: id).first(where: { $0.contains("/memory/") }) else {
+            Issue.record("no memory cgroup"); return
+        }
         let memsw = try String(contentsOfFile: mem + "/memory.memsw.limit_in_bytes", encoding: .utf8)
         let limit = try String(contentsOfFile: mem + "/memory.limit_in_bytes", encoding: .utf8)
-        #expect(limit == memsw && (UInt64(limit.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 1 << 40, "memory \(limit) memsw \(memsw)")
+        #expect(
+            limit == memsw && (UInt64(limit.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 1 << 40,
+            "memory \(limit) memsw \(memsw)")
     }
 
     /// update of CFS period and quota through a state the kernel refuses when written in one
@@ -212,7 +238,8 @@ struct RuncParityTests {
         l["resources"] = ["cpu": ["quota": 50000, "period": 100_000]]
         s.linux = l
         let id = try s.startDetached("cfs", args: ["/bin/sleep", "60"])
-        guard let cpu = Sandbox.cgroupDirs(named: id).first(where: { $0.contains("/cpu,") || $0.contains("/cpu/") }) else { Issue.record("no cpu cgroup"); return }
+        guard let cpu = Sandbox.cgroupDirs(named: id).first(where: { $0.contains("/cpu,") || $0.contains("/cpu/") })
+        else { Issue.record("no cpu cgroup"); return }
         let parent = (cpu as NSString).deletingLastPathComponent
         try "100000".write(toFile: parent + "/cpu.cfs_period_us", atomically: false, encoding: .utf8)
         try "60000".write(toFile: parent + "/cpu.cfs_quota_us", atomically: false, encoding: .utf8)
@@ -233,7 +260,8 @@ struct RuncParityTests {
         l["resources"] = ["cpu": ["realtimePeriod": 500_000]]
         s.linux = l
         let id = try s.startDetached("rt", args: ["/bin/sleep", "60"])
-        guard let cpu = Sandbox.cgroupDirs(named: id).first(where: { $0.contains("/cpu,") || $0.contains("/cpu/") }) else { Issue.record("no cpu cgroup"); return }
+        guard let cpu = Sandbox.cgroupDirs(named: id).first(where: { $0.contains("/cpu,") || $0.contains("/cpu/") })
+        else { Issue.record("no cpu cgroup"); return }
         #expect(try String(contentsOfFile: cpu + "/cpu.rt_period_us", encoding: .utf8) == "500000\n")
     }
 
@@ -244,14 +272,19 @@ struct RuncParityTests {
         let s = try Sandbox()
         var mounts = (s.config["mounts"] as? [[String: Any]] ?? []).map { m -> [String: Any] in
             var m = m
-            if m["destination"] as? String == "/dev" { m["options"] = ["nosuid", "strictatime", "mode=755", "size=65536k", "ro"] }
+            if m["destination"] as? String == "/dev" {
+                m["options"] = ["nosuid", "strictatime", "mode=755", "size=65536k", "ro"]
+            }
             return m
         }
         try FileManager.default.createDirectory(atPath: s.rootfs + "/scratch", withIntermediateDirectories: true)
         chmod(s.rootfs + "/scratch", 0o710)
         mounts.append(["destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]])
         s.config["mounts"] = mounts
-        s.args(["/bin/sh", "-c", "ls /dev/null /dev/zero >/dev/null && echo devices; touch /dev/x 2>/dev/null || echo dev-ro; stat -c %a /scratch"])
+        s.args([
+            "/bin/sh", "-c",
+            "ls /dev/null /dev/zero >/dev/null && echo devices; touch /dev/x 2>/dev/null || echo dev-ro; stat -c %a /scratch",
+        ])
         let r = try s.runContainer()
         #expect(r.code == 0, "\(r.stderr)")
         #expect(r.stdout == "devices\ndev-ro\n710\n", "\(r.stdout)")
@@ -259,7 +292,9 @@ struct RuncParityTests {
         try FileManager.default.removeItem(atPath: s.rootfs + "/sys")
         try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/sys", withDestinationPath: "tmp")
         let sys = try s.runContainer()
-        #expect(sys.code == 1 && sys.stderr.contains("mounts[5] (sysfs on ") && sys.stderr.contains("must be mounted on ordinary directory"), "\(sys.stderr)")
+        #expect(
+            sys.code == 1 && sys.stderr.contains("mounts[5] (sysfs on ")
+                && sys.stderr.contains("must be mounted on ordinary directory"), "\(sys.stderr)")
     }
 
     /// Poststop hooks all run and a failure is a warning; a failed poststart hook is a
@@ -270,16 +305,24 @@ struct RuncParityTests {
         let marks = s.dir + "/marks"
         try FileManager.default.createDirectory(atPath: marks, withIntermediateDirectories: true)
         s.config["hooks"] = [
-            "poststop": [["path": "/bin/false"], ["path": "/bin/sh", "args": ["sh", "-c", "touch \(marks)/poststop2"]]],
-            "poststart": [["path": "/bin/false"], ["path": "/bin/sh", "args": ["sh", "-c", "touch \(marks)/poststart2"]]],
+            "poststop": [
+                ["path": "/bin/false"], ["path": "/bin/sh", "args": ["sh", "-c", "touch \(marks)/poststop2"]],
+            ],
+            "poststart": [
+                ["path": "/bin/false"], ["path": "/bin/sh", "args": ["sh", "-c", "touch \(marks)/poststart2"]],
+            ],
             "createContainer": [["path": "/bin/sh", "args": ["sh", "-c", "pwd > \(marks)/cwd"]]],
         ]
         s.args(["/bin/sh", "-c", "echo running"])
         let r = try s.runContainer()
-        #expect(r.code == 0 && r.stdout == "running\n", "the failed poststart hook does not stop the container: \(r.stdout) \(r.stderr)")
+        #expect(
+            r.code == 0 && r.stdout == "running\n",
+            "the failed poststart hook does not stop the container: \(r.stdout) \(r.stderr)")
         #expect(FileManager.default.fileExists(atPath: marks + "/poststart2"), "every poststart hook runs")
         #expect(FileManager.default.fileExists(atPath: marks + "/poststop2"), "every poststop hook runs")
-        #expect(r.stderr.contains("error running poststop hook #0") && r.stderr.contains("error running poststart hook #0"), "warnings: \(r.stderr)")
+        #expect(
+            r.stderr.contains("error running poststop hook #0") && r.stderr.contains("error running poststart hook #0"),
+            "warnings: \(r.stderr)")
         let cwd = (try? String(contentsOfFile: marks + "/cwd", encoding: .utf8)) ?? ""
         #expect(cwd == s.rootfs + "\n", "createContainer hooks run in the rootfs: \(cwd)")
     }
@@ -294,7 +337,9 @@ struct RuncParityTests {
         chmod(prog, 0o055)
         s.process["user"] = ["uid": 1000, "gid": 1000]
         var caps = s.process["capabilities"] as? [String: Any] ?? [:]
-        for k in ["bounding", "effective", "permitted"] { caps[k] = ((caps[k] as? [String]) ?? []) + ["CAP_DAC_OVERRIDE"] }
+        for k in ["bounding", "effective", "permitted"] {
+            caps[k] = ((caps[k] as? [String]) ?? []) + ["CAP_DAC_OVERRIDE"]
+        }
         s.process["capabilities"] = caps
         s.args(["/bin/owner-cannot-exec", "exit", "7"])
         let r = try s.runContainer()
@@ -310,7 +355,8 @@ struct RuncParityTests {
             try FileManager.default.createDirectory(atPath: leaf + "/worker", withIntermediateDirectories: true)
             // A new v1 cpuset cgroup takes no task until it has CPUs and memory nodes.
             for f in ["cpuset.cpus", "cpuset.mems"] where FileManager.default.fileExists(atPath: leaf + "/" + f) {
-                try String(contentsOfFile: leaf + "/" + f, encoding: .utf8).write(toFile: leaf + "/worker/" + f, atomically: false, encoding: .utf8)
+                try String(contentsOfFile: leaf + "/" + f, encoding: .utf8).write(
+                    toFile: leaf + "/worker/" + f, atomically: false, encoding: .utf8)
             }
         }
         let r = s.swrun(["exec", "--cgroup", "worker", id, "/bin/cat", "/proc/self/cgroup"])
@@ -319,7 +365,9 @@ struct RuncParityTests {
         #expect(!lines.isEmpty && lines.allSatisfy { $0.hasSuffix("/\(id)/worker") }, "\(r.stdout)")
         let memOnly = s.swrun(["exec", "--cgroup", "memory:worker", id, "/bin/cat", "/proc/self/cgroup"])
         #expect(memOnly.stdout.split(separator: "\n").contains { $0.contains(":memory:") && $0.hasSuffix("/worker") })
-        #expect(memOnly.stdout.split(separator: "\n").contains { $0.contains(":pids:") && $0.hasSuffix("/\(id)") }, "\(memOnly.stdout)")
+        #expect(
+            memOnly.stdout.split(separator: "\n").contains { $0.contains(":pids:") && $0.hasSuffix("/\(id)") },
+            "\(memOnly.stdout)")
         #expect(s.swrun(["exec", "--cgroup", "nope", id, "/bin/true"]).stderr.contains("does not exist"))
         #expect(s.swrun(["exec", "--cgroup", "../x", id, "/bin/true"]).code == 255)
     }
@@ -340,9 +388,14 @@ struct RuncParityTests {
     /// r, w and m, a type other than a, b and c.
     @Test func badDeviceRulesAreRefused() throws {
         let s = try Sandbox()
-        for (rule, field) in [(["allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwx"] as [String: Any], "devices[0].access"),
-                              (["allow": true, "type": "z", "access": "r"], "devices[0].type"),
-                              (["allow": true, "type": "c", "major": 4_294_967_297, "access": "r"], "devices[0].major")] {
+        for (rule, field) in [
+            (
+                ["allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwx"] as [String: Any],
+                "devices[0].access"
+            ),
+            (["allow": true, "type": "z", "access": "r"], "devices[0].type"),
+            (["allow": true, "type": "c", "major": 4_294_967_297, "access": "r"], "devices[0].major"),
+        ] {
             var l = s.linux
             l["resources"] = ["devices": [rule]]
             s.linux = l
@@ -376,13 +429,16 @@ struct RuncParityTests {
         let s = try Sandbox()
         let expected: String
         switch field {
-        case "mountLabel": s.linux["mountLabel"] = "system_u:object_r:container_file_t:s0"; expected = "linux.mountLabel"
+        case "mountLabel":
+            s.linux["mountLabel"] = "system_u:object_r:container_file_t:s0"; expected = "linux.mountLabel"
         case "intelRdt": s.linux["intelRdt"] = ["closID": "x"]; expected = "linux.intelRdt"
         case "commandLine": s.process["commandLine"] = "cmd.exe"; expected = "process.commandLine"
         default:
             var mounts = s.config["mounts"] as? [[String: Any]] ?? []
-            mounts.append(["destination": "/data", "type": "bind", "source": s.dir, "options": ["rbind"],
-                           "uidMappings": [["containerID": 0, "hostID": 1000, "size": 1]]])
+            mounts.append([
+                "destination": "/data", "type": "bind", "source": s.dir, "options": ["rbind"],
+                "uidMappings": [["containerID": 0, "hostID": 1000, "size": 1]],
+            ])
             s.config["mounts"] = mounts
             expected = "mounts[7]: id-mapped mounts must have both uid and gid mappings specified"
         }

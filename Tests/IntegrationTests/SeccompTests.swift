@@ -4,7 +4,9 @@ import Testing
 /// Each seccomp action and comparison operator, observed from inside a container.
 @Suite("seccomp actions and operators", .enabled(if: Harness.enabled))
 struct SeccompTests {
-    func run(_ s: Sandbox, _ rules: [[String: Any]], defaultAction: String = "SCMP_ACT_ALLOW", _ script: String) throws -> String {
+    func run(_ s: Sandbox, _ rules: [[String: Any]], defaultAction: String = "SCMP_ACT_ALLOW", _ script: String) throws
+        -> String
+    {
         var linux = s.linux
         linux["seccomp"] = ["defaultAction": defaultAction, "architectures": ["SCMP_ARCH_X86_64"], "syscalls": rules]
         s.linux = linux
@@ -16,13 +18,13 @@ struct SeccompTests {
 
     /// mkdir under each action; the shell reports what its child saw.
     @Test(arguments: [
-        ("SCMP_ACT_ERRNO", "Permission denied", "rc=1"),        // errnoRet 13 below
-        ("SCMP_ACT_KILL", "", "rc=159"),                         // SIGSYS (31): 128 + 31
+        ("SCMP_ACT_ERRNO", "Permission denied", "rc=1"), // errnoRet 13 below
+        ("SCMP_ACT_KILL", "", "rc=159"), // SIGSYS (31): 128 + 31
         ("SCMP_ACT_KILL_THREAD", "", "rc=159"),
         ("SCMP_ACT_KILL_PROCESS", "", "rc=159"),
-        ("SCMP_ACT_TRAP", "", "rc=159"),                         // SIGSYS delivered, default action kills
-        ("SCMP_ACT_TRACE", "Function not implemented", "rc=1"),  // no tracer: ENOSYS
-        ("SCMP_ACT_LOG", "", "rc=0"),                            // allowed (and logged)
+        ("SCMP_ACT_TRAP", "", "rc=159"), // SIGSYS delivered, default action kills
+        ("SCMP_ACT_TRACE", "Function not implemented", "rc=1"), // no tracer: ENOSYS
+        ("SCMP_ACT_LOG", "", "rc=0"), // allowed (and logged)
     ])
     func action(name: String, message: String, rc: String) throws {
         let s = try Sandbox()
@@ -60,15 +62,21 @@ struct SeccompTests {
         s.process["noNewPrivileges"] = false
         s.process["cwd"] = "/tmp"
         let names = try Harness.syscallNames(except: ["openat2", "close_range", "faccessat2", "pidfd_open", "clone3"])
-        let out = try run(s, [["names": names, "action": "SCMP_ACT_ALLOW"]], defaultAction: "SCMP_ACT_ERRNO", "pwd; grep Seccomp: /proc/self/status")
+        let out = try run(
+            s, [["names": names, "action": "SCMP_ACT_ALLOW"]], defaultAction: "SCMP_ACT_ERRNO",
+            "pwd; grep Seccomp: /proc/self/status")
         #expect(out.contains("/tmp") && out.contains("Seccomp:\t2"), "\(out)")
     }
 
     @Test func dockerStyleDefaultDenyProfileRunsBusybox() throws {
         let names = try Harness.syscallNames(except: Harness.dockerDenied)
         let s = try Sandbox()
-        let out = try run(s, [["names": names, "action": "SCMP_ACT_ALLOW"]], defaultAction: "SCMP_ACT_ERRNO",
-                          "ls / >/dev/null && echo ls-ok; mkdir -p /tmp/a && echo mkdir-ok; swrun-probe syscall 163; grep Seccomp: /proc/self/status")
-        #expect(out.contains("ls-ok") && out.contains("mkdir-ok") && out.contains("EPERM") && out.contains("Seccomp:\t2"), "\(out)")
+        let out = try run(
+            s, [["names": names, "action": "SCMP_ACT_ALLOW"]], defaultAction: "SCMP_ACT_ERRNO",
+            "ls / >/dev/null && echo ls-ok; mkdir -p /tmp/a && echo mkdir-ok; swrun-probe syscall 163; grep Seccomp: /proc/self/status"
+        )
+        #expect(
+            out.contains("ls-ok") && out.contains("mkdir-ok") && out.contains("EPERM") && out.contains("Seccomp:\t2"),
+            "\(out)")
     }
 }

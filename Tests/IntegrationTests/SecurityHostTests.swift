@@ -46,19 +46,23 @@ extension SecurityTests {
         let r = try s.runContainer()
         if !Self.hasAppArmor { #expect(r.code == 1, "fails closed: \(r.stdout) \(r.stderr)") }
         #expect(!r.stdout.contains("unconfined"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: canary).isEmpty, "nothing written through the symlink")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: canary).isEmpty, "nothing written through the symlink")
     }
 
     /// `exec` cannot be sent into the host through its working directory: a symlink in the
     /// container pointing at "/" or out of the rootfs resolves inside the container.
     @Test func execCwdSymlinkStaysInside() throws {
         let s = try Sandbox()
-        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/up", withDestinationPath: "../../../../../../..")
+        try FileManager.default.createSymbolicLink(
+            atPath: s.rootfs + "/up", withDestinationPath: "../../../../../../..")
         let id = try s.startDetached("cw", args: ["/bin/sleep", "60"])
         let r = s.swrun(["exec", "--cwd", "/up", id, "/bin/sh", "-c", "pwd; ls"])
         #expect(r.code == 0 && r.stdout.hasPrefix("/"), "\(r.stdout) \(r.stderr)")
         let seen = Set(r.stdout.split(separator: "\n").map(String.init))
-        #expect(seen.contains("bin") && !seen.contains("usr") && !seen.contains("work"), "the container's root, not the host's: \(r.stdout)")
+        #expect(
+            seen.contains("bin") && !seen.contains("usr") && !seen.contains("work"),
+            "the container's root, not the host's: \(r.stdout)")
     }
 
     /// CVE-2025-52881 (non-race form): a tmpfs over /proc/sys cannot redirect the sysctl
@@ -77,8 +81,11 @@ extension SecurityTests {
         let id = try s.startDetached("sy", args: ["/bin/sleep", "60"])
         let pid = s.state(id)["pid"] as? Int ?? 0
         #expect(pid > 0)
-        let inNS = Harness.run(["/usr/bin/nsenter", "-t", "\(pid)", "-i", "/bin/cat", "/proc/sys/kernel/shm_rmid_forced"]).stdout
-        #expect(inNS == (hostBefore.hasPrefix("1") ? "0\n" : "1\n"), "the container's IPC namespace has the value: \(inNS)")
+        let inNS = Harness.run([
+            "/usr/bin/nsenter", "-t", "\(pid)", "-i", "/bin/cat", "/proc/sys/kernel/shm_rmid_forced",
+        ]).stdout
+        #expect(
+            inNS == (hostBefore.hasPrefix("1") ? "0\n" : "1\n"), "the container's IPC namespace has the value: \(inNS)")
         #expect(try String(contentsOfFile: "/proc/sys/kernel/shm_rmid_forced", encoding: .utf8) == hostBefore)
         #expect(try String(contentsOfFile: "/proc/sys/kernel/core_pattern", encoding: .utf8) == corePattern)
     }
@@ -96,7 +103,8 @@ extension SecurityTests {
         s.freshCgroup(id)
         try s.writeConfig()
         let r = Harness.run([Harness.binary, "--root", s.root, "--systemd-cgroup", "run", "-b", s.bundle, id])
-        #expect(r.code == 1 && r.stderr.contains("--systemd-cgroup") && r.stderr.contains("pure cgroup v2"), "\(r.stderr)")
+        #expect(
+            r.code == 1 && r.stderr.contains("--systemd-cgroup") && r.stderr.contains("pure cgroup v2"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: s.root + "/" + id), "no state left")
         _ = s.swrun(["delete", "--force", id])
         #expect(!FileManager.default.fileExists(atPath: pwn))
@@ -114,20 +122,28 @@ extension SecurityTests {
         try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
         try "marker".write(toFile: host + "/marker", atomically: true, encoding: .utf8)
         let target = s.rootfs + "/" + path
-        if path.hasPrefix("dev/") { try FileManager.default.createDirectory(atPath: s.rootfs + "/dev", withIntermediateDirectories: true) }
+        if path.hasPrefix("dev/") {
+            try FileManager.default.createDirectory(atPath: s.rootfs + "/dev", withIntermediateDirectories: true)
+        }
         try? FileManager.default.removeItem(atPath: target)
-        try FileManager.default.createSymbolicLink(atPath: target, withDestinationPath: "../../../../../../../.." + host)
+        try FileManager.default.createSymbolicLink(
+            atPath: target, withDestinationPath: "../../../../../../../.." + host)
         var mounts = s.config["mounts"] as? [[String: Any]] ?? []
         mounts.append(["destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": []])
         mounts.append(["destination": "/data/vol", "type": "tmpfs", "source": "tmpfs", "options": []])
-        mounts.append(["destination": "/etc/hostname", "type": "bind", "source": s.bundle + "/config.json", "options": ["bind", "ro"]])
+        mounts.append([
+            "destination": "/etc/hostname", "type": "bind", "source": s.bundle + "/config.json",
+            "options": ["bind", "ro"],
+        ])
         s.config["mounts"] = mounts
         s.config["hostname"] = "h"
         s.process["terminal"] = false
         s.args(["/bin/true"])
         let before = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         _ = try s.runContainer()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: host) == ["marker"], "nothing created on the host through /\(path)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: host) == ["marker"],
+            "nothing created on the host through /\(path)")
         #expect(try String(contentsOfFile: host + "/marker", encoding: .utf8) == "marker")
         let after = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         #expect(!after.contains(host) && !before.contains(host))
@@ -163,7 +179,10 @@ extension SecurityTests {
     @Test func cve_2022_0492_noWritableCgroupV1Mount() throws {
         let s = try Sandbox()
         s.config["root"] = ["path": "rootfs", "readonly": false]
-        s.args(["/bin/sh", "-c", "mkdir -p /tmp/m; unshare -Urm sh -c 'mount -t cgroup -o rdma cgroup /tmp/m && echo 1 > /tmp/m/notify_on_release && echo MOUNTED'; echo done"])
+        s.args([
+            "/bin/sh", "-c",
+            "mkdir -p /tmp/m; unshare -Urm sh -c 'mount -t cgroup -o rdma cgroup /tmp/m && echo 1 > /tmp/m/notify_on_release && echo MOUNTED'; echo done",
+        ])
         let r = try s.runContainer()
         #expect(r.stdout.contains("done") && !r.stdout.contains("MOUNTED"), "\(r.stdout) \(r.stderr)")
     }
@@ -172,7 +191,10 @@ extension SecurityTests {
     /// mount a full procfs and reach /proc/sysrq-trigger.
     @Test func noPivotDoesNotExposeBareProc() throws {
         let s = try Sandbox()
-        s.args(["/bin/sh", "-c", "unshare -mrpf sh -c 'mount -t proc none /proc && echo h > /proc/sysrq-trigger && echo WROTE'; echo done"])
+        s.args([
+            "/bin/sh", "-c",
+            "unshare -mrpf sh -c 'mount -t proc none /proc && echo h > /proc/sysrq-trigger && echo WROTE'; echo done",
+        ])
         let r = try s.runContainer(extra: ["--no-pivot"])
         #expect(r.stdout.contains("done") && !r.stdout.contains("WROTE"), "\(r.stdout) \(r.stderr)")
     }
@@ -184,7 +206,9 @@ extension SecurityTests {
     @Test func cve_2021_30465_symlinkExchangeRace() throws {
         let s = try Sandbox()
         let volume = s.dir + "/volume", host = s.dir + "/host-target", source = s.dir + "/source"
-        for d in [volume + "/a", host, source] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        for d in [volume + "/a", host, source] {
+            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        }
         try "marker".write(toFile: host + "/marker", atomically: true, encoding: .utf8)
         try "from-source".write(toFile: source + "/s-marker", atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: volume + "/b", withDestinationPath: host)
@@ -193,7 +217,9 @@ extension SecurityTests {
         var mounts = base["mounts"] as? [[String: Any]] ?? []
         mounts.append(["destination": "/V", "type": "bind", "source": volume, "options": ["rbind", "rw"]])
         s.config["mounts"] = mounts
-        let attacker = try s.startDetached("att", args: ["/bin/sh", "-c", "/bin/swrun-probe exchange /V/a /V/b 4 > /V/count.tmp; mv /V/count.tmp /V/count"])
+        let attacker = try s.startDetached(
+            "att",
+            args: ["/bin/sh", "-c", "/bin/swrun-probe exchange /V/a /V/b 4 > /V/count.tmp; mv /V/count.tmp /V/count"])
         mounts.append(["destination": "/V/a/x", "type": "bind", "source": source, "options": ["bind", "ro"]])
         s.config["mounts"] = mounts
         s.args(["/bin/true"])
@@ -208,7 +234,11 @@ extension SecurityTests {
         #expect(exchanges > 10_000, "the attacker raced: \(count)")
         #expect((outcomes[0] ?? 0) > 0, "some creates won the race cleanly: \(outcomes)")
         _ = s.swrun(["delete", "--force", attacker])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: host) == ["marker"], "no mount point created in the host directory: \(outcomes)")
-        #expect(!(try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)).contains(source), "no mount of the source in the host's table")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: host) == ["marker"],
+            "no mount point created in the host directory: \(outcomes)")
+        #expect(
+            !(try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)).contains(source),
+            "no mount of the source in the host's table")
     }
 }

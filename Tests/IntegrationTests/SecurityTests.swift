@@ -34,10 +34,13 @@ struct SecurityTests {
         let canary = s.dir + "/host-canary"
         try FileManager.default.createDirectory(atPath: canary, withIntermediateDirectories: true)
         try FileManager.default.removeItem(atPath: s.rootfs + "/proc")
-        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/proc", withDestinationPath: "../../../../../../../..\(canary)")
+        try FileManager.default.createSymbolicLink(
+            atPath: s.rootfs + "/proc", withDestinationPath: "../../../../../../../..\(canary)")
         s.args(["/bin/true"])
         _ = try s.runContainer()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: canary).isEmpty, "nothing mounted or created in the host directory")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: canary).isEmpty,
+            "nothing mounted or created in the host directory")
         let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         #expect(!mounts.contains(canary))
     }
@@ -57,7 +60,8 @@ struct SecurityTests {
         let r = try s.runContainer()
         #expect(r.code == 0, "\(r.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: canary).isEmpty, "no directory created on the host")
-        #expect(FileManager.default.fileExists(atPath: s.rootfs + canary + "/a/b/c"), "created inside the rootfs instead")
+        #expect(
+            FileManager.default.fileExists(atPath: s.rootfs + canary + "/a/b/c"), "created inside the rootfs instead")
     }
 
     /// CVE-2025-31133: masking binds /dev/null; if the container's /dev/null is not the null
@@ -84,13 +88,17 @@ struct SecurityTests {
         try s.writeConfig()
         let r = Sandbox.underTerminal("\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(s.id("con"))")
         // script(1) may echo a stray control character before the output: keep printable text.
-        let text = String(r.stdout.unicodeScalars.filter { $0 == "\n" || $0.value >= 0x20 }).replacingOccurrences(of: "^@", with: "")
+        let text = String(r.stdout.unicodeScalars.filter { $0 == "\n" || $0.value >= 0x20 }).replacingOccurrences(
+            of: "^@", with: "")
         let st = Sandbox.parse(text)
         #expect(st["type"] == "char" && st["major"] == "136", "\(r.stdout)")
         // An image whose /dev is not a tmpfs and whose /dev/console points at a host-ish file.
-        s.config["mounts"] = (s.config["mounts"] as? [[String: Any]] ?? []).filter { ($0["destination"] as? String) != "/dev" }
+        s.config["mounts"] = (s.config["mounts"] as? [[String: Any]] ?? []).filter {
+            ($0["destination"] as? String) != "/dev"
+        }
         try FileManager.default.createDirectory(atPath: s.rootfs + "/dev", withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/dev/console", withDestinationPath: "/proc/sysrq-trigger")
+        try FileManager.default.createSymbolicLink(
+            atPath: s.rootfs + "/dev/console", withDestinationPath: "/proc/sysrq-trigger")
         try s.writeConfig()
         let bad = Sandbox.underTerminal("\(Harness.binary) --root \(s.root) run --bundle \(s.bundle) \(s.id("con"))")
         #expect(bad.stdout.contains("neither a file nor a device"), "\(bad.stdout)")
@@ -100,10 +108,15 @@ struct SecurityTests {
     /// with uid 0.
     @Test func cve_2016_3697_numericUserIsAnID() throws {
         let s = try Sandbox()
-        try "root:x:0:0:root:/root:/bin/sh\n1000:x:0:0::/:/bin/sh\n".write(toFile: s.rootfs + "/etc/passwd", atomically: true, encoding: .utf8)
+        try "root:x:0:0:root:/root:/bin/sh\n1000:x:0:0::/:/bin/sh\n".write(
+            toFile: s.rootfs + "/etc/passwd", atomically: true, encoding: .utf8)
         let id = try s.startDetached("nu")
         #expect(s.swrun(["exec", "--user", "1000", id, "/bin/id", "-u"]).stdout == "1000\n")
-        #expect(s.swrun(["exec", "--process", "/dev/stdin", id], stdin: #"{"args":["/bin/id","-u"],"cwd":"/","user":{"uid":1000,"gid":0}}"#).stdout == "1000\n")
+        #expect(
+            s.swrun(
+                ["exec", "--process", "/dev/stdin", id],
+                stdin: #"{"args":["/bin/id","-u"],"cwd":"/","user":{"uid":1000,"gid":0}}"#
+            ).stdout == "1000\n")
     }
 
     /// CVE-2026-41579, CVE-2026-47766: an image whose /dev is a symlink out of the rootfs
@@ -115,8 +128,11 @@ struct SecurityTests {
         try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
         try "marker".write(toFile: host + "/ptmx", atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: s.rootfs + "/dev")
-        try FileManager.default.createSymbolicLink(atPath: s.rootfs + "/dev", withDestinationPath: "../../../../../../../.." + host)
-        s.config["mounts"] = (s.config["mounts"] as? [[String: Any]] ?? []).filter { !(($0["destination"] as? String) ?? "").hasPrefix("/dev") }
+        try FileManager.default.createSymbolicLink(
+            atPath: s.rootfs + "/dev", withDestinationPath: "../../../../../../../.." + host)
+        s.config["mounts"] = (s.config["mounts"] as? [[String: Any]] ?? []).filter {
+            !(($0["destination"] as? String) ?? "").hasPrefix("/dev")
+        }
         s.config["root"] = ["path": "rootfs", "readonly": false]
         s.args(["/bin/true"])
         _ = try s.runContainer()
@@ -139,8 +155,11 @@ struct SecurityTests {
         let before = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         let r = try s.runContainer()
         #expect(r.stdout == "2\n", "both mounts are inside the container: \(r.stdout) \(r.stderr)")
-        #expect(FileManager.default.fileExists(atPath: s.rootfs + "/escape1") && FileManager.default.fileExists(atPath: s.rootfs + "/escape2"))
-        #expect(!FileManager.default.fileExists(atPath: "/escape1") && !FileManager.default.fileExists(atPath: "/escape2"))
+        #expect(
+            FileManager.default.fileExists(atPath: s.rootfs + "/escape1")
+                && FileManager.default.fileExists(atPath: s.rootfs + "/escape2"))
+        #expect(
+            !FileManager.default.fileExists(atPath: "/escape1") && !FileManager.default.fileExists(atPath: "/escape2"))
         #expect(try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) == before)
     }
 
@@ -152,15 +171,23 @@ struct SecurityTests {
         s.config["annotations"] = ["big": big]
         // createRuntime runs in swrun itself; startContainer in the init, which got the state
         // over the sync socket.
-        s.config["hooks"] = ["createRuntime": [["path": "/bin/sh", "args": ["sh", "-c", "wc -c > \(s.dir)/state-size"]]],
-                             "startContainer": [["path": "/bin/sh", "args": ["sh", "-c", "wc -c > /tmp/state-size"]]]]
+        s.config["hooks"] = [
+            "createRuntime": [["path": "/bin/sh", "args": ["sh", "-c", "wc -c > \(s.dir)/state-size"]]],
+            "startContainer": [["path": "/bin/sh", "args": ["sh", "-c", "wc -c > /tmp/state-size"]]],
+        ]
         s.config["root"] = ["path": "rootfs", "readonly": false]
         s.args(["/bin/true"])
         let r = try s.runContainer()
         #expect(r.code == 0, "\(r.stderr)")
-        let size = Int((try String(contentsOfFile: s.dir + "/state-size", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let size =
+            Int(
+                (try String(contentsOfFile: s.dir + "/state-size", encoding: .utf8)).trimmingCharacters(
+                    in: .whitespacesAndNewlines)) ?? 0
         #expect(size > 70_000, "the hook got the whole state (\(size) bytes)")
-        let inInit = Int((try String(contentsOfFile: s.rootfs + "/tmp/state-size", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let inInit =
+            Int(
+                (try String(contentsOfFile: s.rootfs + "/tmp/state-size", encoding: .utf8)).trimmingCharacters(
+                    in: .whitespacesAndNewlines)) ?? 0
         #expect(inInit > 70_000, "the init's hook got the whole state through the sync socket (\(inInit) bytes)")
     }
 
@@ -182,11 +209,14 @@ struct SecurityTests {
     /// reopen fails and the host binary is unchanged.
     @Test func cve_2019_5736_binaryCannotBeOverwritten() throws {
         let s = try Sandbox()
-        try "#!/proc/self/exe --log=/tmp/fifo\n".write(toFile: s.rootfs + "/bin/evil", atomically: true, encoding: .utf8)
+        try "#!/proc/self/exe --log=/tmp/fifo\n".write(
+            toFile: s.rootfs + "/bin/evil", atomically: true, encoding: .utf8)
         chmod(s.rootfs + "/bin/evil", 0o755)
         s.config["root"] = ["path": "rootfs", "readonly": false]
         let binaryHash = Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout
-        let id = try s.startDetached("cve5736", args: ["/bin/sh", "-c", "mkfifo /tmp/fifo; /bin/swrun-probe hunt-exe /tmp/fifo > /tmp/hunt; sleep 60"])
+        let id = try s.startDetached(
+            "cve5736",
+            args: ["/bin/sh", "-c", "mkfifo /tmp/fifo; /bin/swrun-probe hunt-exe /tmp/fifo > /tmp/hunt; sleep 60"])
         #expect(Harness.waitUntil { FileManager.default.fileExists(atPath: s.rootfs + "/tmp/fifo") })
         let ex = s.swrun(["exec", id, "/bin/evil"])
         #expect(ex.code != 0, "the hijacked exec runs swrun in the container, which fails on the bogus verb")
@@ -197,8 +227,11 @@ struct SecurityTests {
             usleep(50_000)
         }
         #expect(hunt.contains("found=") && hunt.contains("held=yes"), "the attack reached swrun's exe: \(hunt)")
-        #expect(hunt.contains("open-write=EROFS") || hunt.contains("open-write=EPERM"), "swrun's file must not be writable: \(hunt)")
-        #expect(Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout == binaryHash, "swrun's binary is unchanged")
+        #expect(
+            hunt.contains("open-write=EROFS") || hunt.contains("open-write=EPERM"),
+            "swrun's file must not be writable: \(hunt)")
+        #expect(
+            Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout == binaryHash, "swrun's binary is unchanged")
     }
 
     /// The protected view is what runs: a `run` that needs one (here: a startContainer hook
@@ -218,7 +251,9 @@ struct SecurityTests {
         #expect(r1.stdout.hasPrefix("/swrun"), "run executes from the overlay view: \(r1.stdout) \(r1.stderr)")
         s.freshCgroup(bound)
         try s.writeConfig()
-        let ro = "mount --bind \(bin) \(bin) && mount -o remount,bind,ro \(bin) && " + probe.replacingOccurrences(of: "ID", with: bound)
+        let ro =
+            "mount --bind \(bin) \(bin) && mount -o remount,bind,ro \(bin) && "
+            + probe.replacingOccurrences(of: "ID", with: bound)
         let r2 = Harness.run(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", ro])
         let real = URL(fileURLWithPath: bin).resolvingSymlinksInPath().path
         #expect(r2.stdout.hasPrefix(real), "a binary on a read-only mount runs as it is: \(r2.stdout) \(r2.stderr)")
@@ -231,7 +266,10 @@ struct SecurityTests {
         s.freshCgroup(memfd)
         try s.writeConfig()
         let log = s.dir + "/debug.log"
-        let r3 = Harness.run(["/bin/sh", "-c", "'\(odd)/swrun' --debug --log \(log) --root \(root) run -b \(bundle) \(memfd) & sleep 0.5; readlink /proc/$!/exe; wait"])
+        let r3 = Harness.run([
+            "/bin/sh", "-c",
+            "'\(odd)/swrun' --debug --log \(log) --root \(root) run -b \(bundle) \(memfd) & sleep 0.5; readlink /proc/$!/exe; wait",
+        ])
         #expect(r3.stdout.hasPrefix("/memfd:swrun"), "\(r3.stdout) \(r3.stderr)")
         let debug = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(debug.contains("sealed memfd copy"), "\(debug.prefix(400))")
@@ -240,7 +278,9 @@ struct SecurityTests {
         try s.writeConfig()
         _ = Harness.run([bin, "--debug", "--log", plainLog, "--root", root, "run", "-b", bundle, s.id("sv")])
         let plainDebug = (try? String(contentsOfFile: plainLog, encoding: .utf8)) ?? ""
-        #expect(plainDebug.contains("run needs a protected view: createContainer/startContainer hooks"), "\(plainDebug.prefix(600))")
+        #expect(
+            plainDebug.contains("run needs a protected view: createContainer/startContainer hooks"),
+            "\(plainDebug.prefix(600))")
         #expect(plainDebug.contains("read-only overlay view"))
         // create and exec always run from the view: the init of a created container waits as
         // swrun's image until `start`, and exec enters a container whose processes run.
@@ -251,7 +291,9 @@ struct SecurityTests {
         let clog = s.dir + "/debug3.log"
         #expect(Harness.run([bin, "--debug", "--log", clog, "--root", root, "create", "-b", bundle, c]).code == 0)
         #expect(((try? String(contentsOfFile: clog, encoding: .utf8)) ?? "").contains("read-only overlay view"))
-        let e = Harness.run(["/bin/sh", "-c", "\(bin) --root \(root) exec \(c) /bin/sleep 1 & sleep 0.5; readlink /proc/$!/exe; wait"])
+        let e = Harness.run([
+            "/bin/sh", "-c", "\(bin) --root \(root) exec \(c) /bin/sleep 1 & sleep 0.5; readlink /proc/$!/exe; wait",
+        ])
         #expect(e.stdout.hasPrefix("/swrun"), "exec executes from the overlay view: \(e.stdout) \(e.stderr)")
         _ = s.swrun(["delete", "-f", c])
     }
@@ -269,15 +311,21 @@ struct SecurityTests {
         s.freshCgroup(a)
         try s.writeConfig()
         let log = s.dir + "/run.log"
-        let r1 = Harness.run(["/bin/sh", "-c", "\(bin) --debug --log \(log) --root \(root) run -b \(bundle) \(a) & sleep 0.5; readlink /proc/$!/exe; wait"])
-        #expect(r1.stdout.hasPrefix(real), "a new PID namespace without hooks: no re-execution: \(r1.stdout) \(r1.stderr)")
+        let r1 = Harness.run([
+            "/bin/sh", "-c",
+            "\(bin) --debug --log \(log) --root \(root) run -b \(bundle) \(a) & sleep 0.5; readlink /proc/$!/exe; wait",
+        ])
+        #expect(
+            r1.stdout.hasPrefix(real), "a new PID namespace without hooks: no re-execution: \(r1.stdout) \(r1.stderr)")
         #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("run needs no protected view"))
         // The host's PID namespace (no pid entry): every host process sees the init.
         let b = s.id("rx")
         s.freshCgroup(b)
         s.linux["namespaces"] = [["type": "mount"], ["type": "uts"], ["type": "ipc"]]
         try s.writeConfig()
-        let r2 = Harness.run(["/bin/sh", "-c", "\(bin) --root \(root) run -b \(bundle) \(b) & sleep 0.5; readlink /proc/$!/exe; wait"])
+        let r2 = Harness.run([
+            "/bin/sh", "-c", "\(bin) --root \(root) run -b \(bundle) \(b) & sleep 0.5; readlink /proc/$!/exe; wait",
+        ])
         #expect(r2.stdout.hasPrefix("/swrun"), "a shared PID namespace: the overlay view: \(r2.stdout) \(r2.stderr)")
         // "creating" is refused by exec: a createRuntime hook holds a create in that state.
         let c = s.id("rx")
@@ -285,7 +333,10 @@ struct SecurityTests {
         s.linux["namespaces"] = [["type": "pid"], ["type": "mount"], ["type": "uts"], ["type": "ipc"]]
         s.config["hooks"] = ["createRuntime": [["path": "/bin/sh", "args": ["sh", "-c", "sleep 1"]]]]
         try s.writeConfig()
-        let r3 = Harness.run(["/bin/sh", "-c", "\(bin) --root \(root) create -b \(bundle) \(c) & sleep 0.5; \(bin) --root \(root) state \(c) | grep -o creating; \(bin) --root \(root) exec \(c) /bin/true; echo exec=$?; wait"])
+        let r3 = Harness.run([
+            "/bin/sh", "-c",
+            "\(bin) --root \(root) create -b \(bundle) \(c) & sleep 0.5; \(bin) --root \(root) state \(c) | grep -o creating; \(bin) --root \(root) exec \(c) /bin/true; echo exec=$?; wait",
+        ])
         #expect(r3.stdout.contains("creating\nexec=255"), "\(r3.stdout) \(r3.stderr)")
         _ = s.swrun(["delete", "-f", c])
     }
@@ -298,13 +349,17 @@ struct SecurityTests {
         try s.writeConfig()
         let binaryHash = Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout
         #expect(s.swrun(["create", "--bundle", s.bundle, id]).code == 0)
-        let r = s.swrun(["exec", id, "/bin/sh", "-c", "cat /proc/1/environ >/dev/null 2>&1 && echo environ-readable; readlink /proc/1/exe >/dev/null 2>&1 && echo exe-readable; echo x > /proc/1/exe 2>/dev/null && echo exe-writable; echo done"])
+        let r = s.swrun([
+            "exec", id, "/bin/sh", "-c",
+            "cat /proc/1/environ >/dev/null 2>&1 && echo environ-readable; readlink /proc/1/exe >/dev/null 2>&1 && echo exe-readable; echo x > /proc/1/exe 2>/dev/null && echo exe-writable; echo done",
+        ])
         #expect(r.stdout == "done\n", "\(r.stdout) \(r.stderr)")
         #expect(s.swrun(["start", id]).code == 0)
         Harness.waitUntil { s.swrun(["exec", id, "/bin/sh", "-c", "readlink /proc/1/exe"]).stdout == "/bin/busybox\n" }
         let after = s.swrun(["exec", id, "/bin/sh", "-c", "readlink /proc/1/exe"])
         #expect(after.stdout == "/bin/busybox\n", "after exec the init is the container's program: \(after.stdout)")
-        #expect(Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout == binaryHash, "swrun's binary is unchanged")
+        #expect(
+            Harness.run(["/usr/bin/sha256sum", Harness.binary]).stdout == binaryHash, "swrun's binary is unchanged")
     }
 
     /// CVE-2022-29162 / CVE-2022-27650 / CVE-2025-27612: exec --cap never adds inheritable or
@@ -312,11 +367,20 @@ struct SecurityTests {
     /// container's own process has one.
     @Test func cve_2022_29162_execCapNotInheritable() throws {
         let s = try Sandbox()
-        s.process["capabilities"] = ["bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"], "inheritable": ["CAP_KILL"]]
+        s.process["capabilities"] = [
+            "bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"],
+            "inheritable": ["CAP_KILL"],
+        ]
         let id = try s.startDetached("cap", args: ["/bin/sleep", "60"])
-        let withCap = Sandbox.parse(s.swrun(["exec", "--cap", "CAP_AUDIT_WRITE", "--process", "/dev/stdin", id], stdin: #"{"args":["/bin/swrun-probe","report"],"cwd":"/","user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}}"#).stdout)
+        let withCap = Sandbox.parse(
+            s.swrun(
+                ["exec", "--cap", "CAP_AUDIT_WRITE", "--process", "/dev/stdin", id],
+                stdin:
+                    #"{"args":["/bin/swrun-probe","report"],"cwd":"/","user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}}"#
+            ).stdout)
         #expect(withCap["CapInh"] == "0000000000000000" && withCap["CapAmb"] == "0000000000000000")
-        let plain = Sandbox.parse(s.swrun(["exec", "--cap", "CAP_AUDIT_WRITE", id, "/bin/swrun-probe", "report"]).stdout)
+        let plain = Sandbox.parse(
+            s.swrun(["exec", "--cap", "CAP_AUDIT_WRITE", id, "/bin/swrun-probe", "report"]).stdout)
         #expect(plain["CapAmb"] == "0000000000000000")
         #expect(plain["CapEff"] == "0000000020000020", "CAP_KILL + CAP_AUDIT_WRITE: \(plain["CapEff"] ?? "")")
     }

@@ -41,7 +41,8 @@ struct SpecFieldTests {
         #expect(r["uid"] == "1000" && r["gid"] == "1000")
         s.process["user"] = ["uid": 0, "gid": 0, "username": "mallory"]
         let bad = try s.runContainer()
-        #expect(bad.code == 1 && bad.stderr.contains("process.user.username: no user") && bad.stderr.contains("mallory"))
+        #expect(
+            bad.code == 1 && bad.stderr.contains("process.user.username: no user") && bad.stderr.contains("mallory"))
     }
 
     @Test func rootfsPropagationShared() throws {
@@ -87,7 +88,10 @@ struct SpecFieldTests {
         s.freshCgroup(id)
         s.args(["/bin/grep", "SigIgn", "/proc/self/status"])
         try s.writeConfig()
-        let shell = Harness.run(["/bin/sh", "-c", "trap '' HUP INT USR1 TERM; grep SigIgn /proc/self/status; exec \(Harness.binary) --root \(s.root) run -b \(s.bundle) \(id)"])
+        let shell = Harness.run([
+            "/bin/sh", "-c",
+            "trap '' HUP INT USR1 TERM; grep SigIgn /proc/self/status; exec \(Harness.binary) --root \(s.root) run -b \(s.bundle) \(id)",
+        ])
         let lines = shell.stdout.split(separator: "\n")
         #expect(lines.count == 2, "\(shell.stdout) \(shell.stderr)")
         let caller = UInt64(lines.first?.split(separator: "\t").last ?? "", radix: 16) ?? 0
@@ -106,7 +110,9 @@ struct SpecFieldTests {
 
     @Test func rlimitsAndOomScore() throws {
         let s = try Sandbox()
-        s.process["rlimits"] = [["type": "RLIMIT_NOFILE", "soft": 512, "hard": 1024], ["type": "RLIMIT_CORE", "soft": 0, "hard": 0]]
+        s.process["rlimits"] = [
+            ["type": "RLIMIT_NOFILE", "soft": 512, "hard": 1024], ["type": "RLIMIT_CORE", "soft": 0, "hard": 0],
+        ]
         s.process["oomScoreAdj"] = 123
         let r = try s.report()
         #expect(r["rlimit.nofile"] == "512:1024")
@@ -120,13 +126,19 @@ struct SpecFieldTests {
         let id = s.id("fd")
         s.freshCgroup(id)
         try s.writeConfig()
-        let r = Harness.run(["/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname; exec \"$@\"", "sh", Harness.binary, "--root", s.root, "run", "--bundle", s.bundle, id])
+        let r = Harness.run([
+            "/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname; exec \"$@\"", "sh", Harness.binary, "--root",
+            s.root, "run", "--bundle", s.bundle, id,
+        ])
         #expect(r.code == 0, "\(r.stderr)")
         #expect(Sandbox.parse(r.stdout)["fds"] == "0,1,2")
         let id2 = s.id("fdp")
         s.freshCgroup(id2)
         try s.writeConfig()
-        let p = Harness.run(["/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname; exec \"$@\"", "sh", Harness.binary, "--root", s.root, "run", "--preserve-fds", "1", "--bundle", s.bundle, id2])
+        let p = Harness.run([
+            "/bin/sh", "-c", "exec 3</etc/hostname 4</etc/hostname; exec \"$@\"", "sh", Harness.binary, "--root",
+            s.root, "run", "--preserve-fds", "1", "--bundle", s.bundle, id2,
+        ])
         #expect(Sandbox.parse(p.stdout)["fds"] == "0,1,2,3")
     }
 
@@ -142,18 +154,24 @@ struct SpecFieldTests {
             ["destination": "/data/ro", "type": "bind", "source": hostDir, "options": ["rbind", "ro", "nosuid"]],
             ["destination": "/data/rw", "type": "bind", "source": hostDir, "options": ["bind", "rw"]],
             ["destination": "/data/file", "type": "bind", "source": hostDir + "/file", "options": ["bind", "ro"]],
-            ["destination": "/data/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["noexec", "nodev", "mode=700", "size=1m"]],
+            [
+                "destination": "/data/tmp", "type": "tmpfs", "source": "tmpfs",
+                "options": ["noexec", "nodev", "mode=700", "size=1m"],
+            ],
             ["destination": "/seed", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]],
             ["destination": "/deep/new/dir", "type": "tmpfs", "source": "tmpfs", "options": []],
         ]
         s.config["mounts"] = mounts
         s.config["root"] = ["path": "rootfs", "readonly": true]
-        s.args(["/bin/sh", "-c", """
+        s.args([
+            "/bin/sh", "-c",
+            """
             swrun-probe mountopts /data/ro; swrun-probe write /data/ro/x
             swrun-probe write /data/rw/y; cat /data/file; echo; swrun-probe write /data/file
             swrun-probe mountopts /data/tmp; swrun-probe stat /data/tmp
             cat /seed/a; echo; swrun-probe mountopts /deep/new/dir; swrun-probe write /rootfile
-            """])
+            """,
+        ])
         let r = try s.runContainer()
         #expect(r.code == 1, "the last command (a write to the read-only root) fails: \(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
@@ -172,7 +190,10 @@ struct SpecFieldTests {
 
     @Test func maskedAndReadonlyPaths() throws {
         let s = try Sandbox()
-        s.args(["/bin/sh", "-c", "cat /proc/kcore | head -c 10 | wc -c; swrun-probe mountopts /proc/sys; swrun-probe write /proc/sys/kernel/hostname; ls /sys/firmware | wc -l"])
+        s.args([
+            "/bin/sh", "-c",
+            "cat /proc/kcore | head -c 10 | wc -c; swrun-probe mountopts /proc/sys; swrun-probe write /proc/sys/kernel/hostname; ls /sys/firmware | wc -l",
+        ])
         let r = try s.runContainer()
         let lines = r.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "0", "/proc/kcore is masked with /dev/null")
@@ -184,14 +205,24 @@ struct SpecFieldTests {
     @Test func devicesAndDevSymlinks() throws {
         let s = try Sandbox()
         var linux = s.linux
-        linux["devices"] = [["path": "/dev/swrun-null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o640, "uid": 1000, "gid": 1000]]
+        linux["devices"] = [
+            [
+                "path": "/dev/swrun-null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o640, "uid": 1000,
+                "gid": 1000,
+            ]
+        ]
         s.linux = linux
-        s.args(["/bin/sh", "-c", "swrun-probe stat /dev/swrun-null; swrun-probe stat /dev/null; swrun-probe stat /dev/ptmx; swrun-probe stat /dev/fd"])
+        s.args([
+            "/bin/sh", "-c",
+            "swrun-probe stat /dev/swrun-null; swrun-probe stat /dev/null; swrun-probe stat /dev/ptmx; swrun-probe stat /dev/fd",
+        ])
         let out = try s.runContainer().stdout
         let blocks = out.components(separatedBy: "type=").dropFirst().map { Sandbox.parse("type=" + $0) }
         #expect(blocks.count == 4)
         guard blocks.count == 4 else { return }
-        #expect(blocks[0]["type"] == "char" && blocks[0]["mode"] == "0640" && blocks[0]["uid"] == "1000" && blocks[0]["major"] == "1" && blocks[0]["minor"] == "3")
+        #expect(
+            blocks[0]["type"] == "char" && blocks[0]["mode"] == "0640" && blocks[0]["uid"] == "1000"
+                && blocks[0]["major"] == "1" && blocks[0]["minor"] == "3")
         #expect(blocks[1]["type"] == "char" && blocks[1]["mode"] == "0666")
         #expect(blocks[2]["type"] == "symlink" && blocks[2]["target"] == "pts/ptmx")
         #expect(blocks[3]["target"] == "/proc/self/fd")
@@ -206,7 +237,9 @@ struct SpecFieldTests {
         let before = try String(contentsOfFile: "/proc/sys/kernel/shmmni", encoding: .utf8)
         let r = try s.runContainer()
         #expect(r.stdout == "1\n1234\n", "\(r.stderr)")
-        #expect(try String(contentsOfFile: "/proc/sys/kernel/shmmni", encoding: .utf8) == before, "the host's value is untouched")
+        #expect(
+            try String(contentsOfFile: "/proc/sys/kernel/shmmni", encoding: .utf8) == before,
+            "the host's value is untouched")
     }
 
     @Test func cgroupPlacementAndNamespace() throws {
@@ -224,7 +257,9 @@ struct SpecFieldTests {
         linux["namespaces"] = ns
         s.linux = linux
         let inNs = Sandbox.parse(try s.runContainer().stdout)["cgroup"] ?? ""
-        #expect(inNs.split(separator: "\n").allSatisfy { $0.hasSuffix(":/") }, "a new cgroup namespace is rooted at the container's cgroup: \(inNs)")
+        #expect(
+            inNs.split(separator: "\n").allSatisfy { $0.hasSuffix(":/") },
+            "a new cgroup namespace is rooted at the container's cgroup: \(inNs)")
     }
 
     @Test func timeNamespaceOffsets() throws {
@@ -251,7 +286,9 @@ struct SpecFieldTests {
         defer { _ = Harness.run(["/bin/umount", nsFile]) }
         let ino = try #require(try FileManager.default.attributesOfItem(atPath: nsFile)[.systemFileNumber] as? UInt64)
         var linux = s.linux
-        linux["namespaces"] = (linux["namespaces"] as? [[String: Any]] ?? []).map { $0["type"] as? String == "network" ? ["type": "network", "path": nsFile] : $0 }
+        linux["namespaces"] = (linux["namespaces"] as? [[String: Any]] ?? []).map {
+            $0["type"] as? String == "network" ? ["type": "network", "path": nsFile] : $0
+        }
         s.linux = linux
         s.args(["/bin/swrun-probe", "stat", "/proc/self/ns/net"])
         let r = try s.runContainer()
@@ -269,8 +306,10 @@ struct SpecFieldTests {
     @Test func seccompFilterIsCachedAndVerified() throws {
         let s = try Sandbox()
         var linux = s.linux
-        linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
-                            "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38]]]
+        linux["seccomp"] = [
+            "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+            "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38]],
+        ]
         s.linux = linux
         s.config["root"] = ["path": "rootfs", "readonly": false]
         s.args(["/bin/sh", "-c", "mkdir /tmp/y 2>&1"])
@@ -283,7 +322,9 @@ struct SpecFieldTests {
         s.freshCgroup(id)
         try s.writeConfig()
         let second = s.swrun(["--debug", "run", "--bundle", s.bundle, id])
-        #expect(second.stdout.contains("not implemented") && second.stderr.contains("seccomp: filter from cache"), "\(second.stderr)")
+        #expect(
+            second.stdout.contains("not implemented") && second.stderr.contains("seccomp: filter from cache"),
+            "\(second.stderr)")
         // A cache file whose recorded input does not match is ignored, never installed.
         let path = cache + "/" + files[0]
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -293,7 +334,8 @@ struct SpecFieldTests {
         s.freshCgroup(id3)
         try s.writeConfig()
         let third = s.swrun(["--debug", "run", "--bundle", s.bundle, id3])
-        #expect(third.stdout.contains("not implemented") && !third.stderr.contains("filter from cache"), "\(third.stderr)")
+        #expect(
+            third.stdout.contains("not implemented") && !third.stderr.contains("filter from cache"), "\(third.stderr)")
         #expect(s.swrun(["list", "-q"]).stdout.isEmpty, "the cache directory is not a container")
     }
 
@@ -305,21 +347,28 @@ struct SpecFieldTests {
         var names: [String] = []
         for line in header.split(separator: "\n") where line.hasPrefix("#define __NR_") {
             let f = line.split(separator: " ")
-            if f.count == 3, let nr = Int(f[2]), nr <= 400, f[1] != "__NR_acct" { names.append(String(f[1].dropFirst(5))) }
+            if f.count == 3, let nr = Int(f[2]), nr <= 400, f[1] != "__NR_acct" {
+                names.append(String(f[1].dropFirst(5)))
+            }
         }
         #expect(names.count > 300)
         let s = try Sandbox()
         var linux = s.linux
-        linux["seccomp"] = ["defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "architectures": ["SCMP_ARCH_X86_64"],
-                            "syscalls": [["names": names, "action": "SCMP_ACT_ALLOW"]]]
+        linux["seccomp"] = [
+            "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [["names": names, "action": "SCMP_ACT_ALLOW"]],
+        ]
         s.linux = linux
         s.args(["/bin/sh", "-c", "swrun-probe syscall 440; swrun-probe syscall 163"])
         let r = try s.runContainer()
         #expect(r.stdout == "ENOSYS\nEPERM\n", "\(r.stdout) \(r.stderr)")
         // The same on the i386 ABI (int 0x80), when the profile admits it: above the highest
         // i386 number the profile names, ENOSYS; acct (51 on i386), denied, EPERM.
-        linux["seccomp"] = ["defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
-                            "syscalls": [["names": names, "action": "SCMP_ACT_ALLOW"]]]
+        linux["seccomp"] = [
+            "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+            "syscalls": [["names": names, "action": "SCMP_ACT_ALLOW"]],
+        ]
         s.linux = linux
         s.args(["/bin/sh", "-c", "swrun-probe int80 450; swrun-probe int80 51; swrun-probe syscall 440"])
         let r32 = try s.runContainer()
@@ -330,8 +379,10 @@ struct SpecFieldTests {
         let s = try Sandbox()
         let (agent, sock, out) = try s.probeServer("seccomp-agent", "agent")
         var linux = s.linux
-        linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock, "listenerMetadata": "meta-1",
-                            "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"]]]
+        linux["seccomp"] = [
+            "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock, "listenerMetadata": "meta-1",
+            "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"]],
+        ]
         s.linux = linux
         s.config["root"] = ["path": "rootfs", "readonly": false]
         s.args(["/bin/sh", "-c", "mkdir /tmp/notified 2>&1; echo rc=$?"])
@@ -339,8 +390,12 @@ struct SpecFieldTests {
         let r = try s.runContainer(id)
         agent.waitUntilExit()
         let got = try String(contentsOfFile: out, encoding: .utf8)
-        #expect(r.stdout.contains("Invalid cross-device link"), "the agent's answer (EXDEV) reached the container: \(r.stdout) \(r.stderr)")
-        #expect(got.contains("\"fds\":[\"seccompFd\"]") && got.contains("\"metadata\":\"meta-1\"") && got.contains("\"id\":\"\(id)\""), "\(got)")
+        #expect(
+            r.stdout.contains("Invalid cross-device link"),
+            "the agent's answer (EXDEV) reached the container: \(r.stdout) \(r.stderr)")
+        #expect(
+            got.contains("\"fds\":[\"seccompFd\"]") && got.contains("\"metadata\":\"meta-1\"")
+                && got.contains("\"id\":\"\(id)\""), "\(got)")
         #expect(got.contains("notified=83\n") || got.contains("notified=258\n"), "mkdir or mkdirat: \(got)")
     }
 

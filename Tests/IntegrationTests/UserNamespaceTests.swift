@@ -23,18 +23,34 @@ struct UserNamespaceTests {
         chmod(s.rootfs + "/tmp", 0o1777) // as images have it: the container's root is not the host's
         s.process["rlimits"] = [["type": "RLIMIT_NOFILE", "soft": 4096, "hard": 4096]]
         s.process["oomScoreAdj"] = 321
-        let id = try s.startDetached("u", args: ["/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map > /tmp/maps; id -u > /tmp/uid; echo hi > /dev/null && echo devnull-ok > /tmp/dev; sleep 60"])
+        let id = try s.startDetached(
+            "u",
+            args: [
+                "/bin/sh", "-c",
+                "cat /proc/self/uid_map /proc/self/gid_map > /tmp/maps; id -u > /tmp/uid; echo hi > /dev/null && echo devnull-ok > /tmp/dev; sleep 60",
+            ])
         let pid = s.state(id)["pid"] as? Int ?? 0
         #expect(pid > 0)
-        #expect(Harness.waitUntil { FileManager.default.fileExists(atPath: s.rootfs + "/tmp/dev") }, "the container's program ran")
+        #expect(
+            Harness.waitUntil { FileManager.default.fileExists(atPath: s.rootfs + "/tmp/dev") },
+            "the container's program ran")
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
-        #expect(uidLine.split(separator: "\t").dropFirst().allSatisfy { $0 == "100000" }, "host sees the mapped id: \(uidLine)")
-        let inside = s.swrun(["exec", id, "/bin/sh", "-c", "cat /tmp/maps /tmp/uid /tmp/dev; id -u; grep CapEff /proc/self/status; ulimit -n; cat /proc/1/oom_score_adj"])
+        #expect(
+            uidLine.split(separator: "\t").dropFirst().allSatisfy { $0 == "100000" },
+            "host sees the mapped id: \(uidLine)")
+        let inside = s.swrun([
+            "exec", id, "/bin/sh", "-c",
+            "cat /tmp/maps /tmp/uid /tmp/dev; id -u; grep CapEff /proc/self/status; ulimit -n; cat /proc/1/oom_score_adj",
+        ])
         #expect(inside.code == 0, "\(inside.stderr)")
-        let lines = inside.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        let lines = inside.stdout.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        }
         #expect(lines.prefix(4) == ["0 100000 65536", "0 100000 65536", "0", "devnull-ok"], "\(inside.stdout)")
-        #expect(lines.count >= 8 && lines[4] == "0" && lines[6] == "4096" && lines[7] == "321", "exec joins the user namespace first; the parent set the limits: \(inside.stdout)")
+        #expect(
+            lines.count >= 8 && lines[4] == "0" && lines[6] == "4096" && lines[7] == "321",
+            "exec joins the user namespace first; the parent set the limits: \(inside.stdout)")
         // The exec'd process is in the same user namespace as the init.
         let execNs = s.swrun(["exec", id, "/bin/readlink", "/proc/self/ns/user"]).stdout
         let initNs = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/user")) ?? "?"
@@ -52,9 +68,13 @@ struct UserNamespaceTests {
         let log = s.dir + "/log.json"
         try s.writeConfig()
         let r1 = s.swrun(["run", "-b", s.bundle, s.id("e")], log: log, format: "json")
-        #expect(r1.code == 1 && r1.stderr.contains("linux.uidMappings: user namespaces enabled, but no uid mappings found"), "\(r1.stderr)")
+        #expect(
+            r1.code == 1 && r1.stderr.contains("linux.uidMappings: user namespaces enabled, but no uid mappings found"),
+            "\(r1.stderr)")
         let lines = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
-        #expect(lines.count == 1 && lines[0].contains("\"level\":\"error\"") && lines[0].contains("uidMappings"), "one JSON error line: \(lines)")
+        #expect(
+            lines.count == 1 && lines[0].contains("\"level\":\"error\"") && lines[0].contains("uidMappings"),
+            "one JSON error line: \(lines)")
         l = s.linux
         l["uidMappings"] = [["containerID": 0, "hostID": 100_000, "size": 65536]]
         l["gidMappings"] = [["containerID": 0, "hostID": 100_000, "size": 65536]]
@@ -62,7 +82,9 @@ struct UserNamespaceTests {
         s.process["user"] = ["uid": 70000, "gid": 0]
         try s.writeConfig()
         let r2 = s.swrun(["run", "-b", s.bundle, s.id("e")])
-        #expect(r2.code == 1 && r2.stderr.contains("process.user.uid: 70000 is not mapped by linux.uidMappings"), "\(r2.stderr)")
+        #expect(
+            r2.code == 1 && r2.stderr.contains("process.user.uid: 70000 is not mapped by linux.uidMappings"),
+            "\(r2.stderr)")
         l = s.linux
         l["namespaces"] = (l["namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "user" }
         s.linux = l
@@ -70,7 +92,9 @@ struct UserNamespaceTests {
         try s.writeConfig()
         let r3 = s.swrun(["run", "-b", s.bundle, s.id("e")])
         #expect(r3.code == 1 && r3.stderr.contains("user namespaces not enabled in config"), "\(r3.stderr)")
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.root)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty, "no state left behind")
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: s.root)) ?? []).filter { !$0.hasPrefix(".") }
+                .isEmpty, "no state left behind")
     }
 
     /// A bind source only the host's root can reach (under a 0700 directory): the parent
@@ -88,8 +112,12 @@ struct UserNamespaceTests {
         try "secret-ok\n".write(toFile: privateDir + "/vol/file", atomically: true, encoding: .utf8)
         chmod(privateDir, 0o700)
         var mounts = s.config["mounts"] as? [[String: Any]] ?? []
-        mounts.append(["destination": "/vol", "type": "bind", "source": privateDir + "/vol", "options": ["rbind", "ro"]])
-        mounts.append(["destination": "/file", "type": "bind", "source": privateDir + "/vol/file", "options": ["bind", "ro"]])
+        mounts.append([
+            "destination": "/vol", "type": "bind", "source": privateDir + "/vol", "options": ["rbind", "ro"],
+        ])
+        mounts.append([
+            "destination": "/file", "type": "bind", "source": privateDir + "/vol/file", "options": ["bind", "ro"],
+        ])
         s.config["mounts"] = mounts
         s.args(["/bin/sh", "-c", "cat /vol/file /file; touch /vol/x 2>/dev/null || echo read-only"])
         let r = try s.runContainer()
@@ -112,12 +140,16 @@ struct UserNamespaceTests {
         let a = try s.startDetached("ja", args: ["/bin/sleep", "60"])
         let apid = s.state(a)["pid"] as? Int ?? 0
         #expect(apid > 0)
-        func ns(_ pid: Int, _ t: String) -> String { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(t)")) ?? "?" }
+        func ns(_ pid: Int, _ t: String) -> String {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(t)")) ?? "?"
+        }
         // B: A's user, network, IPC and UTS namespaces by path; new PID and mount ones.
         l = s.linux
-        l["namespaces"] = [["type": "pid"], ["type": "mount"], ["type": "user", "path": "/proc/\(apid)/ns/user"],
-                           ["type": "network", "path": "/proc/\(apid)/ns/net"], ["type": "ipc", "path": "/proc/\(apid)/ns/ipc"],
-                           ["type": "uts", "path": "/proc/\(apid)/ns/uts"]]
+        l["namespaces"] = [
+            ["type": "pid"], ["type": "mount"], ["type": "user", "path": "/proc/\(apid)/ns/user"],
+            ["type": "network", "path": "/proc/\(apid)/ns/net"], ["type": "ipc", "path": "/proc/\(apid)/ns/ipc"],
+            ["type": "uts", "path": "/proc/\(apid)/ns/uts"],
+        ]
         l["uidMappings"] = nil
         l["gidMappings"] = nil
         s.linux = l
@@ -125,24 +157,36 @@ struct UserNamespaceTests {
         let b = try s.startDetached("jb", args: ["/bin/sleep", "60"])
         let bpid = s.state(b)["pid"] as? Int ?? 0
         #expect(bpid > 0)
-        let script = "for t in user net ipc uts pid mnt; do readlink /proc/1/ns/$t; done; cat /proc/self/uid_map /proc/self/gid_map; "
+        let script =
+            "for t in user net ipc uts pid mnt; do readlink /proc/1/ns/$t; done; cat /proc/self/uid_map /proc/self/gid_map; "
             + "id -u; hostname; cat /proc/1/comm"
         let r = s.swrun(["exec", b, "/bin/sh", "-c", script])
         #expect(r.code == 0, "\(r.stderr)")
-        let out = r.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        let out = r.stdout.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        }
         let want = ["user", "net", "ipc", "uts"].map { ns(apid, $0) } + [ns(bpid, "pid"), ns(bpid, "mnt")]
-        #expect(Array(out.prefix(6)) == want, "B is in A's user, network, IPC and UTS namespaces, its own PID and mount ones: \(out) vs \(want)")
+        #expect(
+            Array(out.prefix(6)) == want,
+            "B is in A's user, network, IPC and UTS namespaces, its own PID and mount ones: \(out) vs \(want)")
         #expect(ns(bpid, "pid") != ns(apid, "pid") && ns(bpid, "mnt") != ns(apid, "mnt"))
-        #expect(Array(out.dropFirst(6).prefix(5)) == ["0 100000 65536", "0 100000 65536", "0", "sandbox", "sleep"],
-                "the joined namespace's ids, A's hostname, pid 1 in B's own PID namespace: \(out)")
+        #expect(
+            Array(out.dropFirst(6).prefix(5)) == ["0 100000 65536", "0 100000 65536", "0", "sandbox", "sleep"],
+            "the joined namespace's ids, A's hostname, pid 1 in B's own PID namespace: \(out)")
         let status = (try? String(contentsOfFile: "/proc/\(bpid)/status", encoding: .utf8)) ?? ""
-        #expect(status.contains("Uid:\t100000\t100000\t100000\t100000"), "the host sees B's root as 100000: \(status.prefix(300))")
+        #expect(
+            status.contains("Uid:\t100000\t100000\t100000\t100000"),
+            "the host sees B's root as 100000: \(status.prefix(300))")
         // Ids outside the joined namespace's map, and maps that contradict it, are refused
         // before anything exists; the same maps are accepted (containerd sends both).
         s.process["user"] = ["uid": 70000, "gid": 0]
         try s.writeConfig()
         let bad = s.swrun(["run", "-b", s.bundle, s.id("jx")])
-        #expect(bad.code != 0 && bad.stderr.contains("process.user.uid: 70000 is not mapped by the user namespace /proc/\(apid)/ns/user"), "\(bad.stderr)")
+        #expect(
+            bad.code != 0
+                && bad.stderr.contains(
+                    "process.user.uid: 70000 is not mapped by the user namespace /proc/\(apid)/ns/user"),
+            "\(bad.stderr)")
         s.process["user"] = ["uid": 0, "gid": 0]
         l = s.linux
         l["uidMappings"] = [["containerID": 0, "hostID": 200_000, "size": 65536]]
@@ -165,7 +209,9 @@ struct UserNamespaceTests {
         let wrong = try s.runContainer()
         #expect(wrong.code != 0 && wrong.stderr.contains("/proc/\(apid)/ns/net"), "\(wrong.stderr)")
         #expect(s.swrun(["delete", "--force", b]).code == 0 && s.swrun(["delete", "--force", a]).code == 0)
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.root)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty)
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: s.root)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty
+        )
     }
 
     /// A new user namespace together with a network namespace joined by path (runc's order:
@@ -182,11 +228,15 @@ struct UserNamespaceTests {
         ns.append(["type": "network", "path": "/proc/\(apid)/ns/net"])
         l["namespaces"] = ns
         s.linux = l
-        s.config["mounts"] = (s.config["mounts"] as? [[String: Any]] ?? []).filter { $0["destination"] as? String != "/sys" && $0["destination"] as? String != "/sys/fs/cgroup" }
+        s.config["mounts"] = (s.config["mounts"] as? [[String: Any]] ?? []).filter {
+            $0["destination"] as? String != "/sys" && $0["destination"] as? String != "/sys/fs/cgroup"
+        }
         s.args(["/bin/sh", "-c", "readlink /proc/self/ns/net; cat /proc/self/uid_map"])
         let r = try s.runContainer()
         let net = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(apid)/ns/net")) ?? "?"
-        let out = r.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        let out = r.stdout.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        }
         #expect(r.code == 0 && out == [net, "0 100000 65536"], "\(out) \(r.stderr)")
         #expect(s.swrun(["delete", "--force", a]).code == 0)
     }
@@ -195,7 +245,10 @@ struct UserNamespaceTests {
     /// below its minimum needs it, for the runtime's root as for anyone.
     static let capSysResource: Bool = {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let eff = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }.flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) } ?? 0
+        let eff =
+            status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }.flatMap {
+                UInt64($0.split(separator: "\t").last ?? "", radix: 16)
+            } ?? 0
         return eff & (1 << 24) != 0
     }()
 
@@ -209,7 +262,8 @@ struct UserNamespaceTests {
         let s = try Sandbox()
         Self.userns(s)
         let id = try s.startDetached("uoom", args: ["/bin/sleep", "60"])
-        let process = #"{"args":["/bin/sh","-c","cat /proc/self/oom_score_adj"],"cwd":"/","user":{"uid":0,"gid":0},"oomScoreAdj":-997}"#
+        let process =
+            #"{"args":["/bin/sh","-c","cat /proc/self/oom_score_adj"],"cwd":"/","user":{"uid":0,"gid":0},"oomScoreAdj":-997}"#
         let r = s.swrun(["exec", "--process", "/dev/stdin", id], stdin: process)
         #expect(r.code == 0 && r.stdout == "-997\n", "\(r.stdout) \(r.stderr)")
     }

@@ -52,9 +52,12 @@ struct VMSuiteTests {
         // Up to one image build (about a minute and a half from nothing) plus the suite.
         let r = Harness.run([Self.testScript, "--suite", name, Harness.binary, Harness.probe], timeout: 1800)
         let out = r.stdout + r.stderr
-        let summary = out.split(separator: "\n").last { $0.range(of: #"^[0-9]+ passed, [0-9]+ failed$"#, options: .regularExpression) != nil }
+        let summary = out.split(separator: "\n").last {
+            $0.range(of: #"^[0-9]+ passed, [0-9]+ failed$"#, options: .regularExpression) != nil
+        }
         let counts = summary?.split(separator: " ").compactMap { Int($0) } ?? []
-        let report = out.split(separator: "\n").filter { $0.hasPrefix("FAIL") || $0.hasPrefix("vm:") }.joined(separator: "\n")
+        let report = out.split(separator: "\n").filter { $0.hasPrefix("FAIL") || $0.hasPrefix("vm:") }.joined(
+            separator: "\n")
         #expect(r.code == 0, "vm/test.sh --suite \(name) exited \(r.code)\n\(report)\n\(out.suffix(3000))")
         #expect(counts.count == 2, "no \"N passed, M failed\" line:\n\(out.suffix(3000))")
         guard counts.count == 2 else { return }

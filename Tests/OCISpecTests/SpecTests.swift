@@ -32,26 +32,47 @@ struct SpecTests {
     }
 
     @Test func fastDecoderStringsAndNumbers() throws {
-        let json = #"{"ociVersion":"1.0.0","hostname":"a\"b\\c\/d\u00e9\ud83d\ude00\n","process":{"user":{"uid":4294967295,"gid":0},"cwd":"/","oomScoreAdj":-1000,"env":[]},"annotations":{"k":"v"}}"#
+        let json =
+            #"{"ociVersion":"1.0.0","hostname":"a\"b\\c\/d\u00e9\ud83d\ude00\n","process":{"user":{"uid":4294967295,"gid":0},"cwd":"/","oomScoreAdj":-1000,"env":[]},"annotations":{"k":"v"}}"#
         let fast = try SpecLoader.decodeSpecFast(Array(json.utf8))
         #expect(fast == (try SpecLoader.decodeSpec(Array(json.utf8))))
-        #expect(fast.hostname == "a\"b\\c/dé😀\n" && fast.process?.user.uid == UInt32.max && fast.process?.oomScoreAdj == -1000)
+        #expect(
+            fast.hostname == "a\"b\\c/dé😀\n" && fast.process?.user.uid == UInt32.max
+                && fast.process?.oomScoreAdj == -1000)
     }
 
     @Test func fastDecoderErrorsNameTheField() {
         func message(_ json: String) -> String {
             do { _ = try SpecLoader.decodeSpecFast(Array(json.utf8)); return "" } catch { return error.message }
         }
-        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":"x"}}"#) == "process.args: expected an array, found a string")
-        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0},"cwd":"/"}}"#) == "process.user.gid: required field is missing")
-        #expect(message(#"{"ociVersion":"1","mounts":[{"destination":"/a"},{"type":"x"}]}"#) == "mounts[1].destination: required field is missing")
+        #expect(
+            message(#"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":"x"}}"#)
+                == "process.args: expected an array, found a string")
+        #expect(
+            message(#"{"ociVersion":"1","process":{"user":{"uid":0},"cwd":"/"}}"#)
+                == "process.user.gid: required field is missing")
+        #expect(
+            message(#"{"ociVersion":"1","mounts":[{"destination":"/a"},{"type":"x"}]}"#)
+                == "mounts[1].destination: required field is missing")
         let twelve = Array(repeating: #"{"destination":"/a"}"#, count: 11) + [#"{"type":"x"}"#]
-        #expect(message(#"{"ociVersion":"1","mounts":["# + twelve.joined(separator: ",") + "]}") == "mounts[11].destination: required field is missing")
-        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","rlimits":[{"type":"A","hard":1,"soft":1},{"type":"B","hard":1}]}}"#) == "process.rlimits[1].soft: required field is missing")
-        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":-1,"gid":0},"cwd":"/"}}"#) == "process.user.uid: number -1 does not fit in UInt32")
-        #expect(message(#"{"ociVersion":"1","linux":{"resources":{"pids":{"limit":null}}}}"#) == "linux.resources.pids.limit: expected a number (Int64), found null")
+        #expect(
+            message(#"{"ociVersion":"1","mounts":["# + twelve.joined(separator: ",") + "]}")
+                == "mounts[11].destination: required field is missing")
+        #expect(
+            message(
+                #"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","rlimits":[{"type":"A","hard":1,"soft":1},{"type":"B","hard":1}]}}"#
+            ) == "process.rlimits[1].soft: required field is missing")
+        #expect(
+            message(#"{"ociVersion":"1","process":{"user":{"uid":-1,"gid":0},"cwd":"/"}}"#)
+                == "process.user.uid: number -1 does not fit in UInt32")
+        #expect(
+            message(#"{"ociVersion":"1","linux":{"resources":{"pids":{"limit":null}}}}"#)
+                == "linux.resources.pids.limit: expected a number (Int64), found null")
         #expect(message(#"[]"#) == "(root): expected an object, found an array")
-        for bad in [#"{"#, #"{"a":}"#, #"{"a":1,}"#, #"{"a":"\x"}"#, #"{"a":tru}"#, #"{"a":1} x"#, "{\"a\":\"\u{1}\"}", #"{"a":"\ud800"}"#] {
+        for bad in [
+            #"{"#, #"{"a":}"#, #"{"a":1,}"#, #"{"a":"\x"}"#, #"{"a":tru}"#, #"{"a":1} x"#, "{\"a\":\"\u{1}\"}",
+            #"{"a":"\ud800"}"#,
+        ] {
             #expect(message(bad).hasPrefix("(root): invalid JSON"), "\(bad): \(message(bad))")
         }
     }
@@ -73,9 +94,15 @@ struct SpecTests {
         func message(_ json: String) -> String {
             do { _ = try SpecLoader.decodeSpec(Array(json.utf8)); return "" } catch { return error.message }
         }
-        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":"x"}}"#).hasPrefix("process.args: expected an array"))
-        #expect(message(#"{"ociVersion":"1","process":{"user":{"uid":0},"cwd":"/"}}"#).hasPrefix("process.user.gid: required field is missing"))
-        #expect(message(#"{"ociVersion":"1","mounts":[{"destination":"/a"},{"type":"x"}]}"#).hasPrefix("mounts[1].destination"))
+        #expect(
+            message(#"{"ociVersion":"1","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":"x"}}"#).hasPrefix(
+                "process.args: expected an array"))
+        #expect(
+            message(#"{"ociVersion":"1","process":{"user":{"uid":0},"cwd":"/"}}"#).hasPrefix(
+                "process.user.gid: required field is missing"))
+        #expect(
+            message(#"{"ociVersion":"1","mounts":[{"destination":"/a"},{"type":"x"}]}"#).hasPrefix(
+                "mounts[1].destination"))
         #expect(message(#"{"ociVersion":"#).contains("(root)"))
     }
 
@@ -89,7 +116,8 @@ struct SpecTests {
         let runc = String(decoding: try Self.fixture("runc-spec"), as: UTF8.self)
         #expect(DefaultSpec.json == runc.trimmingCharacters(in: .newlines), "byte for byte runc spec's output")
         let rootless = try SpecLoader.decodeSpec(Array(DefaultSpec.rootlessJSON(uid: 1000, gid: 1001).utf8))
-        #expect(rootless.linux?.uidMappings?.first?.hostID == 1000 && rootless.linux?.gidMappings?.first?.hostID == 1001)
+        #expect(
+            rootless.linux?.uidMappings?.first?.hostID == 1000 && rootless.linux?.gidMappings?.first?.hostID == 1001)
     }
 }
 
@@ -98,7 +126,8 @@ struct JSONWriterTests {
     @Test func compactAndIndented() {
         let v: JSON = .object([("b", .int(1)), ("a", .array([.string("x<y"), .bool(true), .null]))])
         #expect(v.encoded() == #"{"b":1,"a":["x\u003cy",true,null]}"#)
-        #expect(v.encoded(indent: "  ") == "{\n  \"b\": 1,\n  \"a\": [\n    \"x\\u003cy\",\n    true,\n    null\n  ]\n}")
+        #expect(
+            v.encoded(indent: "  ") == "{\n  \"b\": 1,\n  \"a\": [\n    \"x\\u003cy\",\n    true,\n    null\n  ]\n}")
         #expect(JSON.quoted("a\"b\\\n\u{1}") == #""a\"b\\\n\u0001""#)
     }
 
@@ -116,18 +145,28 @@ struct JSONWriterTests {
     }
 
     @Test func stateShapeMatchesRunc() {
-        let s = ContainerState(ociVersion: "1.0.2-dev", id: "c1", status: "running", pid: 42, bundle: "/b", rootfs: "/b/rootfs", created: "2026-01-01T00:00:00Z", annotations: [:], owner: "")
-        #expect(s.runtimeJSON.encoded() == #"{"ociVersion":"1.0.2-dev","id":"c1","pid":42,"status":"running","bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-01T00:00:00Z","owner":""}"#)
+        let s = ContainerState(
+            ociVersion: "1.0.2-dev", id: "c1", status: "running", pid: 42, bundle: "/b", rootfs: "/b/rootfs",
+            created: "2026-01-01T00:00:00Z", annotations: [:], owner: "")
+        #expect(
+            s.runtimeJSON.encoded()
+                == #"{"ociVersion":"1.0.2-dev","id":"c1","pid":42,"status":"running","bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-01T00:00:00Z","owner":""}"#
+        )
         var a = s
         a.annotations = ["k": "v"]
-        #expect(a.runtimeJSON.encoded().contains(#""created":"2026-01-01T00:00:00Z","annotations":{"k":"v"},"owner":"""#))
-        #expect(a.hookJSON.encoded() == #"{"ociVersion":"1.0.2-dev","id":"c1","status":"running","pid":42,"bundle":"/b","annotations":{"k":"v"}}"#)
+        #expect(
+            a.runtimeJSON.encoded().contains(#""created":"2026-01-01T00:00:00Z","annotations":{"k":"v"},"owner":"""#))
+        #expect(
+            a.hookJSON.encoded()
+                == #"{"ociVersion":"1.0.2-dev","id":"c1","status":"running","pid":42,"bundle":"/b","annotations":{"k":"v"}}"#
+        )
     }
 
     /// JSONReader's streaming half (state.json in `list`): members read in place, values
     /// stepped over, integers without text, the same errors as the tree.
     @Test func streamingReader() throws {
-        let text = #"{"id":"c1","n":-42,"big":18446744073709551615,"skip":{"a":[1,"x\"y",{"b":null}],"c":true},"arr":["p","q"],"t":true}"#
+        let text =
+            #"{"id":"c1","n":-42,"big":18446744073709551615,"skip":{"a":[1,"x\"y",{"b":null}],"c":true},"arr":["p","q"],"t":true}"#
         var r = JSONReader(Array(text.utf8))
         var seen: [String] = []
         var id = "", n: Int32 = 0, big: UInt64 = 0, arr: [String] = [], t = false
@@ -161,9 +200,10 @@ struct JSONWriterTests {
             case "id": hits.append("id"); try r.skipValue()
             case "é": hits.append("é"); try r.skipValue()
             case "": hits.append("empty"); try r.skipValue()
-            case "s": try r.readArray { r throws(SpecError) in
-                if let b = try r.readStringBytesIfAny() { texts.append(String(decoding: b, as: UTF8.self)) }
-            }
+            case "s":
+                try r.readArray { r throws(SpecError) in
+                    if let b = try r.readStringBytesIfAny() { texts.append(String(decoding: b, as: UTF8.self)) }
+                }
             default: hits.append("other:" + key.string); try r.skipValue()
             }
         }

@@ -7,18 +7,24 @@ struct CLITests {
     let create = Verbs.find("create")!.flags
 
     @Test func globalsBeforeVerb() throws {
-        let g = try ArgParser.parse(["--root", "/x", "--log=/l", "--log-format", "json", "--debug", "create", "--bundle", "b", "id"][...], flags: Verbs.globals, stopAtPositional: true, verb: nil)
-        #expect(g.string("root") == "/x" && g.string("log") == "/l" && g.string("log-format") == "json" && g.bool("debug"))
+        let g = try ArgParser.parse(
+            ["--root", "/x", "--log=/l", "--log-format", "json", "--debug", "create", "--bundle", "b", "id"][...],
+            flags: Verbs.globals, stopAtPositional: true, verb: nil)
+        #expect(
+            g.string("root") == "/x" && g.string("log") == "/l" && g.string("log-format") == "json" && g.bool("debug"))
         #expect(g.positional == ["create", "--bundle", "b", "id"])
     }
 
     @Test func goStyleSingleDashAndEquals() throws {
-        let a = try ArgParser.parse(["-bundle", "/b", "--pid-file=/p", "-b", "/c", "id"][...], flags: create, stopAtPositional: false, verb: "create")
+        let a = try ArgParser.parse(
+            ["-bundle", "/b", "--pid-file=/p", "-b", "/c", "id"][...], flags: create, stopAtPositional: false,
+            verb: "create")
         #expect(a.string("bundle") == "/c" && a.string("pid-file") == "/p" && a.positional == ["id"])
     }
 
     @Test func booleansAcceptExplicitValues() throws {
-        let a = try ArgParser.parse(["--no-pivot=false", "--no-new-keyring", "id"][...], flags: create, stopAtPositional: false, verb: "create")
+        let a = try ArgParser.parse(
+            ["--no-pivot=false", "--no-new-keyring", "id"][...], flags: create, stopAtPositional: false, verb: "create")
         #expect(!a.bool("no-pivot") && a.bool("no-new-keyring"))
     }
 
@@ -33,20 +39,25 @@ struct CLITests {
     }
 
     @Test func unknownFlagAndMissingValue() {
-        #expect(throws: UsageError.self) { try ArgParser.parse(["--nope", "id"][...], flags: create, stopAtPositional: false, verb: "create") }
+        #expect(throws: UsageError.self) {
+            try ArgParser.parse(["--nope", "id"][...], flags: create, stopAtPositional: false, verb: "create")
+        }
         #expect(usageError(["--pid-file"]) == "flag needs an argument: -pid-file")
         #expect(usageError(["--nope"]) == "flag provided but not defined: -nope")
     }
 
     @Test func execStopsAtTheCommand() throws {
-        let a = try ArgParser.parse(["--tty", "id", "ls", "-la", "--color"][...], flags: Verbs.find("exec")!.flags, stopAtPositional: true, verb: "exec")
+        let a = try ArgParser.parse(
+            ["--tty", "id", "ls", "-la", "--color"][...], flags: Verbs.find("exec")!.flags, stopAtPositional: true,
+            verb: "exec")
         #expect(a.bool("tty") && a.positional == ["id", "ls", "-la", "--color"])
     }
 
     /// Flags are read by bytes, as Go's flag package reads them: "-" alone and a non-ASCII
     /// argument are positional, a value after "=" keeps every byte (another "=", non-ASCII).
     @Test func flagsByBytes() throws {
-        let a = try ArgParser.parse(["-", "--pid-file=/p=q/ä", "-b=/ü", "é"][...], flags: create, stopAtPositional: false, verb: "create")
+        let a = try ArgParser.parse(
+            ["-", "--pid-file=/p=q/ä", "-b=/ü", "é"][...], flags: create, stopAtPositional: false, verb: "create")
         #expect(a.positional == ["-", "é"])
         #expect(a.string("pid-file") == "/p=q/ä" && a.string("bundle") == "/ü")
         #expect(usageError(["--ä=1"]) == "flag provided but not defined: -ä")
@@ -59,14 +70,19 @@ struct CLITests {
         #expect(a.positional == ["-weird-id"])
     }
 
-    @Test(arguments: [("KILL", 9), ("SIGKILL", 9), ("9", 9), ("term", 15), ("SIGUSR1", 10), ("HUP", 1), ("RTMIN+2", 36)])
+    @Test(arguments: [
+        ("KILL", 9), ("SIGKILL", 9), ("9", 9), ("term", 15), ("SIGUSR1", 10), ("HUP", 1), ("RTMIN+2", 36),
+    ])
     func signals(name: String, number: Int32) throws {
         #expect(try SwrunCLI.parseSignal(name) == number)
     }
 
     @Test func badSignals() {
         // RTMIN+2147483647 overflowed Int32 and trapped the process (SIGILL).
-        for s in ["NOPE", "65", "-1", "", "RTMIN+2147483647", "RTMAX-2147483648", "RTMIN+31", "RTMAX+1", "SIGRTMIN+99999999999"] {
+        for s in [
+            "NOPE", "65", "-1", "", "RTMIN+2147483647", "RTMAX-2147483648", "RTMIN+31", "RTMAX+1",
+            "SIGRTMIN+99999999999",
+        ] {
             #expect(throws: SwrunError.self) { try SwrunCLI.parseSignal(s) }
         }
     }
@@ -82,7 +98,9 @@ struct CLITests {
         for s in ["1e30k", "infk", "nank", "-1k", "9223372036854775807k", "1e300g"] {
             #expect(SwrunCLI.parseBytes(s) == nil, "\(s)")
         }
-        #expect(SwrunCLI.parseBytes("1k") == 1024 && SwrunCLI.parseBytes("-1") == -1 && SwrunCLI.parseBytes("1.5m") == 1_572_864)
+        #expect(
+            SwrunCLI.parseBytes("1k") == 1024 && SwrunCLI.parseBytes("-1") == -1
+                && SwrunCLI.parseBytes("1.5m") == 1_572_864)
         for s in ["1e300s", "infs", "nans", "0s", "-5s", "1e20ms"] {
             #expect(SwrunCLI.parseDuration(s) == nil, "\(s)")
         }
@@ -96,12 +114,17 @@ struct CLITests {
         }
         #expect(Help.root().contains("GLOBAL OPTIONS:") && Help.root().contains("--systemd-cgroup"))
         #expect(Help.versionText(libseccomp: "2.5.4").hasPrefix("swrun version "))
-        #expect(Help.versionText(libseccomp: "2.5.4").contains("\ncommit: ") && Help.versionText(libseccomp: "2.5.4").contains("\nspec: 1.0.2-dev"))
+        #expect(
+            Help.versionText(libseccomp: "2.5.4").contains("\ncommit: ")
+                && Help.versionText(libseccomp: "2.5.4").contains("\nspec: 1.0.2-dev"))
     }
 
     @Test func psFilterKeepsHeaderAndContainerPids() throws {
-        let out = "UID   PID  PPID  C STIME TTY  TIME CMD\nroot    1     0  0 10:00 ?    00:00:01 /sbin/init\nroot  4242     1  0 10:00 ?    00:00:00 sleep 60\n"
-        #expect(try HostPS.filter(out, pids: [4242]) == "UID   PID  PPID  C STIME TTY  TIME CMD\nroot  4242     1  0 10:00 ?    00:00:00 sleep 60\n")
+        let out =
+            "UID   PID  PPID  C STIME TTY  TIME CMD\nroot    1     0  0 10:00 ?    00:00:01 /sbin/init\nroot  4242     1  0 10:00 ?    00:00:00 sleep 60\n"
+        #expect(
+            try HostPS.filter(out, pids: [4242])
+                == "UID   PID  PPID  C STIME TTY  TIME CMD\nroot  4242     1  0 10:00 ?    00:00:00 sleep 60\n")
         #expect(throws: SwrunError.self) { try HostPS.filter("NOPE\n1\n", pids: [1]) }
     }
 

@@ -114,11 +114,16 @@ struct CriuRPCTests {
     }
 
     static func requests(_ name: String) throws -> [[UInt8]] { try session(name).filter(\.sent).map(\.bytes) }
-    static func answers(_ name: String) throws -> [CriuResp] { try session(name).filter { !$0.sent }.map { try CriuResp.decode($0.bytes) } }
+    static func answers(_ name: String) throws -> [CriuResp] {
+        try session(name).filter { !$0.sent }.map { try CriuResp.decode($0.bytes) }
+    }
 
     /// runc's requests, decoded into swrun's types and encoded again: the same bytes.
-    @Test(arguments: ["runc/VERSION", "runc/DUMP", "runc/RESTORE", "swrun/DUMP", "swrun/RESTORE", "swrun-tty/DUMP", "swrun-tty/RESTORE",
-                      "swrun-predump/FEATURE_CHECK", "swrun-predump/PRE_DUMP"])
+    @Test(arguments: [
+        "runc/VERSION", "runc/DUMP", "runc/RESTORE", "swrun/DUMP", "swrun/RESTORE", "swrun-tty/DUMP",
+        "swrun-tty/RESTORE",
+        "swrun-predump/FEATURE_CHECK", "swrun-predump/PRE_DUMP",
+    ])
     func requestsEncodeToTheRecordedBytes(_ name: String) throws {
         for bytes in try Self.requests(name) {
             let req = try decodeReq(bytes)
@@ -168,7 +173,10 @@ struct CriuRPCTests {
     /// --pre-dump: the kernel's memory tracking asked for first (FEATURE_CHECK), then a
     /// PRE_DUMP answered without notifications.
     @Test func preDump() throws {
-        #expect(try Self.requests("swrun-predump/FEATURE_CHECK") == [CriuReq(type: .featureCheck, features: CriuFeatures(memTrack: true)).encoded()])
+        #expect(
+            try Self.requests("swrun-predump/FEATURE_CHECK") == [
+                CriuReq(type: .featureCheck, features: CriuFeatures(memTrack: true)).encoded()
+            ])
         let f = try #require(try Self.answers("swrun-predump/FEATURE_CHECK").first)
         #expect(f.type == .featureCheck && f.success && f.features?.memTrack == true && f.features?.lazyPages == false)
         let p = try Self.answers("swrun-predump/PRE_DUMP")
@@ -190,8 +198,12 @@ struct CriuRPCTests {
         let a = try Self.answers(name)
         #expect(a.allSatisfy { $0.success })
         let scripts = a.compactMap { $0.notify?.script }
-        #expect(scripts.first == "pre-restore" && scripts.contains("setup-namespaces") && scripts.contains("post-restore") && scripts.last == "post-resume")
-        #expect(scripts.contains("orphan-pts-master") == (name == "swrun-tty/RESTORE"), "a terminal comes back as an orphaned pty master")
+        #expect(
+            scripts.first == "pre-restore" && scripts.contains("setup-namespaces") && scripts.contains("post-restore")
+                && scripts.last == "post-resume")
+        #expect(
+            scripts.contains("orphan-pts-master") == (name == "swrun-tty/RESTORE"),
+            "a terminal comes back as an orphaned pty master")
         let pid = try #require(a.first { $0.notify?.script == "post-restore" }?.notify?.pid)
         #expect(a.first { $0.notify?.script == "setup-namespaces" }?.notify?.pid == pid)
         #expect(a.last?.type == .restore && a.last?.restorePid == pid, "the restored init's pid, once more")
@@ -205,20 +217,30 @@ struct CriuRPCTests {
         for (verb, extra) in [("DUMP", Set([18, 34, 46])), ("RESTORE", Set([25, 34]))] {
             let runc = try optFields(try Self.requests("runc/\(verb)")[0])
             let swrun = try optFields(try Self.requests("swrun/\(verb)")[0])
-            #expect(runc.isSubset(of: swrun), "\(verb): runc sets \(runc.subtracting(swrun).sorted()) and swrun does not")
-            #expect(swrun.subtracting(runc).isSubset(of: extra), "\(verb): swrun sets \(swrun.subtracting(runc).subtracting(extra).sorted()) beyond runc")
+            #expect(
+                runc.isSubset(of: swrun), "\(verb): runc sets \(runc.subtracting(swrun).sorted()) and swrun does not")
+            #expect(
+                swrun.subtracting(runc).isSubset(of: extra),
+                "\(verb): swrun sets \(swrun.subtracting(runc).subtracting(extra).sorted()) beyond runc")
         }
         let runcDump = try #require(try decodeReq(try Self.requests("runc/DUMP")[0]).opts)
         let swrunDump = try #require(try decodeReq(try Self.requests("swrun/DUMP")[0]).opts)
         #expect(Set(swrunDump.extMnt.map(\.key)) == Set(runcDump.extMnt.map(\.key)).union(["/sys/fs/cgroup"]))
         for (a, b) in [(runcDump, swrunDump)] {
-            #expect(a.logFile == b.logFile && a.configFile == b.configFile && a.emptyNs == b.emptyNs && a.orphanPtsMaster == b.orphanPtsMaster)
-            #expect(a.freezeCgroup?.hasPrefix("/sys/fs/cgroup/") == true && b.freezeCgroup?.hasPrefix("/sys/fs/cgroup/") == true)
+            #expect(
+                a.logFile == b.logFile && a.configFile == b.configFile && a.emptyNs == b.emptyNs
+                    && a.orphanPtsMaster == b.orphanPtsMaster)
+            #expect(
+                a.freezeCgroup?.hasPrefix("/sys/fs/cgroup/") == true
+                    && b.freezeCgroup?.hasPrefix("/sys/fs/cgroup/") == true)
         }
         let runcRestore = try #require(try decodeReq(try Self.requests("runc/RESTORE")[0]).opts)
         let swrunRestore = try #require(try decodeReq(try Self.requests("swrun/RESTORE")[0]).opts)
-        #expect(runcRestore.inheritFd.map(\.fd) == swrunRestore.inheritFd.map(\.fd), "stdio pipes inherited the same way")
-        #expect(swrunRestore.rstSibling == true && swrunRestore.evasiveDevices == true && swrunRestore.root?.hasSuffix("/criu-root") == true)
+        #expect(
+            runcRestore.inheritFd.map(\.fd) == swrunRestore.inheritFd.map(\.fd), "stdio pipes inherited the same way")
+        #expect(
+            swrunRestore.rstSibling == true && swrunRestore.evasiveDevices == true
+                && swrunRestore.root?.hasSuffix("/criu-root") == true)
         #expect(swrunRestore.cgRoot.count == 1 && swrunRestore.cgRoot[0].ctrl == "")
         #expect(Set(swrunRestore.extMnt.map(\.key)) == Set(runcRestore.extMnt.map(\.key)).union(["/sys/fs/cgroup"]))
     }

@@ -18,10 +18,13 @@ struct ProtobufTests {
         w.bool(3, false)
         w.bool(4, true)
         w.uint32(38, 0x4000_0000)
-        w.int32(9, nil)        // unset: absent
+        w.int32(9, nil) // unset: absent
         w.string(10, "dump.log")
-        #expect(w.bytes == [0x08, 0x0a, 0x18, 0x00, 0x20, 0x01, 0xb0, 0x02, 0x80, 0x80, 0x80, 0x80, 0x04,
-                            0x52, 0x08] + Array("dump.log".utf8))
+        #expect(
+            w.bytes == [
+                0x08, 0x0a, 0x18, 0x00, 0x20, 0x01, 0xb0, 0x02, 0x80, 0x80, 0x80, 0x80, 0x04,
+                0x52, 0x08,
+            ] + Array("dump.log".utf8))
     }
 
     @Test func negativeInt32IsTenBytes() throws {
@@ -40,9 +43,12 @@ struct ProtobufTests {
         o.extMnt = [CriuExtMountMap(key: "/a", val: "/b"), CriuExtMountMap(key: "/c", val: "/d")]
         let bytes = CriuReq(type: .dump, opts: o).encoded()
         // criu_req{type 1, opts{images_dir_fd 5, ext_mnt (23) twice, each {key 1, val 2}}}
-        #expect(bytes == [0x08, 0x01, 0x12, 0x18, 0x08, 0x05,
-                          0xba, 0x01, 0x08, 0x0a, 0x02, 0x2f, 0x61, 0x12, 0x02, 0x2f, 0x62,
-                          0xba, 0x01, 0x08, 0x0a, 0x02, 0x2f, 0x63, 0x12, 0x02, 0x2f, 0x64])
+        #expect(
+            bytes == [
+                0x08, 0x01, 0x12, 0x18, 0x08, 0x05,
+                0xba, 0x01, 0x08, 0x0a, 0x02, 0x2f, 0x61, 0x12, 0x02, 0x2f, 0x62,
+                0xba, 0x01, 0x08, 0x0a, 0x02, 0x2f, 0x63, 0x12, 0x02, 0x2f, 0x64,
+            ])
         #expect(try CriuReq.decodeType(bytes) == .dump)
     }
 
@@ -54,13 +60,13 @@ struct ProtobufTests {
         #expect(try r.next()?.value == .varint(7))
         #expect(try r.next() == nil)
         for bad: [UInt8] in [
-            [0x08],                          // a key, no value
-            [0x08, 0x80],                    // truncated varint
-            [0x12, 0x05, 0x01],              // length past the end
-            [0x0b],                          // wire type 3 (group)
-            [0x00, 0x00],                    // field 0
+            [0x08], // a key, no value
+            [0x08, 0x80], // truncated varint
+            [0x12, 0x05, 0x01], // length past the end
+            [0x0b], // wire type 3 (group)
+            [0x00, 0x00], // field 0
             [0x08] + [UInt8](repeating: 0xff, count: 10) + [0x01], // eleven-byte varint
-            [0x09, 1, 2, 3],                 // truncated fixed64
+            [0x09, 1, 2, 3], // truncated fixed64
         ] {
             var r = ProtoReader(bad)
             #expect(throws: ProtoError.self, "\(bad)") { while try r.next() != nil {} }
@@ -70,8 +76,8 @@ struct ProtobufTests {
     @Test func responseNeedsTypeAndSuccess() throws {
         #expect(throws: ProtoError.self) { try CriuResp.decode([0x08, 0x0a]) }
         #expect(throws: ProtoError.self) { try CriuResp.decode([0x10, 0x01]) }
-        #expect(throws: ProtoError.self) { try CriuResp.decode([0x08, 0x0a, 0x12, 0x00]) }   // success not a varint
-        let r = try CriuResp.decode([0x08, 0x0a, 0x10, 0x01, 0xf8, 0x07, 0x01])              // unknown field 127 skipped
+        #expect(throws: ProtoError.self) { try CriuResp.decode([0x08, 0x0a, 0x12, 0x00]) } // success not a varint
+        let r = try CriuResp.decode([0x08, 0x0a, 0x10, 0x01, 0xf8, 0x07, 0x01]) // unknown field 127 skipped
         #expect(r.type == .version && r.success)
     }
 
@@ -97,7 +103,11 @@ struct CriuDescriptionTests {
         var json = DefaultSpec.json
         edit(&json)
         let spec = try SpecLoader.decodeSpecFast(Array(json.utf8))
-        let l = layout ?? CgroupLayout.parse(mountinfo: "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate", selfCgroup: "0::/user.slice\n")
+        let l =
+            layout
+            ?? CgroupLayout.parse(
+                mountinfo: "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate",
+                selfCgroup: "0::/user.slice\n")
         return try Validation.plan(spec, bundle: dir, id: "c1", layout: l, options: CreateOptions())
     }
 
@@ -123,53 +133,79 @@ struct CriuDescriptionTests {
 
     @Test func bindMountsAndSymlinkedDestination() throws {
         let p = try plan { j in
-            j = j.replacingOccurrences(of: "\"mounts\": [", with: """
-                "mounts": [{"destination": "/conf", "type": "bind", "source": "/etc", "options": ["rbind", "ro"]},
-                           {"destination": "/data", "type": "bind", "source": "/var/tmp", "options": ["bind"]},
-                """)
+            j = j.replacingOccurrences(
+                of: "\"mounts\": [",
+                with: """
+                    "mounts": [{"destination": "/conf", "type": "bind", "source": "/etc", "options": ["rbind", "ro"]},
+                               {"destination": "/data", "type": "bind", "source": "/var/tmp", "options": ["bind"]},
+                    """)
         }
         let dump = CriuDescription.dumpMounts(p, maskedFiles: [])
         // /conf is a symlink to /real/conf in the rootfs: the mount is there (securejoin).
-        #expect(Array(dump.prefix(2)) == [CriuExtMountMap(key: "/real/conf", val: "/real/conf"), CriuExtMountMap(key: "/data", val: "/data")])
+        #expect(
+            Array(dump.prefix(2)) == [
+                CriuExtMountMap(key: "/real/conf", val: "/real/conf"), CriuExtMountMap(key: "/data", val: "/data"),
+            ])
         let restore = CriuDescription.restoreMounts(p)
-        #expect(Array(restore.prefix(2)) == [CriuExtMountMap(key: "/real/conf", val: "/etc"), CriuExtMountMap(key: "/data", val: "/var/tmp")])
+        #expect(
+            Array(restore.prefix(2)) == [
+                CriuExtMountMap(key: "/real/conf", val: "/etc"), CriuExtMountMap(key: "/data", val: "/var/tmp"),
+            ])
     }
 
     @Test func cgroupNamespaceAndHybridHierarchies() throws {
         let cgroupNS: (inout String) -> Void = { j in
-            j = j.replacingOccurrences(of: "\"type\": \"mount\"\n\t\t\t}", with: "\"type\": \"mount\"\n\t\t\t},\n\t\t\t{\"type\": \"cgroup\"}")
+            j = j.replacingOccurrences(
+                of: "\"type\": \"mount\"\n\t\t\t}", with: "\"type\": \"mount\"\n\t\t\t},\n\t\t\t{\"type\": \"cgroup\"}")
         }
         // With a cgroup namespace every hierarchy is mounted anew: nothing external.
         let v2 = try plan(cgroupNS)
         #expect(v2.newCgroupNamespace)
         #expect(CriuDescription.cgroupBinds(v2).isEmpty)
         #expect(CriuDescription.restoreMounts(v2).map(\.key) == ["/dev/null"] + Self.devices)
-        let hybrid = CgroupLayout.parse(mountinfo: """
-            31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-            32 31 0:29 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate
-            34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
-            35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
-            """, selfCgroup: "4:memory:/\n3:cpu,cpuacct:/\n0::/\n")
+        let hybrid = CgroupLayout.parse(
+            mountinfo: """
+                31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+                32 31 0:29 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate
+                34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+                35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+                """, selfCgroup: "4:memory:/\n3:cpu,cpuacct:/\n0::/\n")
         let v1 = try plan(layout: hybrid)
-        #expect(CriuDescription.dumpMounts(v1, maskedFiles: []).prefix(3).map(\.key) == ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory"])
-        #expect(CriuDescription.restoreMounts(v1).prefix(3).map(\.val) == ["/sys/fs/cgroup/unified/c1", "/sys/fs/cgroup/cpu,cpuacct/c1", "/sys/fs/cgroup/memory/c1"])
+        #expect(
+            CriuDescription.dumpMounts(v1, maskedFiles: []).prefix(3).map(\.key) == [
+                "/sys/fs/cgroup/unified", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory",
+            ])
+        #expect(
+            CriuDescription.restoreMounts(v1).prefix(3).map(\.val) == [
+                "/sys/fs/cgroup/unified/c1", "/sys/fs/cgroup/cpu,cpuacct/c1", "/sys/fs/cgroup/memory/c1",
+            ])
         #expect(CriuDescription.cgroupBinds(try plan(cgroupNS, layout: hybrid)).isEmpty)
     }
 
     @Test func externalNamespaces() throws {
         let p = try plan { j in
-            j = j.replacingOccurrences(of: "\"type\": \"network\"", with: "\"type\": \"network\", \"path\": \"/proc/self/ns/net\"")
-                 .replacingOccurrences(of: "\"type\": \"ipc\"", with: "\"type\": \"ipc\", \"path\": \"/proc/self/ns/ipc\"")
+            j = j.replacingOccurrences(
+                of: "\"type\": \"network\"", with: "\"type\": \"network\", \"path\": \"/proc/self/ns/net\""
+            )
+            .replacingOccurrences(of: "\"type\": \"ipc\"", with: "\"type\": \"ipc\", \"path\": \"/proc/self/ns/ipc\"")
         }
-        #expect(try CriuDescription.dumpExternal(p) { path in path == "/proc/self/ns/net" ? 4026531992 : 0 } == ["net[4026531992]:extRootNetNS"])
+        #expect(
+            try CriuDescription.dumpExternal(p) { path in path == "/proc/self/ns/net" ? 4026531992 : 0 } == [
+                "net[4026531992]:extRootNetNS"
+            ])
         let (inherit, join) = try CriuDescription.restoreNamespaces(p, firstFd: 4)
-        #expect(inherit.map(\.key) == ["extRootNetNS"] && inherit.map(\.fd) == [4] && inherit.map(\.path) == ["/proc/self/ns/net"])
+        #expect(
+            inherit.map(\.key) == ["extRootNetNS"] && inherit.map(\.fd) == [4]
+                && inherit.map(\.path) == ["/proc/self/ns/net"])
         #expect(join == [CriuJoinNamespace(ns: "ipc", nsFile: "/proc/self/ns/ipc")])
-        #expect(CriuDescription.externalKey("pid") == "extRootPidNS" && CriuDescription.externalKey("network") == "extRootNetNS")
+        #expect(
+            CriuDescription.externalKey("pid") == "extRootPidNS"
+                && CriuDescription.externalKey("network") == "extRootNetNS")
     }
 
     @Test func resolveInRootStaysInside() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("swrun-resolve-\(UUID().uuidString)").path
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("swrun-resolve-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: root + "/up", withDestinationPath: "../../../../etc")
         try FileManager.default.createSymbolicLink(atPath: root + "/rel", withDestinationPath: "a/b")
@@ -177,20 +213,30 @@ struct CriuDescriptionTests {
         #expect(CriuDescription.resolveInRoot(root, "/up/passwd") == "/etc/passwd")
         #expect(CriuDescription.resolveInRoot(root, "/rel/c/../d") == "/a/b/d")
         #expect(CriuDescription.resolveInRoot(root, "/missing/x") == "/missing/x")
-        #expect(CriuDescription.resolveInRoot(root, "/loop/x").hasSuffix("/x"), "a loop ends (40 links) rather than spins")
+        #expect(
+            CriuDescription.resolveInRoot(root, "/loop/x").hasSuffix("/x"), "a loop ends (40 links) rather than spins")
     }
 
     @Test func stdioDescriptors() throws {
         let json = CriuDescription.descriptorsJSON(["/dev/null", "pipe:[12352]", "pipe:[12353]"])
         #expect(String(decoding: json, as: UTF8.self) == #"["/dev/null","pipe:[12352]","pipe:[12353]"]"#)
-        #expect(try CriuDescription.inheritedStdio(json) == [CriuInheritFd(key: "pipe:[12352]", fd: 1), CriuInheritFd(key: "pipe:[12353]", fd: 2)])
+        #expect(
+            try CriuDescription.inheritedStdio(json) == [
+                CriuInheritFd(key: "pipe:[12352]", fd: 1), CriuInheritFd(key: "pipe:[12353]", fd: 2),
+            ])
         #expect(throws: SwrunError.self) { try CriuDescription.inheritedStdio(Array("{}".utf8)) }
         #expect(throws: SwrunError.self) { try CriuDescription.inheritedStdio(Array("[1]".utf8)) }
     }
 
     @Test func cgroupRoots() {
-        #expect(CriuCgroups.roots(procCgroup: "0::/system.slice/x/c1\n") == [CriuCgroupRoot(ctrl: "", path: "/system.slice/x/c1")])
-        #expect(CriuCgroups.roots(procCgroup: "4:cpu,cpuacct:/c\n1:name=systemd:/s\n0::/u\n").map { $0.ctrl ?? "-" } == ["cpu", "cpuacct", "name=systemd", ""])
+        #expect(
+            CriuCgroups.roots(procCgroup: "0::/system.slice/x/c1\n") == [
+                CriuCgroupRoot(ctrl: "", path: "/system.slice/x/c1")
+            ])
+        #expect(
+            CriuCgroups.roots(procCgroup: "4:cpu,cpuacct:/c\n1:name=systemd:/s\n0::/u\n").map { $0.ctrl ?? "-" } == [
+                "cpu", "cpuacct", "name=systemd", "",
+            ])
     }
 
     @Test func logQuote() {
@@ -209,14 +255,20 @@ struct CriuCLITests {
 
     @Test func everyRuncFlag() throws {
         let checkpoint = try #require(Verbs.find("checkpoint")).flags.map { $0.names[0] }
-        for f in ["image-path", "work-path", "parent-path", "leave-running", "tcp-established", "ext-unix-sk", "shell-job",
-                  "file-locks", "pre-dump", "manage-cgroups-mode", "empty-ns", "auto-dedup", "lsm-profile", "lsm-mount-context"] {
+        for f in [
+            "image-path", "work-path", "parent-path", "leave-running", "tcp-established", "ext-unix-sk", "shell-job",
+            "file-locks", "pre-dump", "manage-cgroups-mode", "empty-ns", "auto-dedup", "lsm-profile",
+            "lsm-mount-context",
+        ] {
             #expect(checkpoint.contains(f), "checkpoint --\(f)")
         }
         let restore = try #require(Verbs.find("restore")).flags.map { $0.names[0] }
-        for f in ["image-path", "work-path", "bundle", "detach", "pid-file", "console-socket", "no-subreaper", "no-pivot",
-                  "tcp-established", "ext-unix-sk", "shell-job", "file-locks", "manage-cgroups-mode", "empty-ns", "auto-dedup",
-                  "lsm-profile", "lsm-mount-context"] {
+        for f in [
+            "image-path", "work-path", "bundle", "detach", "pid-file", "console-socket", "no-subreaper", "no-pivot",
+            "tcp-established", "ext-unix-sk", "shell-job", "file-locks", "manage-cgroups-mode", "empty-ns",
+            "auto-dedup",
+            "lsm-profile", "lsm-mount-context",
+        ] {
             #expect(restore.contains(f), "restore --\(f)")
         }
     }
@@ -228,10 +280,19 @@ struct CriuCLITests {
     }
 
     @Test func optionValuesChecked() throws {
-        #expect(SwrunCLI.dryRun(["checkpoint", "--manage-cgroups-mode", "soft", "--empty-ns", "network", "--empty-ns", "network", "c1"]) == nil)
-        #expect(SwrunCLI.dryRun(["checkpoint", "--manage-cgroups-mode", "bogus", "c1"])?.contains("manage-cgroups-mode") == true)
+        #expect(
+            SwrunCLI.dryRun([
+                "checkpoint", "--manage-cgroups-mode", "soft", "--empty-ns", "network", "--empty-ns", "network", "c1",
+            ]) == nil)
+        #expect(
+            SwrunCLI.dryRun(["checkpoint", "--manage-cgroups-mode", "bogus", "c1"])?.contains("manage-cgroups-mode")
+                == true)
         #expect(SwrunCLI.dryRun(["checkpoint", "--empty-ns", "pid", "c1"])?.contains("not supported") == true)
-        #expect(SwrunCLI.dryRun(["restore", "-d", "-b", "/b", "--pid-file", "/p", "--console-socket", "/s", "--no-subreaper", "--no-pivot", "c1"]) == nil)
+        #expect(
+            SwrunCLI.dryRun([
+                "restore", "-d", "-b", "/b", "--pid-file", "/p", "--console-socket", "/s", "--no-subreaper",
+                "--no-pivot", "c1",
+            ]) == nil)
         #expect(SwrunCLI.dryRun(["restore"]) != nil)
         #expect(SwrunCLI.dryRun(["checkpoint", "a", "b"]) != nil)
         let a = try parse("checkpoint", ["--empty-ns", "network", "--empty-ns=network", "--leave-running", "c1"])
@@ -239,7 +300,9 @@ struct CriuCLITests {
         for m in ["", "soft", "full", "strict", "ignore"] { #expect(CriuCgMode(flag: m) != nil, "\(m)") }
         #expect(CriuCgMode(flag: "") == .default && CriuCgMode(flag: "ignore") == .ignore)
         var o = CriuOptions()
-        #expect(try o.emptyNamespaceMask() == UInt32(bitPattern: NamespaceFlag.network), "the network namespace is always empty, as runc's")
+        #expect(
+            try o.emptyNamespaceMask() == UInt32(bitPattern: NamespaceFlag.network),
+            "the network namespace is always empty, as runc's")
         o.emptyNs = ["ipc"]
         #expect(throws: SwrunError.self) { try o.emptyNamespaceMask() }
     }

@@ -57,9 +57,13 @@ final class FakePeer: @unchecked Sendable {
         let p = Array(path.utf8)
         withUnsafeMutableBytes(of: &addr.sun_path) { dst in for (i, b) in p.enumerated() { dst[i] = b } }
         let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
-        guard listenFD >= 0, r == 0, listen(listenFD, 4) == 0 else { throw SyscallError("fake peer", path, errno: errno) }
+        guard listenFD >= 0, r == 0, listen(listenFD, 4) == 0 else {
+            throw SyscallError("fake peer", path, errno: errno)
+        }
     }
 
     deinit {
@@ -77,7 +81,9 @@ final class FakePeer: @unchecked Sendable {
             defer { close(fd) }
             var off = 0
             while off < script.count {
-                let n = script.withUnsafeBytes { send(fd, $0.baseAddress! + off, script.count - off, Int32(MSG_NOSIGNAL)) }
+                let n = script.withUnsafeBytes {
+                    send(fd, $0.baseAddress! + off, script.count - off, Int32(MSG_NOSIGNAL))
+                }
                 if n <= 0 { break }
                 off += n
             }
@@ -123,9 +129,13 @@ func probeResources() -> LinuxResources {
 
 func prop(_ name: String, _ v: DBusValue) -> DBusValue { SystemdProperty(name, v).dbusValue }
 
-func call(_ serial: UInt32, _ member: String, _ body: [DBusValue], path: String = SystemdManager.objectPath,
-          interface: String = SystemdManager.managerInterface, flags: UInt8 = DBusMessage.allowInteractiveAuthorization) -> DBusMessage {
-    DBusMessage.methodCall(serial: serial, destination: SystemdManager.destination, path: path, interface: interface, member: member, body: body, flags: flags)
+func call(
+    _ serial: UInt32, _ member: String, _ body: [DBusValue], path: String = SystemdManager.objectPath,
+    interface: String = SystemdManager.managerInterface, flags: UInt8 = DBusMessage.allowInteractiveAuthorization
+) -> DBusMessage {
+    DBusMessage.methodCall(
+        serial: serial, destination: SystemdManager.destination, path: path, interface: interface, member: member,
+        body: body, flags: flags)
 }
 
 /// A method return carrying `body` under `signature`, built by hand so that hostile bodies
@@ -152,14 +162,28 @@ struct DBusTests {
             .uint32(0xdead_beef), .uint64(.max), .int32(-5), .int64(.min), .byte(255), .double(-1.5),
             .int16(-2), .uint16(65535), .signature("a(sv)"), .signature(""), .bytes([1, 2, 3]), .bytes([]),
             .array(element: "s", [.string("a"), .string("")]), .array(element: "u", []),
-            .array(element: "(sv)", [prop("A", .uint64(7)), prop("B", .bytes([0xff])), prop("C", .array(element: "(ss)", [.structure([.string("x"), .string("y")])])),
-                                     prop("D", .bool(false)), prop("E", .array(element: "u", [.uint32(1), .uint32(2)])), prop("F", .double(0.25))]),
+            .array(
+                element: "(sv)",
+                [
+                    prop("A", .uint64(7)), prop("B", .bytes([0xff])),
+                    prop("C", .array(element: "(ss)", [.structure([.string("x"), .string("y")])])),
+                    prop("D", .bool(false)), prop("E", .array(element: "u", [.uint32(1), .uint32(2)])),
+                    prop("F", .double(0.25)),
+                ]),
             .array(element: "(sa(sv))", [.structure([.string("x.scope"), .array(element: "(sv)", [])])]),
-            .array(element: "{sv}", [.dictEntry(.string("k"), .variant(.array(element: "t", [.uint64(1)]))), .dictEntry(.string("j"), .variant(.int16(3)))]),
+            .array(
+                element: "{sv}",
+                [
+                    .dictEntry(.string("k"), .variant(.array(element: "t", [.uint64(1)]))),
+                    .dictEntry(.string("j"), .variant(.int16(3))),
+                ]),
             .array(element: "{ua(sv)}", [.dictEntry(.uint32(1), .array(element: "(sv)", [prop("x", .string("y"))]))]),
-            .variant(.variant(.structure([.byte(1), .uint64(2)]))), .array(element: "ay", [.bytes([9]), .bytes([])]), .unixFD(0),
+            .variant(.variant(.structure([.byte(1), .uint64(2)]))), .array(element: "ay", [.bytes([9]), .bytes([])]),
+            .unixFD(0),
         ]
-        let m = DBusMessage.methodCall(serial: 7, destination: "org.example.Dest", path: "/org/example", interface: "org.example.I", member: "M", body: body)
+        let m = DBusMessage.methodCall(
+            serial: 7, destination: "org.example.Dest", path: "/org/example", interface: "org.example.I", member: "M",
+            body: body)
         let bytes = try m.encode()
         let back = try DBusMessage.decode(bytes)
         #expect(back == m)
@@ -168,8 +192,11 @@ struct DBusTests {
         let header = try DBusMessage.decode(bytes, body: false)
         #expect(header.signature == m.signature && header.body.isEmpty && header.member == "M")
         // `.array(element: "y", ...)` is the same bytes as `.bytes`, and decodes as `.bytes`.
-        let viaArray = DBusMessage.methodCall(serial: 1, destination: nil, path: "/", interface: nil, member: "M", body: [.array(element: "y", [.byte(1), .byte(2)])])
-        let viaBytes = DBusMessage.methodCall(serial: 1, destination: nil, path: "/", interface: nil, member: "M", body: [.bytes([1, 2])])
+        let viaArray = DBusMessage.methodCall(
+            serial: 1, destination: nil, path: "/", interface: nil, member: "M",
+            body: [.array(element: "y", [.byte(1), .byte(2)])])
+        let viaBytes = DBusMessage.methodCall(
+            serial: 1, destination: nil, path: "/", interface: nil, member: "M", body: [.bytes([1, 2])])
         #expect(try viaArray.encode() == viaBytes.encode())
         #expect(try DBusMessage.decode(viaArray.encode()).body == [.bytes([1, 2])])
     }
@@ -187,34 +214,79 @@ struct DBusTests {
     /// private socket and, with the SENDER the daemon appends, on the system bus.
     @Test func encodesAsSdBusDoes() throws {
         let pid: DBusValue = .array(element: "u", [.uint32(318)])
-        let devices: DBusValue = .array(element: "(ss)", [.structure([.string("/dev/char/1:3"), .string("rwm")]), .structure([.string("char-136"), .string("rwm")])])
-        let start = call(2, "StartTransientUnit", [
-            .string("fixture2.scope"), .string("replace"),
-            .array(element: "(sv)", [prop("Description", .string("libcontainer container fixture2")), prop("Slice", .string("system.slice")),
-                                     prop("Delegate", .bool(true)), prop("PIDs", pid), prop("MemoryMax", .uint64(67_108_864)), prop("TasksMax", .uint64(32)),
-                                     prop("AllowedCPUs", .bytes([1])), prop("DeviceAllow", devices), prop("CPUQuotaPerSecUSec", .uint64(130_000))]),
-            .array(element: "(sa(sv))", []),
-        ])
+        let devices: DBusValue = .array(
+            element: "(ss)",
+            [
+                .structure([.string("/dev/char/1:3"), .string("rwm")]),
+                .structure([.string("char-136"), .string("rwm")]),
+            ])
+        let start = call(
+            2, "StartTransientUnit",
+            [
+                .string("fixture2.scope"), .string("replace"),
+                .array(
+                    element: "(sv)",
+                    [
+                        prop("Description", .string("libcontainer container fixture2")),
+                        prop("Slice", .string("system.slice")),
+                        prop("Delegate", .bool(true)), prop("PIDs", pid), prop("MemoryMax", .uint64(67_108_864)),
+                        prop("TasksMax", .uint64(32)),
+                        prop("AllowedCPUs", .bytes([1])), prop("DeviceAllow", devices),
+                        prop("CPUQuotaPerSecUSec", .uint64(130_000)),
+                    ]),
+                .array(element: "(sa(sv))", []),
+            ])
         #expect(try start.encode() == hexBytes(DBusFixtures.sdStartTransientUnit))
-        let hello = DBusMessage.methodCall(serial: 1, destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "Hello")
+        let hello = DBusMessage.methodCall(
+            serial: 1, destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus",
+            interface: "org.freedesktop.DBus", member: "Hello")
         #expect(try hello.encode() == hexBytes(DBusFixtures.sdHello))
-        #expect(try call(2, "SetUnitProperties", [.string("fixture2.scope"), .bool(true), .array(element: "(sv)", [prop("MemoryMax", .uint64(134_217_728))])]).encode()
+        #expect(
+            try call(
+                2, "SetUnitProperties",
+                [
+                    .string("fixture2.scope"), .bool(true),
+                    .array(element: "(sv)", [prop("MemoryMax", .uint64(134_217_728))]),
+                ]
+            ).encode()
                 == hexBytes(DBusFixtures.sdSetUnitProperties))
-        #expect(try call(2, "StartTransientUnit", [.string("fixture2.scope"), .string("replace"), .array(element: "(sv)", [prop("PIDs", pid)]), .array(element: "(sa(sv))", [])]).encode()
+        #expect(
+            try call(
+                2, "StartTransientUnit",
+                [
+                    .string("fixture2.scope"), .string("replace"), .array(element: "(sv)", [prop("PIDs", pid)]),
+                    .array(element: "(sa(sv))", []),
+                ]
+            ).encode()
                 == hexBytes(DBusFixtures.sdStartExisting))
         #expect(try call(2, "GetUnit", [.string("fixture2.scope")]).encode() == hexBytes(DBusFixtures.sdGetUnit))
         #expect(try call(2, "GetUnit", [.string("nosuch.scope")]).encode() == hexBytes(DBusFixtures.sdGetUnitMissing))
-        #expect(try call(2, "Get", [.string("org.freedesktop.systemd1.Scope"), .string("ControlGroup")], path: SystemdManager.unitObjectPath("fixture2.scope"),
-                         interface: SystemdManager.propertiesInterface).encode() == hexBytes(DBusFixtures.sdGetControlGroup))
-        #expect(try call(2, "StopUnit", [.string("fixture2.scope"), .string("replace")]).encode() == hexBytes(DBusFixtures.sdStopUnit))
+        #expect(
+            try call(
+                2, "Get", [.string("org.freedesktop.systemd1.Scope"), .string("ControlGroup")],
+                path: SystemdManager.unitObjectPath("fixture2.scope"),
+                interface: SystemdManager.propertiesInterface
+            ).encode() == hexBytes(DBusFixtures.sdGetControlGroup))
+        #expect(
+            try call(2, "StopUnit", [.string("fixture2.scope"), .string("replace")]).encode()
+                == hexBytes(DBusFixtures.sdStopUnit))
 
-        var onBus = call(2, "StartTransientUnit", [
-            .string("fixture.scope"), .string("replace"),
-            .array(element: "(sv)", [prop("Description", .string("libcontainer container fixture")), prop("Slice", .string("system.slice")),
-                                     prop("Delegate", .bool(true)), prop("PIDs", .array(element: "u", [.uint32(284)])), prop("MemoryMax", .uint64(67_108_864)),
-                                     prop("AllowedCPUs", .bytes([1])), prop("DeviceAllow", devices), prop("CPUQuotaPerSecUSec", .uint64(300_000))]),
-            .array(element: "(sa(sv))", []),
-        ])
+        var onBus = call(
+            2, "StartTransientUnit",
+            [
+                .string("fixture.scope"), .string("replace"),
+                .array(
+                    element: "(sv)",
+                    [
+                        prop("Description", .string("libcontainer container fixture")),
+                        prop("Slice", .string("system.slice")),
+                        prop("Delegate", .bool(true)), prop("PIDs", .array(element: "u", [.uint32(284)])),
+                        prop("MemoryMax", .uint64(67_108_864)),
+                        prop("AllowedCPUs", .bytes([1])), prop("DeviceAllow", devices),
+                        prop("CPUQuotaPerSecUSec", .uint64(300_000)),
+                    ]),
+                .array(element: "(sa(sv))", []),
+            ])
         onBus.sender = ":1.6"
         #expect(try onBus.encode() == hexBytes(DBusFixtures.monitorStartTransientUnit))
     }
@@ -233,7 +305,9 @@ struct DBusTests {
             #expect(m.kind == .methodReturn && m.replySerial == 2 && m.sender == "org.freedesktop.systemd1")
             #expect(m.body == [.objectPath("/org/freedesktop/systemd1/job/151")])
         }
-        try check(DBusFixtures.sdEmptyReply) { m in #expect(m.kind == .methodReturn && m.body.isEmpty && m.signature.isEmpty) }
+        try check(DBusFixtures.sdEmptyReply) { m in
+            #expect(m.kind == .methodReturn && m.body.isEmpty && m.signature.isEmpty)
+        }
         try check(DBusFixtures.sdUnitExists) { m in
             #expect(m.kind == .error && m.errorName == SystemdManager.unitExists)
             #expect(m.errorText == "Unit fixture2.scope was already loaded or has a fragment file.")
@@ -241,23 +315,34 @@ struct DBusTests {
         try check(DBusFixtures.sdNoSuchUnit) { m in
             #expect(m.errorName == SystemdManager.noSuchUnit && m.errorText == "Unit nosuch.scope not loaded.")
         }
-        try check(DBusFixtures.sdGetUnitReply) { m in #expect(m.body == [.objectPath("/org/freedesktop/systemd1/unit/fixture2_2escope")]) }
-        try check(DBusFixtures.sdControlGroupReply) { m in #expect(m.body == [.variant(.string("/system.slice/fixture2.scope"))]) }
+        try check(DBusFixtures.sdGetUnitReply) { m in
+            #expect(m.body == [.objectPath("/org/freedesktop/systemd1/unit/fixture2_2escope")])
+        }
+        try check(DBusFixtures.sdControlGroupReply) { m in
+            #expect(m.body == [.variant(.string("/system.slice/fixture2.scope"))])
+        }
         try check(DBusFixtures.sdPropertiesChanged) { m in
             #expect(m.kind == .signal && m.member == "PropertiesChanged" && m.signature == "sa{sv}as")
             #expect(m.path == SystemdManager.unitObjectPath("fixture2.scope"))
-            guard m.body.count == 3, case .array(let element, let entries) = m.body[1] else { Issue.record("body \(m.body)"); return }
+            guard m.body.count == 3, case .array(let element, let entries) = m.body[1] else {
+                Issue.record("body \(m.body)"); return
+            }
             #expect(element == "{sv}" && entries.count > 10)
             #expect(entries.contains(.dictEntry(.string("ActiveState"), .variant(.string("active")))))
         }
         try check(DBusFixtures.monitorHelloReply) { m in
             #expect(m.body == [.string(":1.6")] && m.destination == ":1.6" && m.sender == "org.freedesktop.DBus")
         }
-        try check(DBusFixtures.monitorJobReply) { m in #expect(m.body == [.objectPath("/org/freedesktop/systemd1/job/150")] && m.sender == ":1.0") }
+        try check(DBusFixtures.monitorJobReply) { m in
+            #expect(m.body == [.objectPath("/org/freedesktop/systemd1/job/150")] && m.sender == ":1.0")
+        }
         try check(DBusFixtures.monitorJobRemoved) { m in
             #expect(m.kind == .signal && m.member == "JobRemoved" && m.interface == SystemdManager.managerInterface)
             guard m.body.count == 4 else { Issue.record("body \(m.body)"); return }
-            #expect(Array(m.body[1...]) == [.objectPath("/org/freedesktop/systemd1/job/150"), .string("fixture.scope"), .string("done")])
+            #expect(
+                Array(m.body[1...]) == [
+                    .objectPath("/org/freedesktop/systemd1/job/150"), .string("fixture.scope"), .string("done"),
+                ])
             #expect(m.body[0] == .uint32(150))
         }
         try check(DBusFixtures.monitorUnitExists) { m in #expect(m.errorName == SystemdManager.unitExists) }
@@ -272,7 +357,10 @@ struct DBusTests {
 
     /// Every truncation of every recorded message throws (and none traps).
     @Test func rejectsTruncations() {
-        let fixtures = [DBusFixtures.sdStartTransientUnit, DBusFixtures.sdPropertiesChanged, DBusFixtures.monitorJobRemoved, DBusFixtures.sdUnitExists]
+        let fixtures = [
+            DBusFixtures.sdStartTransientUnit, DBusFixtures.sdPropertiesChanged, DBusFixtures.monitorJobRemoved,
+            DBusFixtures.sdUnitExists,
+        ]
         for f in fixtures {
             let bytes = hexBytes(f)
             for n in 0..<bytes.count {
@@ -309,16 +397,23 @@ struct DBusTests {
         }
         // Header fields a kind of message must have.
         func raw(kind: UInt8, fields: [UInt8]) -> [UInt8] {
-            var m: [UInt8] = [UInt8(ascii: "l"), kind, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0] + le32(UInt32(fields.count)) + fields
+            var m: [UInt8] =
+                [UInt8(ascii: "l"), kind, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0] + le32(UInt32(fields.count)) + fields
             while m.count % 8 != 0 { m.append(0) }
             return m
         }
         let path: [UInt8] = [1, 1, UInt8(ascii: "o"), 0, 1, 0, 0, 0, UInt8(ascii: "/"), 0, 0, 0, 0, 0, 0, 0]
         let member: [UInt8] = [3, 1, UInt8(ascii: "s"), 0, 1, 0, 0, 0, UInt8(ascii: "M"), 0]
         #expect(throws: SwrunError.self, "a call without MEMBER") { try DBusMessage.decode(raw(kind: 1, fields: path)) }
-        #expect(throws: SwrunError.self, "a signal without INTERFACE") { try DBusMessage.decode(raw(kind: 4, fields: path + member)) }
-        #expect(throws: SwrunError.self, "a return without REPLY_SERIAL") { try DBusMessage.decode(raw(kind: 2, fields: [])) }
-        #expect(throws: SwrunError.self, "an error without ERROR_NAME") { try DBusMessage.decode(raw(kind: 3, fields: [5, 1, UInt8(ascii: "u"), 0, 1, 0, 0, 0])) }
+        #expect(throws: SwrunError.self, "a signal without INTERFACE") {
+            try DBusMessage.decode(raw(kind: 4, fields: path + member))
+        }
+        #expect(throws: SwrunError.self, "a return without REPLY_SERIAL") {
+            try DBusMessage.decode(raw(kind: 2, fields: []))
+        }
+        #expect(throws: SwrunError.self, "an error without ERROR_NAME") {
+            try DBusMessage.decode(raw(kind: 3, fields: [5, 1, UInt8(ascii: "u"), 0, 1, 0, 0, 0]))
+        }
         #expect(try DBusMessage.decode(raw(kind: 1, fields: path + member)).member == "M")
         // An unknown header field is ignored, as the specification requires.
         let unknown: [UInt8] = [0x42, 1, UInt8(ascii: "y"), 0, 7, 0, 0, 0]
@@ -355,7 +450,9 @@ struct DBusTests {
             ("body shorter than its signature", "yy", [1]),
         ]
         for (what, sig, body) in cases {
-            #expect(throws: SwrunError.self, "\(what)") { try DBusMessage.decode(rawReturn(signature: sig, body: body)) }
+            #expect(throws: SwrunError.self, "\(what)") {
+                try DBusMessage.decode(rawReturn(signature: sig, body: body))
+            }
         }
         // The element budget: a million and one int32s is refused, not decoded.
         let n = DBusLimits.maxValues + 1
@@ -377,25 +474,36 @@ struct DBusTests {
         let deepArrays = String(repeating: "a", count: 33) + "y"
         let deepStructs = String(repeating: "(", count: 33) + "y" + String(repeating: ")", count: 33)
         let okStructs = String(repeating: "(", count: 32) + "y" + String(repeating: ")", count: 32)
-        #expect(!DBusSignature.isValid(deepArrays) && !DBusSignature.isValid(deepStructs) && DBusSignature.isValid(okStructs))
-        #expect(throws: SwrunError.self) { try DBusMessage.decode(rawReturn(signature: deepArrays, body: [0, 0, 0, 0])) }
+        #expect(
+            !DBusSignature.isValid(deepArrays) && !DBusSignature.isValid(deepStructs)
+                && DBusSignature.isValid(okStructs))
+        #expect(throws: SwrunError.self) {
+            try DBusMessage.decode(rawReturn(signature: deepArrays, body: [0, 0, 0, 0]))
+        }
         // Encoding refuses values nested past the limit too.
         var v: DBusValue = .byte(1)
         for _ in 0..<100 { v = .variant(v) }
-        #expect(throws: SwrunError.self) { try DBusMessage.methodCall(serial: 1, destination: nil, path: "/", interface: nil, member: "M", body: [v]).encode() }
+        #expect(throws: SwrunError.self) {
+            try DBusMessage.methodCall(serial: 1, destination: nil, path: "/", interface: nil, member: "M", body: [v])
+                .encode()
+        }
     }
 
     @Test(arguments: ["", "y", "a{sv}", "a(sa(sv))", "(yv)", "aay", "a{ua(ss)}", "uoss", "sa{sv}as"])
     func validSignatures(_ s: String) { #expect(DBusSignature.isValid(s)) }
 
-    @Test(arguments: ["a", "(", ")", "()", "(y", "a{vs}", "{ss}", "a{s}", "a{sss}", "z", "a{sv", String(repeating: "y", count: 256)])
+    @Test(arguments: [
+        "a", "(", ")", "()", "(y", "a{vs}", "{ss}", "a{s}", "a{sss}", "z", "a{sv", String(repeating: "y", count: 256),
+    ])
     func invalidSignatures(_ s: String) { #expect(!DBusSignature.isValid(s)) }
 
     /// Random damage to recorded messages: decoding returns or throws, never traps.
     @Test func survivesRandomCorruption() {
         var rng = SplitMix(state: 0x5357_5255_4e)
-        let fixtures = [DBusFixtures.sdStartTransientUnit, DBusFixtures.sdPropertiesChanged, DBusFixtures.monitorJobRemoved,
-                        DBusFixtures.sdControlGroupReply, DBusFixtures.monitorStartTransientUnit].map(hexBytes)
+        let fixtures = [
+            DBusFixtures.sdStartTransientUnit, DBusFixtures.sdPropertiesChanged, DBusFixtures.monitorJobRemoved,
+            DBusFixtures.sdControlGroupReply, DBusFixtures.monitorStartTransientUnit,
+        ].map(hexBytes)
         var decoded = 0, refused = 0
         for original in fixtures {
             for _ in 0..<3000 {
@@ -412,7 +520,9 @@ struct DBusTests {
 
     @Test func refusesToEncodeWhatCannotBeSent() {
         func encode(_ body: [DBusValue], path: String = "/", member: String = "M") throws(SwrunError) -> [UInt8] {
-            try DBusMessage.methodCall(serial: 1, destination: nil, path: path, interface: nil, member: member, body: body).encode()
+            try DBusMessage.methodCall(
+                serial: 1, destination: nil, path: path, interface: nil, member: member, body: body
+            ).encode()
         }
         #expect(throws: SwrunError.self) { try encode([.string("a\u{0}b")]) }
         #expect(throws: SwrunError.self) { try encode([.objectPath("no/slash")]) }
@@ -424,11 +534,14 @@ struct DBusTests {
         #expect(throws: SwrunError.self) { try encode([.dictEntry(.string("k"), .string("v"))]) }
         #expect(throws: SwrunError.self) { try encode([.array(element: "{vs}", [])]) }
         #expect(throws: SwrunError.self) { try encode([.signature("a")]) }
-        var m = DBusMessage.methodCall(serial: 1, destination: nil, path: "/", interface: nil, member: "M", body: [.byte(1)])
+        var m = DBusMessage.methodCall(
+            serial: 1, destination: nil, path: "/", interface: nil, member: "M", body: [.byte(1)])
         m.signature = "u"
         #expect(throws: SwrunError.self) { try m.encode() }
         #expect(throws: SwrunError.self) { try DBusMessage(kind: .signal, serial: 1, path: "/", member: "M").encode() }
-        #expect(throws: SwrunError.self) { try DBusMessage(kind: .methodCall, serial: 0, path: "/", member: "M").encode() }
+        #expect(throws: SwrunError.self) {
+            try DBusMessage(kind: .methodCall, serial: 0, path: "/", member: "M").encode()
+        }
     }
 
     // MARK: transport
@@ -452,14 +565,17 @@ struct DBusTests {
     }
 
     func connect(_ peer: FakePeer, pipelined: Bool, timeout: Int = 3000) throws(SyscallError) -> DBusConnection {
-        try DBusConnection.connect(path: peer.path, uid: geteuid(), deadline: Clock.monotonicMilliseconds() + timeout, pipelineMessages: pipelined)
+        try DBusConnection.connect(
+            path: peer.path, uid: geteuid(), deadline: Clock.monotonicMilliseconds() + timeout,
+            pipelineMessages: pipelined)
     }
 
     /// Several messages in one read, the handshake's line before them: each comes out whole,
     /// in order, and what the client sent is the handshake then its messages.
     @Test func handshakeThenWholeMessages() throws {
         let peer = try FakePeer()
-        let messages = [DBusFixtures.sdStartReply, DBusFixtures.sdPropertiesChanged, DBusFixtures.monitorJobRemoved].map(hexBytes)
+        let messages = [DBusFixtures.sdStartReply, DBusFixtures.sdPropertiesChanged, DBusFixtures.monitorJobRemoved]
+            .map(hexBytes)
         peer.start(writing: Array("OK 0123456789abcdef0123456789abcdef\r\n".utf8) + messages.flatMap { $0 })
         let conn = try connect(peer, pipelined: false)
         let hello = try call(1, "GetUnit", [.string("x.scope")]).encode()
@@ -479,7 +595,9 @@ struct DBusTests {
         let peer2 = try FakePeer()
         peer2.start(writing: Array("ERROR\r\n".utf8))
         let conn = try connect(peer2, pipelined: true)
-        let e2 = #expect(throws: SyscallError.self) { _ = try conn.receiveMessage(deadline: Clock.monotonicMilliseconds() + 1000) }
+        let e2 = #expect(throws: SyscallError.self) {
+            _ = try conn.receiveMessage(deadline: Clock.monotonicMilliseconds() + 1000)
+        }
         #expect(e2?.errno == Errno.EACCES)
         conn.close()
     }
@@ -498,9 +616,13 @@ struct DBusTests {
         _ = peer.finish()
         // Half a message, then silence: the same.
         let peer2 = try FakePeer()
-        peer2.start(writing: Array("OK 0123456789abcdef0123456789abcdef\r\n".utf8) + Array(hexBytes(DBusFixtures.sdStartReply).prefix(40)))
+        peer2.start(
+            writing: Array("OK 0123456789abcdef0123456789abcdef\r\n".utf8)
+                + Array(hexBytes(DBusFixtures.sdStartReply).prefix(40)))
         let conn2 = try connect(peer2, pipelined: false)
-        let e2 = #expect(throws: SyscallError.self) { _ = try conn2.receiveMessage(deadline: Clock.monotonicMilliseconds() + 150) }
+        let e2 = #expect(throws: SyscallError.self) {
+            _ = try conn2.receiveMessage(deadline: Clock.monotonicMilliseconds() + 150)
+        }
         #expect(e2?.errno == DBusConnection.timedOutErrno)
         conn2.close()
         _ = peer2.finish()
@@ -516,7 +638,9 @@ struct DBusTests {
         let peer = try FakePeer()
         peer.start(writing: ok + Array(hexBytes(DBusFixtures.sdStartReply).prefix(40)), closeAfterWrite: true)
         let conn = try connect(peer, pipelined: false)
-        let e1 = #expect(throws: SyscallError.self) { _ = try conn.receiveMessage(deadline: Clock.monotonicMilliseconds() + 2000) }
+        let e1 = #expect(throws: SyscallError.self) {
+            _ = try conn.receiveMessage(deadline: Clock.monotonicMilliseconds() + 2000)
+        }
         #expect(e1?.errno == ECONNRESET)
         // A length past the limit is refused before a byte of it is read.
         let peer2 = try FakePeer()
@@ -524,7 +648,9 @@ struct DBusTests {
         huge.replaceSubrange(4..<8, with: [0, 0, 0, 0x10])
         peer2.start(writing: ok + huge)
         let conn2 = try connect(peer2, pipelined: false)
-        let e2 = #expect(throws: SyscallError.self) { _ = try conn2.receiveMessage(deadline: Clock.monotonicMilliseconds() + 2000) }
+        let e2 = #expect(throws: SyscallError.self) {
+            _ = try conn2.receiveMessage(deadline: Clock.monotonicMilliseconds() + 2000)
+        }
         #expect(e2?.errno == Errno.EMSGSIZE)
         conn2.close()
         _ = peer2.finish()
@@ -532,16 +658,22 @@ struct DBusTests {
         let peer3 = try FakePeer()
         peer3.start(writing: ok + Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         let conn3 = try connect(peer3, pipelined: false)
-        let e3 = #expect(throws: SyscallError.self) { _ = try conn3.receiveMessage(deadline: Clock.monotonicMilliseconds() + 2000) }
+        let e3 = #expect(throws: SyscallError.self) {
+            _ = try conn3.receiveMessage(deadline: Clock.monotonicMilliseconds() + 2000)
+        }
         #expect(e3?.errno == DBusConnection.badMessageErrno)
         conn3.close()
         _ = peer3.finish()
         // No listener.
         let e4 = #expect(throws: SyscallError.self) {
-            _ = try DBusConnection.connect(path: "/tmp/swrun-dbus-test-none-\(getpid()).sock", uid: 0, deadline: Clock.monotonicMilliseconds() + 500)
+            _ = try DBusConnection.connect(
+                path: "/tmp/swrun-dbus-test-none-\(getpid()).sock", uid: 0,
+                deadline: Clock.monotonicMilliseconds() + 500)
         }
         #expect(e4?.errno == Errno.ENOENT)
-        #expect(throws: SyscallError.self) { try DBusConnection.connect(path: String(repeating: "x", count: 200), uid: 0, deadline: 0) }
+        #expect(throws: SyscallError.self) {
+            try DBusConnection.connect(path: String(repeating: "x", count: 200), uid: 0, deadline: 0)
+        }
     }
 
     // MARK: the manager, replayed
@@ -568,7 +700,9 @@ struct DBusTests {
         let m = try SystemdManager.connect(socket: peer.path, isBus: false, timeoutMilliseconds: 3000)
         #expect(try m.version() == 252)
         let placement = try SystemdProperties.placement(cgroupsPath: "system.slice:swrun-dbus:probe279", id: "probe279")
-        let properties = try SystemdProperties.unitProperties(placement, pid: 280) + SystemdProperties.resourcesV2(probeResources(), systemdVersion: 252).properties
+        let properties =
+            try SystemdProperties.unitProperties(placement, pid: 280)
+            + SystemdProperties.resourcesV2(probeResources(), systemdVersion: 252).properties
         let job = try m.startTransientUnit(placement.unitName, properties: properties)
         #expect(job == "/org/freedesktop/systemd1/job/131")
         #expect(try m.waitForJob(job) == "done")
@@ -588,22 +722,29 @@ struct DBusTests {
         let placement = try SystemdProperties.placement(cgroupsPath: "system.slice:swrun-dbus:probe312", id: "probe312")
         let unit = placement.unitName
         let resources = try SystemdProperties.resourcesV2(probeResources(), systemdVersion: 252)
-        let job = try m.startTransientUnit(unit, properties: try SystemdProperties.unitProperties(placement, pid: 313) + resources.properties)
+        let job = try m.startTransientUnit(
+            unit, properties: try SystemdProperties.unitProperties(placement, pid: 313) + resources.properties)
         #expect(try m.waitForJob(job) == "done")
         #expect(try m.controlGroup(ofUnit: unit) == "/system.slice/swrun-dbus-probe312.scope")
-        try m.setUnitProperties(unit, properties: [SystemdProperty("MemoryMax", .uint64(128 << 20)), SystemdProperty("TasksMax", .uint64(64))])
+        try m.setUnitProperties(
+            unit,
+            properties: [SystemdProperty("MemoryMax", .uint64(128 << 20)), SystemdProperty("TasksMax", .uint64(64))])
         #expect(try m.getUnit(unit) == SystemdManager.unitObjectPath(unit))
         let exists = #expect(throws: SwrunError.self) {
             _ = try m.startTransientUnit(unit, properties: try SystemdProperties.unitProperties(placement, pid: 314))
         }
         #expect(exists?.errno == Errno.EEXIST)
-        #expect(exists?.message.startsWithBytes("start unit swrun-dbus-probe312.scope: org.freedesktop.systemd1.UnitExists: Unit swrun-dbus-probe312.scope") == true)
+        #expect(
+            exists?.message.startsWithBytes(
+                "start unit swrun-dbus-probe312.scope: org.freedesktop.systemd1.UnitExists: Unit swrun-dbus-probe312.scope"
+            ) == true)
         #expect(m.lastError?.name == SystemdManager.unitExists)
         let stop = try m.stopUnitJob(unit)
         #expect(try m.waitForJob(stop) == "done")
         #expect(try m.getUnit(unit) == nil)
         let second = try SystemdProperties.placement(cgroupsPath: ":swrun-dbus:probe312b", id: "probe312")
-        try m.startUnit(second.unitName, properties: try SystemdProperties.unitProperties(second, pid: 315) + resources.properties)
+        try m.startUnit(
+            second.unitName, properties: try SystemdProperties.unitProperties(second, pid: 315) + resources.properties)
         try m.stopUnit(second.unitName)
         try m.stopUnit(second.unitName) // gone: NoSuchUnit is success
         m.close()
@@ -662,7 +803,9 @@ struct DBusTests {
         #expect(SystemdManager.versionNumber("abc") == -1 && SystemdManager.versionNumber("") == -1)
         #expect(SystemdManager.cgroupInterface(ofUnit: "x.scope") == "org.freedesktop.systemd1.Scope")
         #expect(SystemdManager.cgroupInterface(ofUnit: "a-b.slice") == "org.freedesktop.systemd1.Slice")
-        #expect(SystemdManager.cgroupInterface(ofUnit: "x.target") == nil && SystemdManager.cgroupInterface(ofUnit: ".scope") == nil)
+        #expect(
+            SystemdManager.cgroupInterface(ofUnit: "x.target") == nil
+                && SystemdManager.cgroupInterface(ofUnit: ".scope") == nil)
         #expect(DBusErrorReply(name: SystemdManager.unitExists, message: "").errno == Errno.EEXIST)
         #expect(DBusErrorReply(name: SystemdManager.noSuchUnit, message: "").errno == Errno.ENOENT)
         #expect(DBusErrorReply(name: "org.freedesktop.DBus.Error.AccessDenied", message: "").errno == Errno.EACCES)
@@ -673,19 +816,33 @@ struct DBusTests {
 
     @Test func placementFromCgroupsPath() throws {
         let d = try SystemdProperties.placement(cgroupsPath: nil, id: "abc")
-        #expect(d == SystemdUnitPlacement(slice: "system.slice", unitName: "runc-abc.scope", name: "abc", isSlice: false))
+        #expect(
+            d == SystemdUnitPlacement(slice: "system.slice", unitName: "runc-abc.scope", name: "abc", isSlice: false))
         #expect(try SystemdProperties.placement(cgroupsPath: "", id: "abc", rootless: true).slice == "user.slice")
-        #expect(try SystemdProperties.placement(cgroupsPath: "machine.slice:libpod:abc", id: "x")
-                == SystemdUnitPlacement(slice: "machine.slice", unitName: "libpod-abc.scope", name: "abc", isSlice: false))
+        #expect(
+            try SystemdProperties.placement(cgroupsPath: "machine.slice:libpod:abc", id: "x")
+                == SystemdUnitPlacement(
+                    slice: "machine.slice", unitName: "libpod-abc.scope", name: "abc", isSlice: false))
         #expect(try SystemdProperties.placement(cgroupsPath: ":docker:abc", id: "x").slice == "system.slice")
-        #expect(try SystemdProperties.placement(cgroupsPath: "::abc", id: "x").unitName == "-abc.scope", "runc keeps the dash of an empty prefix")
-        #expect(try SystemdProperties.placement(cgroupsPath: "kubepods.slice:cri:kubepods-pod1.slice", id: "x")
-                == SystemdUnitPlacement(slice: "kubepods.slice", unitName: "kubepods-pod1.slice", name: "kubepods-pod1.slice", isSlice: true))
-        for bad in ["a:b", "a:b:c:d", "/abs/path", "bad:p:n", "a--b.slice:p:n", "system.slice:p:../x", "system.slice:p/q:n", "system.slice:p:a\u{0}b"] {
+        #expect(
+            try SystemdProperties.placement(cgroupsPath: "::abc", id: "x").unitName == "-abc.scope",
+            "runc keeps the dash of an empty prefix")
+        #expect(
+            try SystemdProperties.placement(cgroupsPath: "kubepods.slice:cri:kubepods-pod1.slice", id: "x")
+                == SystemdUnitPlacement(
+                    slice: "kubepods.slice", unitName: "kubepods-pod1.slice", name: "kubepods-pod1.slice", isSlice: true
+                ))
+        for bad in [
+            "a:b", "a:b:c:d", "/abs/path", "bad:p:n", "a--b.slice:p:n", "system.slice:p:../x", "system.slice:p/q:n",
+            "system.slice:p:a\u{0}b",
+        ] {
             #expect(throws: SwrunError.self, "\(bad)") { try SystemdProperties.placement(cgroupsPath: bad, id: "x") }
         }
         let format = #expect(throws: SwrunError.self) { try SystemdProperties.placement(cgroupsPath: "a:b", id: "x") }
-        #expect(format?.message == "expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got \"a:b\" instead")
+        #expect(
+            format?.message
+                == "expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got \"a:b\" instead"
+        )
     }
 
     @Test func slicesExpandToPaths() throws {
@@ -697,30 +854,45 @@ struct DBusTests {
         }
         let p = try SystemdProperties.placement(cgroupsPath: "a-b.slice:p:n", id: "x")
         #expect(try SystemdProperties.cgroupPath(p) == "/a.slice/a-b.slice/p-n.scope")
-        #expect(try SystemdProperties.cgroupPath(SystemdProperties.placement(cgroupsPath: "-.slice:p:n", id: "x")) == "/p-n.scope")
+        #expect(
+            try SystemdProperties.cgroupPath(SystemdProperties.placement(cgroupsPath: "-.slice:p:n", id: "x"))
+                == "/p-n.scope")
         let rootless = try SystemdProperties.placement(cgroupsPath: nil, id: "abc", rootless: true)
-        #expect(try SystemdProperties.cgroupPath(rootless, managerCgroup: "/user.slice/user-1000.slice/user@1000.service")
+        #expect(
+            try SystemdProperties.cgroupPath(rootless, managerCgroup: "/user.slice/user-1000.slice/user@1000.service")
                 == "/user.slice/user-1000.slice/user@1000.service/user.slice/runc-abc.scope")
     }
 
     @Test func unitsOwnProperties() throws {
         let scope = try SystemdProperties.placement(cgroupsPath: nil, id: "abc")
-        #expect(try SystemdProperties.unitProperties(scope, pid: 42) == [
-            SystemdProperty("Description", .string("libcontainer container abc")), SystemdProperty("Slice", .string("system.slice")),
-            SystemdProperty("Delegate", .bool(true)), SystemdProperty("PIDs", .array(element: "u", [.uint32(42)])),
-            SystemdProperty("MemoryAccounting", .bool(true)), SystemdProperty("CPUAccounting", .bool(true)), SystemdProperty("IOAccounting", .bool(true)),
-            SystemdProperty("TasksAccounting", .bool(true)), SystemdProperty("DefaultDependencies", .bool(false)),
-        ])
+        #expect(
+            try SystemdProperties.unitProperties(scope, pid: 42) == [
+                SystemdProperty("Description", .string("libcontainer container abc")),
+                SystemdProperty("Slice", .string("system.slice")),
+                SystemdProperty("Delegate", .bool(true)), SystemdProperty("PIDs", .array(element: "u", [.uint32(42)])),
+                SystemdProperty("MemoryAccounting", .bool(true)), SystemdProperty("CPUAccounting", .bool(true)),
+                SystemdProperty("IOAccounting", .bool(true)),
+                SystemdProperty("TasksAccounting", .bool(true)), SystemdProperty("DefaultDependencies", .bool(false)),
+            ])
         let slice = try SystemdProperties.placement(cgroupsPath: "system.slice:x:pods.slice", id: "abc")
         let sp = try SystemdProperties.unitProperties(slice, pid: nil, cgroupV1: true)
-        #expect(sp.map(\.name) == ["Description", "Wants", "MemoryAccounting", "CPUAccounting", "BlockIOAccounting", "TasksAccounting", "DefaultDependencies"])
+        #expect(
+            sp.map(\.name) == [
+                "Description", "Wants", "MemoryAccounting", "CPUAccounting", "BlockIOAccounting", "TasksAccounting",
+                "DefaultDependencies",
+            ])
         #expect(sp[1].value == .array(element: "s", [.string("system.slice")]))
-        let oom = try SystemdProperties.unitProperties(scope, pid: 1, unified: ["memory.oom.group": "1"], systemdVersion: 253)
+        let oom = try SystemdProperties.unitProperties(
+            scope, pid: 1, unified: ["memory.oom.group": "1"], systemdVersion: 253)
         #expect(oom.last == SystemdProperty("OOMPolicy", .string("kill")))
-        #expect(try SystemdProperties.oomPolicy(["memory.oom.group": " 0 "], systemdVersion: 253) == SystemdProperty("OOMPolicy", .string("continue")))
+        #expect(
+            try SystemdProperties.oomPolicy(["memory.oom.group": " 0 "], systemdVersion: 253)
+                == SystemdProperty("OOMPolicy", .string("continue")))
         #expect(try SystemdProperties.oomPolicy(["memory.oom.group": "1"], systemdVersion: 252) == nil)
         #expect(try SystemdProperties.oomPolicy(["memory.oom.group": "2"], systemdVersion: 253) == nil)
-        #expect(throws: SwrunError.self) { try SystemdProperties.oomPolicy(["memory.oom.group": "x"], systemdVersion: 253) }
+        #expect(throws: SwrunError.self) {
+            try SystemdProperties.oomPolicy(["memory.oom.group": "x"], systemdVersion: 253)
+        }
     }
 
     /// The probe's resources, as systemd 252 applied them in the VM (memory.max 67108864,
@@ -728,15 +900,25 @@ struct DBusTests {
     @Test func resourcesV2() throws {
         let r = try SystemdProperties.resourcesV2(probeResources(), systemdVersion: 252)
         let names = r.properties.map(\.name)
-        #expect(names == ["DeviceAllow", "DevicePolicy", "DeviceAllow", "MemoryMax", "CPUWeight", "CPUQuotaPeriodUSec", "CPUQuotaPerSecUSec", "TasksMax", "AllowedCPUs", "IOWeight"])
+        #expect(
+            names == [
+                "DeviceAllow", "DevicePolicy", "DeviceAllow", "MemoryMax", "CPUWeight", "CPUQuotaPeriodUSec",
+                "CPUQuotaPerSecUSec", "TasksMax", "AllowedCPUs", "IOWeight",
+            ])
         let values = Dictionary(r.properties.dropFirst(3).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-        #expect(values["MemoryMax"] == .uint64(67_108_864) && values["CPUWeight"] == .uint64(20) && values["TasksMax"] == .uint64(32))
+        #expect(
+            values["MemoryMax"] == .uint64(67_108_864) && values["CPUWeight"] == .uint64(20)
+                && values["TasksMax"] == .uint64(32))
         #expect(values["CPUQuotaPeriodUSec"] == .uint64(100_000) && values["CPUQuotaPerSecUSec"] == .uint64(130_000))
         #expect(values["AllowedCPUs"] == .bytes([1]) && values["IOWeight"] == .uint64(4950))
         #expect(r.cpuQuota == 13_000 && r.warnings.isEmpty)
-        #expect(try SystemdProperties.resourcesV2(probeResources(), systemdVersion: 252, io: false).properties.last?.name == "AllowedCPUs")
+        #expect(
+            try SystemdProperties.resourcesV2(probeResources(), systemdVersion: 252, io: false).properties.last?.name
+                == "AllowedCPUs")
         // Older systemd: no period, no cpuset.
-        #expect(!(try SystemdProperties.resourcesV2(probeResources(), systemdVersion: 241).properties.map(\.name)).contains { $0 == "AllowedCPUs" || $0 == "CPUQuotaPeriodUSec" })
+        #expect(
+            !(try SystemdProperties.resourcesV2(probeResources(), systemdVersion: 241).properties.map(\.name)).contains
+            { $0 == "AllowedCPUs" || $0 == "CPUQuotaPeriodUSec" })
         // Memory: -1 is infinity; reservation; swap as v2 counts it.
         var mem = LinuxResources()
         var m = LinuxMemory()
@@ -744,7 +926,11 @@ struct DBusTests {
         m.reservation = 1000
         mem.memory = m
         let mp = try SystemdProperties.resourcesV2(mem, systemdVersion: 252).properties.dropFirst(3)
-        #expect(Array(mp) == [SystemdProperty("MemoryMax", .uint64(.max)), SystemdProperty("MemoryLow", .uint64(1000)), SystemdProperty("MemorySwapMax", .uint64(.max))])
+        #expect(
+            Array(mp) == [
+                SystemdProperty("MemoryMax", .uint64(.max)), SystemdProperty("MemoryLow", .uint64(1000)),
+                SystemdProperty("MemorySwapMax", .uint64(.max)),
+            ])
         // cpu.idle 1 on systemd 252+: CPUWeight 0, the shares' weight dropped with a warning.
         var idle = LinuxResources()
         var c = LinuxCPU()
@@ -752,16 +938,27 @@ struct DBusTests {
         c.shares = 1024
         idle.cpu = c
         let ip = try SystemdProperties.resourcesV2(idle, systemdVersion: 252)
-        #expect(ip.properties.filter { $0.name == "CPUWeight" } == [SystemdProperty("CPUWeight", .uint64(0))] && ip.warnings.count == 1)
-        #expect(try SystemdProperties.resourcesV2(idle, systemdVersion: 251).properties.filter { $0.name == "CPUWeight" } == [SystemdProperty("CPUWeight", .uint64(39))])
-        #expect(try SystemdProperties.resourcesV2(nil, systemdVersion: 252).properties.map(\.name) == ["DeviceAllow", "DevicePolicy", "DeviceAllow"])
+        #expect(
+            ip.properties.filter { $0.name == "CPUWeight" } == [SystemdProperty("CPUWeight", .uint64(0))]
+                && ip.warnings.count == 1)
+        #expect(
+            try SystemdProperties.resourcesV2(idle, systemdVersion: 251).properties.filter { $0.name == "CPUWeight" }
+                == [SystemdProperty("CPUWeight", .uint64(39))])
+        #expect(
+            try SystemdProperties.resourcesV2(nil, systemdVersion: 252).properties.map(\.name) == [
+                "DeviceAllow", "DevicePolicy", "DeviceAllow",
+            ])
     }
 
     @Test func resourcesV1() throws {
         var r = probeResources()
         r.memory?.limit = -1
         let p = try SystemdProperties.resourcesV1(r, systemdVersion: 252).properties.dropFirst(3)
-        #expect(p.map(\.name) == ["MemoryLimit", "CPUShares", "CPUQuotaPeriodUSec", "CPUQuotaPerSecUSec", "BlockIOWeight", "TasksMax", "AllowedCPUs"])
+        #expect(
+            p.map(\.name) == [
+                "MemoryLimit", "CPUShares", "CPUQuotaPeriodUSec", "CPUQuotaPerSecUSec", "BlockIOWeight", "TasksMax",
+                "AllowedCPUs",
+            ])
         #expect(p.first?.value == .uint64(.max) && p.dropFirst().first?.value == .uint64(512))
     }
 
@@ -804,7 +1001,8 @@ struct DBusTests {
     @Test func cpusetMasks() throws {
         let cases: [(String, [UInt8])] = [
             ("0", [1]), ("1", [2]), ("0-1", [3]), ("0,1", [3]), (",0,1,", [3]), ("0-3", [0x0f]), ("0,1,2-3", [0x0f]),
-            ("4-7", [0xf0]), ("0-7", [0xff]), ("0-15", [0xff, 0xff]), ("16", [0, 0, 1]), ("0-3,32-33", [0x0f, 0, 0, 0, 3]),
+            ("4-7", [0xf0]), ("0-7", [0xff]), ("0-15", [0xff, 0xff]), ("16", [0, 0, 1]),
+            ("0-3,32-33", [0x0f, 0, 0, 0, 3]),
             ("1, 2, 1-2", [6]), ("    , 1   , 3  ,  5-7,\t", [0xea]),
             ("128-130,1", [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]),
         ]
@@ -813,23 +1011,36 @@ struct DBusTests {
             #expect(throws: SwrunError.self, "\(bad)") { try SystemdProperties.rangeToBits(bad) }
         }
         #expect(try SystemdProperties.rangeToBits("65535").count == 8192)
-        #expect(try SystemdProperties.cpuset(cpus: "0-1", mems: "0", systemdVersion: 244) == [SystemdProperty("AllowedCPUs", .bytes([3])), SystemdProperty("AllowedMemoryNodes", .bytes([1]))])
+        #expect(
+            try SystemdProperties.cpuset(cpus: "0-1", mems: "0", systemdVersion: 244) == [
+                SystemdProperty("AllowedCPUs", .bytes([3])), SystemdProperty("AllowedMemoryNodes", .bytes([1])),
+            ])
         #expect(try SystemdProperties.cpuset(cpus: "0-1", mems: nil, systemdVersion: 243).isEmpty)
     }
 
     @Test func ioProperties() throws {
-        let r = try SpecLoader.decodeResources(Array(#"{"blockIO":{"weight":500,"weightDevice":[{"major":8,"minor":0,"weight":100},{"major":8,"minor":16,"leafWeight":10}],"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1048576}],"throttleWriteIOPSDevice":[{"major":254,"minor":1,"rate":0}]}}"#.utf8))
+        let r = try SpecLoader.decodeResources(
+            Array(
+                #"{"blockIO":{"weight":500,"weightDevice":[{"major":8,"minor":0,"weight":100},{"major":8,"minor":16,"leafWeight":10}],"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1048576}],"throttleWriteIOPSDevice":[{"major":254,"minor":1,"rate":0}]}}"#
+                    .utf8))
         let b = r.blockIO
-        #expect(SystemdProperties.ioProperties(b) == [
-            SystemdProperty("IOWeight", .uint64(4950)),
-            SystemdProperty("IODeviceWeight", .array(element: "(st)", [.structure([.string("/dev/block/8:0"), .uint64(910)])])),
-            SystemdProperty("IOReadBandwidthMax", .array(element: "(st)", [.structure([.string("/dev/block/8:0"), .uint64(1_048_576)])])),
-            SystemdProperty("IOWriteIOPSMax", .array(element: "(st)", [.structure([.string("/dev/block/254:1"), .uint64(.max)])])),
-        ])
+        #expect(
+            SystemdProperties.ioProperties(b) == [
+                SystemdProperty("IOWeight", .uint64(4950)),
+                SystemdProperty(
+                    "IODeviceWeight", .array(element: "(st)", [.structure([.string("/dev/block/8:0"), .uint64(910)])])),
+                SystemdProperty(
+                    "IOReadBandwidthMax",
+                    .array(element: "(st)", [.structure([.string("/dev/block/8:0"), .uint64(1_048_576)])])),
+                SystemdProperty(
+                    "IOWriteIOPSMax",
+                    .array(element: "(st)", [.structure([.string("/dev/block/254:1"), .uint64(.max)])])),
+            ])
         #expect(SystemdProperties.ioProperties(nil).isEmpty && SystemdProperties.ioProperties(LinuxBlockIO()).isEmpty)
     }
 
-    func rule(_ allow: Bool, _ type: String?, _ major: Int64?, _ minor: Int64?, _ access: String?) -> LinuxDeviceCgroup {
+    func rule(_ allow: Bool, _ type: String?, _ major: Int64?, _ minor: Int64?, _ access: String?) -> LinuxDeviceCgroup
+    {
         LinuxDeviceCgroup(allow: allow, type: type, major: major, minor: minor, access: access)
     }
 
@@ -846,44 +1057,87 @@ struct DBusTests {
     @Test func deviceRules() throws {
         let docker = [rule(false, "a", nil, nil, "rwm"), rule(true, "c", 1, 3, "rw"), rule(true, "c", 10, 229, "rwm")]
         let (p, warnings) = try SystemdProperties.deviceProperties(DeviceFilter.rules(docker), systemdVersion: 252)
-        #expect(p.prefix(2) == [SystemdProperty("DeviceAllow", .array(element: "(ss)", [])), SystemdProperty("DevicePolicy", .string("strict"))])
-        #expect(allowList(p) == ["block-* m", "char-* m", "/dev/char/1:3 rwm", "/dev/char/1:5 rwm", "/dev/char/1:7 rwm", "/dev/char/1:8 rwm", "/dev/char/1:9 rwm",
-                                 "/dev/char/5:0 rwm", "/dev/char/5:2 rwm", "/dev/char/10:200 rwm", "/dev/char/10:229 rwm", "char-136 rwm"])
+        #expect(
+            p.prefix(2) == [
+                SystemdProperty("DeviceAllow", .array(element: "(ss)", [])),
+                SystemdProperty("DevicePolicy", .string("strict")),
+            ])
+        #expect(
+            allowList(p) == [
+                "block-* m", "char-* m", "/dev/char/1:3 rwm", "/dev/char/1:5 rwm", "/dev/char/1:7 rwm",
+                "/dev/char/1:8 rwm", "/dev/char/1:9 rwm",
+                "/dev/char/5:0 rwm", "/dev/char/5:2 rwm", "/dev/char/10:200 rwm", "/dev/char/10:229 rwm",
+                "char-136 rwm",
+            ])
         #expect(warnings.isEmpty)
         // A rule allowed then partly denied keeps the rest; denied wholly, it goes.
-        let partial = try SystemdProperties.deviceProperties([rule(true, "b", 8, 0, "rwm"), rule(false, "b", 8, 0, "w")], systemdVersion: 252)
+        let partial = try SystemdProperties.deviceProperties(
+            [rule(true, "b", 8, 0, "rwm"), rule(false, "b", 8, 0, "w")], systemdVersion: 252)
         #expect(allowList(partial.properties) == ["/dev/block/8:0 rm"])
-        #expect(allowList(try SystemdProperties.deviceProperties([rule(true, "b", 8, 0, "r"), rule(false, "b", 8, 0, nil)], systemdVersion: 252).properties) == [])
+        #expect(
+            allowList(
+                try SystemdProperties.deviceProperties(
+                    [rule(true, "b", 8, 0, "r"), rule(false, "b", 8, 0, nil)], systemdVersion: 252
+                ).properties) == [])
         // Allow-all is DevicePolicy=auto; a deny-list cannot be said: deny-all, with a warning.
-        let all = try SystemdProperties.deviceProperties(DeviceFilter.rules([rule(true, "a", nil, nil, "rwm")]), systemdVersion: 252)
-        #expect(all.properties == [SystemdProperty("DeviceAllow", .array(element: "(ss)", [])), SystemdProperty("DevicePolicy", .string("auto"))])
-        let denyList = try SystemdProperties.deviceProperties([rule(true, "a", nil, nil, "rwm"), rule(false, "b", 8, 0, "rwm")], systemdVersion: 252)
-        #expect(denyList.properties.count == 2 && denyList.properties[1].value == .string("strict") && denyList.warnings.count == 1)
+        let all = try SystemdProperties.deviceProperties(
+            DeviceFilter.rules([rule(true, "a", nil, nil, "rwm")]), systemdVersion: 252)
+        #expect(
+            all.properties == [
+                SystemdProperty("DeviceAllow", .array(element: "(ss)", [])),
+                SystemdProperty("DevicePolicy", .string("auto")),
+            ])
+        let denyList = try SystemdProperties.deviceProperties(
+            [rule(true, "a", nil, nil, "rwm"), rule(false, "b", 8, 0, "rwm")], systemdVersion: 252)
+        #expect(
+            denyList.properties.count == 2 && denyList.properties[1].value == .string("strict")
+                && denyList.warnings.count == 1)
         // "*:n" cannot be said; "n:*" needs systemd 240 (or an unknown version).
-        let odd = try SystemdProperties.deviceProperties([rule(true, "c", -1, 5, "r"), rule(true, "c", 136, nil, "rw")], systemdVersion: 239)
+        let odd = try SystemdProperties.deviceProperties(
+            [rule(true, "c", -1, 5, "r"), rule(true, "c", 136, nil, "rw")], systemdVersion: 239)
         #expect(allowList(odd.properties) == [] && odd.warnings.count == 2)
-        #expect(allowList(try SystemdProperties.deviceProperties([rule(true, "c", 136, nil, "rw")], systemdVersion: -1).properties) == ["char-136 rw"])
+        #expect(
+            allowList(
+                try SystemdProperties.deviceProperties([rule(true, "c", 136, nil, "rw")], systemdVersion: -1).properties
+            ) == ["char-136 rw"])
         // A hole punched in a wildcard rule is refused, as runc refuses it.
         #expect(throws: SwrunError.self) {
-            try SystemdProperties.deviceProperties([rule(true, "c", nil, nil, "rwm"), rule(false, "c", 1, 3, "w")], systemdVersion: 252)
+            try SystemdProperties.deviceProperties(
+                [rule(true, "c", nil, nil, "rwm"), rule(false, "c", 1, 3, "w")], systemdVersion: 252)
         }
-        #expect(throws: SwrunError.self) { try SystemdProperties.deviceProperties([rule(true, "p", 1, 3, "r")], systemdVersion: 252) }
+        #expect(throws: SwrunError.self) {
+            try SystemdProperties.deviceProperties([rule(true, "p", 1, 3, "r")], systemdVersion: 252)
+        }
     }
 
     @Test func unifiedMap() throws {
-        let u = ["cpu.max": "50000 100000", "memory.high": "max", "pids.max": "0", "cpu.weight": " 200 ", "cpuset.cpus": "0-1", "io.max": "8:0 rbps=1", "memory.oom.group": "1"]
+        let u = [
+            "cpu.max": "50000 100000", "memory.high": "max", "pids.max": "0", "cpu.weight": " 200 ",
+            "cpuset.cpus": "0-1", "io.max": "8:0 rbps=1", "memory.oom.group": "1",
+        ]
         let r = try SystemdProperties.unifiedProperties(u, systemdVersion: 252)
-        #expect(r.properties == [
-            SystemdProperty("CPUQuotaPeriodUSec", .uint64(100_000)), SystemdProperty("CPUQuotaPerSecUSec", .uint64(500_000)),
-            SystemdProperty("CPUWeight", .uint64(200)), SystemdProperty("AllowedCPUs", .bytes([3])),
-            SystemdProperty("MemoryHigh", .uint64(.max)), SystemdProperty("TasksMax", .uint64(1)),
-        ])
+        #expect(
+            r.properties == [
+                SystemdProperty("CPUQuotaPeriodUSec", .uint64(100_000)),
+                SystemdProperty("CPUQuotaPerSecUSec", .uint64(500_000)),
+                SystemdProperty("CPUWeight", .uint64(200)), SystemdProperty("AllowedCPUs", .bytes([3])),
+                SystemdProperty("MemoryHigh", .uint64(.max)), SystemdProperty("TasksMax", .uint64(1)),
+            ])
         let idle = try SystemdProperties.unifiedProperties(["cpu.idle": "1", "cpu.weight": "200"], systemdVersion: 252)
         #expect(idle.properties == [SystemdProperty("CPUWeight", .uint64(0))] && idle.warnings.count == 1)
-        #expect(try SystemdProperties.unifiedProperties(["cpu.max": "max"], systemdVersion: 252).properties
-                == [SystemdProperty("CPUQuotaPeriodUSec", .uint64(100_000)), SystemdProperty("CPUQuotaPerSecUSec", .uint64(.max))])
-        for bad in [["a/b": "1"], ["nodot": "1"], [".x": "1"], ["cpu.weight": "x"], ["cpu.max": "1 2 3"], ["cpu.max": "x"], ["memory.max": "-1"], ["cpuset.cpus": "3-1"]] {
-            #expect(throws: SwrunError.self, "\(bad)") { try SystemdProperties.unifiedProperties(bad, systemdVersion: 252) }
+        #expect(
+            try SystemdProperties.unifiedProperties(["cpu.max": "max"], systemdVersion: 252).properties
+                == [
+                    SystemdProperty("CPUQuotaPeriodUSec", .uint64(100_000)),
+                    SystemdProperty("CPUQuotaPerSecUSec", .uint64(.max)),
+                ])
+        for bad in [
+            ["a/b": "1"], ["nodot": "1"], [".x": "1"], ["cpu.weight": "x"], ["cpu.max": "1 2 3"], ["cpu.max": "x"],
+            ["memory.max": "-1"], ["cpuset.cpus": "3-1"],
+        ] {
+            #expect(throws: SwrunError.self, "\(bad)") {
+                try SystemdProperties.unifiedProperties(bad, systemdVersion: 252)
+            }
         }
     }
 

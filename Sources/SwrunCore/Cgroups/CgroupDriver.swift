@@ -37,8 +37,11 @@ public struct CgroupHandle: Equatable, Sendable {
     /// are the host's nodes, bound with the host's permissions), as runc ignores them.
     public var rootless: Bool
 
-    public init(driver: CgroupDriverKind, leaves: [String] = [], created: [String] = [], freezer: String? = nil, unified: String? = nil, unit: String? = nil,
-                skipped: [String] = [], rootless: Bool = false) {
+    public init(
+        driver: CgroupDriverKind, leaves: [String] = [], created: [String] = [], freezer: String? = nil,
+        unified: String? = nil, unit: String? = nil,
+        skipped: [String] = [], rootless: Bool = false
+    ) {
         self.driver = driver
         self.leaves = leaves
         self.created = created
@@ -103,8 +106,10 @@ public enum CgroupDrivers {
     /// `rootless`: runc's rootless cgroup manager (Identity.rootlessCgroups): hierarchies
     /// this user cannot write are left out when no cgroupsPath was given, and the limits
     /// that would need them are refused here, before anything exists.
-    public static func forCreate(layout: CgroupLayout, systemd: Bool, cgroupsPath: String?, id: String,
-                                 rootless: Bool = false, resources: LinuxResources? = nil) throws(SwrunError) -> any CgroupDriver {
+    public static func forCreate(
+        layout: CgroupLayout, systemd: Bool, cgroupsPath: String?, id: String,
+        rootless: Bool = false, resources: LinuxResources? = nil
+    ) throws(SwrunError) -> any CgroupDriver {
         if systemd {
             return try SystemdDriver(layout: layout, cgroupsPath: cgroupsPath, id: id, rootless: rootless)
         }
@@ -113,7 +118,8 @@ public enum CgroupDrivers {
         // names its cgroup fails as root would, with the kernel's reason).
         let mayskip = rootless && (cgroupsPath ?? "").isEmpty
         if layout.isPureV2 {
-            let d = CgroupfsV2Driver(leaf: leaves[0], created: nil, rootless: rootless, mayskip: mayskip, layout: layout)
+            let d = CgroupfsV2Driver(
+                leaf: leaves[0], created: nil, rootless: rootless, mayskip: mayskip, layout: layout)
             try d.checkRootless(resources ?? LinuxResources())
             return d
         }
@@ -143,10 +149,14 @@ public enum CgroupDrivers {
         }
         switch h.driver {
         case .cgroupfsV1:
-            guard let f = h.freezer, initState == UInt8(ascii: "D"), let b = at(f, "freezer.state") else { return false }
+            guard let f = h.freezer, initState == UInt8(ascii: "D"), let b = at(f, "freezer.state") else {
+                return false
+            }
             return trimWhitespace(String(decoding: b, as: UTF8.self)) == "FROZEN"
         case .cgroupfsV2, .systemd:
-            guard let leaf = h.leaves.first, !h.skipped.contains(leaf), let b = at(leaf, "cgroup.freeze") else { return false }
+            guard let leaf = h.leaves.first, !h.skipped.contains(leaf), let b = at(leaf, "cgroup.freeze") else {
+                return false
+            }
             return b.first == UInt8(ascii: "1")
         }
     }

@@ -32,34 +32,66 @@ enum CgroupStats {
         let cpuStat = keyed(dirs, "cpu.stat")
         let usage: [(String, JSON)]
         if v2 {
-            usage = [("total", .uint((cpuStat["usage_usec"] ?? 0) * 1000)), ("kernel", .uint((cpuStat["system_usec"] ?? 0) * 1000)),
-                     ("user", .uint((cpuStat["user_usec"] ?? 0) * 1000))]
+            usage = [
+                ("total", .uint((cpuStat["usage_usec"] ?? 0) * 1000)),
+                ("kernel", .uint((cpuStat["system_usec"] ?? 0) * 1000)),
+                ("user", .uint((cpuStat["user_usec"] ?? 0) * 1000)),
+            ]
         } else {
             // cpuacct.stat counts USER_HZ ticks (100 per second on Linux).
             let ticks = keyed(dirs, "cpuacct.stat")
-            usage = [("total", num(read(dirs, "cpuacct.usage"))), ("kernel", .uint((ticks["system"] ?? 0) * 10_000_000)),
-                     ("user", .uint((ticks["user"] ?? 0) * 10_000_000))]
+            usage = [
+                ("total", num(read(dirs, "cpuacct.usage"))), ("kernel", .uint((ticks["system"] ?? 0) * 10_000_000)),
+                ("user", .uint((ticks["user"] ?? 0) * 10_000_000)),
+            ]
         }
         let cpu: JSON = .object([
             ("usage", .object(usage)),
-            ("throttling", .object([("periods", .uint(cpuStat["nr_periods"] ?? 0)), ("throttledPeriods", .uint(cpuStat["nr_throttled"] ?? 0))])),
+            (
+                "throttling",
+                .object([
+                    ("periods", .uint(cpuStat["nr_periods"] ?? 0)),
+                    ("throttledPeriods", .uint(cpuStat["nr_throttled"] ?? 0)),
+                ])
+            ),
         ])
         let memory: JSON
         if v2 {
             memory = .object([
-                ("usage", .object([("limit", num(read(dirs, "memory.max"))), ("usage", num(read(dirs, "memory.current"))),
-                                   ("max", num(read(dirs, "memory.peak"))), ("failcnt", .uint(keyed(dirs, "memory.events")["max"] ?? 0))])),
-                ("raw", .object(keyed(dirs, "memory.stat").sorted { $0.key < $1.key }.map { ($0.key, .uint($0.value)) })),
+                (
+                    "usage",
+                    .object([
+                        ("limit", num(read(dirs, "memory.max"))), ("usage", num(read(dirs, "memory.current"))),
+                        ("max", num(read(dirs, "memory.peak"))),
+                        ("failcnt", .uint(keyed(dirs, "memory.events")["max"] ?? 0)),
+                    ])
+                ),
+                (
+                    "raw",
+                    .object(keyed(dirs, "memory.stat").sorted { $0.key < $1.key }.map { ($0.key, .uint($0.value)) })
+                ),
             ])
         } else {
             memory = .object([
-                ("usage", .object([("limit", num(read(dirs, "memory.limit_in_bytes"))), ("usage", num(read(dirs, "memory.usage_in_bytes"))),
-                                   ("max", num(read(dirs, "memory.max_usage_in_bytes"))), ("failcnt", num(read(dirs, "memory.failcnt")))])),
-                ("raw", .object(keyed(dirs, "memory.stat").sorted { $0.key < $1.key }.map { ($0.key, .uint($0.value)) })),
+                (
+                    "usage",
+                    .object([
+                        ("limit", num(read(dirs, "memory.limit_in_bytes"))),
+                        ("usage", num(read(dirs, "memory.usage_in_bytes"))),
+                        ("max", num(read(dirs, "memory.max_usage_in_bytes"))),
+                        ("failcnt", num(read(dirs, "memory.failcnt"))),
+                    ])
+                ),
+                (
+                    "raw",
+                    .object(keyed(dirs, "memory.stat").sorted { $0.key < $1.key }.map { ($0.key, .uint($0.value)) })
+                ),
             ])
         }
         let pids: JSON = .object([("current", num(read(dirs, "pids.current"))), ("limit", num(read(dirs, "pids.max")))])
-        return .object([("cpu", cpu), ("memory", memory), ("pids", pids), ("blkio", .object([])), ("hugetlb", .object([]))])
+        return .object([
+            ("cpu", cpu), ("memory", memory), ("pids", pids), ("blkio", .object([])), ("hugetlb", .object([])),
+        ])
     }
 
     static func oomKills(_ dirs: [String], v2: Bool) -> UInt64 {

@@ -36,7 +36,8 @@ public enum SharedCgroupWrites {
 enum DefaultDeviceRules {
     static let rules: [LinuxDeviceCgroup] = [
         ("c", nil, nil, "m"), ("b", nil, nil, "m"),
-        ("c", 1, 3, "rwm"), ("c", 1, 8, "rwm"), ("c", 1, 7, "rwm"), ("c", 5, 0, "rwm"), ("c", 1, 5, "rwm"), ("c", 1, 9, "rwm"),
+        ("c", 1, 3, "rwm"), ("c", 1, 8, "rwm"), ("c", 1, 7, "rwm"), ("c", 5, 0, "rwm"), ("c", 1, 5, "rwm"),
+        ("c", 1, 9, "rwm"),
         ("c", 136, nil, "rwm"), ("c", 5, 2, "rwm"), ("c", 10, 200, "rwm"),
     ].map { LinuxDeviceCgroup(allow: true, type: $0.0, major: $0.1, minor: $0.2, access: $0.3) }
 }

@@ -27,7 +27,9 @@ public enum CgroupConversions {
         if memory == -1 || memory == 0 {
             throw SwrunError.config("linux.resources.memory.swap: setting swap requires memory.limit")
         }
-        if swap < memory { throw SwrunError.config("linux.resources.memory.swap: \(swap) is less than memory.limit \(memory)") }
+        if swap < memory {
+            throw SwrunError.config("linux.resources.memory.swap: \(swap) is less than memory.limit \(memory)")
+        }
         return String(swap - memory)
     }
 

@@ -12,17 +12,23 @@ enum ResourceApplier {
     /// `devices`: whether the device policy is written at create (not by a rootless swrun,
     /// which cannot: CgroupHandle.rootless). `missing`: why a controller may be absent (a
     /// hierarchy a rootless create left out), said in the refusal of a limit that needs it.
-    static func apply(_ r: LinuxResources, v1: [(controllers: [String], dir: String)], v2 v2Dir: String?, update: Bool = false,
-                      devices: Bool = true, missing: String? = nil) throws(SwrunError) {
+    static func apply(
+        _ r: LinuxResources, v1: [(controllers: [String], dir: String)], v2 v2Dir: String?, update: Bool = false,
+        devices: Bool = true, missing: String? = nil
+    ) throws(SwrunError) {
         let writeDevices = devices && !update
         if !devices && !update && !(r.devices ?? []).isEmpty {
-            Log.debug("rootless: linux.resources.devices not applied (no device cgroup for an unprivileged user; devices are the host's nodes, bound)")
+            Log.debug(
+                "rootless: linux.resources.devices not applied (no device cgroup for an unprivileged user; devices are the host's nodes, bound)"
+            )
         }
         var handled: Set<String> = []
         for (controllers, dir) in v1 {
             var writes = try V1Writes.writes(r, controllers: controllers, devices: writeDevices)
             if controllers.contains("memory") {
-                let memsw = (try? Files.readString(dir + "/memory.memsw.limit_in_bytes")).flatMap { Int64(trimWhitespace($0)) }
+                let memsw = (try? Files.readString(dir + "/memory.memsw.limit_in_bytes")).flatMap {
+                    Int64(trimWhitespace($0))
+                }
                 writes.removeAll { $0.file.startsWithBytes("memory.") }
                 writes = try V1Writes.memory(r.memory, currentMemsw: memsw) + writes
             }
@@ -31,12 +37,18 @@ enum ResourceApplier {
         }
         var available: Set<String> = []
         if let dir = v2Dir {
-            available = Set(((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map { trimWhitespace($0) })
+            available = Set(
+                ((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map {
+                    trimWhitespace($0)
+                })
             // runc: with checkBeforeUpdate, a new limit below the current usage is refused
             // instead of sending the container into the OOM killer.
             if r.memory?.checkBeforeUpdate == true, let limit = r.memory?.limit, limit > 0,
-               let cur = (try? Files.readString(dir + "/memory.current")).flatMap({ Int64(trimWhitespace($0)) }), cur > limit {
-                throw SwrunError.config("linux.resources.memory.limit: \(limit) is below the current usage \(cur) (checkBeforeUpdate)")
+                let cur = (try? Files.readString(dir + "/memory.current")).flatMap({ Int64(trimWhitespace($0)) }),
+                cur > limit
+            {
+                throw SwrunError.config(
+                    "linux.resources.memory.limit: \(limit) is below the current usage \(cur) (checkBeforeUpdate)")
             }
             // On a hybrid host the unified hierarchy sees only what v1 did not take: a v1-only
             // setting (memory.oom_control, cpu.rt_runtime_us) must not be judged, or
@@ -55,10 +67,14 @@ enum ResourceApplier {
             if controller == "devices", let dir = v2Dir {
                 // cgroup v2 has no devices files: an eBPF program attached to the cgroup.
                 let program = DeviceFilter.program(DeviceFilter.rules(r.devices ?? []))
-                try sys("linux.resources.devices") { try DeviceFilterBPF.attach(program, cgroupDir: dir, replacing: false) }
+                try sys("linux.resources.devices") {
+                    try DeviceFilterBPF.attach(program, cgroupDir: dir, replacing: false)
+                }
                 continue
             }
-            throw SwrunError.config("linux.resources.\(field): the \(controller) controller is not available for the container's cgroup" + (missing.map { " (\($0))" } ?? ""))
+            throw SwrunError.config(
+                "linux.resources.\(field): the \(controller) controller is not available for the container's cgroup"
+                    + (missing.map { " (\($0))" } ?? ""))
         }
     }
 
@@ -92,10 +108,13 @@ enum ResourceApplier {
         let quotaAt = writes.firstIndex { $0.file == "cpu.cfs_quota_us" }
         for (i, w) in writes.enumerated() {
             if w.file == "cpu.cfs_period_us", let q = quotaAt, q > i {
-                do { try Files.writeFile(dir + "/" + w.file, w.value, flags: OpenFlags.writeOnly) } catch where error.errno == Errno.EINVAL {
+                do { try Files.writeFile(dir + "/" + w.file, w.value, flags: OpenFlags.writeOnly) } catch
+                    where error.errno == Errno.EINVAL
+                {
                     periodAfterQuota = w
                 } catch {
-                    throw SwrunError(.system, "linux.resources: write \(w.value) to \(dir)/\(w.file): \(Errno.text(error.errno))")
+                    throw SwrunError(
+                        .system, "linux.resources: write \(w.value) to \(dir)/\(w.file): \(Errno.text(error.errno))")
                 }
                 continue
             }
@@ -114,7 +133,8 @@ enum ResourceApplier {
                     try Files.writeFile(dir + "/" + w.file, w.value, flags: OpenFlags.writeOnly)
                 }
             } catch {
-                throw SwrunError(.system, "linux.resources: write \(w.value) to \(dir)/\(w.file): \(Errno.text(error.errno))")
+                throw SwrunError(
+                    .system, "linux.resources: write \(w.value) to \(dir)/\(w.file): \(Errno.text(error.errno))")
             }
         }
     }
@@ -122,16 +142,24 @@ enum ResourceApplier {
     /// (field, controller) for every resource the spec sets.
     static func requested(_ r: LinuxResources) -> [(String, String)] {
         var out: [(String, String)] = []
-        if let m = r.memory, [m.limit, m.reservation, m.swap, m.kernelTCP].contains(where: { ($0 ?? 0) != 0 }) || m.swappiness != nil || m.disableOOMKiller == true {
+        if let m = r.memory,
+            [m.limit, m.reservation, m.swap, m.kernelTCP].contains(where: { ($0 ?? 0) != 0 }) || m.swappiness != nil
+                || m.disableOOMKiller == true
+        {
             out.append(("memory", "memory"))
         }
         if let c = r.cpu {
-            if (c.shares ?? 0) != 0 || (c.quota ?? 0) != 0 || (c.period ?? 0) != 0 || c.burst != nil || c.idle != nil { out.append(("cpu", "cpu")) }
+            if (c.shares ?? 0) != 0 || (c.quota ?? 0) != 0 || (c.period ?? 0) != 0 || c.burst != nil || c.idle != nil {
+                out.append(("cpu", "cpu"))
+            }
             if !(c.cpus ?? "").isEmpty || !(c.mems ?? "").isEmpty { out.append(("cpu.cpus", "cpuset")) }
         }
         if let p = r.pids, p.limit != 0 { out.append(("pids", "pids")) }
-        if let b = r.blockIO, (b.weight ?? 0) != 0 || !(b.weightDevice ?? []).isEmpty || !(b.throttleReadBpsDevice ?? []).isEmpty
-            || !(b.throttleWriteBpsDevice ?? []).isEmpty || !(b.throttleReadIOPSDevice ?? []).isEmpty || !(b.throttleWriteIOPSDevice ?? []).isEmpty {
+        if let b = r.blockIO,
+            (b.weight ?? 0) != 0 || !(b.weightDevice ?? []).isEmpty || !(b.throttleReadBpsDevice ?? []).isEmpty
+                || !(b.throttleWriteBpsDevice ?? []).isEmpty || !(b.throttleReadIOPSDevice ?? []).isEmpty
+                || !(b.throttleWriteIOPSDevice ?? []).isEmpty
+        {
             out.append(("blockIO", "blkio"))
         }
         if !(r.hugepageLimits ?? []).isEmpty { out.append(("hugepageLimits", "hugetlb")) }
@@ -147,7 +175,9 @@ enum ResourceApplier {
     /// they do not delegate makes the limit that needs it fail with its own error.
     static func enableControllers(leaf: String, created: [String]) {
         for dir in created where leaf.startsWithBytes(dir + "/") {
-            let ctrls = ((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map { trimWhitespace($0) }
+            let ctrls = ((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map {
+                trimWhitespace($0)
+            }
             for c in ctrls where !c.isEmpty {
                 try? Files.writeFile(dir + "/cgroup.subtree_control", "+" + c, flags: OpenFlags.writeOnly)
             }

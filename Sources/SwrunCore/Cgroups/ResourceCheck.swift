@@ -5,13 +5,17 @@ import OCISpec
 /// that converts to nonsense), names that would leave the cgroup directory, and settings
 /// this host's hierarchy cannot hold. Shared by create and `update`.
 enum ResourceCheck {
-    static func validate(_ r: LinuxResources?, layout: CgroupLayout, field: String = "linux.resources") throws(SwrunError) {
+    static func validate(_ r: LinuxResources?, layout: CgroupLayout, field: String = "linux.resources")
+        throws(SwrunError)
+    {
         guard let r else { return }
         try Unsupported.resources(r, field: field)
         for (i, d) in (r.devices ?? []).enumerated() { try device(d, field: "\(field).devices[\(i)]") }
         if let b = r.blockIO { try blockIO(b, field: field + ".blockIO") }
         for (i, h) in (r.hugepageLimits ?? []).enumerated() where !validPageSize(h.pageSize) {
-            throw SwrunError.config("\(field).hugepageLimits[\(i)].pageSize: \(Quote.short(h.pageSize)) is not a page size (such as 2MB or 1GB)")
+            throw SwrunError.config(
+                "\(field).hugepageLimits[\(i)].pageSize: \(Quote.short(h.pageSize)) is not a page size (such as 2MB or 1GB)"
+            )
         }
         if let u = r.unified, !u.isEmpty {
             // runc and crun: the unified map is cgroup v2's; a v1 (or hybrid) container has no
@@ -31,7 +35,10 @@ enum ResourceCheck {
         default: throw SwrunError.config("\(field).type: \(Quote.short(d.type ?? "")) is not a, b or c")
         }
         if let access = d.access {
-            guard !access.isEmpty, access.utf8.allSatisfy({ $0 == UInt8(ascii: "r") || $0 == UInt8(ascii: "w") || $0 == UInt8(ascii: "m") }) else {
+            guard !access.isEmpty,
+                access.utf8.allSatisfy({ $0 == UInt8(ascii: "r") || $0 == UInt8(ascii: "w") || $0 == UInt8(ascii: "m") }
+                )
+            else {
                 throw SwrunError.config("\(field).access: \(Quote.short(access)) must be one or more of r, w and m")
             }
         }
@@ -55,13 +62,17 @@ enum ResourceCheck {
             try weight(d.weight, "weightDevice[\(i)].weight")
             try weight(d.leafWeight, "weightDevice[\(i)].leafWeight")
         }
-        let throttles = [b.throttleReadBpsDevice, b.throttleWriteBpsDevice, b.throttleReadIOPSDevice, b.throttleWriteIOPSDevice]
+        let throttles = [
+            b.throttleReadBpsDevice, b.throttleWriteBpsDevice, b.throttleReadIOPSDevice, b.throttleWriteIOPSDevice,
+        ]
         for list in throttles {
-            for d in list ?? [] where d.major < 0 || d.minor < 0 || d.major > Int64(UInt32.max) || d.minor > Int64(UInt32.max) {
+            for d in list ?? []
+            where d.major < 0 || d.minor < 0 || d.major > Int64(UInt32.max) || d.minor > Int64(UInt32.max) {
                 throw SwrunError.config("\(field): device \(d.major):\(d.minor) is out of range")
             }
         }
-        for (i, d) in (b.weightDevice ?? []).enumerated() where d.major < 0 || d.minor < 0 || d.major > Int64(UInt32.max) || d.minor > Int64(UInt32.max) {
+        for (i, d) in (b.weightDevice ?? []).enumerated()
+        where d.major < 0 || d.minor < 0 || d.major > Int64(UInt32.max) || d.minor > Int64(UInt32.max) {
             throw SwrunError.config("\(field).weightDevice[\(i)]: device \(d.major):\(d.minor) is out of range")
         }
     }
@@ -70,7 +81,8 @@ enum ResourceCheck {
     static func validPageSize(_ s: String) -> Bool {
         let b = Array(s.utf8)
         guard b.count >= 3, b.count <= 12, b[b.count - 1] == UInt8(ascii: "B"),
-              [UInt8(ascii: "K"), UInt8(ascii: "M"), UInt8(ascii: "G"), UInt8(ascii: "T")].contains(b[b.count - 2]) else { return false }
+            [UInt8(ascii: "K"), UInt8(ascii: "M"), UInt8(ascii: "G"), UInt8(ascii: "T")].contains(b[b.count - 2])
+        else { return false }
         return b.dropLast(2).allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
@@ -82,7 +94,9 @@ enum ResourceCheck {
     /// kills it. Of the core files only the limits are allowed.
     static func unifiedKey(_ key: String, field: String) throws(SwrunError) {
         let name = "\(field).unified[\(Quote.short(key))]"
-        guard !key.isEmpty, !key.utf8.contains(UInt8(ascii: "/")), key != ".", key != "..", key.utf8.contains(UInt8(ascii: ".")) else {
+        guard !key.isEmpty, !key.utf8.contains(UInt8(ascii: "/")), key != ".", key != "..",
+            key.utf8.contains(UInt8(ascii: "."))
+        else {
             throw SwrunError.config("\(name): not a cgroup interface file name")
         }
         if key.startsWithBytes("cgroup.") {

@@ -16,7 +16,9 @@ extension Runtime {
         switch ContainerStatus.derive(r, store: store) {
         case .running, .paused: break
         case let s:
-            throw SwrunError(.badState, "Container cannot be checkpointed in \(s.rawValue) state: only a running (or paused) container can be")
+            throw SwrunError(
+                .badState,
+                "Container cannot be checkpointed in \(s.rawValue) state: only a running (or paused) container can be")
         }
         let mode = try o.cgroupMode()
         let emptyNs = try o.emptyNamespaceMask()
@@ -26,11 +28,16 @@ extension Runtime {
         try criu.checkVersion(version, atLeast: 30000, for: "checkpoint")
         if o.preDump {
             let missing = try criu.missingFeatures(CriuFeatures(memTrack: true))
-            if !missing.isEmpty { throw SwrunError(.system, "criu is missing features: \(missing.joinedText(", ")) (--pre-dump needs them)") }
+            if !missing.isEmpty {
+                throw SwrunError(
+                    .system, "criu is missing features: \(missing.joinedText(", ")) (--pre-dump needs them)")
+            }
         }
         let plan = try criuPlan(r)
 
-        let imagesFd = try sys("open --image-path \(imageDir)") { try Files.open(imageDir, OpenFlags.readOnly | OpenFlags.directory) }
+        let imagesFd = try sys("open --image-path \(imageDir)") {
+            try Files.open(imageDir, OpenFlags.readOnly | OpenFlags.directory)
+        }
         var opts = CriuOpts()
         opts.imagesDirFd = imagesFd.raw
         opts.logLevel = 4
@@ -74,19 +81,25 @@ extension Runtime {
             }
             opts.extMnt = CriuDescription.dumpMounts(plan, maskedFiles: masked)
             let targets = (0..<3).map { (try? Files.readlinkat(-100, "/proc/\(r.initPid)/fd/\($0)")) ?? "" }
-            try sys("write descriptors.json") { try Files.writeAtomic(imageDir + "/descriptors.json", CriuDescription.descriptorsJSON(targets), mode: 0o600) }
+            try sys("write descriptors.json") {
+                try Files.writeAtomic(
+                    imageDir + "/descriptors.json", CriuDescription.descriptorsJSON(targets), mode: 0o600)
+            }
         }
         let req = CriuReq(type: o.preDump ? .preDump : .dump, opts: opts)
         do {
             _ = try criu.run(req)
         } catch {
-            throw CriuDiagnosis.explain(error, criu: criu, version: version, log: logDir + "/dump.log", what: "checkpoint")
+            throw CriuDiagnosis.explain(
+                error, criu: criu, version: version, log: logDir + "/dump.log", what: "checkpoint")
         }
         withExtendedLifetime((imagesFd, workFd)) {}
         if !o.leaveRunning && !o.preDump {
             // CRIU has ended the container's processes; what is left is removed as `delete`
             // removes it. A failure here is a warning: the checkpoint itself is made.
-            do { try destroy(r) } catch { Log.warning("checkpoint: delete the checkpointed container: \(error.message)") }
+            do { try destroy(r) } catch {
+                Log.warning("checkpoint: delete the checkpointed container: \(error.message)")
+            }
         }
     }
 
@@ -122,7 +135,7 @@ extension Runtime {
     }
 
     static func openWorkDir(_ work: String) throws(SwrunError) -> OwnedFD {
-        do { try Files.mkdir(work, mode: 0o700) } catch where error.errno == Errno.EEXIST {} catch {
+        do { try Files.mkdir(work, mode: 0o700) } catch  where error.errno == Errno.EEXIST {} catch {
             throw SwrunError.system(error).wrapped("create --work-path")
         }
         return try sys("open --work-path \(work)") { try Files.open(work, OpenFlags.readOnly | OpenFlags.directory) }

@@ -13,7 +13,10 @@ struct Criu {
     static func requireHostRoot(_ verb: String) throws(SwrunError) {
         let me = Identity.current
         guard me.isHostRoot else {
-            throw SwrunError(.system, "\(verb) needs the host's root: CRIU cannot dump or restore a container for uid \(me.euid)\(me.inUserNamespace ? " in a user namespace" : "") (rootless checkpoints are not supported)")
+            throw SwrunError(
+                .system,
+                "\(verb) needs the host's root: CRIU cannot dump or restore a container for uid \(me.euid)\(me.inUserNamespace ? " in a user namespace" : "") (rootless checkpoints are not supported)"
+            )
         }
     }
 
@@ -21,23 +24,34 @@ struct Criu {
         let name = configured.flatMap { $0.isEmpty ? nil : $0 } ?? "criu"
         if name.utf8.contains(UInt8(ascii: "/")) {
             guard Files.isExecutable(name) else {
-                throw SwrunError(.system, "criu is not available: --criu \(Quote.short(name)) is not an executable file (checkpoint and restore need CRIU)")
+                throw SwrunError(
+                    .system,
+                    "criu is not available: --criu \(Quote.short(name)) is not an executable file (checkpoint and restore need CRIU)"
+                )
             }
             return Criu(path: name)
         }
-        let dirs = (Proc.getenv("PATH") ?? "").split(separator: ":").map(String.init) + ["/usr/local/sbin", "/usr/sbin", "/sbin"]
+        let dirs =
+            (Proc.getenv("PATH") ?? "").split(separator: ":").map(String.init) + [
+                "/usr/local/sbin", "/usr/sbin", "/sbin",
+            ]
         for d in dirs where !d.isEmpty {
             let p = d + "/" + name
             if Files.isExecutable(p), (try? Files.stat(p))?.isRegular == true { return Criu(path: p) }
         }
-        throw SwrunError(.system, "criu is not installed: no \(Quote.short(name)) executable in $PATH or the sbin directories (checkpoint and restore need CRIU: install the criu package, or name the binary with --criu)")
+        throw SwrunError(
+            .system,
+            "criu is not installed: no \(Quote.short(name)) executable in $PATH or the sbin directories (checkpoint and restore need CRIU: install the criu package, or name the binary with --criu)"
+        )
     }
 
     /// One request on a fresh `criu swrk`, its notifications answered by `notify` (then
     /// notify_success), to the final response. A response with success false is thrown as a
     /// CriuFailure; so is a criu that exits without answering.
-    func run(_ req: CriuReq, stdio: [Int32?] = [nil, nil, nil], extraFds: [Int32] = [],
-             notify: (CriuNotify, OwnedFD?) throws(SwrunError) -> Void = { _, _ in }) throws(SwrunError) -> CriuResp {
+    func run(
+        _ req: CriuReq, stdio: [Int32?] = [nil, nil, nil], extraFds: [Int32] = [],
+        notify: (CriuNotify, OwnedFD?) throws(SwrunError) -> Void = { _, _ in }
+    ) throws(SwrunError) -> CriuResp {
         try withSession(stdio: stdio, extraFds: extraFds) { (s) throws(SwrunError) -> CriuResp in
             try s.exchange(req, notify: notify)
         }
@@ -45,7 +59,9 @@ struct Criu {
 
     /// Starts `criu swrk`, hands the session to `body`, and always ends it (the socket shut,
     /// the process reaped; killed if `body` failed before its answer).
-    func withSession<T>(stdio: [Int32?] = [nil, nil, nil], extraFds: [Int32] = [], _ body: (CriuSession) throws(SwrunError) -> T) throws(SwrunError) -> T {
+    func withSession<T>(
+        stdio: [Int32?] = [nil, nil, nil], extraFds: [Int32] = [], _ body: (CriuSession) throws(SwrunError) -> T
+    ) throws(SwrunError) -> T {
         let s = try CriuSession(self, stdio: stdio, extraFds: extraFds)
         let result: T
         do { result = try body(s) } catch {
@@ -63,7 +79,9 @@ struct Criu {
         var env = Proc.environment()
         let path = Proc.getenv("PATH") ?? ""
         let have = path.split(separator: ":").map(String.init)
-        let missing = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].filter { !have.contains($0) }
+        let missing = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].filter {
+            !have.contains($0)
+        }
         guard !missing.isEmpty else { return env }
         env.removeAll { $0.startsWithBytes("PATH=") }
         env.append("PATH=" + (have + missing).joinedText(":"))
@@ -78,14 +96,17 @@ struct Criu {
         } catch {
             throw error.wrapped("CRIU version check failed")
         }
-        guard let v = resp.version else { throw SwrunError(.system, "CRIU version check failed: no version in criu's answer (CRIU older than 3.0?)") }
+        guard let v = resp.version else {
+            throw SwrunError(.system, "CRIU version check failed: no version in criu's answer (CRIU older than 3.0?)")
+        }
         return v
     }
 
     /// runc's version gate: 3.0 for the RPC swrun relies on.
     func checkVersion(_ v: CriuVersion, atLeast min: Int, for what: String) throws(SwrunError) {
         if v.number < min {
-            throw SwrunError(.system, "\(what) needs CRIU \(min / 10000).\(min / 100 % 100) or newer; \(path) is \(v.text)")
+            throw SwrunError(
+                .system, "\(what) needs CRIU \(min / 10000).\(min / 100 % 100) or newer; \(path) is \(v.text)")
         }
     }
 
@@ -99,7 +120,9 @@ struct Criu {
         }
         let have = resp.features ?? CriuFeatures()
         var missing: [String] = []
-        if want.memTrack == true && have.memTrack != true { missing.append("MemTrack (the kernel's soft-dirty memory tracking)") }
+        if want.memTrack == true && have.memTrack != true {
+            missing.append("MemTrack (the kernel's soft-dirty memory tracking)")
+        }
         if want.lazyPages == true && have.lazyPages != true { missing.append("LazyPages") }
         return missing
     }
@@ -108,7 +131,10 @@ struct Criu {
     /// output, at most a few kB). Asked only once a request has failed, to explain it.
     func check() -> (ok: Bool, output: String) {
         guard let out = try? Files.pipe() else { return (true, "") }
-        guard let pid = try? Proc.spawn(path, [path, "check"], Criu.environment(), fds: [nil, out.write.raw, out.write.raw]) else {
+        guard
+            let pid = try? Proc.spawn(
+                path, [path, "check"], Criu.environment(), fds: [nil, out.write.raw, out.write.raw])
+        else {
             return (true, "")
         }
         out.write.close()
@@ -117,7 +143,8 @@ struct Criu {
         var status: ExitStatus?
         while status == nil {
             if (try? Files.pollReadable(out.read.raw, timeoutMs: 20)) == true,
-               let chunk = try? Files.read(out.read.raw, max: 4096, display: "criu check"), !chunk.isEmpty {
+                let chunk = try? Files.read(out.read.raw, max: 4096, display: "criu check"), !chunk.isEmpty
+            {
                 if text.count < 8192 { text += chunk }
             }
             do { status = try Proc.waitpid(pid, noHang: true) } catch { return (true, "") }
@@ -127,7 +154,9 @@ struct Criu {
                 return (false, "criu check did not finish in 30 s")
             }
         }
-        while let chunk = try? Files.read(out.read.raw, max: 4096, display: "criu check"), !chunk.isEmpty, text.count < 8192 { text += chunk }
+        while let chunk = try? Files.read(out.read.raw, max: 4096, display: "criu check"), !chunk.isEmpty,
+            text.count < 8192
+        { text += chunk }
         return (status == .exited(0), trimWhitespace(String(decoding: text, as: UTF8.self)))
     }
 }
@@ -140,7 +169,8 @@ struct CriuFailure {
     var message: String?
 
     var text: String {
-        "criu failed: type \(type.name) errno \(errno)" + (message.map(trimWhitespace).flatMap { $0.isEmpty ? nil : ": " + $0 } ?? "")
+        "criu failed: type \(type.name) errno \(errno)"
+            + (message.map(trimWhitespace).flatMap { $0.isEmpty ? nil : ": " + $0 } ?? "")
     }
 }
 
@@ -159,7 +189,9 @@ final class CriuSession {
         self.criu = criu
         let (ours, theirs) = try sys("criu: socketpair") { try PacketSocket.pair() }
         let fds: [Int32?] = Array(stdio.prefix(3)) + [theirs.fd.raw] + extraFds.map { Optional($0) }
-        pid = try sys("criu: start \(criu.path) swrk") { try Proc.spawn(criu.path, [criu.path, "swrk", "3"], Criu.environment(), fds: fds) }
+        pid = try sys("criu: start \(criu.path) swrk") {
+            try Proc.spawn(criu.path, [criu.path, "swrk", "3"], Criu.environment(), fds: fds)
+        }
         // Ours is closed: if criu dies, our receive reads end-of-file instead of hanging.
         theirs.fd.close()
         socket = ours
@@ -173,7 +205,10 @@ final class CriuSession {
 
     /// The next response, with the descriptor it carries (orphan-pts-master sends one).
     func receive(for type: CriuReqType) throws(SwrunError) -> (CriuResp, OwnedFD?) {
-        guard let (bytes, fd) = try sys("criu: receive", { try socket.receiveWithDescriptor(max: 10 * 4096, what: "receive from criu") }) else {
+        guard
+            let (bytes, fd) = try sys(
+                "criu: receive", { try socket.receiveWithDescriptor(max: 10 * 4096, what: "receive from criu") })
+        else {
             let status = reap()
             throw SwrunError(.system, "criu: \(type.name): criu exited without an answer (\(Self.describe(status)))")
         }
@@ -185,7 +220,9 @@ final class CriuSession {
     }
 
     /// Sends `req`, answers its notifications, and returns the final response.
-    func exchange(_ req: CriuReq, notify: (CriuNotify, OwnedFD?) throws(SwrunError) -> Void) throws(SwrunError) -> CriuResp {
+    func exchange(_ req: CriuReq, notify: (CriuNotify, OwnedFD?) throws(SwrunError) -> Void) throws(SwrunError)
+        -> CriuResp
+    {
         try send(req)
         while true {
             let (resp, fd) = try receive(for: req.type)
@@ -201,7 +238,8 @@ final class CriuSession {
                 continue
             }
             guard resp.type == req.type else {
-                throw SwrunError(.system, "criu: asked for \(req.type.name), answered \(resp.type.name) (type \(resp.rawType))")
+                throw SwrunError(
+                    .system, "criu: asked for \(req.type.name), answered \(resp.type.name) (type \(resp.rawType))")
             }
             return resp
         }
@@ -260,7 +298,8 @@ public enum CriuDiagnosis {
 
     /// The error for a failed request `what` ("checkpoint", "restore"): when `criu check`
     /// fails too, that is the reason given first, naming criu, its version and the kernel.
-    static func explain(_ error: SwrunError, criu: Criu, version: CriuVersion?, log: String, what: String) -> SwrunError {
+    static func explain(_ error: SwrunError, criu: Criu, version: CriuVersion?, log: String, what: String) -> SwrunError
+    {
         // Only criu's own failures ("criu failed: ...", "criu: ..."); one of ours (a hook, the
         // console socket) is reported as it is.
         guard error.message.startsWithBytes("criu") else { return error }
@@ -276,8 +315,13 @@ public enum CriuDiagnosis {
         let check = criu.check()
         if !check.ok {
             let kernel = (try? Files.readString("/proc/sys/kernel/osrelease")).map(trimWhitespace) ?? "?"
-            let said = check.output.isEmpty ? "(nothing)" : check.output.split(separator: "\n").suffix(6).joined(separator: " | ")
-            return SwrunError(.system, "\(what): criu \(version?.text ?? "") (\(criu.path)) cannot work on this kernel (\(kernel)): `criu check` reports: \(said); \(error.message) (criu log: \(log))")
+            let said =
+                check.output.isEmpty
+                ? "(nothing)" : check.output.split(separator: "\n").suffix(6).joined(separator: " | ")
+            return SwrunError(
+                .system,
+                "\(what): criu \(version?.text ?? "") (\(criu.path)) cannot work on this kernel (\(kernel)): `criu check` reports: \(said); \(error.message) (criu log: \(log))"
+            )
         }
         let firstErrors = logText.map { errorLines($0, max: 2) } ?? []
         let logPart = " (criu log: \(log)" + (firstErrors.isEmpty ? "" : ": " + firstErrors.joinedText(" | ")) + ")"

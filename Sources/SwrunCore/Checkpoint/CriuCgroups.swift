@@ -23,7 +23,9 @@ public enum CriuCgroups {
     /// them; CRIU is given them as the roots of the restored cgroups, from /proc/PID/cgroup
     /// (runc's criuApplyCgroups). With systemd the scope is started with criu's process in
     /// it, as runc's systemd manager applies it to criu's pid.
-    static func place(criu pid: Int32, driver: any CgroupDriver, resources: LinuxResources) throws(SwrunError) -> [CriuCgroupRoot] {
+    static func place(criu pid: Int32, driver: any CgroupDriver, resources: LinuxResources) throws(SwrunError)
+        -> [CriuCgroupRoot]
+    {
         switch driver.handle.driver {
         case .systemd:
             try driver.adopt(pid: pid, v2Left: nil, resources: resources)

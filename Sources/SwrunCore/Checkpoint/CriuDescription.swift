@@ -22,7 +22,9 @@ public enum CriuDescription {
                 continue
             }
             let candidate = "/" + (done + [comp]).joined(separator: "/")
-            if links < 40, let st = try? Files.lstat(root + candidate), st.isSymlink, let target = try? Files.readlinkat(-100, root + candidate) {
+            if links < 40, let st = try? Files.lstat(root + candidate), st.isSymlink,
+                let target = try? Files.readlinkat(-100, root + candidate)
+            {
                 links += 1
                 if target.startsWithBytes("/") { done.removeAll() }
                 todo += target.split(separator: "/", omittingEmptySubsequences: true).reversed()
@@ -68,7 +70,11 @@ public enum CriuDescription {
         for op in plan.mounts {
             switch op.kind {
             case .bind: add(op.destination)
-            case .cgroup: for b in binds where b.destination == op.destination || b.destination.startsWithBytes(op.destination + "/") { add(b.destination) }
+            case .cgroup:
+                for b in binds
+                where b.destination == op.destination || b.destination.startsWithBytes(op.destination + "/") {
+                    add(b.destination)
+                }
             case .filesystem: break
             }
         }
@@ -87,7 +93,8 @@ public enum CriuDescription {
             case .bind(let source, _):
                 out.append(CriuExtMountMap(key: resolveInRoot(plan.rootfs, op.destination), val: source))
             case .cgroup:
-                for b in binds where b.destination == op.destination || b.destination.startsWithBytes(op.destination + "/") {
+                for b in binds
+                where b.destination == op.destination || b.destination.startsWithBytes(op.destination + "/") {
                     out.append(CriuExtMountMap(key: resolveInRoot(plan.rootfs, b.destination), val: b.source))
                 }
             case .filesystem: break
@@ -121,7 +128,9 @@ public enum CriuDescription {
     }
 
     /// Dump: a joined network or PID namespace is external, `net[INODE]:extRootNetNS`.
-    public static func dumpExternal(_ plan: LaunchPlan, inode: (String) throws(SwrunError) -> UInt64) throws(SwrunError) -> [String] {
+    public static func dumpExternal(_ plan: LaunchPlan, inode: (String) throws(SwrunError) -> UInt64) throws(SwrunError)
+        -> [String]
+    {
         var out: [String] = []
         for type in ["network", "pid"] {
             guard let j = joinedNamespaces(plan).first(where: { $0.type == type }) else { continue }
@@ -133,7 +142,9 @@ public enum CriuDescription {
     /// Restore: the namespaces joined by path. The network and PID ones are inherited by
     /// criu (their descriptors follow its socket, fd 4 on) under their keys; the others are
     /// joined by file; a cgroup namespace cannot be (CRIU has no code for it, as runc says).
-    public static func restoreNamespaces(_ plan: LaunchPlan, firstFd: Int32) throws(SwrunError) -> (inherit: [(key: String, path: String, fd: Int32)], join: [CriuJoinNamespace]) {
+    public static func restoreNamespaces(_ plan: LaunchPlan, firstFd: Int32) throws(SwrunError) -> (
+        inherit: [(key: String, path: String, fd: Int32)], join: [CriuJoinNamespace]
+    ) {
         var inherit: [(key: String, path: String, fd: Int32)] = []
         var join: [CriuJoinNamespace] = []
         for j in joinedNamespaces(plan) {
@@ -141,7 +152,9 @@ public enum CriuDescription {
             case "network", "pid":
                 inherit.append((externalKey(j.type), j.path, firstFd + Int32(inherit.count)))
             case "cgroup":
-                throw SwrunError(.usage, "restore: the container joins the cgroup namespace \(j.path), which CRIU cannot restore into")
+                throw SwrunError(
+                    .usage,
+                    "restore: the container joins the cgroup namespace \(j.path), which CRIU cannot restore into")
             default:
                 join.append(CriuJoinNamespace(ns: criuName(j.type), nsFile: j.path))
             }
@@ -165,10 +178,14 @@ public enum CriuDescription {
         } catch {
             throw SwrunError(.invalidConfig, "descriptors.json: \(error.message)")
         }
-        guard case .array(let items) = v else { throw SwrunError(.invalidConfig, "descriptors.json: not an array of strings") }
+        guard case .array(let items) = v else {
+            throw SwrunError(.invalidConfig, "descriptors.json: not an array of strings")
+        }
         var out: [CriuInheritFd] = []
         for (i, item) in items.enumerated() {
-            guard case .string(let s) = item else { throw SwrunError(.invalidConfig, "descriptors.json: not an array of strings") }
+            guard case .string(let s) = item else {
+                throw SwrunError(.invalidConfig, "descriptors.json: not an array of strings")
+            }
             if s.containsText("pipe:") { out.append(CriuInheritFd(key: s, fd: Int32(i))) }
         }
         return out

@@ -37,7 +37,9 @@ public struct CriuOptions: Sendable {
     /// The --manage-cgroups-mode value, checked.
     public func cgroupMode() throws(SwrunError) -> CriuCgMode {
         guard let m = CriuCgMode(flag: manageCgroupsMode) else {
-            throw SwrunError(.usage, "invalid manage-cgroups-mode value \(Quote.short(manageCgroupsMode)) (soft, full, strict or ignore)")
+            throw SwrunError(
+                .usage,
+                "invalid manage-cgroups-mode value \(Quote.short(manageCgroupsMode)) (soft, full, strict or ignore)")
         }
         return m
     }
@@ -46,7 +48,9 @@ public struct CriuOptions: Sendable {
     public func emptyNamespaceMask() throws(SwrunError) -> UInt32 {
         var mask = UInt32(bitPattern: NamespaceFlag.network)
         for ns in emptyNs {
-            guard ns == "network" else { throw SwrunError(.usage, "--empty-ns: namespace \(Quote.short(ns)) is not supported (only network)") }
+            guard ns == "network" else {
+                throw SwrunError(.usage, "--empty-ns: namespace \(Quote.short(ns)) is not supported (only network)")
+            }
             mask |= UInt32(bitPattern: NamespaceFlag.network)
         }
         return mask

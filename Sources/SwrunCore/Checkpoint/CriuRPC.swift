@@ -158,41 +158,41 @@ public struct CriuFeatures: ProtoEncodable, Equatable, Sendable {
 
 /// criu_opts: the fields runc sets, in field-number order.
 public struct CriuOpts: ProtoEncodable, Equatable, Sendable {
-    public var imagesDirFd: Int32 = -1                  // 1 (required)
-    public var pid: Int32?                              // 2
-    public var leaveRunning: Bool?                      // 3
-    public var extUnixSk: Bool?                         // 4
-    public var tcpEstablished: Bool?                    // 5
-    public var evasiveDevices: Bool?                    // 6
-    public var shellJob: Bool?                          // 7
-    public var fileLocks: Bool?                         // 8
-    public var logLevel: Int32?                         // 9
-    public var logFile: String?                         // 10
-    public var ps: CriuPageServerInfo?                  // 11
-    public var notifyScripts: Bool?                     // 12
-    public var root: String?                            // 13
-    public var parentImg: String?                       // 14
-    public var trackMem: Bool?                          // 15
-    public var autoDedup: Bool?                         // 16
-    public var workDirFd: Int32?                        // 17
-    public var linkRemap: Bool?                         // 18
-    public var extMnt: [CriuExtMountMap] = []           // 23
-    public var manageCgroups: Bool?                     // 24
-    public var cgRoot: [CriuCgroupRoot] = []            // 25
-    public var rstSibling: Bool?                        // 26
-    public var inheritFd: [CriuInheritFd] = []          // 27
-    public var manageCgroupsMode: CriuCgMode?           // 34
-    public var external: [String] = []                  // 37
-    public var emptyNs: UInt32?                         // 38
-    public var joinNs: [CriuJoinNamespace] = []         // 39
-    public var freezeCgroup: String?                    // 44
-    public var tcpSkipInFlight: Bool?                   // 46
-    public var lazyPages: Bool?                         // 48
-    public var statusFd: Int32?                         // 49
-    public var orphanPtsMaster: Bool?                   // 50
-    public var configFile: String?                      // 51
-    public var lsmProfile: String?                      // 53
-    public var lsmMountContext: String?                 // 63
+    public var imagesDirFd: Int32 = -1 // 1 (required)
+    public var pid: Int32? // 2
+    public var leaveRunning: Bool? // 3
+    public var extUnixSk: Bool? // 4
+    public var tcpEstablished: Bool? // 5
+    public var evasiveDevices: Bool? // 6
+    public var shellJob: Bool? // 7
+    public var fileLocks: Bool? // 8
+    public var logLevel: Int32? // 9
+    public var logFile: String? // 10
+    public var ps: CriuPageServerInfo? // 11
+    public var notifyScripts: Bool? // 12
+    public var root: String? // 13
+    public var parentImg: String? // 14
+    public var trackMem: Bool? // 15
+    public var autoDedup: Bool? // 16
+    public var workDirFd: Int32? // 17
+    public var linkRemap: Bool? // 18
+    public var extMnt: [CriuExtMountMap] = [] // 23
+    public var manageCgroups: Bool? // 24
+    public var cgRoot: [CriuCgroupRoot] = [] // 25
+    public var rstSibling: Bool? // 26
+    public var inheritFd: [CriuInheritFd] = [] // 27
+    public var manageCgroupsMode: CriuCgMode? // 34
+    public var external: [String] = [] // 37
+    public var emptyNs: UInt32? // 38
+    public var joinNs: [CriuJoinNamespace] = [] // 39
+    public var freezeCgroup: String? // 44
+    public var tcpSkipInFlight: Bool? // 46
+    public var lazyPages: Bool? // 48
+    public var statusFd: Int32? // 49
+    public var orphanPtsMaster: Bool? // 50
+    public var configFile: String? // 51
+    public var lsmProfile: String? // 53
+    public var lsmMountContext: String? // 63
 
     public init() {}
 
@@ -288,15 +288,15 @@ public struct CriuResp: Equatable, Sendable {
     public var type: CriuReqType = .empty
     public var rawType: Int32 = 0
     public var success = false
-    public var dumpRestored: Bool?      // dump (3): criu_dump_resp.restored
-    public var restorePid: Int32?       // restore (4): criu_restore_resp.pid
-    public var notify: CriuNotify?      // 5
-    public var ps: CriuPageServerInfo?  // 6
-    public var crErrno: Int32?          // 7
-    public var features: CriuFeatures?  // 8
-    public var crErrmsg: String?        // 9
-    public var version: CriuVersion?    // 10
-    public var status: Int32?           // 11
+    public var dumpRestored: Bool? // dump (3): criu_dump_resp.restored
+    public var restorePid: Int32? // restore (4): criu_restore_resp.pid
+    public var notify: CriuNotify? // 5
+    public var ps: CriuPageServerInfo? // 6
+    public var crErrno: Int32? // 7
+    public var features: CriuFeatures? // 8
+    public var crErrmsg: String? // 9
+    public var version: CriuVersion? // 10
+    public var status: Int32? // 11
 
     public init() {}
 
@@ -354,7 +354,9 @@ public struct CriuResp: Equatable, Sendable {
             default: break // a newer CRIU's field: skipped, as protobuf skips unknown fields
             }
         }
-        guard sawType, sawSuccess else { throw ProtoError("criu_resp: the required type and success fields are missing") }
+        guard sawType, sawSuccess else {
+            throw ProtoError("criu_resp: the required type and success fields are missing")
+        }
         return r
     }
 }

@@ -166,7 +166,9 @@ public struct ProtoReader {
             return (Int(field), .fixed(fixed(8, at: i)))
         case 2:
             let n = try varint()
-            guard n <= UInt64(b.endIndex - i) else { throw ProtoError("field \(field): length \(n) past the end of the message") }
+            guard n <= UInt64(b.endIndex - i) else {
+                throw ProtoError("field \(field): length \(n) past the end of the message")
+            }
             let start = i
             i += Int(n)
             return (Int(field), .bytes(b[start..<i]))
@@ -181,7 +183,9 @@ public struct ProtoReader {
 
     /// Calls `body` with each field; a value of the wrong wire type for its field is the
     /// caller's to refuse (the accessors return nil).
-    public static func forEach(_ bytes: ArraySlice<UInt8>, _ body: (Int, ProtoValue) throws(ProtoError) -> Void) throws(ProtoError) {
+    public static func forEach(_ bytes: ArraySlice<UInt8>, _ body: (Int, ProtoValue) throws(ProtoError) -> Void)
+        throws(ProtoError)
+    {
         var r = ProtoReader(bytes)
         while let (f, v) = try r.next() { try body(f, v) }
     }

@@ -19,7 +19,9 @@ extension Runtime {
         let bundlePath: String
         do throws(SyscallError) {
             bundlePath = try Files.realpath(o.bundle.flatMap { $0.isEmpty ? nil : $0 } ?? cwd)
-            guard try Files.stat(bundlePath).isDirectory else { throw SyscallError("chdir", o.bundle, errno: Errno.ENOTDIR) }
+            guard try Files.stat(bundlePath).isDirectory else {
+                throw SyscallError("chdir", o.bundle, errno: Errno.ENOTDIR)
+            }
         } catch {
             throw SwrunError(.invalidConfig, error.description, errno: error.errno)
         }
@@ -30,12 +32,15 @@ extension Runtime {
         createOptions.seccompCache = store.root + "/.cache/seccomp"
         createOptions.detached = o.detach
         createOptions.systemdCgroup = o.systemdCgroup
-        let (plan, cgroups) = try Validation.planAndDriver(spec, bundle: bundlePath, id: id, layout: layout, options: createOptions)
+        let (plan, cgroups) = try Validation.planAndDriver(
+            spec, bundle: bundlePath, id: id, layout: layout, options: createOptions)
         let resources = spec.linux?.resources ?? LinuxResources()
 
         var image = o.criu.imagePath.flatMap { $0.isEmpty ? nil : $0 } ?? "checkpoint"
         if !image.startsWithBytes("/") { image = MountPlan.normalize(cwd + "/" + image) }
-        let imagesFd = try sys("restore: --image-path") { try Files.open(image, OpenFlags.readOnly | OpenFlags.directory) }
+        let imagesFd = try sys("restore: --image-path") {
+            try Files.open(image, OpenFlags.readOnly | OpenFlags.directory)
+        }
         let descriptors = try sys("restore: read \(image)/descriptors.json (made by checkpoint beside the images)") {
             try Files.readRegular(image + "/descriptors.json", max: 1 << 16, display: "descriptors.json")
         }
@@ -46,12 +51,18 @@ extension Runtime {
         if o.criu.lsmProfile != nil { try criu.checkVersion(version, atLeast: 31600, for: "--lsm-profile") }
         if o.criu.lsmMountContext != nil { try criu.checkVersion(version, atLeast: 31600, for: "--lsm-mount-context") }
         let hooks = spec.hooks ?? Hooks()
-        let runtimeHooks = try PlanBuilder.validHooks(hooks.prestart, "hooks.prestart") + PlanBuilder.validHooks(hooks.createRuntime, "hooks.createRuntime")
-        let (console, relay) = try Console.connect(try absolute(o.consoleSocket), terminal: plan.terminal, detached: o.detach)
+        let runtimeHooks =
+            try PlanBuilder.validHooks(hooks.prestart, "hooks.prestart")
+            + PlanBuilder.validHooks(hooks.createRuntime, "hooks.createRuntime")
+        let (console, relay) = try Console.connect(
+            try absolute(o.consoleSocket), terminal: plan.terminal, detached: o.detach)
         var (inheritNs, joinNs) = try CriuDescription.restoreNamespaces(plan, firstFd: 4)
         var nsFds: [OwnedFD] = []
         for ns in inheritNs {
-            nsFds.append(try sys("restore: open the namespace \(ns.path) (a namespace joined by path must exist)") { try Files.open(ns.path, OpenFlags.readOnly) })
+            nsFds.append(
+                try sys("restore: open the namespace \(ns.path) (a namespace joined by path must exist)") {
+                    try Files.open(ns.path, OpenFlags.readOnly)
+                })
         }
 
         let me = Proc.getpid()
@@ -120,41 +131,52 @@ extension Runtime {
             let stdio: [Int32?] = plan.terminal ? [nil, nil, nil] : [0, 1, 2]
             let resp: CriuResp
             do throws(SwrunError) {
-            resp = try criu.withSession(stdio: stdio, extraFds: nsFds.map(\.raw)) { (s) throws(SwrunError) -> CriuResp in
-                opts.cgRoot = try CriuCgroups.place(criu: s.pid, driver: cgroups, resources: resources)
-                // A unit found to exist already is not ours to stop (SystemdDriver.disown).
-                record.cgroup = cgroups.handle
-                return try s.exchange(CriuReq(type: .restore, opts: opts)) { (n, fd) throws(SwrunError) in
-                    switch n.script {
-                    case "setup-namespaces":
-                        guard let pid = n.pid else { return }
-                        if plan.newNetworkNamespace && emptyNs & UInt32(bitPattern: NamespaceFlag.network) != 0 {
-                            try Self.loopbackUp(in: pid)
+                resp = try criu.withSession(stdio: stdio, extraFds: nsFds.map(\.raw)) {
+                    (s) throws(SwrunError) -> CriuResp in
+                    opts.cgRoot = try CriuCgroups.place(criu: s.pid, driver: cgroups, resources: resources)
+                    // A unit found to exist already is not ours to stop (SystemdDriver.disown).
+                    record.cgroup = cgroups.handle
+                    return try s.exchange(CriuReq(type: .restore, opts: opts)) { (n, fd) throws(SwrunError) in
+                        switch n.script {
+                        case "setup-namespaces":
+                            guard let pid = n.pid else { return }
+                            if plan.newNetworkNamespace && emptyNs & UInt32(bitPattern: NamespaceFlag.network) != 0 {
+                                try Self.loopbackUp(in: pid)
+                            }
+                            if !runtimeHooks.isEmpty {
+                                try HookRunner.run(
+                                    runtimeHooks, kind: "prestart/createRuntime",
+                                    state: Self.state(record, status: .created, pid: pid).hookJSON.encoded(),
+                                    cwd: bundlePath)
+                            }
+                        case "post-restore":
+                            guard let pid = n.pid else {
+                                throw SwrunError(.system, "criu: post-restore without the restored pid")
+                            }
+                            if plan.readonlyRoot { try Self.readonlyRoot(of: pid) }
+                            restored = pid
+                            record.initPid = pid
+                            record.initStartTime = ProcFS.startTime(of: pid) ?? 0
+                            record.setupComplete = true
+                            record.created = Timestamp.rfc3339(nanoseconds: true)
+                            try store.save(record)
+                        case "orphan-pts-master":
+                            guard let fd else {
+                                throw SwrunError(.system, "criu: orphan-pts-master without the pty master")
+                            }
+                            if let socket = console?.raw ?? relay?.theirs.raw {
+                                try sys("send the restored console to --console-socket") {
+                                    try Terminal.sendFD(socket, fd.raw, payload: "orphan-pts-master")
+                                }
+                            }
+                        default:
+                            break
                         }
-                        if !runtimeHooks.isEmpty {
-                            try HookRunner.run(runtimeHooks, kind: "prestart/createRuntime", state: Self.state(record, status: .created, pid: pid).hookJSON.encoded(), cwd: bundlePath)
-                        }
-                    case "post-restore":
-                        guard let pid = n.pid else { throw SwrunError(.system, "criu: post-restore without the restored pid") }
-                        if plan.readonlyRoot { try Self.readonlyRoot(of: pid) }
-                        restored = pid
-                        record.initPid = pid
-                        record.initStartTime = ProcFS.startTime(of: pid) ?? 0
-                        record.setupComplete = true
-                        record.created = Timestamp.rfc3339(nanoseconds: true)
-                        try store.save(record)
-                    case "orphan-pts-master":
-                        guard let fd else { throw SwrunError(.system, "criu: orphan-pts-master without the pty master") }
-                        if let socket = console?.raw ?? relay?.theirs.raw {
-                            try sys("send the restored console to --console-socket") { try Terminal.sendFD(socket, fd.raw, payload: "orphan-pts-master") }
-                        }
-                    default:
-                        break
                     }
                 }
-            }
             } catch {
-                throw CriuDiagnosis.explain(error, criu: criu, version: version, log: logDir + "/restore.log", what: "restore")
+                throw CriuDiagnosis.explain(
+                    error, criu: criu, version: version, log: logDir + "/restore.log", what: "restore")
             }
             withExtendedLifetime((imagesFd, workFd, nsFds)) {}
             if let pid = resp.restorePid, pid > 0, restored == 0 {
@@ -176,7 +198,9 @@ extension Runtime {
             }
             let explained = error
             do { try Teardown.destroy(record, store: store, hookCwd: bundlePath) } catch let cleanup {
-                throw SwrunError(explained.kind, "\(explained.message) (and cleaning up failed: \(cleanup.message))", errno: explained.errno)
+                throw SwrunError(
+                    explained.kind, "\(explained.message) (and cleaning up failed: \(cleanup.message))",
+                    errno: explained.errno)
             }
             withExtendedLifetime(lock) {}
             throw explained
@@ -206,7 +230,9 @@ extension Runtime {
     /// on mounts of the caller's mount namespace: a child of ours enters the container's to
     /// do it, and swrun's own namespace, root and working directory stay as they are.
     static func readonlyRoot(of pid: Int32) throws(SwrunError) {
-        let ns = try sys("restore: open the restored mount namespace") { try Files.open("/proc/\(pid)/ns/mnt", OpenFlags.readOnly) }
+        let ns = try sys("restore: open the restored mount namespace") {
+            try Files.open("/proc/\(pid)/ns/mnt", OpenFlags.readOnly)
+        }
         let child = try sys("restore: read-only root") { try Proc.fork(namespaces: 0) }
         if child == 0 {
             do {
@@ -219,7 +245,9 @@ extension Runtime {
             Proc.exit(0)
         }
         let status = try sys("restore: read-only root") { try Proc.waitpid(child) }
-        guard status == .exited(0) else { throw SwrunError(.system, "restore: could not make the restored container's root read-only (root.readonly)") }
+        guard status == .exited(0) else {
+            throw SwrunError(.system, "restore: could not make the restored container's root read-only (root.readonly)")
+        }
     }
 
     /// The container's own network namespace comes back empty (CRIU's empty_ns: runc and
@@ -227,10 +255,16 @@ extension Runtime {
     /// brings it up, before CRIU restores the sockets bound to it.
     static func loopbackUp(in pid: Int32) throws(SwrunError) {
         let own = try sys { try Files.open("/proc/self/ns/net", OpenFlags.readOnly) }
-        let theirs = try sys("restore: open the restored network namespace") { try Files.open("/proc/\(pid)/ns/net", OpenFlags.readOnly) }
-        try sys("restore: enter the restored network namespace") { try Namespaces.setns(theirs.raw, NamespaceFlag.network, display: "/proc/\(pid)/ns/net") }
+        let theirs = try sys("restore: open the restored network namespace") {
+            try Files.open("/proc/\(pid)/ns/net", OpenFlags.readOnly)
+        }
+        try sys("restore: enter the restored network namespace") {
+            try Namespaces.setns(theirs.raw, NamespaceFlag.network, display: "/proc/\(pid)/ns/net")
+        }
         let up: SwrunError?
-        do { try Namespaces.loopbackUp(); up = nil } catch { up = SwrunError.system(error).wrapped("restore: bring the loopback up") }
+        do { try Namespaces.loopbackUp(); up = nil } catch {
+            up = SwrunError.system(error).wrapped("restore: bring the loopback up")
+        }
         do { try Namespaces.setns(own.raw, NamespaceFlag.network, display: "/proc/self/ns/net") } catch {
             // Our own namespace is always a valid target; staying in the container's would
             // put every later socket of ours there.
@@ -250,10 +284,12 @@ struct RestoreMounts {
     var binds: [String] = []
 
     mutating func bindRoot(_ rootfs: String, at path: String) throws(SwrunError) -> String {
-        do { try Files.mkdir(path, mode: 0o755) } catch where error.errno == Errno.EEXIST {} catch {
+        do { try Files.mkdir(path, mode: 0o755) } catch  where error.errno == Errno.EEXIST {} catch {
             throw SwrunError.system(error).wrapped("restore: create criu-root")
         }
-        try sys("restore: bind the rootfs at \(path)") { try Mount.mount(rootfs, path, nil, MountFlags.bind | MountFlags.rec) }
+        try sys("restore: bind the rootfs at \(path)") {
+            try Mount.mount(rootfs, path, nil, MountFlags.bind | MountFlags.rec)
+        }
         root = path
         self.rootfs = rootfs
         return path
@@ -277,8 +313,12 @@ struct RestoreMounts {
             case .bind(let source, _):
                 let isDir = (try? Files.stat(source))?.isDirectory ?? true
                 let target = isDir ? try root.mkdirAll(op.destination) : try root.createFile(op.destination)
-                let tree = try sys("restore: bind \(source) on \(op.destination)") { try Mount.cloneTree(source, recursive: true) }
-                try sys("restore: bind \(source) on \(op.destination)") { try Mount.attach(tree.raw, onto: target.raw, display: op.destination) }
+                let tree = try sys("restore: bind \(source) on \(op.destination)") {
+                    try Mount.cloneTree(source, recursive: true)
+                }
+                try sys("restore: bind \(source) on \(op.destination)") {
+                    try Mount.attach(tree.raw, onto: target.raw, display: op.destination)
+                }
                 binds.append(op.destination)
             default:
                 _ = try root.mkdirAll(op.destination)
@@ -298,7 +338,7 @@ struct RestoreMounts {
         }
         binds = []
         if let root {
-            do { try Mount.umount(root, detach: true) } catch where error.errno == Errno.EINVAL {} catch {
+            do { try Mount.umount(root, detach: true) } catch  where error.errno == Errno.EINVAL {} catch {
                 Log.warning("restore: unmount \(root): \(error)")
             }
             try? Files.rmdir(root)

@@ -35,7 +35,9 @@ public enum HookRunner {
         let output = try sys("hook output") { try Files.pipe() }
         let args = h.args.flatMap { $0.isEmpty ? nil : $0 } ?? [h.path]
         let pid = try sys("spawn hook \(h.path)") {
-            try Proc.spawn(h.path, args, h.env ?? [], stdin: stdin.read.raw, stdout: output.write.raw, stderr: output.write.raw, cwd: cwd)
+            try Proc.spawn(
+                h.path, args, h.env ?? [], stdin: stdin.read.raw, stdout: output.write.raw, stderr: output.write.raw,
+                cwd: cwd)
         }
         stdin.read.close()
         output.write.close()
@@ -48,7 +50,8 @@ public enum HookRunner {
         var status: ExitStatus? = nil
         while status == nil {
             if (try? Files.pollReadable(output.read.raw, timeoutMs: 20)) == true,
-               let chunk = try? Files.read(output.read.raw, max: 4096, display: "hook output"), !chunk.isEmpty {
+                let chunk = try? Files.read(output.read.raw, max: 4096, display: "hook output"), !chunk.isEmpty
+            {
                 if captured.count < 4096 { captured += chunk }
             }
             status = try sys { try Proc.waitpid(pid, noHang: true) }
@@ -62,7 +65,8 @@ public enum HookRunner {
         let out = trimWhitespace(String(decoding: captured, as: UTF8.self))
         switch status {
         case .exited(let c): throw SwrunError(.system, "exit status \(c)" + (out.isEmpty ? "" : ", output: \(out)"))
-        case .signaled(let s): throw SwrunError(.system, "killed by signal \(s)" + (out.isEmpty ? "" : ", output: \(out)"))
+        case .signaled(let s):
+            throw SwrunError(.system, "killed by signal \(s)" + (out.isEmpty ? "" : ", output: \(out)"))
         }
     }
 }

@@ -62,18 +62,24 @@ public struct Findings: Sendable {
     public mutating func add(_ f: Finding) { list.append(f) }
 
     public mutating func error(_ path: String, _ message: String, hint: String? = nil) {
-        list.append(Finding(path: path, severity: .error, message: message, hint: hint ?? Hints.hint(path: path, message: message)))
+        list.append(
+            Finding(
+                path: path, severity: .error, message: message, hint: hint ?? Hints.hint(path: path, message: message)))
     }
 
     public mutating func warning(_ path: String, _ message: String, hint: String? = nil) {
-        list.append(Finding(path: path, severity: .warning, message: message, hint: hint ?? Hints.hint(path: path, message: message)))
+        list.append(
+            Finding(
+                path: path, severity: .warning, message: message, hint: hint ?? Hints.hint(path: path, message: message)
+            ))
     }
 
     /// Drops findings about fields that failed to decode (what they would say repeats the
     /// decode error) and exact repeats.
     mutating func dropWithin(_ failed: [String]) {
         var seen: [Finding] = []
-        for f in list where !failed.contains(where: { !$0.isEmpty && Findings.within(f.path, $0) }) && !seen.contains(f) { seen.append(f) }
+        for f in list where !failed.contains(where: { !$0.isEmpty && Findings.within(f.path, $0) }) && !seen.contains(f)
+        { seen.append(f) }
         list = seen
     }
 

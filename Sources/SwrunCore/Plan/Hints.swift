@@ -50,7 +50,10 @@ enum Hints {
         ("unknown architecture", "use an SCMP_ARCH_ name (`swrun features` lists them)"),
         ("unknown operator", "use an SCMP_CMP_ operator (`swrun features` lists them)"),
         ("unknown flag", "use a flag `swrun features` lists"),
-        ("SCMP_ACT_NOTIFY", "give SCMP_ACT_NOTIFY rules an absolute listenerPath, and keep it off write and the default action"),
+        (
+            "SCMP_ACT_NOTIFY",
+            "give SCMP_ACT_NOTIFY rules an absolute listenerPath, and keep it off write and the default action"
+        ),
         ("filter instructions", "merge rules or drop architectures: the filter is too large"),
         ("unknown policy", "use SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE or SCHED_DEADLINE"),
         ("unknown class", "use IOPRIO_CLASS_RT, IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE"),

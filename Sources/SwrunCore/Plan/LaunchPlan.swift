@@ -78,7 +78,10 @@ public struct RlimitOp: Equatable, Sendable {
 
     /// runc's words (podman users search for them) after the field and the values asked.
     func failure(_ errno: Int32) -> SwrunError {
-        SwrunError(.system, "\(field) (\(name), soft \(soft), hard \(hard)): error setting rlimit type \(resource): \(Errno.text(errno))", errno: errno)
+        SwrunError(
+            .system,
+            "\(field) (\(name), soft \(soft), hard \(hard)): error setting rlimit type \(resource): \(Errno.text(errno))",
+            errno: errno)
     }
 }
 
@@ -117,7 +120,9 @@ public struct IDRange: Equatable, Sendable {
 
     /// Whether `id` (in the container) is mapped by one of `ranges`.
     public static func maps(_ ranges: [IDRange], _ id: UInt32) -> Bool {
-        ranges.contains { UInt64(id) >= UInt64($0.containerID) && UInt64(id) < UInt64($0.containerID) + UInt64($0.size) }
+        ranges.contains {
+            UInt64(id) >= UInt64($0.containerID) && UInt64(id) < UInt64($0.containerID) + UInt64($0.size)
+        }
     }
 }
 
@@ -217,8 +222,8 @@ public struct LaunchPlan: Sendable {
     public var preserveFds = 0
     /// process.terminal: a pty is made and its master sent to the console socket.
     public var terminal = false
-    public var consoleSize: [UInt16] = []   // rows, cols
-    public var consoleSocket: Int32 = -1    // connected by the parent before clone
+    public var consoleSize: [UInt16] = [] // rows, cols
+    public var consoleSocket: Int32 = -1 // connected by the parent before clone
 
     // Hooks run by the init itself (in the container's namespaces), and the state they (and
     // a seccomp agent) are given, completed with the status and pid in the child.
@@ -238,7 +243,8 @@ public struct LaunchPlan: Sendable {
     /// order (SyncMessage's mount sources). True when that happens.
     public var parentOpensBindSources: Bool {
         let binds = mounts.contains { if case .bind = $0.kind { return true } else { return false } }
-        return binds && ((newUserNamespace || userJoinPath != nil) && creator.isHostRoot || mounts.contains { $0.idmap != nil })
+        return binds
+            && ((newUserNamespace || userJoinPath != nil) && creator.isHostRoot || mounts.contains { $0.idmap != nil })
     }
 
     /// Device nodes are the host's, bound: mknod is refused in any user namespace but the

@@ -19,15 +19,22 @@ public enum PlanBuilder {
         }
     }
 
-    public static func build(spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String]) throws(SwrunError) -> LaunchPlan {
+    public static func build(
+        spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String]
+    ) throws(SwrunError) -> LaunchPlan {
         var findings = Findings(collecting: false)
-        return try build(spec: spec, bundle: bundle, id: id, options: options, layout: layout, cgroupLeaves: cgroupLeaves, findings: &findings)
+        return try build(
+            spec: spec, bundle: bundle, id: id, options: options, layout: layout, cgroupLeaves: cgroupLeaves,
+            findings: &findings)
     }
 
     /// The plan, each check a step of `f` (Findings): create stops at the first error,
     /// `check` records them all and gets the plan as far as it could be made (a field that
     /// failed is left at its default; checks that need it skip).
-    static func build(spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String], findings f: inout Findings) throws(SwrunError) -> LaunchPlan {
+    static func build(
+        spec: Spec, bundle: String, id: String, options: CreateOptions, layout: CgroupLayout, cgroupLeaves: [String],
+        findings f: inout Findings
+    ) throws(SwrunError) -> LaunchPlan {
         try f.step { try OCIVersion.check(spec.ociVersion) }
         try Unsupported.reject(spec, &f)
         try f.step { try ResourceCheck.validate(spec.linux?.resources, layout: layout) }
@@ -50,11 +57,16 @@ public enum PlanBuilder {
                 switch per.domain {
                 case "LINUX": plan.personality = 0x0000
                 case "LINUX32": plan.personality = 0x0008
-                default: throw SwrunError.config("linux.personality.domain: unknown domain \(Quote.short(per.domain)) (LINUX or LINUX32)")
+                default:
+                    throw SwrunError.config(
+                        "linux.personality.domain: unknown domain \(Quote.short(per.domain)) (LINUX or LINUX32)")
                 }
             }
             if let flags = per.flags, !flags.isEmpty {
-                try f.step { throw SwrunError.config("linux.personality.flags: no flags are supported (\(flags.joined(separator: ", ")))") }
+                try f.step {
+                    throw SwrunError.config(
+                        "linux.personality.flags: no flags are supported (\(flags.joined(separator: ", ")))")
+                }
             }
         }
         if let p = spec.process {
@@ -78,7 +90,9 @@ public enum PlanBuilder {
     /// root.path as the rootfs's real path: it must exist, be a directory, and be named
     /// without a symlink.
     static func rootfs(_ spec: Spec, bundle: String) throws(SwrunError) -> String {
-        guard let root = spec.root, !root.path.isEmpty else { throw SwrunError.config("root.path: required field is missing") }
+        guard let root = spec.root, !root.path.isEmpty else {
+            throw SwrunError.config("root.path: required field is missing")
+        }
         let rootPath = MountPlan.normalize(root.path.startsWithBytes("/") ? root.path : bundle + "/" + root.path)
         let rootfs: String
         do { rootfs = try Files.realpath(rootPath) } catch {
@@ -88,9 +102,12 @@ public enum PlanBuilder {
         // make every later step (dev/, proc/, the mounts) act on wherever it points now,
         // which need not be where it pointed when the config was written.
         guard rootfs == rootPath else {
-            throw SwrunError.config("root.path: invalid rootfs \(rootPath): not an absolute path, or a symlink (it resolves to \(rootfs))")
+            throw SwrunError.config(
+                "root.path: invalid rootfs \(rootPath): not an absolute path, or a symlink (it resolves to \(rootfs))")
         }
-        guard (try? Files.stat(rootfs))?.isDirectory == true else { throw SwrunError.config("root.path: rootfs (\(rootfs)) is not a directory") }
+        guard (try? Files.stat(rootfs))?.isDirectory == true else {
+            throw SwrunError.config("root.path: rootfs (\(rootfs)) is not a directory")
+        }
         return rootfs
     }
 
@@ -127,13 +144,17 @@ public enum PlanBuilder {
         for (field, list) in [("process.args", plan.args), ("process.env", plan.env)] {
             for (i, s) in list.enumerated() {
                 let n = s.utf8.count + 1
-                guard n <= 131_072 else { throw SwrunError.config("\(field)[\(i)]: \(n - 1) bytes, more than execve takes in one string (131071)") }
+                guard n <= 131_072 else {
+                    throw SwrunError.config(
+                        "\(field)[\(i)]: \(n - 1) bytes, more than execve takes in one string (131071)")
+                }
                 total += n + 8
             }
         }
         let max = Rlimits.argMax
         guard total <= max else {
-            throw SwrunError.config("process.args and process.env: \(total) bytes, more than execve takes (ARG_MAX \(max))")
+            throw SwrunError.config(
+                "process.args and process.env: \(total) bytes, more than execve takes (ARG_MAX \(max))")
         }
     }
 
@@ -147,23 +168,35 @@ public enum PlanBuilder {
         try f.step { try userNamespace(linux, &plan) }
         try f.step {
             if let offsets = linux.timeOffsets, !offsets.isEmpty {
-                guard plan.newTimeNamespace else { throw SwrunError.config("linux.timeOffsets: requires a new time namespace") }
+                guard plan.newTimeNamespace else {
+                    throw SwrunError.config("linux.timeOffsets: requires a new time namespace")
+                }
                 for (clock, off) in offsets.sorted(by: { $0.key < $1.key }) {
-                    guard clock == "monotonic" || clock == "boottime" else { throw SwrunError.config("linux.timeOffsets: unknown clock \(Quote.short(clock))") }
+                    guard clock == "monotonic" || clock == "boottime" else {
+                        throw SwrunError.config("linux.timeOffsets: unknown clock \(Quote.short(clock))")
+                    }
                     plan.timeOffsets.append("\(clock) \(off.secs ?? 0) \(off.nanosecs ?? 0)")
                 }
             }
         }
     }
 
-    static func namespace(_ ns: LinuxNamespace, index i: Int, seen: inout [String], _ plan: inout LaunchPlan) throws(SwrunError) {
+    static func namespace(_ ns: LinuxNamespace, index i: Int, seen: inout [String], _ plan: inout LaunchPlan)
+        throws(SwrunError)
+    {
         let field = { "linux.namespaces[\(i)]" } // for errors only
-        guard let flag = namespaceFlag(ns.type) else { throw SwrunError.config("\(field()).type: unknown namespace type \(Quote.short(ns.type))") }
+        guard let flag = namespaceFlag(ns.type) else {
+            throw SwrunError.config("\(field()).type: unknown namespace type \(Quote.short(ns.type))")
+        }
         guard !seen.contains(ns.type) else { throw SwrunError.config("\(field()): duplicate \(ns.type) namespace") }
         seen.append(ns.type)
         if let path = ns.path, !path.isEmpty {
-            guard path.startsWithBytes("/") else { throw SwrunError.config("\(field()).path: \(Quote.short(path)) must be absolute") }
-            guard Files.exists(path) else { throw SwrunError.config("\(field()).path: \(path): no such file or directory") }
+            guard path.startsWithBytes("/") else {
+                throw SwrunError.config("\(field()).path: \(Quote.short(path)) must be absolute")
+            }
+            guard Files.exists(path) else {
+                throw SwrunError.config("\(field()).path: \(path): no such file or directory")
+            }
             switch ns.type {
             case "pid": plan.pidJoinPath = path
             case "user":
@@ -197,7 +230,8 @@ public enum PlanBuilder {
             var out: [IDRange] = []
             for (i, r) in (m ?? []).enumerated() {
                 guard r.size > 0 else { throw SwrunError.config("\(field)[\(i)].size: must be greater than 0") }
-                guard UInt64(r.containerID) + UInt64(r.size) <= 1 << 32, UInt64(r.hostID) + UInt64(r.size) <= 1 << 32 else {
+                guard UInt64(r.containerID) + UInt64(r.size) <= 1 << 32, UInt64(r.hostID) + UInt64(r.size) <= 1 << 32
+                else {
                     throw SwrunError.config("\(field)[\(i)]: range overflows 32-bit ids")
                 }
                 out.append(IDRange(containerID: r.containerID, hostID: r.hostID, size: r.size))
@@ -213,21 +247,32 @@ public enum PlanBuilder {
             let (uids, gids) = try UserNamespaceMaps.read(path)
             let given = !plan.uidMappings.isEmpty || !plan.gidMappings.isEmpty
             if given && (plan.uidMappings != uids || plan.gidMappings != gids) {
-                throw SwrunError.config("linux.uidMappings: user namespaces enabled, but both namespace path and non-matching mapping specified -- you may only provide one (\(path) maps uids \(IDRange.describe(uids)), gids \(IDRange.describe(gids)))")
+                throw SwrunError.config(
+                    "linux.uidMappings: user namespaces enabled, but both namespace path and non-matching mapping specified -- you may only provide one (\(path) maps uids \(IDRange.describe(uids)), gids \(IDRange.describe(gids)))"
+                )
             }
-            if given { Log.warning("config.json has both a userns path to join and a matching userns mapping specified -- you may only provide one") }
+            if given {
+                Log.warning(
+                    "config.json has both a userns path to join and a matching userns mapping specified -- you may only provide one"
+                )
+            }
             plan.uidMappings = uids
             plan.gidMappings = gids
             return
         }
         guard plan.newUserNamespace else {
             if !plan.uidMappings.isEmpty || !plan.gidMappings.isEmpty {
-                throw SwrunError.config("linux.uidMappings: user namespaces not enabled in config (no \"user\" in linux.namespaces)")
+                throw SwrunError.config(
+                    "linux.uidMappings: user namespaces not enabled in config (no \"user\" in linux.namespaces)")
             }
             return
         }
-        if plan.uidMappings.isEmpty { throw SwrunError.config("linux.uidMappings: user namespaces enabled, but no uid mappings found") }
-        if plan.gidMappings.isEmpty { throw SwrunError.config("linux.gidMappings: user namespaces enabled, but no gid mappings found") }
+        if plan.uidMappings.isEmpty {
+            throw SwrunError.config("linux.uidMappings: user namespaces enabled, but no uid mappings found")
+        }
+        if plan.gidMappings.isEmpty {
+            throw SwrunError.config("linux.gidMappings: user namespaces enabled, but no gid mappings found")
+        }
     }
 
     /// Id-mapped mounts (MountIDMap): the host's root makes them (mount_setattr needs
@@ -237,10 +282,14 @@ public enum PlanBuilder {
         for (i, op) in plan.mounts.enumerated() {
             guard let m = op.idmap else { continue }
             if !plan.creator.isHostRoot {
-                throw SwrunError.config("mounts[\(i)]: id-mapped mounts are not supported for rootless containers (swrun runs as uid \(plan.creator.euid)\(plan.creator.inUserNamespace ? " in a user namespace" : ""))")
+                throw SwrunError.config(
+                    "mounts[\(i)]: id-mapped mounts are not supported for rootless containers (swrun runs as uid \(plan.creator.euid)\(plan.creator.inUserNamespace ? " in a user namespace" : ""))"
+                )
             }
             if m.usesContainerNamespace && !plan.newUserNamespace && plan.userJoinPath == nil {
-                throw SwrunError.config("mounts[\(i)].options: idmap without uidMappings/gidMappings takes the container's user namespace, and there is none (linux.namespaces has no user)")
+                throw SwrunError.config(
+                    "mounts[\(i)].options: idmap without uidMappings/gidMappings takes the container's user namespace, and there is none (linux.namespaces has no user)"
+                )
             }
         }
     }
@@ -253,14 +302,20 @@ public enum PlanBuilder {
     static func userNamespaceIDs(_ plan: inout LaunchPlan) throws(SwrunError) {
         let inUserNamespace = plan.newUserNamespace || plan.userJoinPath != nil
         if plan.creator.rootlessEUID && !inUserNamespace {
-            throw SwrunError.config("linux.namespaces: a rootless container needs a user namespace (swrun runs as uid \(plan.creator.euid)): "
-                + "add {\"type\": \"user\"} with linux.uidMappings and linux.gidMappings (swrun spec --rootless writes them)")
+            throw SwrunError.config(
+                "linux.namespaces: a rootless container needs a user namespace (swrun runs as uid \(plan.creator.euid)): "
+                    + "add {\"type\": \"user\"} with linux.uidMappings and linux.gidMappings (swrun spec --rootless writes them)"
+            )
         }
         guard inUserNamespace else { return }
         let uidMap = plan.userJoinPath.map { "the user namespace \($0)" } ?? "linux.uidMappings"
         let gidMap = plan.userJoinPath.map { "the user namespace \($0)" } ?? "linux.gidMappings"
-        guard IDRange.maps(plan.uidMappings, plan.uid) else { throw SwrunError.config("process.user.uid: \(plan.uid) is not mapped by \(uidMap)") }
-        guard IDRange.maps(plan.gidMappings, plan.gid) else { throw SwrunError.config("process.user.gid: \(plan.gid) is not mapped by \(gidMap)") }
+        guard IDRange.maps(plan.uidMappings, plan.uid) else {
+            throw SwrunError.config("process.user.uid: \(plan.uid) is not mapped by \(uidMap)")
+        }
+        guard IDRange.maps(plan.gidMappings, plan.gid) else {
+            throw SwrunError.config("process.user.gid: \(plan.gid) is not mapped by \(gidMap)")
+        }
         for g in plan.additionalGids where !IDRange.maps(plan.gidMappings, g) {
             throw SwrunError.config("process.user.additionalGids: \(g) is not mapped by \(gidMap)")
         }
@@ -269,38 +324,57 @@ public enum PlanBuilder {
                 guard let v = kv.value, let id = UInt32(v) else { continue }
                 let uid = kv.key == "uid"
                 guard IDRange.maps(uid ? plan.uidMappings : plan.gidMappings, id) else {
-                    throw SwrunError.config("mounts[\(i)].options: \(kv.key)=\(v) is not mapped by \(uid ? uidMap : gidMap)")
+                    throw SwrunError.config(
+                        "mounts[\(i)].options: \(kv.key)=\(v) is not mapped by \(uid ? uidMap : gidMap)")
                 }
             }
         }
-        if plan.newUserNamespace && plan.creator.rootlessEUID && IDMaps.deniesSetgroups(plan.gidMappings, egid: plan.creator.egid) && !plan.additionalGids.isEmpty {
-            throw SwrunError.config("process.user.additionalGids: a rootless container whose linux.gidMappings map only your own gid (\(plan.creator.egid)) cannot set groups "
-                + "(setgroups is denied in its user namespace); map a range of /etc/subgid as well (newgidmap), or leave additionalGids out")
+        if plan.newUserNamespace && plan.creator.rootlessEUID
+            && IDMaps.deniesSetgroups(plan.gidMappings, egid: plan.creator.egid) && !plan.additionalGids.isEmpty
+        {
+            throw SwrunError.config(
+                "process.user.additionalGids: a rootless container whose linux.gidMappings map only your own gid (\(plan.creator.egid)) cannot set groups "
+                    + "(setgroups is denied in its user namespace); map a range of /etc/subgid as well (newgidmap), or leave additionalGids out"
+            )
         }
     }
 
-    static let schedPolicies: [String: UInt32] = ["SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3, "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6]
-    static let schedFlags: [String: UInt64] = ["SCHED_FLAG_RESET_ON_FORK": 0x01, "SCHED_FLAG_RECLAIM": 0x02, "SCHED_FLAG_DL_OVERRUN": 0x04,
-                                               "SCHED_FLAG_KEEP_POLICY": 0x08, "SCHED_FLAG_KEEP_PARAMS": 0x10, "SCHED_FLAG_UTIL_CLAMP_MIN": 0x20, "SCHED_FLAG_UTIL_CLAMP_MAX": 0x40]
+    static let schedPolicies: [String: UInt32] = [
+        "SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3, "SCHED_ISO": 4, "SCHED_IDLE": 5,
+        "SCHED_DEADLINE": 6,
+    ]
+    static let schedFlags: [String: UInt64] = [
+        "SCHED_FLAG_RESET_ON_FORK": 0x01, "SCHED_FLAG_RECLAIM": 0x02, "SCHED_FLAG_DL_OVERRUN": 0x04,
+        "SCHED_FLAG_KEEP_POLICY": 0x08, "SCHED_FLAG_KEEP_PARAMS": 0x10, "SCHED_FLAG_UTIL_CLAMP_MIN": 0x20,
+        "SCHED_FLAG_UTIL_CLAMP_MAX": 0x40,
+    ]
     static let ioClasses: [String: Int32] = ["IOPRIO_CLASS_RT": 1, "IOPRIO_CLASS_BE": 2, "IOPRIO_CLASS_IDLE": 3]
 
     /// process.scheduler and process.ioPriority (applied by the init and by exec, with the
     /// runtime's privileges, before the identity switch).
     static func scheduling(_ p: Process, _ plan: inout LaunchPlan) throws(SwrunError) {
         if let s = p.scheduler {
-            guard let policy = schedPolicies[s.policy] else { throw SwrunError.config("process.scheduler.policy: unknown policy \(Quote.short(s.policy))") }
+            guard let policy = schedPolicies[s.policy] else {
+                throw SwrunError.config("process.scheduler.policy: unknown policy \(Quote.short(s.policy))")
+            }
             var op = SchedulerOp(policy: policy)
             for f in s.flags ?? [] {
-                guard let bit = schedFlags[f] else { throw SwrunError.config("process.scheduler.flags: unknown flag \(Quote.short(f))") }
+                guard let bit = schedFlags[f] else {
+                    throw SwrunError.config("process.scheduler.flags: unknown flag \(Quote.short(f))")
+                }
                 op.flags |= bit
             }
             let nice = s.nice ?? 0
-            guard (-20...19).contains(nice) else { throw SwrunError.config("process.scheduler.nice: \(nice) is outside -20..19") }
+            guard (-20...19).contains(nice) else {
+                throw SwrunError.config("process.scheduler.nice: \(nice) is outside -20..19")
+            }
             op.nice = nice
             let prio = s.priority ?? 0
             let realtime = policy == 1 || policy == 2
             guard realtime ? (1...99).contains(prio) : prio == 0 else {
-                throw SwrunError.config("process.scheduler.priority: \(prio) is invalid for \(s.policy) (1..99 for SCHED_FIFO and SCHED_RR, 0 otherwise)")
+                throw SwrunError.config(
+                    "process.scheduler.priority: \(prio) is invalid for \(s.policy) (1..99 for SCHED_FIFO and SCHED_RR, 0 otherwise)"
+                )
             }
             op.priority = UInt32(prio)
             op.runtime = s.runtime ?? 0
@@ -312,13 +386,21 @@ public enum PlanBuilder {
             plan.scheduler = op
         }
         if let a = p.execCPUAffinity {
-            plan.affinityInitial = try a.initial.map { s throws(SwrunError) in try cpuList(s, field: "process.execCPUAffinity.initial") }
-            plan.affinityFinal = try a.final.map { s throws(SwrunError) in try cpuList(s, field: "process.execCPUAffinity.final") }
+            plan.affinityInitial = try a.initial.map { s throws(SwrunError) in
+                try cpuList(s, field: "process.execCPUAffinity.initial")
+            }
+            plan.affinityFinal = try a.final.map { s throws(SwrunError) in
+                try cpuList(s, field: "process.execCPUAffinity.final")
+            }
         }
         if let io = p.ioPriority {
-            guard let cls = ioClasses[io.class] else { throw SwrunError.config("process.ioPriority.class: unknown class \(Quote.short(io.class))") }
+            guard let cls = ioClasses[io.class] else {
+                throw SwrunError.config("process.ioPriority.class: unknown class \(Quote.short(io.class))")
+            }
             let prio = io.priority ?? 0
-            guard (0...7).contains(prio) else { throw SwrunError.config("process.ioPriority.priority: \(prio) is outside 0..7") }
+            guard (0...7).contains(prio) else {
+                throw SwrunError.config("process.ioPriority.priority: \(prio) is outside 0..7")
+            }
             plan.ioPriority = cls << 13 | prio
         }
     }
@@ -329,7 +411,9 @@ public enum PlanBuilder {
         for part in s.split(separator: ",", omittingEmptySubsequences: false) {
             let ends = part.split(separator: "-", omittingEmptySubsequences: false)
             let nums = ends.compactMap { e -> Int32? in e.allSatisfy({ $0.isASCII && $0.isNumber }) ? Int32(e) : nil }
-            guard nums.count == ends.count, (1...2).contains(nums.count), nums.allSatisfy({ $0 < 8192 }), nums[0] <= nums[nums.count - 1] else {
+            guard nums.count == ends.count, (1...2).contains(nums.count), nums.allSatisfy({ $0 < 8192 }),
+                nums[0] <= nums[nums.count - 1]
+            else {
                 throw SwrunError.config("\(field): invalid CPU list \(Quote.short(s))")
             }
             out += Array(nums[0]...nums[nums.count - 1])
@@ -340,11 +424,15 @@ public enum PlanBuilder {
     static func identity(_ spec: Spec, _ plan: inout LaunchPlan) throws(SwrunError) {
         let newUTS = plan.cloneFlags & NamespaceFlag.uts != 0 || plan.joins.contains { $0.type == "uts" }
         if let h = spec.hostname, !h.isEmpty {
-            guard newUTS else { throw SwrunError.config("hostname: unable to set hostname without a private UTS namespace") }
+            guard newUTS else {
+                throw SwrunError.config("hostname: unable to set hostname without a private UTS namespace")
+            }
             plan.hostname = h
         }
         if let d = spec.domainname, !d.isEmpty {
-            guard newUTS else { throw SwrunError.config("domainname: unable to set domainname without a private UTS namespace") }
+            guard newUTS else {
+                throw SwrunError.config("domainname: unable to set domainname without a private UTS namespace")
+            }
             plan.domainname = d
         }
     }
@@ -365,7 +453,9 @@ public enum PlanBuilder {
         }
     }
 
-    static func rootfsPlan(_ spec: Spec, _ linux: Linux, _ plan: inout LaunchPlan, _ f: inout Findings) throws(SwrunError) {
+    static func rootfsPlan(_ spec: Spec, _ linux: Linux, _ plan: inout LaunchPlan, _ f: inout Findings)
+        throws(SwrunError)
+    {
         plan.rootPropagation = MountFlags.slave | MountFlags.rec
         if let p = linux.rootfsPropagation, !p.isEmpty {
             try f.step {
@@ -380,7 +470,9 @@ public enum PlanBuilder {
             try f.step { plan.mounts.append(try MountPlan.op(m, index: i, bundle: plan.bundle)) }
         }
         // runc: devices are created unless /dev is bind-mounted from the host.
-        plan.setupDev = !plan.mounts.contains { $0.destination == "/dev" && { if case .bind = $0.kind { return true } else { return false } }($0) }
+        plan.setupDev = !plan.mounts.contains {
+            $0.destination == "/dev" && { if case .bind = $0.kind { return true } else { return false } }($0)
+        }
         if plan.setupDev { plan.devices = Devices.defaults }
         for (i, d) in (linux.devices ?? []).enumerated() {
             try f.step {
@@ -391,13 +483,17 @@ public enum PlanBuilder {
         }
         for (i, p) in (linux.maskedPaths ?? []).enumerated() where !p.isEmpty {
             try f.step {
-                guard p.startsWithBytes("/") else { throw SwrunError.config("linux.maskedPaths[\(i)]: \(Quote.short(p)) must be absolute") }
+                guard p.startsWithBytes("/") else {
+                    throw SwrunError.config("linux.maskedPaths[\(i)]: \(Quote.short(p)) must be absolute")
+                }
                 plan.maskedPaths.append(p)
             }
         }
         for (i, p) in (linux.readonlyPaths ?? []).enumerated() where !p.isEmpty {
             try f.step {
-                guard p.startsWithBytes("/") else { throw SwrunError.config("linux.readonlyPaths[\(i)]: \(Quote.short(p)) must be absolute") }
+                guard p.startsWithBytes("/") else {
+                    throw SwrunError.config("linux.readonlyPaths[\(i)]: \(Quote.short(p)) must be absolute")
+                }
                 plan.readonlyPaths.append(p)
             }
         }
@@ -419,11 +515,15 @@ public enum PlanBuilder {
 
     static func process(_ p: Process, _ plan: inout LaunchPlan, _ f: inout Findings) throws(SwrunError) {
         try f.step {
-            guard let args = p.args, !args.isEmpty, !args[0].isEmpty else { throw SwrunError.config("process.args: args must not be empty") }
+            guard let args = p.args, !args.isEmpty, !args[0].isEmpty else {
+                throw SwrunError.config("process.args: args must not be empty")
+            }
             plan.args = args
         }
         try f.step {
-            guard p.cwd.startsWithBytes("/") else { throw SwrunError.config("process.cwd: \(Quote.short(p.cwd)) must be an absolute path") }
+            guard p.cwd.startsWithBytes("/") else {
+                throw SwrunError.config("process.cwd: \(Quote.short(p.cwd)) must be an absolute path")
+            }
             plan.cwd = p.cwd
         }
         for (i, e) in (p.env ?? []).enumerated() where !e.contains("=") || e.startsWithBytes("=") {
@@ -442,8 +542,13 @@ public enum PlanBuilder {
         // rootfs could not be found (check goes on past that).
         if let name = p.user.username, !name.isEmpty, !plan.rootfs.isEmpty {
             try f.step {
-                guard let entry = UserDB.parsePasswd(readInRoot(plan.rootfs, "/etc/passwd") ?? "").first(where: { $0.name == name }) else {
-                    throw SwrunError.config("process.user.username: no user \(Quote.short(name)) in the container's /etc/passwd")
+                guard
+                    let entry = UserDB.parsePasswd(readInRoot(plan.rootfs, "/etc/passwd") ?? "").first(where: {
+                        $0.name == name
+                    })
+                else {
+                    throw SwrunError.config(
+                        "process.user.username: no user \(Quote.short(name)) in the container's /etc/passwd")
                 }
                 try IDs.check(entry.uid, "process.user.username (\(name)'s uid in the container's /etc/passwd)")
                 try IDs.check(entry.gid, "process.user.username (\(name)'s gid in the container's /etc/passwd)")
@@ -452,7 +557,9 @@ public enum PlanBuilder {
             }
         }
         plan.additionalGids = p.user.additionalGids ?? []
-        for (i, g) in plan.additionalGids.enumerated() { try f.step { try IDs.check(g, "process.user.additionalGids[\(i)]") } }
+        for (i, g) in plan.additionalGids.enumerated() {
+            try f.step { try IDs.check(g, "process.user.additionalGids[\(i)]") }
+        }
         if let m = p.user.umask {
             try f.step {
                 guard m <= 0o777 else { throw SwrunError.config("process.user.umask: \(m) is not a valid umask") }
@@ -463,21 +570,31 @@ public enum PlanBuilder {
             plan.env.append("HOME=" + homeDirectory(rootfs: plan.rootfs, uid: plan.uid))
         }
         plan.terminal = p.terminal ?? false
-        if let size = p.consoleSize { plan.consoleSize = [UInt16(clamping: size.height), UInt16(clamping: size.width)] }
+        if let size = p.consoleSize {
+            plan.consoleSize = [UInt16(clamping: size.height), UInt16(clamping: size.width)]
+        }
         var seen: Set<String> = []
         for (i, r) in (p.rlimits ?? []).enumerated() {
             try f.step {
                 let field = "process.rlimits[\(i)]"
-                guard let res = RlimitNames.all[r.type] else { throw SwrunError.config("\(field).type: unknown rlimit \(Quote.short(r.type))") }
-                guard seen.insert(r.type).inserted else { throw SwrunError.config("\(field): duplicate rlimit \(r.type)") }
-                guard r.soft <= r.hard else { throw SwrunError.config("\(field): soft limit \(r.soft) exceeds hard limit \(r.hard)") }
+                guard let res = RlimitNames.all[r.type] else {
+                    throw SwrunError.config("\(field).type: unknown rlimit \(Quote.short(r.type))")
+                }
+                guard seen.insert(r.type).inserted else {
+                    throw SwrunError.config("\(field): duplicate rlimit \(r.type)")
+                }
+                guard r.soft <= r.hard else {
+                    throw SwrunError.config("\(field): soft limit \(r.soft) exceeds hard limit \(r.hard)")
+                }
                 plan.rlimits.append(RlimitOp(name: r.type, resource: res, soft: r.soft, hard: r.hard, field: field))
             }
         }
         try f.step { try checkExecSize(plan) }
         if let adj = p.oomScoreAdj {
             try f.step {
-                guard (-1000...1000).contains(adj) else { throw SwrunError.config("process.oomScoreAdj: \(adj) is outside -1000..1000") }
+                guard (-1000...1000).contains(adj) else {
+                    throw SwrunError.config("process.oomScoreAdj: \(adj) is outside -1000..1000")
+                }
                 plan.oomScoreAdj = adj
             }
         }
@@ -485,10 +602,22 @@ public enum PlanBuilder {
         plan.noNewPrivileges = p.noNewPrivileges ?? false
         let caps = p.capabilities
         plan.lastCap = Capabilities.lastCap()
-        try f.step { plan.capabilities.bounding = try CapabilityNames.mask(caps?.bounding, field: "process.capabilities.bounding") }
-        try f.step { plan.capabilities.effective = try CapabilityNames.mask(caps?.effective, field: "process.capabilities.effective") }
-        try f.step { plan.capabilities.permitted = try CapabilityNames.mask(caps?.permitted, field: "process.capabilities.permitted") }
-        try f.step { plan.capabilities.inheritable = try CapabilityNames.mask(caps?.inheritable, field: "process.capabilities.inheritable") }
+        try f.step {
+            plan.capabilities.bounding = try CapabilityNames.mask(
+                caps?.bounding, field: "process.capabilities.bounding")
+        }
+        try f.step {
+            plan.capabilities.effective = try CapabilityNames.mask(
+                caps?.effective, field: "process.capabilities.effective")
+        }
+        try f.step {
+            plan.capabilities.permitted = try CapabilityNames.mask(
+                caps?.permitted, field: "process.capabilities.permitted")
+        }
+        try f.step {
+            plan.capabilities.inheritable = try CapabilityNames.mask(
+                caps?.inheritable, field: "process.capabilities.inheritable")
+        }
         var ambient: UInt64 = 0
         try f.step { ambient = try CapabilityNames.mask(caps?.ambient, field: "process.capabilities.ambient") }
         // The kernel raises an ambient capability only if it is permitted and inheritable.
@@ -514,16 +643,21 @@ public enum PlanBuilder {
     /// none of them may hang or exhaust `create`.
     static func readInRoot(_ root: String, _ path: String) -> String? {
         guard let rootFd = try? Files.open(root, OpenFlags.path | OpenFlags.directory),
-              let fd = try? Files.openat2(rootFd.raw, path, Files.regularReadFlags, resolve: Resolve.inRoot | Resolve.noMagicLinks),
-              let bytes = try? Files.readRegular(fd: fd, max: Limits.databaseBytes, display: path) else { return nil }
+            let fd = try? Files.openat2(
+                rootFd.raw, path, Files.regularReadFlags, resolve: Resolve.inRoot | Resolve.noMagicLinks),
+            let bytes = try? Files.readRegular(fd: fd, max: Limits.databaseBytes, display: path)
+        else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 
     static func validHooks(_ hooks: [Hook]?, _ field: String) throws(SwrunError) -> [Hook] {
         for (i, h) in (hooks ?? []).enumerated() {
-            guard h.path.startsWithBytes("/") else { throw SwrunError.config("\(field)[\(i)].path: \(Quote.short(h.path)) must be absolute") }
+            guard h.path.startsWithBytes("/") else {
+                throw SwrunError.config("\(field)[\(i)].path: \(Quote.short(h.path)) must be absolute")
+            }
             if let t = h.timeout, t <= 0 || t > HookRunner.maxTimeout {
-                throw SwrunError.config("\(field)[\(i)].timeout: \(t) is out of range (1 to \(HookRunner.maxTimeout) seconds)")
+                throw SwrunError.config(
+                    "\(field)[\(i)].timeout: \(t) is out of range (1 to \(HookRunner.maxTimeout) seconds)")
             }
         }
         return hooks ?? []
@@ -537,12 +671,22 @@ public enum PlanBuilder {
         try security(linux, &plan, cache: cache, &findings)
     }
 
-    static func security(_ linux: Linux, _ plan: inout LaunchPlan, cache: String?, _ f: inout Findings) throws(SwrunError) {
+    static func security(_ linux: Linux, _ plan: inout LaunchPlan, cache: String?, _ f: inout Findings)
+        throws(SwrunError)
+    {
         if let profile = plan.apparmorProfile, !Files.exists("/sys/kernel/security/apparmor") {
-            try f.step { throw SwrunError.config("process.apparmorProfile: profile \(Quote.short(profile)) requested but AppArmor is not enabled on this host") }
+            try f.step {
+                throw SwrunError.config(
+                    "process.apparmorProfile: profile \(Quote.short(profile)) requested but AppArmor is not enabled on this host"
+                )
+            }
         }
         if let label = plan.selinuxLabel, !Files.exists("/sys/fs/selinux/enforce") {
-            try f.step { throw SwrunError.config("process.selinuxLabel: label \(Quote.short(label)) requested but SELinux is not enabled on this host") }
+            try f.step {
+                throw SwrunError.config(
+                    "process.selinuxLabel: label \(Quote.short(label)) requested but SELinux is not enabled on this host"
+                )
+            }
         }
         if let seccomp = linux.seccomp {
             try f.step {

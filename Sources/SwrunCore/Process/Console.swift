@@ -8,13 +8,17 @@ enum Console {
     /// Parent side: connect to --console-socket before the clone (the path is a host path).
     /// Returns the socket to hand the master to: --console-socket, or for a foreground
     /// run/exec without one, a private socketpair whose other end swrun relays.
-    static func connect(_ path: String?, terminal: Bool, detached: Bool) throws(SwrunError) -> (socket: OwnedFD?, relay: TTYRelay?) {
+    static func connect(_ path: String?, terminal: Bool, detached: Bool) throws(SwrunError) -> (
+        socket: OwnedFD?, relay: TTYRelay?
+    ) {
         guard terminal else {
             if path != nil { throw SwrunError(.usage, "--console-socket specified, but process.terminal is false") }
             return (nil, nil)
         }
         guard let path else {
-            if detached { throw SwrunError(.usage, "cannot allocate tty if swrun will detach without setting console socket") }
+            if detached {
+                throw SwrunError(.usage, "cannot allocate tty if swrun will detach without setting console socket")
+            }
             return (nil, try TTYRelay())
         }
         return (try sys("connect to console socket") { try Terminal.connect(path) }, nil)
@@ -33,7 +37,9 @@ enum Console {
         guard plan.terminal, plan.consoleSocket >= 0 else { return }
         let (master, slavePath) = try sys("set up console") { try Terminal.openPTY() }
         if plan.consoleSize.count == 2 {
-            try sys("set console size") { try Terminal.setSize(master.raw, rows: plan.consoleSize[0], cols: plan.consoleSize[1]) }
+            try sys("set console size") {
+                try Terminal.setSize(master.raw, rows: plan.consoleSize[0], cols: plan.consoleSize[1])
+            }
         }
         // CVE-2025-52565: the slave comes from the master fd, never from /dev/pts/N by path,
         // and must be a pty (major 136-143) before it is mounted or used.
@@ -49,11 +55,15 @@ enum Console {
             if let existing = try root.open("/dev/console", flags: OpenFlags.path | OpenFlags.noFollow) {
                 let est = try sys("mount console") { try Files.fstat(existing.raw, display: "/dev/console") }
                 if !est.isRegular && !est.isCharDevice {
-                    throw SwrunError(.system, "mount console: /dev/console in the container is neither a file nor a device (a symlink?)")
+                    throw SwrunError(
+                        .system,
+                        "mount console: /dev/console in the container is neither a file nor a device (a symlink?)")
                 }
             }
             let target = try root.createFile("/dev/console")
-            let tree = try sys("mount console") { try Mount.cloneTree(dir: slave.raw, "", recursive: false, display: slavePath) }
+            let tree = try sys("mount console") {
+                try Mount.cloneTree(dir: slave.raw, "", recursive: false, display: slavePath)
+            }
             try sys("mount console") { try Mount.attach(tree.raw, onto: target.raw, display: "/dev/console") }
         }
         for fd: Int32 in [0, 1, 2] { try sys("dup console") { try Files.dup2(slave.raw, fd) } }

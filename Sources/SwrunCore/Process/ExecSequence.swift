@@ -5,7 +5,10 @@ import SwrunSys
 enum ExecSequence {
     /// `helperProc`: made by the namespace helper, which joined every namespace and opened
     /// the procfs handle first (NamespaceHelper); `namespaces` is then empty.
-    static func run(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)], helperProc: OwnedFD? = nil) -> Never {
+    static func run(
+        _ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)],
+        cgroupTasks: [(fd: OwnedFD, dir: String)], helperProc: OwnedFD? = nil
+    ) -> Never {
         do {
             try steps(plan, channel: channel, namespaces: namespaces, cgroupTasks: cgroupTasks, helperProc: helperProc)
         } catch {
@@ -18,10 +21,15 @@ enum ExecSequence {
         }
     }
 
-    static func steps(_ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)], cgroupTasks: [(fd: OwnedFD, dir: String)], helperProc: OwnedFD?) throws(SwrunError) -> Never {
+    static func steps(
+        _ plan: LaunchPlan, channel: SyncChannel, namespaces: [(NamespaceJoin, OwnedFD)],
+        cgroupTasks: [(fd: OwnedFD, dir: String)], helperProc: OwnedFD?
+    ) throws(SwrunError) -> Never {
         // 0. execCPUAffinity.initial: the CPUs this process runs on until the end of setup,
         //    before it joins the container's cgroups (whose cpuset then applies).
-        if let cpus = plan.affinityInitial { try sys("set process.execCPUAffinity.initial") { try Sched.setAffinity(cpus) } }
+        if let cpus = plan.affinityInitial {
+            try sys("set process.execCPUAffinity.initial") { try Sched.setAffinity(cpus) }
+        }
         // 1. The common prologue (ProcessSetup): die with swrun until set up, close what we
         //    inherited, default signals, not dumpable while we hold host fds.
         let own = ProcessSetup.own(plan, channel: channel, extra: helperProc.map { [$0.raw] } ?? [])
@@ -45,7 +53,8 @@ enum ExecSequence {
         try sys { try Proc.setsid() }
         try Console.setUp(plan, bindDevConsole: false)
         // 5. The common finish, the same as the init's (ProcessSetup.finish).
-        let executable = try ProcessSetup.finish(plan, proc: proc.raw, own: own + [proc.raw], hostPid: hostPid, stateJSON: stateJSON)
+        let executable = try ProcessSetup.finish(
+            plan, proc: proc.raw, own: own + [proc.raw], hostPid: hostPid, stateJSON: stateJSON)
         try channel.send(.ready)
         _ = try channel.expect("proceed")
         try sys { try Prctl.setPdeathsig(0) }

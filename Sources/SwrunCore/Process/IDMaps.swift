@@ -26,21 +26,26 @@ enum IDMaps {
 
     /// Writes one map directly; where that is not permitted to a creator other than the
     /// host's root, runs `tool` for it.
-    static func writeMap(_ pid: Int32, _ file: String, _ ranges: [IDRange], tool: String, creator: Identity) throws(SwrunError) {
+    static func writeMap(_ pid: Int32, _ file: String, _ ranges: [IDRange], tool: String, creator: Identity)
+        throws(SwrunError)
+    {
         let path = "/proc/\(pid)/\(file)"
         let denied: SyscallError
         do {
             try Files.writeFile(path, IDRange.mapText(ranges))
             return
-        } catch where !creator.isHostRoot && error.errno == Errno.EPERM {
+        } catch  where !creator.isHostRoot && error.errno == Errno.EPERM {
             denied = error
         } catch {
             throw SwrunError.system(error).wrapped("write \(file)")
         }
         let field = file == "uid_map" ? "linux.uidMappings" : "linux.gidMappings"
         guard let toolPath = Tools.find(tool) else {
-            throw SwrunError(.system, "write \(file): \(denied) (swrun runs as uid \(creator.euid): \(field) \(IDRange.describe(ranges)) maps more than its own id, "
-                + "which needs \(tool) in PATH (Debian's uidmap package) and a range in /etc/sub\(file == "uid_map" ? "uid" : "gid"))", errno: denied.errno)
+            throw SwrunError(
+                .system,
+                "write \(file): \(denied) (swrun runs as uid \(creator.euid): \(field) \(IDRange.describe(ranges)) maps more than its own id, "
+                    + "which needs \(tool) in PATH (Debian's uidmap package) and a range in /etc/sub\(file == "uid_map" ? "uid" : "gid"))",
+                errno: denied.errno)
         }
         var args = [tool, String(pid)]
         for r in ranges { args += [String(r.containerID), String(r.hostID), String(r.size)] }
@@ -52,7 +57,10 @@ enum IDMaps {
             case .exited(let c): how = "exit status \(c)"
             case .signaled(let s): how = "killed by signal \(s)"
             }
-            throw SwrunError(.system, "\(tool) \(Array(args.dropFirst()).joinedText(" ")) (\(field)): \(how)" + (output.isEmpty ? "" : ": \(output)"), errno: Errno.EPERM)
+            throw SwrunError(
+                .system,
+                "\(tool) \(Array(args.dropFirst()).joinedText(" ")) (\(field)): \(how)"
+                    + (output.isEmpty ? "" : ": \(output)"), errno: Errno.EPERM)
         }
     }
 }
@@ -63,7 +71,8 @@ enum IDMaps {
 enum UserNamespaceMaps {
     static func read(_ path: String) throws(SwrunError) -> (uids: [IDRange], gids: [IDRange]) {
         if let pid = procPid(path),
-           let u = try? Files.readString("/proc/\(pid)/uid_map"), let g = try? Files.readString("/proc/\(pid)/gid_map") {
+            let u = try? Files.readString("/proc/\(pid)/uid_map"), let g = try? Files.readString("/proc/\(pid)/gid_map")
+        {
             return (IDMapText.parse(u), IDMapText.parse(g))
         }
         let text = try readByJoining(path)
@@ -76,7 +85,8 @@ enum UserNamespaceMaps {
     static func procPid(_ path: String) -> Int32? {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0].isEmpty, parts[1] == "proc", parts[3] == "ns", parts[4] == "user",
-              parts[2].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let pid = Int32(parts[2]), pid > 0 else { return nil }
+            parts[2].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let pid = Int32(parts[2]), pid > 0
+        else { return nil }
         return pid
     }
 

@@ -7,9 +7,9 @@ enum InitSequence {
     struct Context {
         var plan: LaunchPlan
         var channel: SyncChannel
-        var stateDir: Int32      // O_RDONLY fd of <root>/<id>: reaches exec.fifo after pivot_root
+        var stateDir: Int32 // O_RDONLY fd of <root>/<id>: reaches exec.fifo after pivot_root
         var parentPid: Int32
-        var runtimeHooks: Bool   // prestart/createRuntime hooks exist: ask the parent to run them
+        var runtimeHooks: Bool // prestart/createRuntime hooks exist: ask the parent to run them
         var cgroupTasks: [(fd: OwnedFD, dir: String)] // v1 `tasks` files to write "0" to (CgroupPlacement)
         /// Made by the namespace helper (NamespaceHelper): its namespaces are joined, and the
         /// procfs handle was opened before any of them.
@@ -45,7 +45,8 @@ enum InitSequence {
     static func steps(_ ctx: Context) throws(SwrunError) -> Never {
         let plan = ctx.plan
         // Our own descriptors, kept by the prologue's close and the final sweep alike.
-        let own = ProcessSetup.own(plan, channel: ctx.channel, extra: [ctx.stateDir] + (ctx.helperProc.map { [$0.raw] } ?? []))
+        let own = ProcessSetup.own(
+            plan, channel: ctx.channel, extra: [ctx.stateDir] + (ctx.helperProc.map { [$0.raw] } ?? []))
         // 1-4. Die with `swrun create` until it hands over (a killed create leaves no
         //      orphan; a parent that died before the prctl is seen as EOF on the socket:
         //      getppid() reads 0 in a new PID namespace), close what we inherited (an init
@@ -61,7 +62,9 @@ enum InitSequence {
         let stateJSON = plan.hookState.json(status: "created", pid: statePid)
         var bindSources: [OwnedFD] = []
         if plan.parentOpensBindSources {
-            for op in plan.mounts { if case .bind = op.kind { bindSources.append(try ctx.channel.receiveDescriptor()) } }
+            for op in plan.mounts {
+                if case .bind = op.kind { bindSources.append(try ctx.channel.receiveDescriptor()) }
+            }
         }
         //    A rootless parent has written our id maps by now: not dumpable from here on.
         if plan.dumpableForParent { try sys { try Prctl.setDumpable(false) } }
@@ -80,17 +83,23 @@ enum InitSequence {
         if ctx.helperProc == nil { try joinNamespaces(plan) }
         // 8. cgroup and time namespaces are unshared now (after the cgroup join; time offsets
         //    must be written before any process enters the namespace, which exec does).
-        if plan.newCgroupNamespace { try sys { try Namespaces.unshare(NamespaceFlag.cgroup, display: "cgroup namespace") } }
+        if plan.newCgroupNamespace {
+            try sys { try Namespaces.unshare(NamespaceFlag.cgroup, display: "cgroup namespace") }
+        }
         if plan.newTimeNamespace {
             try sys { try Namespaces.unshare(NamespaceFlag.time, display: "time namespace") }
             for line in plan.timeOffsets {
-                try sys("set time offsets") { try Files.writeFileAt(proc.raw, "self/timens_offsets", line, display: "/proc/self/timens_offsets") }
+                try sys("set time offsets") {
+                    try Files.writeFileAt(proc.raw, "self/timens_offsets", line, display: "/proc/self/timens_offsets")
+                }
             }
         }
         // 9. A new session: the container must not share the caller's controlling terminal.
         try sys { try Proc.setsid() }
         if plan.newKeyring {
-            do { try Namespaces.joinSessionKeyring("_ses.\(plan.id)") } catch where error.errno == Errno.ENOSYS || error.errno == Errno.EACCES {} catch {
+            do { try Namespaces.joinSessionKeyring("_ses.\(plan.id)") } catch
+                where error.errno == Errno.ENOSYS || error.errno == Errno.EACCES
+            {} catch {
                 throw SwrunError.system(error)
             }
         }
@@ -119,14 +128,17 @@ enum InitSequence {
         // 13. Sysctls after the namespaces are final, through the verified procfs handle.
         for s in plan.sysctls {
             let file = "sys/" + s.key.replacingAll(".", with: "/")
-            try sys("write sysctl \(s.key)") { try Files.writeFileAt(proc.raw, file, s.value ?? "", display: "/proc/" + file) }
+            try sys("write sysctl \(s.key)") {
+                try Files.writeFileAt(proc.raw, file, s.value ?? "", display: "/proc/" + file)
+            }
         }
         try RootfsSequence.finalize(plan)
         // 14-18. The common finish (ProcessSetup.finish): limits, scores, scheduling, the
         //        working directory, the fd sweep, seccomp without NNP, stdio to the user,
         //        identity, umask, the executable looked up (a missing one fails `create`, as
         //        runc), no_new_privs.
-        let executable = try ProcessSetup.finish(plan, proc: proc.raw, own: own + [proc.raw], hostPid: hostPid, stateJSON: stateJSON)
+        let executable = try ProcessSetup.finish(
+            plan, proc: proc.raw, own: own + [proc.raw], hostPid: hostPid, stateJSON: stateJSON)
         try ctx.channel.send(.ready)
         _ = try ctx.channel.expect("proceed")
         // 19. Setup is handed over: survive the parent from now on, and tell it so. The socket
@@ -145,7 +157,9 @@ enum InitSequence {
         if plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
         // 22. startContainer hooks: after start, before the user's program.
         if !plan.startContainerHooks.isEmpty {
-            try HookRunner.run(plan.startContainerHooks, kind: "startContainer", state: plan.hookState.json(status: "running", pid: statePid))
+            try HookRunner.run(
+                plan.startContainerHooks, kind: "startContainer",
+                state: plan.hookState.json(status: "running", pid: statePid))
         }
         let err = Proc.exec(executable, plan.args, plan.env)
         throw SwrunError(.system, "exec \(executable): \(Errno.text(err.errno))")

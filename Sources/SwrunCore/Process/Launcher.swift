@@ -13,7 +13,9 @@ enum Launcher {
         var channel: SyncChannel
     }
 
-    static func create(id: String, bundle: String, options: CreateOptions, pidFile: String?, store: StateStore) throws(SwrunError) -> Created {
+    static func create(id: String, bundle: String, options: CreateOptions, pidFile: String?, store: StateStore)
+        throws(SwrunError) -> Created
+    {
         try ContainerID.validate(id)
         // A pid file that could not be written is refused before anything exists.
         if let pidFile { try sys("--pid-file") { try Files.checkReplaceable(pidFile) } }
@@ -39,9 +41,11 @@ enum Launcher {
         let layout = try CgroupLayout.discover()
         var options = options
         options.seccompCache = store.root + "/.cache/seccomp"
-        var (plan, cgroups) = try Validation.planAndDriver(spec, bundle: bundlePath, id: id, layout: layout, options: options)
+        var (plan, cgroups) = try Validation.planAndDriver(
+            spec, bundle: bundlePath, id: id, layout: layout, options: options)
         if let run = options.run { try protectIfExposed(plan, run, bundle: bundlePath) }
-        let (console, relay) = try Console.connect(options.consoleSocket, terminal: plan.terminal, detached: options.detached)
+        let (console, relay) = try Console.connect(
+            options.consoleSocket, terminal: plan.terminal, detached: options.detached)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
         Console.startAtOurSize(&plan, relay: relay)
         let listener = try SeccompNotify.connect(plan)
@@ -49,7 +53,9 @@ enum Launcher {
         // Every hook is checked before anything exists: a bad poststop hook must not leave a
         // state directory behind.
         let hooks = spec.hooks ?? Hooks()
-        let runtimeHooks = try PlanBuilder.validHooks(hooks.prestart, "hooks.prestart") + PlanBuilder.validHooks(hooks.createRuntime, "hooks.createRuntime")
+        let runtimeHooks =
+            try PlanBuilder.validHooks(hooks.prestart, "hooks.prestart")
+            + PlanBuilder.validHooks(hooks.createRuntime, "hooks.createRuntime")
         let me = Proc.getpid()
         var record = ContainerRecord(
             id: id, bundle: bundlePath, rootfs: plan.rootfs, created: Timestamp.rfc3339(nanoseconds: true),
@@ -85,7 +91,8 @@ enum Launcher {
             plan.hookState = HookStateTemplate(Runtime.state(record, status: .created, pid: 0))
             let channel: SyncChannel
             let v2Left: String?
-            (pid, channel, v2Left) = try spawnInit(plan, cgroups: cgroups, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
+            (pid, channel, v2Left) = try spawnInit(
+                plan, cgroups: cgroups, runtimeHooks: !runtimeHooks.isEmpty, stateDir: store.directory(id), lock: lock)
             record.initPid = pid
             record.initStartTime = ProcFS.startTime(of: pid) ?? 0
             // The pid is saved with the setup's completion, before the init may outlive us
@@ -95,7 +102,9 @@ enum Launcher {
             // The init waits for cgroupsReady: placed by the driver before it goes on.
             try cgroups.adopt(pid: pid, v2Left: v2Left, resources: resources)
             if plan.newUserNamespace || plan.userJoinPath != nil { try prepareUserNamespace(plan, pid: pid) }
-            try handshake(channel, pid: pid, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store, completeAtExec: options.run != nil, plan: plan)
+            try handshake(
+                channel, pid: pid, record: &record, runtimeHooks: runtimeHooks, pidFile: pidFile, store: store,
+                completeAtExec: options.run != nil, plan: plan)
             if let path = options.pidfdSocket { try PidfdSocket.send(pid: pid, to: path) }
             console?.close()
             listener?.close()
@@ -114,7 +123,8 @@ enum Launcher {
             do { try Teardown.destroy(record, store: store, hookCwd: bundlePath) } catch let cleanup {
                 // One error line (podman reads the log as one object): the cause, and what
                 // could not be undone.
-                throw SwrunError(error.kind, "\(error.message) (and cleaning up failed: \(cleanup.message))", errno: error.errno)
+                throw SwrunError(
+                    error.kind, "\(error.message) (and cleaning up failed: \(cleanup.message))", errno: error.errno)
             }
             withExtendedLifetime(lock) {}
             throw error
@@ -145,7 +155,9 @@ enum Launcher {
     /// so; returns otherwise.
     static func protectIfExposed(_ plan: LaunchPlan, _ run: CreateOptions.Run, bundle: String) throws(SwrunError) {
         guard let why = exposure(plan) else {
-            Log.debug("CVE-2019-5736: run needs no protected view (a new PID namespace, no hooks inside it, \"creating\" until the init's execve)")
+            Log.debug(
+                "CVE-2019-5736: run needs no protected view (a new PID namespace, no hooks inside it, \"creating\" until the init's execve)"
+            )
             return
         }
         Log.debug("CVE-2019-5736: run needs a protected view: \(why)")
@@ -164,7 +176,9 @@ enum Launcher {
 
     /// Clones the init. Joining an existing PID namespace is done here, in the parent, since
     /// setns(CLONE_NEWPID) only applies to children: no extra process is needed.
-    static func spawnInit(_ plan: LaunchPlan, cgroups: any CgroupDriver, runtimeHooks: Bool, stateDir: String, lock: StateStore.Lock) throws(SwrunError) -> (Int32, SyncChannel, String?) {
+    static func spawnInit(
+        _ plan: LaunchPlan, cgroups: any CgroupDriver, runtimeHooks: Bool, stateDir: String, lock: StateStore.Lock
+    ) throws(SwrunError) -> (Int32, SyncChannel, String?) {
         // Its own O_PATH fd, not the locked one: flock belongs to the open file description,
         // and an init holding the locked description would hold the lock until `start`.
         let dirFd = try sys { try Files.open(stateDir, OpenFlags.path | OpenFlags.directory) }
@@ -189,9 +203,12 @@ enum Launcher {
             // The child's copy of the locked description would keep `start` waiting.
             lock.unlock()
             parentEnd.fd.close()
-            let ctx = InitSequence.Context(plan: plan, channel: SyncChannel(childEnd, role: "init"), stateDir: dirFd.raw, parentPid: me, runtimeHooks: runtimeHooks, cgroupTasks: placement.tasks)
+            let ctx = InitSequence.Context(
+                plan: plan, channel: SyncChannel(childEnd, role: "init"), stateDir: dirFd.raw, parentPid: me,
+                runtimeHooks: runtimeHooks, cgroupTasks: placement.tasks)
             if helper {
-                NamespaceHelper.run(NamespaceHelper.joins(plan), cloneFlags: plan.cloneFlags, channel: ctx.channel) { proc in
+                NamespaceHelper.run(NamespaceHelper.joins(plan), cloneFlags: plan.cloneFlags, channel: ctx.channel) {
+                    proc in
                     var c = ctx
                     c.helperProc = proc
                     InitSequence.run(c)
@@ -209,13 +226,15 @@ enum Launcher {
     /// Fork-like clone with `flags`, into `placement`'s v2 cgroup where there is one; true
     /// if clone3 placed the child there (false: the caller writes the v2 cgroup.procs).
     static func cloneInto(_ placement: CgroupPlacement, flags: Int32) throws(SwrunError) -> (Int32, Bool) {
-        try sys { try Proc.withSignalsBlocked { () throws(SyscallError) -> (Int32, Bool) in
-            if let fd = placement.v2Fd, let pid = try Proc.fork(namespaces: flags, intoCgroup: fd.raw) {
-                if pid != 0 { Log.debug("child born in its cgroup (clone3 CLONE_INTO_CGROUP)") }
-                return (pid, true)
+        try sys {
+            try Proc.withSignalsBlocked { () throws(SyscallError) -> (Int32, Bool) in
+                if let fd = placement.v2Fd, let pid = try Proc.fork(namespaces: flags, intoCgroup: fd.raw) {
+                    if pid != 0 { Log.debug("child born in its cgroup (clone3 CLONE_INTO_CGROUP)") }
+                    return (pid, true)
+                }
+                return (try Proc.fork(namespaces: flags), false)
             }
-            return (try Proc.fork(namespaces: flags), false)
-        } }
+        }
     }
 
     /// `v2Left`: the v2 cgroup the clone could not place the init in (the parent joins it).
@@ -229,16 +248,22 @@ enum Launcher {
         for (i, op) in plan.mounts.enumerated() {
             guard case .bind(let source, let recursive) = op.kind else { continue }
             if op.idmap != nil {
-                let tree = try IDMappedMounts.tree(op, index: i, source: source, recursive: recursive, pid: pid, made: &namespaces)
+                let tree = try IDMappedMounts.tree(
+                    op, index: i, source: source, recursive: recursive, pid: pid, made: &namespaces)
                 try channel.sendDescriptor(tree.raw)
                 continue
             }
-            let fd = try sys("mounts[\(i)]: open bind source \(Quote.short(source))") { try Files.open(root + source, OpenFlags.path) }
+            let fd = try sys("mounts[\(i)]: open bind source \(Quote.short(source))") {
+                try Files.open(root + source, OpenFlags.path)
+            }
             try channel.sendDescriptor(fd.raw)
         }
     }
 
-    static func handshake(_ channel: SyncChannel, pid: Int32, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?, store: StateStore, completeAtExec: Bool, plan: LaunchPlan) throws(SwrunError) {
+    static func handshake(
+        _ channel: SyncChannel, pid: Int32, record: inout ContainerRecord, runtimeHooks: [Hook], pidFile: String?,
+        store: StateStore, completeAtExec: Bool, plan: LaunchPlan
+    ) throws(SwrunError) {
         // Hooks see "created", as crun's and runtime-tools' reading of the spec has it (the
         // container exists and waits for start; runc says "creating"; no engine's hook cares).
         let state = Runtime.state(record, status: .created, pid: pid)
@@ -246,11 +271,15 @@ enum Launcher {
         if plan.parentOpensBindSources { try sendBindSources(plan, pid: pid, channel) }
         while true {
             guard let m = try channel.receive() else {
-                throw SwrunError(.system, "unable to start container process: \(initExitReason(pid, cgroups: CgroupDrivers.attach(record.cgroup)))")
+                throw SwrunError(
+                    .system,
+                    "unable to start container process: \(initExitReason(pid, cgroups: CgroupDrivers.attach(record.cgroup)))"
+                )
             }
             switch m {
             case .runHooks:
-                try HookRunner.run(runtimeHooks, kind: "prestart/createRuntime", state: state.hookJSON.encoded(), cwd: record.bundle)
+                try HookRunner.run(
+                    runtimeHooks, kind: "prestart/createRuntime", state: state.hookJSON.encoded(), cwd: record.bundle)
                 try channel.send(.hooksDone)
             case .ready:
                 // `run` says "created" only once the init has executed the user's program
@@ -276,7 +305,8 @@ enum Launcher {
     static func initExitReason(_ pid: Int32, cgroups: any CgroupDriver) -> String {
         let status = try? Proc.waitpid(pid)
         if cgroups.oomKills() > 0 {
-            return "container init was killed by the OOM killer during setup: linux.resources.memory.limit is too small for it"
+            return
+                "container init was killed by the OOM killer during setup: linux.resources.memory.limit is too small for it"
         }
         switch status {
         case .exited(let c)?: return "container init exited unexpectedly (exit status \(c))"

@@ -40,7 +40,9 @@ enum NamespaceHelper {
 
     /// In the helper (a child of swrun); never returns. `body` runs in the new process,
     /// with the procfs handle opened before any join.
-    static func run(_ joins: [NamespaceJoin], cloneFlags: Int32, channel: SyncChannel, body: (OwnedFD) -> Never) -> Never {
+    static func run(_ joins: [NamespaceJoin], cloneFlags: Int32, channel: SyncChannel, body: (OwnedFD) -> Never)
+        -> Never
+    {
         do throws(SwrunError) {
             try sys { try Prctl.setPdeathsig(Signals.kill) }
             try sys { try Prctl.setDumpable(false) }
@@ -50,7 +52,9 @@ enum NamespaceHelper {
                 fds.append((j, try sys("open \(j.type) namespace") { try Files.open(j.path, OpenFlags.readOnly) }))
             }
             try joinInOrder(fds)
-            let (pid, pidfd) = try sys("clone the container's process") { try Proc.forkSibling(namespaces: cloneFlags, proc: proc.raw) }
+            let (pid, pidfd) = try sys("clone the container's process") {
+                try Proc.forkSibling(namespaces: cloneFlags, proc: proc.raw)
+            }
             if pid == 0 { body(proc) }
             guard let pidfd else { throw SwrunError(.system, "clone the container's process: no pidfd") }
             try channel.send(.made)
@@ -68,7 +72,7 @@ enum NamespaceHelper {
     static func joinInOrder(_ fds: [(NamespaceJoin, OwnedFD)]) throws(SwrunError) {
         var later: [(NamespaceJoin, OwnedFD)] = []
         for (j, fd) in fds where j.type != "user" {
-            do { try Namespaces.setns(fd.raw, j.flag, display: j.path) } catch where error.errno == Errno.EPERM {
+            do { try Namespaces.setns(fd.raw, j.flag, display: j.path) } catch  where error.errno == Errno.EPERM {
                 later.append((j, fd))
                 continue
             } catch {
@@ -97,7 +101,8 @@ enum NamespaceHelper {
         case .made:
             let fd = try channel.receiveDescriptor()
             guard let pid = Proc.pid(ofPidfd: fd.raw) else {
-                throw SwrunError(.system, "namespace helper: the container's process is not visible in swrun's PID namespace")
+                throw SwrunError(
+                    .system, "namespace helper: the container's process is not visible in swrun's PID namespace")
             }
             Log.debug("namespace helper made pid \(pid)")
             return pid

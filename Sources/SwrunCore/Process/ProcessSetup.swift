@@ -51,11 +51,15 @@ enum ProcessSetup {
     /// - stdio to the container's user (CAP_CHOWN), then the identity;
     /// - the executable looked up (a missing one fails the verb, as runc), no_new_privs.
     /// Returns the executable's path.
-    static func finish(_ plan: LaunchPlan, proc: Int32, own: [Int32], hostPid: Int32, stateJSON: String) throws(SwrunError) -> String {
+    static func finish(_ plan: LaunchPlan, proc: Int32, own: [Int32], hostPid: Int32, stateJSON: String)
+        throws(SwrunError) -> String
+    {
         try applyRlimits(plan)
         try applyProcWrites(plan, proc: proc)
         try applyScheduling(plan)
-        if let cpus = plan.affinityFinal { try sys("set process.execCPUAffinity.final") { try Sched.setAffinity(cpus) } }
+        if let cpus = plan.affinityFinal {
+            try sys("set process.execCPUAffinity.final") { try Sched.setAffinity(cpus) }
+        }
         try WorkingDirectory.enter(plan.cwd)
         try keepOnlyPreservedFds(plan, own: own)
         if !plan.noNewPrivileges { try SeccompNotify.install(plan, hostPid: hostPid, stateJSON: stateJSON) }
@@ -80,7 +84,11 @@ enum ProcessSetup {
     /// privileges (a real-time class needs CAP_SYS_NICE or CAP_SYS_ADMIN).
     static func applyScheduling(_ plan: LaunchPlan) throws(SwrunError) {
         if let s = plan.scheduler {
-            try sys("set process.scheduler") { try Sched.setAttr(policy: s.policy, flags: s.flags, nice: s.nice, priority: s.priority, runtime: s.runtime, deadline: s.deadline, period: s.period) }
+            try sys("set process.scheduler") {
+                try Sched.setAttr(
+                    policy: s.policy, flags: s.flags, nice: s.nice, priority: s.priority, runtime: s.runtime,
+                    deadline: s.deadline, period: s.period)
+            }
         }
         if let io = plan.ioPriority { try sys("set process.ioPriority") { try Sched.setIOPriority(io) } }
         if let p = plan.personality { try sys("set linux.personality") { try Sched.setPersonality(p) } }
@@ -101,13 +109,20 @@ enum ProcessSetup {
     /// handle (CVE-2019-16884, CVE-2025-52881: never through a /proc the container controls).
     static func applyProcWrites(_ plan: LaunchPlan, proc: Int32) throws(SwrunError) {
         if let adj = plan.oomScoreAdj, !plan.limitsByParent {
-            try sys("set oom_score_adj") { try Files.writeFileAt(proc, "self/oom_score_adj", String(adj), display: "/proc/self/oom_score_adj") }
+            try sys("set oom_score_adj") {
+                try Files.writeFileAt(proc, "self/oom_score_adj", String(adj), display: "/proc/self/oom_score_adj")
+            }
         }
         if let profile = plan.apparmorProfile {
-            try sys("apply AppArmor profile \(Quote.short(profile)) (process.apparmorProfile)") { try Files.writeFileAt(proc, "self/attr/apparmor/exec", "exec \(profile)", display: "/proc/self/attr/apparmor/exec") }
+            try sys("apply AppArmor profile \(Quote.short(profile)) (process.apparmorProfile)") {
+                try Files.writeFileAt(
+                    proc, "self/attr/apparmor/exec", "exec \(profile)", display: "/proc/self/attr/apparmor/exec")
+            }
         }
         if let label = plan.selinuxLabel {
-            try sys("apply SELinux label") { try Files.writeFileAt(proc, "self/attr/exec", label, display: "/proc/self/attr/exec") }
+            try sys("apply SELinux label") {
+                try Files.writeFileAt(proc, "self/attr/exec", label, display: "/proc/self/attr/exec")
+            }
         }
     }
 
@@ -131,10 +146,14 @@ enum ProcessSetup {
     /// refuses them earlier where the maps say so; a joined namespace is only known here).
     static func setGroups(_ plan: LaunchPlan, proc: Int32) throws(SwrunError) {
         if plan.newUserNamespace || plan.userJoinPath != nil || plan.creator.inUserNamespace,
-           let text = try? Files.readSmallAt(proc, "self/setgroups"),
-           trimWhitespace(String(decoding: text, as: UTF8.self)) == "deny" {
+            let text = try? Files.readSmallAt(proc, "self/setgroups"),
+            trimWhitespace(String(decoding: text, as: UTF8.self)) == "deny"
+        {
             guard plan.additionalGids.isEmpty else {
-                throw SwrunError(.system, "process.user.additionalGids: cannot set additional groups: setgroups is denied in the container's user namespace (/proc/self/setgroups says deny)", errno: Errno.EPERM)
+                throw SwrunError(
+                    .system,
+                    "process.user.additionalGids: cannot set additional groups: setgroups is denied in the container's user namespace (/proc/self/setgroups says deny)",
+                    errno: Errno.EPERM)
             }
             Log.debug("setgroups is denied in this user namespace: the supplementary groups stay as they are")
             return
@@ -155,7 +174,8 @@ enum ProcessSetup {
             }
             return name
         }
-        let pathVar = env.last { $0.startsWithBytes("PATH=") }.map { String($0.dropFirst(5)) }
+        let pathVar =
+            env.last { $0.startsWithBytes("PATH=") }.map { String($0.dropFirst(5)) }
             ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         for dir in pathVar.split(separator: ":", omittingEmptySubsequences: false) {
             let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name

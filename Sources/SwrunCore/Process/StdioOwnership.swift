@@ -13,7 +13,9 @@ enum StdioOwnership {
             guard let st = try? Files.fstat(fd), st.uid != plan.uid else { continue }
             let ours = plan.terminal && st.isCharDevice && (136...143).contains(Files.major(st.rdev))
             guard st.isFIFO || st.isSocket || ours else { continue }
-            do { try Files.fchown(fd, uid: plan.uid) } catch where error.errno == Errno.EINVAL || error.errno == Errno.EPERM {
+            do { try Files.fchown(fd, uid: plan.uid) } catch
+                where error.errno == Errno.EINVAL || error.errno == Errno.EPERM
+            {
                 continue
             } catch {
                 throw SwrunError.system(error).wrapped("give stdio to the container's user")

@@ -89,7 +89,8 @@ public enum SyncMessage: Equatable, Sendable {
         case 7: return b.count == 1 ? .made : nil
         case 0xFF:
             guard b.count >= 5 else { return nil }
-            return .error(errno: Int32(bitPattern: readLE32(b, at: 1)), message: String(decoding: b.dropFirst(5), as: UTF8.self))
+            return .error(
+                errno: Int32(bitPattern: readLE32(b, at: 1)), message: String(decoding: b.dropFirst(5), as: UTF8.self))
         default: return nil
         }
     }
@@ -145,7 +146,9 @@ public struct SyncChannel {
 
     /// Receives one message and insists on its kind; an error from the peer becomes ours.
     public func expect(_ wanted: String) throws(SwrunError) -> SyncMessage {
-        guard let m = try receive() else { throw SwrunError(.peerGone, "\(role): peer exited while waiting for \(wanted)") }
+        guard let m = try receive() else {
+            throw SwrunError(.peerGone, "\(role): peer exited while waiting for \(wanted)")
+        }
         if case .error(let e, let msg) = m { throw SwrunError(.system, msg, errno: e) }
         guard m.name == wanted else { throw SwrunError(.system, "\(role): expected \(wanted), got \(m.name)") }
         return m

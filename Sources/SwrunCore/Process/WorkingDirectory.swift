@@ -12,7 +12,9 @@ enum WorkingDirectory {
         let root = try SafePath(rootPath: "/")
         let dir: OwnedFD
         do {
-            dir = try Files.openat2(root.root.raw, cwd, OpenFlags.path | OpenFlags.directory, resolve: Resolve.inRoot | Resolve.noMagicLinks)
+            dir = try Files.openat2(
+                root.root.raw, cwd, OpenFlags.path | OpenFlags.directory, resolve: Resolve.inRoot | Resolve.noMagicLinks
+            )
         } catch {
             throw SwrunError(.system, "\(failure): \(Errno.text(error.errno))")
         }
@@ -21,7 +23,8 @@ enum WorkingDirectory {
         }
         // getcwd fails (ENOENT) or answers "(unreachable)..." for a directory outside the root.
         guard let now = try? Files.getcwd(), now.startsWithBytes("/") else {
-            throw SwrunError(.system, "\(failure): current working directory is outside of container mount namespace root")
+            throw SwrunError(
+                .system, "\(failure): current working directory is outside of container mount namespace root")
         }
     }
 }

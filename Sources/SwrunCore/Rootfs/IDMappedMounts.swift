@@ -10,8 +10,10 @@ enum IDMappedMounts {
     /// The detached, id-mapped tree of `op`'s source. `pid`: the init, whose user namespace
     /// maps a mount without maps of its own; `made`: user namespaces already made for a
     /// set of maps (one per distinct set, for the whole create).
-    static func tree(_ op: MountOp, index i: Int, source: String, recursive: Bool, pid: Int32,
-                     made: inout [(map: MountIDMap, ns: OwnedFD)]) throws(SwrunError) -> OwnedFD {
+    static func tree(
+        _ op: MountOp, index i: Int, source: String, recursive: Bool, pid: Int32,
+        made: inout [(map: MountIDMap, ns: OwnedFD)]
+    ) throws(SwrunError) -> OwnedFD {
         guard let m = op.idmap else { throw SwrunError(.system, "mounts[\(i)]: not an id-mapped mount") }
         let what = "mounts[\(i)]: id-mapped mount of \(Quote.short(source))"
         let tree = try sys(what) { try Mount.cloneTree(source, recursive: recursive) }
@@ -30,8 +32,10 @@ enum IDMappedMounts {
         }
         do {
             try Mount.setIDMap(tree.raw, userns: userns, recursive: m.recursive, display: source)
-        } catch where error.errno == Errno.EINVAL {
-            throw SwrunError(.system, "\(what): \(error) (maybe the file system does not support id-mapped mounts on this kernel?)", errno: error.errno)
+        } catch  where error.errno == Errno.EINVAL {
+            throw SwrunError(
+                .system, "\(what): \(error) (maybe the file system does not support id-mapped mounts on this kernel?)",
+                errno: error.errno)
         } catch {
             throw SwrunError.system(error).wrapped(what)
         }

@@ -2,14 +2,14 @@ import SwrunSys
 
 /// What one mount option does. One table for every option runc's `features` lists.
 public enum MountOptionEffect: Equatable, Sendable {
-    case attr(set: UInt64, clear: UInt64)           // per-mount attribute, top mount only
-    case recursiveAttr(set: UInt64, clear: UInt64)  // r* options: mount_setattr(AT_RECURSIVE)
+    case attr(set: UInt64, clear: UInt64) // per-mount attribute, top mount only
+    case recursiveAttr(set: UInt64, clear: UInt64) // r* options: mount_setattr(AT_RECURSIVE)
     case propagation(UInt64, recursive: Bool)
     case bind(recursive: Bool)
-    case superblockFlag(String)                     // passed to the filesystem (fsconfig flag)
+    case superblockFlag(String) // passed to the filesystem (fsconfig flag)
     case tmpcopyup
-    case idmap(recursive: Bool)                     // MOUNT_ATTR_IDMAP, by the parent (MountIDMap)
-    case ignored                                    // defaults, remount, loud: nothing to do
+    case idmap(recursive: Bool) // MOUNT_ATTR_IDMAP, by the parent (MountIDMap)
+    case ignored // defaults, remount, loud: nothing to do
 }
 
 public enum MountOptions {
@@ -42,7 +42,9 @@ public enum MountOptions {
         if let (set, clear) = attr(name) { return .attr(set: set, clear: clear) }
         // "r" + a per-mount attribute: the same, applied recursively (mount_setattr AT_RECURSIVE).
         // No attribute's own name is "r" + another's, so the direct match above comes first safely.
-        if name.startsWithBytes("r"), let (set, clear) = attr(String(name.dropFirst())) { return .recursiveAttr(set: set, clear: clear) }
+        if name.startsWithBytes("r"), let (set, clear) = attr(String(name.dropFirst())) {
+            return .recursiveAttr(set: set, clear: clear)
+        }
         return nil
     }
 
@@ -72,14 +74,19 @@ public enum MountOptions {
         }
     }
 
-    static let attrNames = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "nodiratime", "diratime",
-                            "nosymfollow", "symfollow", "noatime", "relatime", "strictatime", "atime", "norelatime", "nostrictatime"]
+    static let attrNames = [
+        "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "nodiratime", "diratime",
+        "nosymfollow", "symfollow", "noatime", "relatime", "strictatime", "atime", "norelatime", "nostrictatime",
+    ]
 
     /// Every option name `effect` knows, for `features`.
     public static var names: [String] {
-        let others = ["bind", "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
-                      "tmpcopyup", "idmap", "ridmap", "defaults", "remount", "loud", "sync", "async", "dirsync", "mand", "nomand", "lazytime",
-                      "nolazytime", "iversion", "noiversion", "silent", "acl", "noacl"]
+        let others = [
+            "bind", "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
+            "tmpcopyup", "idmap", "ridmap", "defaults", "remount", "loud", "sync", "async", "dirsync", "mand", "nomand",
+            "lazytime",
+            "nolazytime", "iversion", "noiversion", "silent", "acl", "noacl",
+        ]
         return (others + attrNames + attrNames.map { "r" + $0 }).sorted()
     }
 }

@@ -48,7 +48,9 @@ public enum MountPlan {
         let type = m.type ?? ""
         if type == "bind" && bind == nil { bind = false }
         if let rec = bind {
-            guard let src = m.source, !src.isEmpty else { throw SwrunError.config("\(field).source: a bind mount needs a source") }
+            guard let src = m.source, !src.isEmpty else {
+                throw SwrunError.config("\(field).source: a bind mount needs a source")
+            }
             let abs = src.startsWithBytes("/") ? src : bundle + "/" + src
             op.kind = .bind(source: abs, recursive: rec)
             op.data = op.data.filter { $0.value == nil && ["sync", "dirsync"].contains($0.key) ? false : true }
@@ -61,7 +63,9 @@ public enum MountPlan {
             op.kind = .cgroup
             return op
         }
-        if op.tmpcopyup && type != "tmpfs" { throw SwrunError.config("\(field).options: tmpcopyup applies to tmpfs mounts only") }
+        if op.tmpcopyup && type != "tmpfs" {
+            throw SwrunError.config("\(field).options: tmpcopyup applies to tmpfs mounts only")
+        }
         op.kind = .filesystem(type: type, source: m.source ?? type)
         return op
     }
@@ -74,7 +78,8 @@ public enum MountPlan {
             var out: [IDRange] = []
             for (i, r) in (list ?? []).enumerated() {
                 guard r.size > 0 else { throw SwrunError.config("\(field).\(name)[\(i)].size: must be greater than 0") }
-                guard UInt64(r.containerID) + UInt64(r.size) <= 1 << 32, UInt64(r.hostID) + UInt64(r.size) <= 1 << 32 else {
+                guard UInt64(r.containerID) + UInt64(r.size) <= 1 << 32, UInt64(r.hostID) + UInt64(r.size) <= 1 << 32
+                else {
                     throw SwrunError.config("\(field).\(name)[\(i)]: range overflows 32-bit ids")
                 }
                 out.append(IDRange(containerID: r.containerID, hostID: r.hostID, size: r.size))

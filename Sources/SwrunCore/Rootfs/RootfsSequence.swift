@@ -16,7 +16,9 @@ enum RootfsSequence {
         // 2. pivot_root refuses a shared parent mount, and an unbindable one cannot be bound
         //    in step 3; only such a rootfsPropagation makes them (the final value is set on
         //    the new root after pivot_root).
-        if plan.rootPropagation & (MountFlags.shared | MountFlags.unbindable) != 0 { try makeParentPrivate(plan.rootfs) }
+        if plan.rootPropagation & (MountFlags.shared | MountFlags.unbindable) != 0 {
+            try makeParentPrivate(plan.rootfs)
+        }
         // 3. Bind the rootfs onto itself: pivot_root needs a mount point, and the copy keeps
         //    our mounts off the host's view of the directory.
         let tree = try sys("bind rootfs \(plan.rootfs)") { try Mount.cloneTree(plan.rootfs, recursive: true) }
@@ -42,7 +44,9 @@ enum RootfsSequence {
         // 5. Devices last: a tmpfs on /dev has to exist first.
         if !plan.devices.isEmpty || plan.setupDev { try createDevices(plan, root: root) }
         if readOnlyDev, let dev = try root.open("/dev", flags: OpenFlags.path | OpenFlags.directory) {
-            try sys("make /dev read-only") { try Mount.setAttr(dev.raw, recursive: false, set: MountAttr.rdonly, clear: 0, display: "/dev") }
+            try sys("make /dev read-only") {
+                try Mount.setAttr(dev.raw, recursive: false, set: MountAttr.rdonly, clear: 0, display: "/dev")
+            }
         }
         return root
     }
@@ -62,12 +66,15 @@ enum RootfsSequence {
             let f = MountInfo.words(fields, separator: UInt8(ascii: " "))
             guard f.count > 4 else { return }
             let mp = MountInfo.unescape(String(decoding: f[4], as: UTF8.self))
-            if (rootfs == mp || rootfs.startsWithBytes(mp == "/" ? "/" : mp + "/")) && mp.count > best.count { best = mp }
+            if (rootfs == mp || rootfs.startsWithBytes(mp == "/" ? "/" : mp + "/")) && mp.count > best.count {
+                best = mp
+            }
         }
         try sys("make \(best) private") { try Mount.mount(nil, best, nil, MountFlags.privateProp) }
     }
 
-    static func mount(_ op: MountOp, root: SafePath, plan: LaunchPlan, source opened: OwnedFD? = nil) throws(SwrunError) {
+    static func mount(_ op: MountOp, root: SafePath, plan: LaunchPlan, source opened: OwnedFD? = nil) throws(SwrunError)
+    {
         Log.debug("mount \(describe(op.kind)) to \(op.destination)")
         switch op.kind {
         case .bind(let source, let recursive):
@@ -87,7 +94,9 @@ enum RootfsSequence {
             try sys { try Mount.attach(tree.raw, onto: target.raw, display: op.destination) }
             try setPropagation(tree.raw, op)
         case .filesystem(let type, let source):
-            let target = type == "proc" || type == "sysfs" ? try ordinaryDirectory(op.destination, type: type, root: root) : try root.mkdirAll(op.destination)
+            let target =
+                type == "proc" || type == "sysfs"
+                ? try ordinaryDirectory(op.destination, type: type, root: root) : try root.mkdirAll(op.destination)
             var data = op.data
             // A tmpfs without mode= takes the mode of the directory it covers (runc 1.1.15+),
             // not tmpfs's 1777.
@@ -95,9 +104,16 @@ enum RootfsSequence {
                 let st = try sys { try Files.fstat(target.raw, display: op.destination) }
                 data.append(KeyValue("mode", String(st.permissions, radix: 8)))
             }
-            let fs = try sys { try Mount.newFilesystem(type: type, source: source, options: data, attr: op.attrSet, display: op.destination) }
+            let fs = try sys {
+                try Mount.newFilesystem(
+                    type: type, source: source, options: data, attr: op.attrSet, display: op.destination)
+            }
             if op.recursiveAttrSet | op.recursiveAttrClear != 0 {
-                try sys { try Mount.setAttr(fs.raw, recursive: true, set: op.recursiveAttrSet, clear: op.recursiveAttrClear, display: op.destination) }
+                try sys {
+                    try Mount.setAttr(
+                        fs.raw, recursive: true, set: op.recursiveAttrSet, clear: op.recursiveAttrClear,
+                        display: op.destination)
+                }
             }
             if op.tmpcopyup {
                 // Copy the directory's existing content into the still-detached tmpfs.
@@ -119,14 +135,16 @@ enum RootfsSequence {
         let parent = try root.mkdirAll(dir)
         do {
             try Files.mkdirat(parent.raw, base, mode: 0o755, display: destination)
-        } catch where error.errno == Errno.EEXIST {
+        } catch  where error.errno == Errno.EEXIST {
         } catch {
             throw SwrunError.system(error)
         }
         do {
-            return try Files.openat(parent.raw, base, OpenFlags.path | OpenFlags.directory | OpenFlags.noFollow, display: destination)
-        } catch where error.errno == Errno.ENOTDIR || error.errno == Errno.ELOOP {
-            throw SwrunError(.system, "filesystem \"\(type)\" must be mounted on ordinary directory (\(destination) is not one)")
+            return try Files.openat(
+                parent.raw, base, OpenFlags.path | OpenFlags.directory | OpenFlags.noFollow, display: destination)
+        } catch  where error.errno == Errno.ENOTDIR || error.errno == Errno.ELOOP {
+            throw SwrunError(
+                .system, "filesystem \"\(type)\" must be mounted on ordinary directory (\(destination) is not one)")
         } catch {
             throw SwrunError.system(error)
         }
@@ -134,16 +152,26 @@ enum RootfsSequence {
 
     static func setAttributes(_ fd: Int32, _ op: MountOp) throws(SwrunError) {
         if op.attrSet | op.attrClear != 0 {
-            try sys { try Mount.setAttr(fd, recursive: false, set: op.attrSet, clear: op.attrClear, display: op.destination) }
+            try sys {
+                try Mount.setAttr(fd, recursive: false, set: op.attrSet, clear: op.attrClear, display: op.destination)
+            }
         }
         if op.recursiveAttrSet | op.recursiveAttrClear != 0 {
-            try sys { try Mount.setAttr(fd, recursive: true, set: op.recursiveAttrSet, clear: op.recursiveAttrClear, display: op.destination) }
+            try sys {
+                try Mount.setAttr(
+                    fd, recursive: true, set: op.recursiveAttrSet, clear: op.recursiveAttrClear, display: op.destination
+                )
+            }
         }
     }
 
     static func setPropagation(_ fd: Int32, _ op: MountOp) throws(SwrunError) {
         guard op.propagation != 0 else { return }
-        try sys { try Mount.setAttr(fd, recursive: op.propagationRecursive, set: 0, clear: 0, propagation: op.propagation, display: op.destination) }
+        try sys {
+            try Mount.setAttr(
+                fd, recursive: op.propagationRecursive, set: 0, clear: 0, propagation: op.propagation,
+                display: op.destination)
+        }
     }
 
     static func createDevices(_ plan: LaunchPlan, root: SafePath) throws(SwrunError) {
@@ -152,7 +180,9 @@ enum RootfsSequence {
         for d in plan.devices {
             let (dir, base) = SafePath.split(d.path)
             let parent: OwnedFD
-            if dir == lastDir, let p = lastParent { parent = p } else {
+            if dir == lastDir, let p = lastParent {
+                parent = p
+            } else {
                 parent = try root.mkdirAll(dir)
                 lastDir = dir
                 lastParent = parent
@@ -163,13 +193,16 @@ enum RootfsSequence {
                 continue
             }
             do {
-                try Files.mknodat(parent.raw, base, mode: d.fileType | d.mode, dev: Files.makedev(d.major, d.minor), display: d.path)
-            } catch where error.errno == Errno.EEXIST {
+                try Files.mknodat(
+                    parent.raw, base, mode: d.fileType | d.mode, dev: Files.makedev(d.major, d.minor), display: d.path)
+            } catch  where error.errno == Errno.EEXIST {
                 continue // already provided by the rootfs or a mount: left as it is, as runc does
             } catch {
                 throw SwrunError.system(error).wrapped("create device \(d.path)")
             }
-            try sys("create device \(d.path)") { try Files.fchownat(parent.raw, base, uid: d.uid, gid: d.gid, display: d.path) }
+            try sys("create device \(d.path)") {
+                try Files.fchownat(parent.raw, base, uid: d.uid, gid: d.gid, display: d.path)
+            }
         }
         guard plan.setupDev else { return }
         let dev = try root.mkdirAll("/dev")
@@ -177,12 +210,14 @@ enum RootfsSequence {
         if Files.exists("/proc/kcore") { links.append(("/dev/core", "/proc/kcore")) }
         for (path, target) in links {
             let name = String(path.dropFirst(5))
-            do { try Files.symlinkat(target, dev.raw, name, display: path) } catch where error.errno == Errno.EEXIST {} catch {
+            do { try Files.symlinkat(target, dev.raw, name, display: path) } catch  where error.errno == Errno.EEXIST {
+            } catch {
                 throw SwrunError.system(error)
             }
         }
         // /dev/ptmx must be the devpts instance's own ptmx (newinstance), as runc sets it up.
-        do { try Files.unlinkat(dev.raw, "ptmx", display: "/dev/ptmx") } catch where error.errno == Errno.ENOENT {} catch {
+        do { try Files.unlinkat(dev.raw, "ptmx", display: "/dev/ptmx") } catch  where error.errno == Errno.ENOENT {
+        } catch {
             throw SwrunError.system(error)
         }
         try sys { try Files.symlinkat("pts/ptmx", dev.raw, "ptmx", display: "/dev/ptmx") }
@@ -193,12 +228,16 @@ enum RootfsSequence {
         let what = "bind device \(path) from the host"
         let tree = try sys(what) { try Mount.cloneTree(path, recursive: false) }
         do {
-            let f = try Files.openat(parent, name, OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive | OpenFlags.cloexec, mode: 0o600, display: path)
+            let f = try Files.openat(
+                parent, name, OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive | OpenFlags.cloexec,
+                mode: 0o600, display: path)
             f.close()
-        } catch where error.errno == Errno.EEXIST {} catch {
+        } catch  where error.errno == Errno.EEXIST {} catch {
             throw SwrunError.system(error).wrapped(what)
         }
-        let target = try sys(what) { try Files.openat(parent, name, OpenFlags.path | OpenFlags.noFollow | OpenFlags.cloexec, display: path) }
+        let target = try sys(what) {
+            try Files.openat(parent, name, OpenFlags.path | OpenFlags.noFollow | OpenFlags.cloexec, display: path)
+        }
         guard let st = try? Files.fstat(target.raw), st.isRegular else {
             throw SwrunError(.system, "\(what): \(path) in the container is not a regular file")
         }
@@ -249,7 +288,9 @@ enum RootfsSequence {
             if null == nil {
                 let root = try SafePath(rootPath: "/")
                 _ = try verifiedDevNull(root)
-                null = try sys("reopen /dev/null") { try Files.open("/dev/null", OpenFlags.readWrite | OpenFlags.noFollow) }
+                null = try sys("reopen /dev/null") {
+                    try Files.open("/dev/null", OpenFlags.readWrite | OpenFlags.noFollow)
+                }
             }
             if let null { try sys("reopen /dev/null as fd \(fd)") { try Files.dup2(null.raw, fd) } }
         }
@@ -263,9 +304,11 @@ enum RootfsSequence {
         var targets: [String] = []
         MountInfo.forEachLine(info) { before, after in
             guard let type = MountInfo.word(after, 0, separator: UInt8(ascii: " ")),
-                  type.elementsEqual("proc".utf8) || type.elementsEqual("sysfs".utf8),
-                  let rootField = MountInfo.word(before, 3, separator: UInt8(ascii: " ")), rootField.elementsEqual("/".utf8),
-                  let mp = MountInfo.word(before, 4, separator: UInt8(ascii: " ")) else { return }
+                type.elementsEqual("proc".utf8) || type.elementsEqual("sysfs".utf8),
+                let rootField = MountInfo.word(before, 3, separator: UInt8(ascii: " ")),
+                rootField.elementsEqual("/".utf8),
+                let mp = MountInfo.word(before, 4, separator: UInt8(ascii: " "))
+            else { return }
             let path = MountInfo.unescape(String(decoding: mp, as: UTF8.self))
             if path == rootfs || path.startsWithBytes(rootfs + "/") { return }
             targets.append(path)
@@ -273,12 +316,14 @@ enum RootfsSequence {
         for path in targets {
             do {
                 try Mount.mount(nil, path, nil, MountFlags.slave | MountFlags.rec)
-            } catch where error.errno == Errno.ENOENT || error.errno == Errno.EINVAL {
+            } catch  where error.errno == Errno.ENOENT || error.errno == Errno.EINVAL {
                 continue // gone with a parent detached before it
             } catch {
                 throw SwrunError.system(error).wrapped("--no-pivot: hide the host's \(path)")
             }
-            do { try Mount.umount(path, detach: true) } catch where error.errno == Errno.EINVAL || error.errno == Errno.EPERM {
+            do { try Mount.umount(path, detach: true) } catch
+                where error.errno == Errno.EINVAL || error.errno == Errno.EPERM
+            {
                 try sys("--no-pivot: cover the host's \(path)") { try Mount.mount("tmpfs", path, "tmpfs", 0) }
             } catch {
                 throw SwrunError.system(error).wrapped("--no-pivot: hide the host's \(path)")
@@ -292,8 +337,12 @@ enum RootfsSequence {
         let root = try SafePath(rootPath: "/")
         for p in plan.readonlyPaths {
             guard let fd = try root.open(p) else { continue }
-            let tree = try sys("make \(p) read-only") { try Mount.cloneTree(dir: fd.raw, "", recursive: true, display: p) }
-            try sys("make \(p) read-only") { try Mount.setAttr(tree.raw, recursive: true, set: MountAttr.rdonly, clear: 0, display: p) }
+            let tree = try sys("make \(p) read-only") {
+                try Mount.cloneTree(dir: fd.raw, "", recursive: true, display: p)
+            }
+            try sys("make \(p) read-only") {
+                try Mount.setAttr(tree.raw, recursive: true, set: MountAttr.rdonly, clear: 0, display: p)
+            }
             try sys("make \(p) read-only") { try Mount.attach(tree.raw, onto: fd.raw, display: p) }
         }
         if !plan.maskedPaths.isEmpty {
@@ -303,15 +352,22 @@ enum RootfsSequence {
                 let st = try sys { try Files.fstat(fd.raw, display: p) }
                 let mask: OwnedFD
                 if st.isDirectory {
-                    mask = try sys("mask \(p)") { try Mount.newFilesystem(type: "tmpfs", source: "tmpfs", options: [], attr: MountAttr.rdonly, display: p) }
+                    mask = try sys("mask \(p)") {
+                        try Mount.newFilesystem(
+                            type: "tmpfs", source: "tmpfs", options: [], attr: MountAttr.rdonly, display: p)
+                    }
                 } else {
-                    mask = try sys("mask \(p)") { try Mount.cloneTree(dir: devNull.raw, "", recursive: false, display: "/dev/null") }
+                    mask = try sys("mask \(p)") {
+                        try Mount.cloneTree(dir: devNull.raw, "", recursive: false, display: "/dev/null")
+                    }
                 }
                 try sys("mask \(p)") { try Mount.attach(mask.raw, onto: fd.raw, display: p) }
             }
         }
         if plan.readonlyRoot {
-            try sys("make rootfs read-only") { try Mount.setAttr(path: "/", recursive: false, set: MountAttr.rdonly, clear: 0) }
+            try sys("make rootfs read-only") {
+                try Mount.setAttr(path: "/", recursive: false, set: MountAttr.rdonly, clear: 0)
+            }
         }
     }
 
@@ -341,7 +397,11 @@ enum CgroupMount {
             try sys { try Mount.attach(m.raw, onto: target.raw, display: op.destination) }
             return
         }
-        let tmpfs = try sys { try Mount.newFilesystem(type: "tmpfs", source: "cgroup", options: [KeyValue("mode", "755")], attr: op.attrSet & ~MountAttr.rdonly, display: op.destination) }
+        let tmpfs = try sys {
+            try Mount.newFilesystem(
+                type: "tmpfs", source: "cgroup", options: [KeyValue("mode", "755")],
+                attr: op.attrSet & ~MountAttr.rdonly, display: op.destination)
+        }
         try sys { try Mount.attach(tmpfs.raw, onto: target.raw, display: op.destination) }
         guard let dir = try root.open(op.destination, flags: OpenFlags.path | OpenFlags.directory) else {
             throw SwrunError(.system, "\(op.destination) vanished")
@@ -349,27 +409,37 @@ enum CgroupMount {
         for (h, leaf) in zip(layout.hierarchies, plan.cgroupLeaves) {
             let name = h.isV2 ? "unified" : h.name
             try sys { try Files.mkdirat(dir.raw, name, mode: 0o755, display: op.destination + "/" + name) }
-            guard let sub = try root.open(op.destination + "/" + name, flags: OpenFlags.path | OpenFlags.directory) else { continue }
+            guard let sub = try root.open(op.destination + "/" + name, flags: OpenFlags.path | OpenFlags.directory)
+            else { continue }
             let m = try hierarchyMount(h, leaf: leaf, op: op, plan: plan)
             try sys { try Mount.attach(m.raw, onto: sub.raw, display: op.destination + "/" + name) }
             if h.controllers.count > 1 {
                 for c in h.controllers {
-                    do { try Files.symlinkat(name, dir.raw, c, display: op.destination + "/" + c) } catch where error.errno == Errno.EEXIST {} catch {
+                    do { try Files.symlinkat(name, dir.raw, c, display: op.destination + "/" + c) } catch
+                        where error.errno == Errno.EEXIST
+                    {} catch {
                         throw SwrunError.system(error)
                     }
                 }
             }
         }
         if op.attrSet & MountAttr.rdonly != 0 {
-            try sys { try Mount.setAttr(tmpfs.raw, recursive: false, set: MountAttr.rdonly, clear: 0, display: op.destination) }
+            try sys {
+                try Mount.setAttr(tmpfs.raw, recursive: false, set: MountAttr.rdonly, clear: 0, display: op.destination)
+            }
         }
     }
 
-    static func hierarchyMount(_ h: CgroupHierarchy, leaf: String, op: MountOp, plan: LaunchPlan) throws(SwrunError) -> OwnedFD {
+    static func hierarchyMount(_ h: CgroupHierarchy, leaf: String, op: MountOp, plan: LaunchPlan) throws(SwrunError)
+        -> OwnedFD
+    {
         if plan.newCgroupNamespace {
             let type = h.isV2 ? "cgroup2" : "cgroup"
             let opts: [KeyValue] = h.isV2 ? [] : h.controllers.map { KeyValue($0, nil) }
-            return try sys { try Mount.newFilesystem(type: type, source: "cgroup", options: opts, attr: op.attrSet, display: op.destination) }
+            return try sys {
+                try Mount.newFilesystem(
+                    type: type, source: "cgroup", options: opts, attr: op.attrSet, display: op.destination)
+            }
         }
         // A hierarchy a rootless create left out: the runtime's own cgroup there (what a
         // process of the container finds in /proc/self/cgroup), as runc binds it.

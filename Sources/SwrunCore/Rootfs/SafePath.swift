@@ -20,7 +20,7 @@ public struct SafePath {
     public func open(_ path: String, flags: Int32 = OpenFlags.path) throws(SwrunError) -> OwnedFD? {
         do {
             return try Files.openat2(root.raw, path, flags, resolve: Self.resolve, display: display(path))
-        } catch where error.errno == Errno.ENOENT {
+        } catch  where error.errno == Errno.ENOENT {
             return nil
         } catch {
             throw SwrunError.system(error)
@@ -39,14 +39,14 @@ public struct SafePath {
         var prefix = ""
         for comp in path.split(separator: "/") where comp != "." {
             prefix.append("/")
-            prefix.append(contentsOf: comp)  // (String + Substring is the unspecialized generic +)
+            prefix.append(contentsOf: comp) // (String + Substring is the unspecialized generic +)
             if let next = try open(prefix, flags: OpenFlags.path | OpenFlags.directory) {
                 current = next
                 continue
             }
             do {
                 try Files.mkdirat(current.raw, String(comp), mode: mode, display: display(prefix))
-            } catch where error.errno == Errno.EEXIST {
+            } catch  where error.errno == Errno.EEXIST {
                 // Lost a race with another creator, or a dangling symlink: then its target is
                 // created, resolved inside the root as the kernel would resolve it.
                 if let target = try? Files.readlinkat(current.raw, String(comp)) {
@@ -72,12 +72,16 @@ public struct SafePath {
         let (dir, base) = Self.split(path)
         let parent = try mkdirAll(dir)
         do {
-            _ = try Files.openat(parent.raw, base, OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive | OpenFlags.noFollow, mode: 0o644, display: display(path))
-        } catch where error.errno == Errno.EEXIST {
+            _ = try Files.openat(
+                parent.raw, base, OpenFlags.writeOnly | OpenFlags.create | OpenFlags.exclusive | OpenFlags.noFollow,
+                mode: 0o644, display: display(path))
+        } catch  where error.errno == Errno.EEXIST {
         } catch {
             throw SwrunError.system(error)
         }
-        guard let fd = try open(path) else { throw SwrunError(.system, "create \(display(path)): vanished after creation") }
+        guard let fd = try open(path) else {
+            throw SwrunError(.system, "create \(display(path)): vanished after creation")
+        }
         return fd
     }
 

@@ -5,7 +5,8 @@ public enum ContainerID {
             throw SwrunError(.usage, "invalid container ID format")
         }
         for c in id.unicodeScalars {
-            let ok = (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9")
+            let ok =
+                (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9")
                 || c == "_" || c == "+" || c == "-" || c == "."
             if !ok { throw SwrunError(.usage, "invalid container ID format") }
         }

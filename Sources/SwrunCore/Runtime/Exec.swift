@@ -9,7 +9,8 @@ extension Runtime {
         let r = try store.load(id)
         switch ContainerStatus.derive(r, store: store) {
         case .stopped, .creating: throw SwrunError(.badState, "cannot exec in a stopped container")
-        case .paused where !o.ignorePaused: throw SwrunError(.badState, "cannot exec in a paused container (use --ignore-paused)")
+        case .paused where !o.ignorePaused:
+            throw SwrunError(.badState, "cannot exec in a paused container (use --ignore-paused)")
         default: break
         }
         let spec = try savedSpec(r)
@@ -23,7 +24,8 @@ extension Runtime {
         try PlanBuilder.security(spec.linux ?? Linux(), &plan, cache: store.root + "/.cache/seccomp")
         let listener = try SeccompNotify.connect(plan)
         plan.seccompListener = listener?.raw ?? -1
-        let (console, relay) = try Console.connect(try absolute(o.consoleSocket), terminal: plan.terminal, detached: o.detach)
+        let (console, relay) = try Console.connect(
+            try absolute(o.consoleSocket), terminal: plan.terminal, detached: o.detach)
         plan.consoleSocket = console?.raw ?? relay?.theirs.raw ?? -1
         Console.startAtOurSize(&plan, relay: relay)
         let pidFile = try absolute(o.pidFile)
@@ -48,7 +50,9 @@ extension Runtime {
             _ = try channel.expect("ready")
             if let pidFile { try Launcher.writePidFile(pidFile, pid) }
             try channel.send(.proceed)
-            if let extra = try channel.receive(), case .error(let e, let msg) = extra { throw SwrunError(.system, msg, errno: e) }
+            if let extra = try channel.receive(), case .error(let e, let msg) = extra {
+                throw SwrunError(.system, msg, errno: e)
+            }
         } catch {
             _ = try? Proc.kill(pid, Signals.kill)
             _ = try? Proc.waitpid(pid)
@@ -67,12 +71,19 @@ extension Runtime {
     /// An exec'd process's ids must be mapped by the container's user namespace: refused
     /// before anything is started, naming the field (setresuid would fail with EINVAL).
     func checkMapped(_ plan: LaunchPlan, initPid: Int32) throws(SwrunError) {
-        guard let u = try? Files.readString("/proc/\(initPid)/uid_map"), let g = try? Files.readString("/proc/\(initPid)/gid_map") else { return }
+        guard let u = try? Files.readString("/proc/\(initPid)/uid_map"),
+            let g = try? Files.readString("/proc/\(initPid)/gid_map")
+        else { return }
         let uids = IDMapText.parse(u), gids = IDMapText.parse(g)
-        guard IDRange.maps(uids, plan.uid) else { throw SwrunError(.usage, "process.user.uid: \(plan.uid) is not mapped in the container's user namespace") }
-        guard IDRange.maps(gids, plan.gid) else { throw SwrunError(.usage, "process.user.gid: \(plan.gid) is not mapped in the container's user namespace") }
+        guard IDRange.maps(uids, plan.uid) else {
+            throw SwrunError(.usage, "process.user.uid: \(plan.uid) is not mapped in the container's user namespace")
+        }
+        guard IDRange.maps(gids, plan.gid) else {
+            throw SwrunError(.usage, "process.user.gid: \(plan.gid) is not mapped in the container's user namespace")
+        }
         for g in plan.additionalGids where !IDRange.maps(gids, g) {
-            throw SwrunError(.usage, "process.user.additionalGids: \(g) is not mapped in the container's user namespace")
+            throw SwrunError(
+                .usage, "process.user.additionalGids: \(g) is not mapped in the container's user namespace")
         }
     }
 
@@ -88,7 +99,8 @@ extension Runtime {
         if handle.driver == .cgroupfsV1 {
             layout = try CgroupLayout.discover()
             guard layout.hierarchies.count == leaves.count else {
-                throw SwrunError(.system, "--cgroup: the host's cgroup hierarchies changed since the container was created")
+                throw SwrunError(
+                    .system, "--cgroup: the host's cgroup hierarchies changed since the container was created")
             }
         }
         var out = leaves
@@ -101,10 +113,12 @@ extension Runtime {
             }
             let comps = path.split(separator: "/")
             guard !path.isEmpty, !path.startsWithBytes("/"), !comps.contains(".."), !comps.isEmpty else {
-                throw SwrunError(.usage, "--cgroup \(Quote.short(spec)): the sub-cgroup must be a relative path without \"..\"")
+                throw SwrunError(
+                    .usage, "--cgroup \(Quote.short(spec)): the sub-cgroup must be a relative path without \"..\"")
             }
             var matched = false
-            for (i, h) in layout.hierarchies.enumerated() where controllers.isEmpty || (!h.isV2 && h.controllers.contains(where: controllers.contains)) {
+            for (i, h) in layout.hierarchies.enumerated()
+            where controllers.isEmpty || (!h.isV2 && h.controllers.contains(where: controllers.contains)) {
                 if h.isV2 && !controllers.isEmpty { continue }
                 let dir = leaves[i] + "/" + comps.map(String.init).joinedText("/")
                 guard (try? Files.lstat(dir))?.isDirectory == true else {
@@ -113,23 +127,34 @@ extension Runtime {
                 out[i] = dir
                 matched = true
             }
-            if !matched { throw SwrunError(.usage, "--cgroup \(Quote.short(spec)): no cgroup hierarchy of the container has \(controllers.joinedText(","))") }
+            if !matched {
+                throw SwrunError(
+                    .usage,
+                    "--cgroup \(Quote.short(spec)): no cgroup hierarchy of the container has \(controllers.joinedText(","))"
+                )
+            }
         }
         return out
     }
 
     func savedSpec(_ r: ContainerRecord) throws(SwrunError) -> Spec {
         let bytes = try sys("read saved config") { try Files.readFile(store.directory(r.id) + "/config.json") }
-        do { return try SpecLoader.decodeSpecFast(bytes) } catch { throw SwrunError.config("config.json: \(error.message)") }
+        do { return try SpecLoader.decodeSpecFast(bytes) } catch {
+            throw SwrunError.config("config.json: \(error.message)")
+        }
     }
 
     /// --process FILE, or the container's process with the argv-form flags on top (runc).
     func execProcess(_ o: ExecOptions, spec: Spec, initPid: Int32) throws(SwrunError) -> Process {
         if let file = o.processFile {
             let bytes = try sys("read process file") {
-                file == "-" ? try Files.readAll(fd: 0, max: Limits.configBytes, display: "standard input") : try Files.readInput(file, max: Limits.configBytes)
+                file == "-"
+                    ? try Files.readAll(fd: 0, max: Limits.configBytes, display: "standard input")
+                    : try Files.readInput(file, max: Limits.configBytes)
             }
-            do { return try SpecLoader.decodeProcessFast(bytes) } catch { throw SwrunError.config("\(file): \(error.message)") }
+            do { return try SpecLoader.decodeProcessFast(bytes) } catch {
+                throw SwrunError.config("\(file): \(error.message)")
+            }
         }
         guard var p = spec.process else { throw SwrunError.config("process: required field is missing") }
         guard !o.args.isEmpty else { throw SwrunError(.usage, "exec: no command given (args or --process)") }
@@ -143,7 +168,8 @@ extension Runtime {
             var gids: [UInt32] = []
             for g in o.additionalGids {
                 guard let v = Self.strictID(Substring(g)) else {
-                    throw SwrunError(.usage, "invalid additional-gids value \(Quote.short(g)): a gid from 0 to \(IDs.max)")
+                    throw SwrunError(
+                        .usage, "invalid additional-gids value \(Quote.short(g)): a gid from 0 to \(IDs.max)")
                 }
                 gids.append(v)
             }
@@ -166,7 +192,9 @@ extension Runtime {
     /// An id as `exec --user` takes it (CVE-2026-30892): decimal digits only (no sign, no
     /// space, no 0x), at most 2147483647 (IDs.max; 4294967295 is -1, "unchanged").
     public static func strictID(_ s: Substring) -> UInt32? {
-        guard !s.isEmpty, s.utf8.count <= 10, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = UInt64(s), v <= UInt64(IDs.max) else { return nil }
+        guard !s.isEmpty, s.utf8.count <= 10, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = UInt64(s),
+            v <= UInt64(IDs.max)
+        else { return nil }
         return UInt32(v)
     }
 
@@ -174,23 +202,30 @@ extension Runtime {
     /// trailing garbage, no signs, no -1.
     func parseUser(_ s: String, base: User, initPid: Int32) throws(SwrunError) -> User {
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count <= 2, !parts[0].isEmpty else { throw SwrunError(.usage, "invalid user \(Quote.short(s)): expected <uid>[:<gid>]") }
+        guard parts.count <= 2, !parts[0].isEmpty else {
+            throw SwrunError(.usage, "invalid user \(Quote.short(s)): expected <uid>[:<gid>]")
+        }
         var u = base
         u.additionalGids = nil
         if parts[0].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-            guard let uid = Self.strictID(parts[0]) else { throw SwrunError(.usage, "invalid user \(Quote.short(s)): uid must be a number from 0 to \(IDs.max)") }
+            guard let uid = Self.strictID(parts[0]) else {
+                throw SwrunError(.usage, "invalid user \(Quote.short(s)): uid must be a number from 0 to \(IDs.max)")
+            }
             u.uid = uid
             u.gid = 0
         } else {
             let text = PlanBuilder.readInRoot("/proc/\(initPid)/root", "/etc/passwd") ?? ""
             guard let e = UserDB.parsePasswd(text).first(where: { $0.name == parts[0] }) else {
-                throw SwrunError(.usage, "invalid user \(Quote.short(s)): no user \(parts[0]) in the container's /etc/passwd")
+                throw SwrunError(
+                    .usage, "invalid user \(Quote.short(s)): no user \(parts[0]) in the container's /etc/passwd")
             }
             u.uid = e.uid
             u.gid = e.gid
         }
         if parts.count == 2 {
-            guard let gid = Self.strictID(parts[1]) else { throw SwrunError(.usage, "invalid user \(Quote.short(s)): gid must be a number from 0 to \(IDs.max)") }
+            guard let gid = Self.strictID(parts[1]) else {
+                throw SwrunError(.usage, "invalid user \(Quote.short(s)): gid must be a number from 0 to \(IDs.max)")
+            }
             u.gid = gid
         }
         return u
@@ -198,7 +233,10 @@ extension Runtime {
 
     /// The init's namespaces, as /proc/<pid>/ns paths, for every type in the config.
     func containerNamespaces(_ spec: Spec, initPid: Int32) throws(SwrunError) -> [NamespaceJoin] {
-        let names: [String: String] = ["pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "time": "time", "user": "user"]
+        let names: [String: String] = [
+            "pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup",
+            "time": "time", "user": "user",
+        ]
         var out: [NamespaceJoin] = []
         for ns in spec.linux?.namespaces ?? [] {
             guard let n = names[ns.type], let flag = PlanBuilder.namespaceFlag(ns.type) else { continue }
@@ -206,11 +244,14 @@ extension Runtime {
         }
         // The user namespace first (the others belong to it); the mount namespace last: after
         // it, host paths are gone.
-        return out.filter { $0.type == "user" } + out.filter { $0.type != "mount" && $0.type != "user" } + out.filter { $0.type == "mount" }
+        return out.filter { $0.type == "user" } + out.filter { $0.type != "mount" && $0.type != "user" }
+            + out.filter { $0.type == "mount" }
     }
 
     /// The third value: the v2 cgroup clone3 could not place the child in (the parent joins it).
-    func spawnExec(_ plan: LaunchPlan, namespaces: [NamespaceJoin], cgroups: any CgroupDriver, dirs: [String]) throws(SwrunError) -> (Int32, SyncChannel, String?) {
+    func spawnExec(_ plan: LaunchPlan, namespaces: [NamespaceJoin], cgroups: any CgroupDriver, dirs: [String])
+        throws(SwrunError) -> (Int32, SyncChannel, String?)
+    {
         let (parentEnd, childEnd) = try sys("create sync socket") { try PacketSocket.pair() }
         // An unprivileged user may join the container's PID, mount or network namespace only
         // from inside its user namespace, and only the host's root may return to its own PID
@@ -237,10 +278,12 @@ extension Runtime {
             let channel = SyncChannel(childEnd, role: "exec")
             if helper {
                 NamespaceHelper.run(namespaces, cloneFlags: 0, channel: channel) { proc in
-                    ExecSequence.run(plan, channel: channel, namespaces: [], cgroupTasks: placement.tasks, helperProc: proc)
+                    ExecSequence.run(
+                        plan, channel: channel, namespaces: [], cgroupTasks: placement.tasks, helperProc: proc)
                 }
             }
-            ExecSequence.run(plan, channel: channel, namespaces: fds.filter { $0.0.type != "pid" }, cgroupTasks: placement.tasks)
+            ExecSequence.run(
+                plan, channel: channel, namespaces: fds.filter { $0.0.type != "pid" }, cgroupTasks: placement.tasks)
         }
         placement.closeTasks()
         childEnd.fd.close()

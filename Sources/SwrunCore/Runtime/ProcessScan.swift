@@ -10,7 +10,8 @@ enum ProcessScan {
         guard ProcFS.isSameLiveProcess(pid: initPid, startTime: startTime) else { return [] }
         let at = Files.atCWD
         guard let initNs = try? Files.readlinkat(at, "/proc/\(initPid)/ns/pid"),
-              let ownNs = try? Files.readlinkat(at, "/proc/self/ns/pid") else { return [initPid] }
+            let ownNs = try? Files.readlinkat(at, "/proc/self/ns/pid")
+        else { return [initPid] }
         if initNs == ownNs { return [initPid] }
         var out: [Int32] = []
         for name in (try? Files.listDirectory("/proc")) ?? [] {

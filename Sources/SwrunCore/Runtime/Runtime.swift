@@ -12,8 +12,10 @@ public struct Runtime {
     public static let ociVersion = "1.0.2-dev"
 
     static func state(_ r: ContainerRecord, status: ContainerStatus, pid: Int32) -> ContainerState {
-        ContainerState(ociVersion: r.ociVersion.isEmpty ? ociVersion : r.ociVersion, id: r.id, status: status.rawValue,
-                       pid: pid, bundle: r.bundle, rootfs: r.rootfs, created: r.created, annotations: r.annotations, owner: r.owner)
+        ContainerState(
+            ociVersion: r.ociVersion.isEmpty ? ociVersion : r.ociVersion, id: r.id, status: status.rawValue,
+            pid: pid, bundle: r.bundle, rootfs: r.rootfs, created: r.created, annotations: r.annotations, owner: r.owner
+        )
     }
 
     /// The state as clients see it: pid 0 once stopped, as runc reports it.
@@ -56,7 +58,8 @@ public struct Runtime {
         try releaseFifo(r)
         // The spec: a failed poststart hook is logged, and the remaining hooks and the
         // lifecycle continue.
-        HookRunner.runAll(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
+        HookRunner.runAll(
+            r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded())
         if let notify { try Notify.relay(notify, pid: r.initPid, startTime: r.initStartTime) }
     }
 
@@ -80,7 +83,9 @@ public struct Runtime {
 
     /// Foreground `run`: create, start, forward signals, wait, delete (unless `keep`: runc's
     /// --keep leaves the stopped container for `state` and `delete`); returns the exit code.
-    public func run(id: String, bundle: String, pidFile: String?, options: CreateOptions, detach: Bool, keep: Bool = false) throws(SwrunError) -> Int32 {
+    public func run(
+        id: String, bundle: String, pidFile: String?, options: CreateOptions, detach: Bool, keep: Bool = false
+    ) throws(SwrunError) -> Int32 {
         let absPid = try absolute(pidFile)
         var options = options
         options.consoleSocket = try absolute(options.consoleSocket)
@@ -101,7 +106,9 @@ public struct Runtime {
                 r.setupComplete = true
                 try store.save(r)
             }
-            HookRunner.runAll(r.poststart, kind: "poststart", state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded(), cwd: r.bundle)
+            HookRunner.runAll(
+                r.poststart, kind: "poststart",
+                state: Self.state(r, status: .running, pid: r.initPid).hookJSON.encoded(), cwd: r.bundle)
         } catch {
             try? Teardown.destroy(r, store: store, hookCwd: r.bundle)
             throw error
@@ -140,7 +147,9 @@ public struct Runtime {
             let cgroups = CgroupDrivers.attach(r.cgroup)
             guard r.cgroup.hasCgroup else {
                 // Rootless without a cgroup: what is in the init's PID namespace (ProcessScan).
-                for pid in ProcessScan.pids(initPid: r.initPid, startTime: r.initStartTime) { _ = try? Proc.kill(pid, signal) }
+                for pid in ProcessScan.pids(initPid: r.initPid, startTime: r.initStartTime) {
+                    _ = try? Proc.kill(pid, signal)
+                }
                 return
             }
             try cgroups.signalAll(signal)
@@ -154,13 +163,13 @@ public struct Runtime {
     public func delete(_ id: String, force: Bool) throws(SwrunError) {
         try ContainerID.validate(id)
         let lock: StateStore.Lock
-        do { lock = try store.lock(id) } catch where error.kind == .notExist {
+        do { lock = try store.lock(id) } catch  where error.kind == .notExist {
             if force { return }
             throw error
         }
         defer { withExtendedLifetime(lock) {} }
         let r: ContainerRecord
-        do { r = try store.load(id) } catch where error.kind == .notExist {
+        do { r = try store.load(id) } catch  where error.kind == .notExist {
             // A create killed before its first record: only the directory exists.
             try store.remove(id)
             if force { return }
@@ -171,7 +180,9 @@ public struct Runtime {
         case .stopped, .created:
             try destroy(r)
         case .running, .paused, .creating:
-            guard force else { throw SwrunError(.badState, "cannot delete container \(id) that is not stopped: \(status.rawValue)") }
+            guard force else {
+                throw SwrunError(.badState, "cannot delete container \(id) that is not stopped: \(status.rawValue)")
+            }
             try destroy(r)
         }
     }
@@ -191,7 +202,9 @@ public struct Runtime {
         var users: [PasswdEntry]?
         let reader = StatusReader(store)
         for id in try store.ids() {
-            guard let bytes = reader.stateFile(id), let r = try? store.decode(id, bytes, listing: true) else { continue }
+            guard let bytes = reader.stateFile(id), let r = try? store.decode(id, bytes, listing: true) else {
+                continue
+            }
             let status = ContainerStatus.derive(r, reader)
             var s = Self.state(r, status: status, pid: status == .stopped ? 0 : r.initPid)
             // Recorded at create (a stat of the directory for older state files).
@@ -231,7 +244,9 @@ public struct Runtime {
         let lock = try store.lock(id)
         defer { withExtendedLifetime(lock) {} }
         let r = try store.load(id)
-        guard ContainerStatus.derive(r, store: store) == .paused else { throw SwrunError(.badState, "container not paused") }
+        guard ContainerStatus.derive(r, store: store) == .paused else {
+            throw SwrunError(.badState, "container not paused")
+        }
         try CgroupDrivers.attach(r.cgroup).freeze(false)
     }
 }

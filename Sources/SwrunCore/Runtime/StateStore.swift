@@ -60,7 +60,7 @@ public struct StateStore: Sendable {
         try ensureRoot()
         do {
             try Files.mkdir(directory(id), mode: 0o711)
-        } catch where error.errno == Errno.EEXIST {
+        } catch  where error.errno == Errno.EEXIST {
             throw SwrunError(.exists, "container with given ID already exists")
         } catch {
             throw SwrunError.system(error)
@@ -72,7 +72,7 @@ public struct StateStore: Sendable {
         let fd: OwnedFD
         do {
             fd = try Files.open(directory(id), OpenFlags.readOnly | OpenFlags.directory)
-        } catch where error.errno == Errno.ENOENT || error.errno == Errno.ENOTDIR {
+        } catch  where error.errno == Errno.ENOENT || error.errno == Errno.ENOTDIR {
             throw SwrunError.notExist
         } catch {
             throw SwrunError.system(error)
@@ -81,7 +81,9 @@ public struct StateStore: Sendable {
         // The lock is on the directory we opened. If, while we waited for it, that container
         // was deleted and the id created again, the path names another directory now:
         // acting on it would act on the new container (delete would remove it).
-        guard let held = try? Files.fstat(fd.raw), let now = try? Files.lstat(directory(id)), held.dev == now.dev, held.ino == now.ino else {
+        guard let held = try? Files.fstat(fd.raw), let now = try? Files.lstat(directory(id)), held.dev == now.dev,
+            held.ino == now.ino
+        else {
             throw SwrunError.notExist
         }
         return Lock(fd)
@@ -96,7 +98,7 @@ public struct StateStore: Sendable {
         let bytes: [UInt8]
         do {
             bytes = try Files.readSmall(directory(id) + "/state.json", max: 16384)
-        } catch where error.errno == Errno.ENOENT || error.errno == Errno.ENOTDIR {
+        } catch  where error.errno == Errno.ENOENT || error.errno == Errno.ENOTDIR {
             throw SwrunError.notExist
         } catch {
             throw SwrunError.system(error)
@@ -127,7 +129,8 @@ extension ContainerRecord {
     var json: JSON {
         let strings: ([String]) -> JSON = { .array($0.map { .string($0) }) }
         var members: [(String, JSON)] = [
-            ("id", .string(id)), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)), ("created", .string(created)),
+            ("id", .string(id)), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
+            ("created", .string(created)),
             ("ociVersion", .string(ociVersion)),
             ("annotations", .object(annotations.keys.sorted().map { ($0, .string(annotations[$0] ?? "")) })),
             ("owner", .string(owner)),
@@ -181,10 +184,13 @@ extension ContainerRecord {
             case "initStartTime": initStartTime = try r.readInteger(UInt64.self)
             case "setupComplete": setupComplete = try r.readBool()
             case "ownerUid": ownerUid = try r.readInteger(UInt32.self)
-            case "annotations": try r.readObject { (r, k) throws(SpecError) in annotations[k] = try r.readStringIfAny() ?? "" }
+            case "annotations":
+                try r.readObject { (r, k) throws(SpecError) in annotations[k] = try r.readStringIfAny() ?? "" }
             case "cgroupDriver":
                 let name = try r.readString()
-                guard let d = CgroupDriverKind(rawValue: name) else { throw SpecError("state.json: cgroupDriver \(Quote.short(name)) is unknown") }
+                guard let d = CgroupDriverKind(rawValue: name) else {
+                    throw SpecError("state.json: cgroupDriver \(Quote.short(name)) is unknown")
+                }
                 driver = d
             case "cgroupFreezer": freezer = try r.readString()
             case "cgroupUnified": unified = try r.readString()
@@ -193,13 +199,16 @@ extension ContainerRecord {
                 // Status needs the v1 freezer's leaf only: the others are not made into
                 // Strings for each listed container.
                 try r.skipValue()
-            case "cgroupLeaves": try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { leaves.append(s) } }
-            case "cgroupSkipped": try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { skipped.append(s) } }
+            case "cgroupLeaves":
+                try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { leaves.append(s) } }
+            case "cgroupSkipped":
+                try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { skipped.append(s) } }
             case "cgroupRootless": cgroupRootless = try r.readBool()
             case "rootless": rootless = try r.readBool()
             // (A `where` clause would bind to the last pattern of a list only: one per case.)
             case "cgroupCreated" where listing, "poststart" where listing, "poststop" where listing: try r.skipValue()
-            case "cgroupCreated": try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { made.append(s) } }
+            case "cgroupCreated":
+                try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { made.append(s) } }
             case "poststart": poststart = try r.readValue()
             case "poststop": poststop = try r.readValue()
             default: try r.skipValue()
@@ -211,23 +220,31 @@ extension ContainerRecord {
             // the freezer hierarchy.
             freezer = leaves.first { $0.containsText("/freezer/") }
             driver = freezer != nil || leaves.count > 1 ? .cgroupfsV1 : .cgroupfsV2
-            unified = driver == .cgroupfsV2 ? leaves.first : leaves.first { $0.startsWithBytes("/sys/fs/cgroup/unified/") }
+            unified =
+                driver == .cgroupfsV2 ? leaves.first : leaves.first { $0.startsWithBytes("/sys/fs/cgroup/unified/") }
         }
         func req<T>(_ v: T?, _ k: String) throws(SpecError) -> T {
             guard let v else { throw SpecError("state.json: \(k) missing") }
             return v
         }
-        self.init(id: try req(id, "id"), bundle: try req(bundle, "bundle"), rootfs: try req(rootfs, "rootfs"), created: try req(created, "created"),
-                  ociVersion: try req(ociVersion, "ociVersion"), annotations: annotations, owner: try req(owner, "owner"),
-                  creatorPid: try req(creatorPid, "creatorPid"), creatorStartTime: try req(creatorStartTime, "creatorStartTime"))
+        self.init(
+            id: try req(id, "id"), bundle: try req(bundle, "bundle"), rootfs: try req(rootfs, "rootfs"),
+            created: try req(created, "created"),
+            ociVersion: try req(ociVersion, "ociVersion"), annotations: annotations, owner: try req(owner, "owner"),
+            creatorPid: try req(creatorPid, "creatorPid"),
+            creatorStartTime: try req(creatorStartTime, "creatorStartTime"))
         self.initPid = try req(initPid, "initPid")
         self.initStartTime = try req(initStartTime, "initStartTime")
         self.setupComplete = setupComplete
-        cgroup = CgroupHandle(driver: driver ?? .cgroupfsV1, leaves: leaves, created: made, freezer: freezer, unified: unified, unit: unit,
-                              skipped: skipped, rootless: cgroupRootless)
+        cgroup = CgroupHandle(
+            driver: driver ?? .cgroupfsV1, leaves: leaves, created: made, freezer: freezer, unified: unified,
+            unit: unit,
+            skipped: skipped, rootless: cgroupRootless)
         self.rootless = rootless
-        self.poststart = try poststart.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []
-        self.poststop = try poststop.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststop") } ?? []
+        self.poststart =
+            try poststart.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []
+        self.poststop =
+            try poststop.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststop") } ?? []
         self.ownerUid = ownerUid
     }
 }

@@ -57,7 +57,11 @@ final class StatusReader {
     func liveState(_ pid: Int32, _ startTime: UInt64) -> UInt8? {
         guard pid > 0 else { return nil }
         let b: [UInt8]?
-        if let proc { b = try? Files.readSmallAt(proc, "\(pid)/stat", scratch: scratch) } else { b = try? Files.readSmall("/proc/\(pid)/stat") }
+        if let proc {
+            b = try? Files.readSmallAt(proc, "\(pid)/stat", scratch: scratch)
+        } else {
+            b = try? Files.readSmall("/proc/\(pid)/stat")
+        }
         guard let b else { return nil }
         return ProcFS.liveState(stat: b, startTime: startTime)
     }

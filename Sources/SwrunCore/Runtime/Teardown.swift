@@ -20,14 +20,18 @@ enum Teardown {
         }
         // 2. A create that never finished (killed, or stalled): its process holds the sync
         //    socket and would go on.
-        if r.creatorPid != Proc.getpid(), ProcFS.isSameLiveProcess(pid: r.creatorPid, startTime: r.creatorStartTime), !r.setupComplete {
+        if r.creatorPid != Proc.getpid(), ProcFS.isSameLiveProcess(pid: r.creatorPid, startTime: r.creatorStartTime),
+            !r.setupComplete
+        {
             _ = try? Proc.kill(r.creatorPid, Signals.kill)
         }
         // 3. The cgroups swrun made, with whatever the container made inside them; any
         //    process left there (a joined PID namespace keeps them alive) is killed first.
         try CgroupDrivers.attach(r.cgroup).destroy()
         // 4. poststop hooks, every one of them: a failure is a warning (the spec's words).
-        HookRunner.runAll(r.poststop, kind: "poststop", state: Runtime.state(r, status: .stopped, pid: 0).hookJSON.encoded(), cwd: hookCwd)
+        HookRunner.runAll(
+            r.poststop, kind: "poststop", state: Runtime.state(r, status: .stopped, pid: 0).hookJSON.encoded(),
+            cwd: hookCwd)
         // 5. The state directory last: until here `delete --force` can find and finish it.
         try store.remove(r.id)
     }

@@ -32,8 +32,9 @@ public struct Identity: Sendable, Equatable {
     public static let current: Identity = {
         let map = (try? Files.readString("/proc/self/uid_map")) ?? ""
         let euid = Creds.geteuid()
-        return Identity(euid: euid, egid: Creds.getegid(), inUserNamespace: !isIdentityMap(map),
-                        outsideUid: IDMapText.outside(map, euid))
+        return Identity(
+            euid: euid, egid: Creds.getegid(), inUserNamespace: !isIdentityMap(map),
+            outsideUid: IDMapText.outside(map, euid))
     }()
 
     /// "0 0 4294967295" (spaces as the kernel pads them), the initial user namespace's map.
@@ -98,7 +99,8 @@ public enum IDMapText {
     public static func outside(_ text: String, _ inside: UInt32) -> UInt32? {
         let ranges = parse(text)
         if ranges.isEmpty { return inside }
-        for r in ranges where UInt64(inside) >= UInt64(r.containerID) && UInt64(inside) < UInt64(r.containerID) + UInt64(r.size) {
+        for r in ranges
+        where UInt64(inside) >= UInt64(r.containerID) && UInt64(inside) < UInt64(r.containerID) + UInt64(r.size) {
             return UInt32(UInt64(r.hostID) + UInt64(inside) - UInt64(r.containerID))
         }
         return nil

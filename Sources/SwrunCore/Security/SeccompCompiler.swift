@@ -20,7 +20,9 @@ public enum SeccompCompiler {
         "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": 32,
     ]
 
-    static func action(_ name: String, errnoRet: UInt32?, defaultErrno: UInt32, field: String) throws(SwrunError) -> UInt32 {
+    static func action(_ name: String, errnoRet: UInt32?, defaultErrno: UInt32, field: String) throws(SwrunError)
+        -> UInt32
+    {
         switch name {
         case "SCMP_ACT_ALLOW": return SeccompBPF.actAllow
         case "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD": return SeccompBPF.actKillThread
@@ -35,16 +37,21 @@ public enum SeccompCompiler {
     }
 
     public static func compile(_ s: LinuxSeccomp, cacheDir: String? = nil) throws(SwrunError) -> Compiled {
-        let defAction = try action(s.defaultAction, errnoRet: s.defaultErrnoRet, defaultErrno: 1, field: "linux.seccomp.defaultAction")
+        let defAction = try action(
+            s.defaultAction, errnoRet: s.defaultErrnoRet, defaultErrno: 1, field: "linux.seccomp.defaultAction")
         var arches: [UInt32] = []
         for (i, a) in (s.architectures ?? []).enumerated() {
             let name = a.startsWithBytes("SCMP_ARCH_") ? String(a.dropFirst(10)).lowercased() : a.lowercased()
-            guard let v = SeccompBPF.resolveArch(name) else { throw SwrunError.config("linux.seccomp.architectures[\(i)]: unknown architecture \(Quote.short(a))") }
+            guard let v = SeccompBPF.resolveArch(name) else {
+                throw SwrunError.config("linux.seccomp.architectures[\(i)]: unknown architecture \(Quote.short(a))")
+            }
             arches.append(v)
         }
         var flags: UInt32 = 0
         for (i, f) in (s.flags ?? []).enumerated() {
-            guard let bit = flagBits[f] else { throw SwrunError.config("linux.seccomp.flags[\(i)]: unknown flag \(Quote.short(f))") }
+            guard let bit = flagBits[f] else {
+                throw SwrunError.config("linux.seccomp.flags[\(i)]: unknown flag \(Quote.short(f))")
+            }
             flags |= bit
         }
         var rules: [SeccompRule] = []
@@ -54,8 +61,10 @@ public enum SeccompCompiler {
         if s.defaultAction == "SCMP_ACT_NOTIFY" {
             throw SwrunError.config("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as the default action")
         }
-        for (i, sc) in (s.syscalls ?? []).enumerated() where sc.action == "SCMP_ACT_NOTIFY" && sc.names.contains("write") {
-            throw SwrunError.config("linux.seccomp.syscalls[\(i)]: SCMP_ACT_NOTIFY cannot be used for the write syscall")
+        for (i, sc) in (s.syscalls ?? []).enumerated()
+        where sc.action == "SCMP_ACT_NOTIFY" && sc.names.contains("write") {
+            throw SwrunError.config(
+                "linux.seccomp.syscalls[\(i)]: SCMP_ACT_NOTIFY cannot be used for the write syscall")
         }
         let notify = (s.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" }
         if notify {
@@ -69,8 +78,12 @@ public enum SeccompCompiler {
             let act = try action(sc.action, errnoRet: sc.errnoRet, defaultErrno: 1, field: field + ".action")
             var cmps: [SeccompArgCmp] = []
             for (j, arg) in (sc.args ?? []).enumerated() {
-                guard let op = ops[arg.op] else { throw SwrunError.config("\(field).args[\(j)].op: unknown operator \(Quote.short(arg.op))") }
-                guard arg.index < 6 else { throw SwrunError.config("\(field).args[\(j)].index: \(arg.index) is out of range 0..5") }
+                guard let op = ops[arg.op] else {
+                    throw SwrunError.config("\(field).args[\(j)].op: unknown operator \(Quote.short(arg.op))")
+                }
+                guard arg.index < 6 else {
+                    throw SwrunError.config("\(field).args[\(j)].index: \(arg.index) is out of range 0..5")
+                }
                 cmps.append(SeccompArgCmp(index: arg.index, op: op, a: arg.value, b: arg.valueTwo ?? 0))
             }
             // A rule with the default action is a no-op, and libseccomp rejects it: dropped,
@@ -99,19 +112,29 @@ public enum SeccompCompiler {
         // (A lower bound: the native architecture may or may not be among those listed.)
         let archCount = max(1, Set(arches).count)
         if rules.count * archCount > SeccompBPF.maxInstructions {
-            throw SwrunError.config("linux.seccomp: \(rules.count) rules for \(archCount) architecture(s) cannot fit the kernel's limit of \(SeccompBPF.maxInstructions) filter instructions")
+            throw SwrunError.config(
+                "linux.seccomp: \(rules.count) rules for \(archCount) architecture(s) cannot fit the kernel's limit of \(SeccompBPF.maxInstructions) filter instructions"
+            )
         }
         let key = SeccompCache.describe(defaultAction: defAction, arches: arches, rules: rules)
-        if let cacheDir, let bpf = SeccompCache.load(cacheDir, key) { return Compiled(bpf: bpf, flags: flags, notify: notify) }
-        var bpf = try sys("compile seccomp profile") { try SeccompBPF.compile(defaultAction: defAction, arches: arches, rules: rules) }
+        if let cacheDir, let bpf = SeccompCache.load(cacheDir, key) {
+            return Compiled(bpf: bpf, flags: flags, notify: notify)
+        }
+        var bpf = try sys("compile seccomp profile") {
+            try SeccompBPF.compile(defaultAction: defAction, arches: arches, rules: rules)
+        }
         // The highest number the profile names on each ABI the filter admits.
         let inFilter = { (a: UInt32) in arches.contains(a) }
         let maxOn = { (arch: UInt32) -> Int32? in named.compactMap { SeccompBPF.resolveSyscall($0, arch: arch) }.max() }
-        bpf = NewerSyscalls.stub(defaultAction: defAction, maxNative: rules.map { $0.syscall }.max(),
-                                 maxX32: inFilter(NewerSyscalls.scmpX32) ? maxOn(NewerSyscalls.scmpX32) : nil,
-                                 maxI386: inFilter(NewerSyscalls.scmpX86) ? maxOn(NewerSyscalls.scmpX86) : nil) + bpf
+        bpf =
+            NewerSyscalls.stub(
+                defaultAction: defAction, maxNative: rules.map { $0.syscall }.max(),
+                maxX32: inFilter(NewerSyscalls.scmpX32) ? maxOn(NewerSyscalls.scmpX32) : nil,
+                maxI386: inFilter(NewerSyscalls.scmpX86) ? maxOn(NewerSyscalls.scmpX86) : nil) + bpf
         guard bpf.count / 8 <= SeccompBPF.maxInstructions else {
-            throw SwrunError.config("linux.seccomp: the compiled filter has \(bpf.count / 8) instructions, more than the kernel's limit of \(SeccompBPF.maxInstructions)")
+            throw SwrunError.config(
+                "linux.seccomp: the compiled filter has \(bpf.count / 8) instructions, more than the kernel's limit of \(SeccompBPF.maxInstructions)"
+            )
         }
         if let cacheDir { SeccompCache.store(cacheDir, key, bpf) }
         return Compiled(bpf: bpf, flags: flags, notify: notify)
@@ -188,13 +211,18 @@ enum NewerSyscalls {
     static let scmpX32: UInt32 = 0x4000_003E
 
     static func insn(_ code: UInt16, _ jt: UInt8, _ jf: UInt8, _ k: UInt32) -> [UInt8] {
-        [UInt8(code & 0xff), UInt8(code >> 8), jt, jf, UInt8(k & 0xff), UInt8((k >> 8) & 0xff), UInt8((k >> 16) & 0xff), UInt8(k >> 24)]
+        [
+            UInt8(code & 0xff), UInt8(code >> 8), jt, jf, UInt8(k & 0xff), UInt8((k >> 8) & 0xff),
+            UInt8((k >> 16) & 0xff), UInt8(k >> 24),
+        ]
     }
 
     /// Empty when the default action already allows (or only logs/traces) everything. An ABI
     /// without a maximum compares against 0xFFFFFFFF, which nothing exceeds.
     static func stub(defaultAction: UInt32, maxNative: Int32?, maxX32: Int32? = nil, maxI386: Int32? = nil) -> [UInt8] {
-        let allowLike = [SeccompBPF.actAllow, SeccompBPF.actLog].contains(defaultAction) || defaultAction & 0xFFFF_0000 == SeccompBPF.actTrace(0)
+        let allowLike =
+            [SeccompBPF.actAllow, SeccompBPF.actLog].contains(defaultAction)
+            || defaultAction & 0xFFFF_0000 == SeccompBPF.actTrace(0)
         guard !allowLike, maxNative != nil || maxX32 != nil || maxI386 != nil else { return [] }
         let ldAbs: UInt16 = 0x20, jeq: UInt16 = 0x15, jgt: UInt16 = 0x25, jset: UInt16 = 0x45, ret: UInt16 = 0x06
         let none: UInt32 = 0xFFFF_FFFF
@@ -203,15 +231,15 @@ enum NewerSyscalls {
         let max32 = maxI386.map { UInt32($0) } ?? none
         // Jumps are relative to the next instruction; END is the first instruction after
         // the stub (index 10), ENOSYS is index 9.
-        return insn(ldAbs, 0, 0, 4)                          // 0: A = arch
-            + insn(jeq, 1, 0, auditArchX86_64)                // 1: x86_64 -> 3
-            + insn(jeq, 4, 7, auditArchI386)                  // 2: i386 -> 7, other -> END
-            + insn(ldAbs, 0, 0, 0)                            // 3: A = nr
-            + insn(jset, 1, 0, x32Bit)                        // 4: x32 -> 6
-            + insn(jgt, 3, 4, max64)                          // 5: native: > max -> ENOSYS, else END
-            + insn(jgt, 2, 3, maxX)                           // 6: x32: > max -> ENOSYS, else END
-            + insn(ldAbs, 0, 0, 0)                            // 7: A = nr (i386)
-            + insn(jgt, 0, 1, max32)                          // 8: > max -> ENOSYS, else END
-            + insn(ret, 0, 0, retErrnoENOSYS)                 // 9: ENOSYS
+        return insn(ldAbs, 0, 0, 4) // 0: A = arch
+            + insn(jeq, 1, 0, auditArchX86_64) // 1: x86_64 -> 3
+            + insn(jeq, 4, 7, auditArchI386) // 2: i386 -> 7, other -> END
+            + insn(ldAbs, 0, 0, 0) // 3: A = nr
+            + insn(jset, 1, 0, x32Bit) // 4: x32 -> 6
+            + insn(jgt, 3, 4, max64) // 5: native: > max -> ENOSYS, else END
+            + insn(jgt, 2, 3, maxX) // 6: x32: > max -> ENOSYS, else END
+            + insn(ldAbs, 0, 0, 0) // 7: A = nr (i386)
+            + insn(jgt, 0, 1, max32) // 8: > max -> ENOSYS, else END
+            + insn(ret, 0, 0, retErrnoENOSYS) // 9: ENOSYS
     }
 }

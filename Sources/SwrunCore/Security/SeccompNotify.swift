@@ -16,7 +16,8 @@ enum SeccompNotify {
         let listener = try sys("install seccomp filter") { try SeccompBPF.install(bpf, flags: plan.seccompFlags) }
         guard let listener, plan.seccompListener >= 0 else { return }
         let state = stateJSON.isEmpty ? "{}" : stateJSON
-        let payload = "{\"ociVersion\":\"\(Runtime.ociVersion)\",\"fds\":[\"seccompFd\"],\"pid\":\(hostPid),\"metadata\":\(JSON.quoted(plan.seccompListenerMetadata)),\"state\":\(state)}"
+        let payload =
+            "{\"ociVersion\":\"\(Runtime.ociVersion)\",\"fds\":[\"seccompFd\"],\"pid\":\(hostPid),\"metadata\":\(JSON.quoted(plan.seccompListenerMetadata)),\"state\":\(state)}"
         try sys("send seccomp listener") { try Terminal.sendFD(plan.seccompListener, listener.raw, payload: payload) }
     }
 

@@ -29,7 +29,10 @@ public enum UserDB {
         var out: [PasswdEntry] = []
         forEachRecord(text) { f in
             guard f.count >= 7, let uid = decimal(f[2]), let gid = decimal(f[3]) else { return }
-            out.append(PasswdEntry(name: String(decoding: f[0], as: UTF8.self), uid: uid, gid: gid, home: String(decoding: f[5], as: UTF8.self)))
+            out.append(
+                PasswdEntry(
+                    name: String(decoding: f[0], as: UTF8.self), uid: uid, gid: gid,
+                    home: String(decoding: f[5], as: UTF8.self)))
         }
         return out
     }

@@ -31,7 +31,8 @@ public enum MountInfo {
 
     static func unescape(_ s: String) -> String {
         guard s.utf8.contains(UInt8(ascii: "\\")) else { return s }
-        return s.replacingAll("\\040", with: " ").replacingAll("\\011", with: "\t").replacingAll("\\012", with: "\n").replacingAll("\\134", with: "\\")
+        return s.replacingAll("\\040", with: " ").replacingAll("\\011", with: "\t").replacingAll("\\012", with: "\n")
+            .replacingAll("\\134", with: "\\")
     }
 
     /// Calls `body` with each line of a mountinfo text split at its " - " separator: the
@@ -41,7 +42,9 @@ public enum MountInfo {
     static func forEachLine(_ text: String, _ body: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Void) {
         ByteText.forEachLine(Array(text.utf8)) { line in
             var i = line.startIndex
-            while i + 2 < line.endIndex, !(line[i] == UInt8(ascii: " ") && line[i + 1] == UInt8(ascii: "-") && line[i + 2] == UInt8(ascii: " ")) { i += 1 }
+            while i + 2 < line.endIndex,
+                !(line[i] == UInt8(ascii: " ") && line[i + 1] == UInt8(ascii: "-") && line[i + 2] == UInt8(ascii: " "))
+            { i += 1 }
             if i + 2 < line.endIndex { body(line[line.startIndex..<i], line[(i + 3)...]) }
         }
     }

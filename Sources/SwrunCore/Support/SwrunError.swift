@@ -5,14 +5,14 @@ import SwrunSys
 /// permitted`). The wording of notExist and notRunning is fixed: containerd greps for it.
 public struct SwrunError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
-        case notExist      // "container does not exist"
-        case notRunning    // "container not running"
-        case exists        // "container with given ID already exists"
+        case notExist // "container does not exist"
+        case notRunning // "container not running"
+        case exists // "container with given ID already exists"
         case invalidConfig // a bad config.json or flag value
-        case usage         // a bad command line
-        case badState      // the verb does not apply in the container's current status
-        case system        // a syscall or child failure
-        case peerGone      // the other end of the sync socket closed: it reports (or died)
+        case usage // a bad command line
+        case badState // the verb does not apply in the container's current status
+        case system // a syscall or child failure
+        case peerGone // the other end of the sync socket closed: it reports (or died)
     }
 
     public let kind: Kind

@@ -6,7 +6,8 @@ import SwrunSys
 enum Tools {
     /// `name` in swrun's PATH (Debian's own directories where PATH is unset); nil if absent.
     static func find(_ name: String) -> String? {
-        let path = Proc.getenv("PATH").flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+        let path =
+            Proc.getenv("PATH").flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
         for dir in path.split(separator: ":") where dir.startsWithBytes("/") {
             let candidate = String(dir) + "/" + name
             if let st = try? Files.stat(candidate), st.isRegular, Files.isExecutableByUs(candidate) { return candidate }
@@ -18,7 +19,9 @@ enum Tools {
     /// returns its exit status and what it wrote to stdout and stderr (at most 4 KiB).
     static func run(_ path: String, _ args: [String]) throws(SwrunError) -> (ExitStatus, String) {
         let output = try sys("\(path): output pipe") { try Files.pipe() }
-        let pid = try sys("run \(path)") { try Proc.spawn(path, args, [], stdin: -1, stdout: output.write.raw, stderr: output.write.raw) }
+        let pid = try sys("run \(path)") {
+            try Proc.spawn(path, args, [], stdin: -1, stdout: output.write.raw, stderr: output.write.raw)
+        }
         output.write.close()
         var captured: [UInt8] = []
         while let chunk = try? Files.read(output.read.raw, max: 4096, display: path), !chunk.isEmpty {

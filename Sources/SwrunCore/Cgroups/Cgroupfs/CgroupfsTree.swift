@@ -76,7 +76,8 @@ enum CgroupfsTree {
             let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.endIndex)])
             for file in ["cpuset.cpus", "cpuset.mems"] {
                 guard let cur = try? Files.readString(dir + "/" + file), trimWhitespace(cur).isEmpty,
-                      let val = try? Files.readString(parent + "/" + file) else { continue }
+                    let val = try? Files.readString(parent + "/" + file)
+                else { continue }
                 try sys("initialise \(dir)/\(file)") { try Files.writeFile(dir + "/" + file, trimWhitespace(val)) }
             }
         }
@@ -134,13 +135,17 @@ enum CgroupfsTree {
             let fd = try sys("join cgroup \(dir)") { try Files.open(dir + "/tasks", OpenFlags.writeOnly) }
             if dir == freezer { last.append((fd, dir)) } else { tasks.append((fd, dir)) }
         }
-        let v2Fd = try v2Dir.map { d throws(SwrunError) in try sys("open cgroup \(d)") { try Files.open(d, OpenFlags.readOnly | OpenFlags.directory) } }
+        let v2Fd = try v2Dir.map { d throws(SwrunError) in
+            try sys("open cgroup \(d)") { try Files.open(d, OpenFlags.readOnly | OpenFlags.directory) }
+        }
         return CgroupPlacement(tasks: tasks + last, v2: v2Dir, v2Fd: v2Fd)
     }
 
     /// `pid` into `dir` (cgroup.procs): where clone3 could not place a process.
     static func join(_ dir: String, pid: Int32) throws(SwrunError) {
-        try sys("join cgroup \(dir)") { try Files.writeFile(dir + "/cgroup.procs", String(pid), flags: OpenFlags.writeOnly) }
+        try sys("join cgroup \(dir)") {
+            try Files.writeFile(dir + "/cgroup.procs", String(pid), flags: OpenFlags.writeOnly)
+        }
     }
 
     static func pids(_ dir: String) -> [Int32] {
@@ -278,7 +283,9 @@ enum CgroupfsTree {
         for dir in created.reversed() where !leaves.contains(dir) {
             do { try Files.rmdir(dir) } catch {
                 // A parent shared with other containers stays; only report real failures.
-                if ![Errno.ENOENT, Errno.ENOTDIR, Errno.EBUSY, Errno.ENOTEMPTY].contains(error.errno) { failures.append(error.description) }
+                if ![Errno.ENOENT, Errno.ENOTDIR, Errno.EBUSY, Errno.ENOTEMPTY].contains(error.errno) {
+                    failures.append(error.description)
+                }
             }
         }
         if !failures.isEmpty { throw SwrunError(.system, "remove cgroups: " + failures.joinedText("; ")) }

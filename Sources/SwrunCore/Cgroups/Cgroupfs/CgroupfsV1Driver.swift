@@ -24,8 +24,10 @@ struct CgroupfsV1Driver: CgroupDriver {
         var reasons: [(leaf: String, errno: Int32)] = []
         if mayskip {
             for (hierarchy, leaf) in zip(layout.hierarchies, leaves) {
-                let own = hierarchy.isV2 ? hierarchy.mountpoint + (hierarchy.ownPath == "/" ? "" : hierarchy.ownPath) : nil
-                let e = CgroupfsTree.rootlessAccess(leaf, procsFile: hierarchy.isV2 ? "cgroup.procs" : "tasks", own: own)
+                let own =
+                    hierarchy.isV2 ? hierarchy.mountpoint + (hierarchy.ownPath == "/" ? "" : hierarchy.ownPath) : nil
+                let e = CgroupfsTree.rootlessAccess(
+                    leaf, procsFile: hierarchy.isV2 ? "cgroup.procs" : "tasks", own: own)
                 if e == Errno.EACCES || e == Errno.EPERM || e == Errno.EROFS {
                     h.skipped.append(leaf)
                     reasons.append((leaf, e))
@@ -59,18 +61,26 @@ struct CgroupfsV1Driver: CgroupDriver {
         for (field, controller) in ResourceApplier.requested(r) {
             let names = controller == "blkio" ? ["blkio", "io"] : [controller]
             // The v1 hierarchy holding the controller, else the unified one (hybrid hosts).
-            let index = layout.hierarchies.firstIndex { !$0.isV2 && $0.controllers.contains(where: names.contains) }
+            let index =
+                layout.hierarchies.firstIndex { !$0.isV2 && $0.controllers.contains(where: names.contains) }
                 ?? layout.hierarchies.firstIndex { $0.isV2 }
-            guard let i = index, i < handle.leaves.count, let skip = skipReasons.first(where: { $0.leaf == handle.leaves[i] }) else { continue }
-            throw SwrunError(.invalidConfig, "linux.resources.\(field): cannot set \(controller) limit: container could not join or create cgroup "
-                + "(rootless: \(skip.leaf): \(Errno.text(skip.errno)) for uid \(Identity.current.euid))", errno: skip.errno)
+            guard let i = index, i < handle.leaves.count,
+                let skip = skipReasons.first(where: { $0.leaf == handle.leaves[i] })
+            else { continue }
+            throw SwrunError(
+                .invalidConfig,
+                "linux.resources.\(field): cannot set \(controller) limit: container could not join or create cgroup "
+                    + "(rootless: \(skip.leaf): \(Errno.text(skip.errno)) for uid \(Identity.current.euid))",
+                errno: skip.errno)
         }
     }
 
     /// The v1 hierarchies' (controllers, directory), from `layout` in the handle's order,
     /// without the skipped ones.
     static func v1Dirs(_ layout: CgroupLayout, _ h: CgroupHandle) -> [(controllers: [String], dir: String)] {
-        zip(layout.hierarchies, h.leaves).filter { !$0.0.isV2 && !h.skipped.contains($0.1) }.map { ($0.0.controllers, $0.1) }
+        zip(layout.hierarchies, h.leaves).filter { !$0.0.isV2 && !h.skipped.contains($0.1) }.map {
+            ($0.0.controllers, $0.1)
+        }
     }
 
     /// The v1 leaves alone (the ones swrun manages).
@@ -113,7 +123,10 @@ struct CgroupfsV1Driver: CgroupDriver {
         // hierarchy, which holds the same processes on a hybrid host.
         if let u = handle.unified { return try CgroupfsTree.freezeV2(u, frozen) }
         if !handle.skipped.isEmpty {
-            throw SwrunError(.system, "the container has no freezer cgroup (rootless: the freezer hierarchy was not writable at create, and is left out)")
+            throw SwrunError(
+                .system,
+                "the container has no freezer cgroup (rootless: the freezer hierarchy was not writable at create, and is left out)"
+            )
         }
         throw SwrunError(.system, "no freezer available for the container's cgroup")
     }
@@ -135,8 +148,10 @@ struct CgroupfsV1Driver: CgroupDriver {
             throw SwrunError(.system, "update: the host's cgroup hierarchies changed since the container was created")
         }
         try ResourceCheck.validate(r, layout: layout, field: "resources")
-        try ResourceApplier.apply(r, v1: Self.v1Dirs(layout, handle), v2: handle.unified, update: true, devices: false,
-                                  missing: handle.skipped.isEmpty ? nil : "the container has no cgroup for it (rootless: the hierarchy was not writable at create)")
+        try ResourceApplier.apply(
+            r, v1: Self.v1Dirs(layout, handle), v2: handle.unified, update: true, devices: false,
+            missing: handle.skipped.isEmpty
+                ? nil : "the container has no cgroup for it (rootless: the hierarchy was not writable at create)")
     }
 
     func stats() -> JSON { CgroupStats.collect(v1Leaves, v2: false) }

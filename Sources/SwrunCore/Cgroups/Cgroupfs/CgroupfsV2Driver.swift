@@ -14,8 +14,10 @@ struct CgroupfsV2Driver: CgroupDriver {
     /// Why the leaf was left out (rootless, at create): for the refusal of limits.
     let skipReason: Int32
 
-    init(leaf: String, created: [String]?, driver: CgroupDriverKind = .cgroupfsV2, unit: String? = nil,
-         rootless: Bool = false, mayskip: Bool = false, layout: CgroupLayout? = nil) {
+    init(
+        leaf: String, created: [String]?, driver: CgroupDriverKind = .cgroupfsV2, unit: String? = nil,
+        rootless: Bool = false, mayskip: Bool = false, layout: CgroupLayout? = nil
+    ) {
         var reason: Int32 = 0
         if mayskip, let h = layout?.hierarchies.first {
             let own = h.mountpoint + (h.ownPath == "/" ? "" : h.ownPath)
@@ -25,11 +27,13 @@ struct CgroupfsV2Driver: CgroupDriver {
         skipReason = reason
         if reason != 0 {
             Log.debug("rootless: no cgroup for the container (\(leaf): \(Errno.text(reason)))")
-            handle = CgroupHandle(driver: driver, leaves: [leaf], created: [], unit: unit, skipped: [leaf], rootless: rootless)
+            handle = CgroupHandle(
+                driver: driver, leaves: [leaf], created: [], unit: unit, skipped: [leaf], rootless: rootless)
             return
         }
         let made = created ?? CgroupfsTree.missingDirectories([leaf])
-        handle = CgroupHandle(driver: driver, leaves: [leaf], created: made, unified: leaf, unit: unit, rootless: rootless)
+        handle = CgroupHandle(
+            driver: driver, leaves: [leaf], created: made, unified: leaf, unit: unit, rootless: rootless)
     }
 
     init(handle: CgroupHandle) {
@@ -46,10 +50,13 @@ struct CgroupfsV2Driver: CgroupDriver {
     /// cgroups"), here before anything exists.
     func checkRootless(_ r: LinuxResources) throws(SwrunError) {
         guard skipReason != 0 else { return }
-        let needs = ResourceApplier.requested(r).map { $0.0 } + (r.unified?.keys.sorted().map { "unified[\($0)]" } ?? [])
+        let needs =
+            ResourceApplier.requested(r).map { $0.0 } + (r.unified?.keys.sorted().map { "unified[\($0)]" } ?? [])
         guard let first = needs.first else { return }
-        throw SwrunError(.invalidConfig, "linux.resources.\(first): rootless needs no limits + no cgrouppath when no permission is granted for cgroups "
-            + "(\(leaf): \(Errno.text(skipReason)) for uid \(Identity.current.euid); use a delegated cgroup, or the systemd driver on the user's instance: --systemd-cgroup)",
+        throw SwrunError(
+            .invalidConfig,
+            "linux.resources.\(first): rootless needs no limits + no cgrouppath when no permission is granted for cgroups "
+                + "(\(leaf): \(Errno.text(skipReason)) for uid \(Identity.current.euid); use a delegated cgroup, or the systemd driver on the user's instance: --systemd-cgroup)",
             errno: skipReason)
     }
 
@@ -77,7 +84,9 @@ struct CgroupfsV2Driver: CgroupDriver {
 
     func freeze(_ frozen: Bool) throws(SwrunError) {
         guard active else {
-            throw SwrunError(.system, "the container has no cgroup to freeze (rootless: \(leaf) was not writable at create, and is left out)")
+            throw SwrunError(
+                .system,
+                "the container has no cgroup to freeze (rootless: \(leaf) was not writable at create, and is left out)")
         }
         try CgroupfsTree.freezeV2(leaf, frozen)
     }
@@ -95,7 +104,10 @@ struct CgroupfsV2Driver: CgroupDriver {
         try ResourceCheck.validate(r, layout: CgroupLayout.pureV2, field: "resources")
         guard active else {
             if ResourceApplier.requested(r).isEmpty && (r.unified ?? [:]).isEmpty { return }
-            throw SwrunError(.invalidConfig, "update: the container has no cgroup (rootless: \(leaf) was not writable at create), so no limit can be set")
+            throw SwrunError(
+                .invalidConfig,
+                "update: the container has no cgroup (rootless: \(leaf) was not writable at create), so no limit can be set"
+            )
         }
         try ResourceApplier.apply(r, v1: [], v2: leaf, update: true)
     }

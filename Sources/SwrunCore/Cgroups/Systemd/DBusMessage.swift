@@ -13,19 +13,19 @@ import SwrunSys
 
 /// One D-Bus value. Its D-Bus type is its `signature`.
 public indirect enum DBusValue: Equatable, Sendable {
-    case byte(UInt8)                 // y
-    case bool(Bool)                  // b
-    case int16(Int16)                // n
-    case uint16(UInt16)              // q
-    case int32(Int32)                // i
-    case uint32(UInt32)              // u
-    case int64(Int64)                // x
-    case uint64(UInt64)              // t
-    case double(Double)              // d
-    case string(String)              // s
-    case objectPath(String)          // o
-    case signature(String)           // g
-    case unixFD(UInt32)              // h: an index into the message's fds (none are passed here)
+    case byte(UInt8) // y
+    case bool(Bool) // b
+    case int16(Int16) // n
+    case uint16(UInt16) // q
+    case int32(Int32) // i
+    case uint32(UInt32) // u
+    case int64(Int64) // x
+    case uint64(UInt64) // t
+    case double(Double) // d
+    case string(String) // s
+    case objectPath(String) // o
+    case signature(String) // g
+    case unixFD(UInt32) // h: an index into the message's fds (none are passed here)
     /// `ay`. The decoder always returns a byte array as `.bytes` (one value, not one per
     /// byte: AllowedCPUs is one); `.array(element: "y", ...)` encodes the same way.
     case bytes([UInt8])
@@ -159,12 +159,18 @@ public enum DBusSignature {
             guard arrays < DBusLimits.maxSignatureDepth else { throw invalid(sig, "arrays nested more than 32 deep") }
             if i < sig.count, sig[i] == UInt8(ascii: "{") {
                 i += 1
-                guard structs < DBusLimits.maxSignatureDepth else { throw invalid(sig, "structs nested more than 32 deep") }
-                guard i < sig.count, basicCodes.contains(sig[i]) else { throw invalid(sig, "a dict entry's key must be a basic type") }
+                guard structs < DBusLimits.maxSignatureDepth else {
+                    throw invalid(sig, "structs nested more than 32 deep")
+                }
+                guard i < sig.count, basicCodes.contains(sig[i]) else {
+                    throw invalid(sig, "a dict entry's key must be a basic type")
+                }
                 let key = DBusType.basic(sig[i])
                 i += 1
                 let value = try complete(sig, &i, arrays: arrays + 1, structs: structs + 1)
-                guard i < sig.count, sig[i] == UInt8(ascii: "}") else { throw invalid(sig, "a dict entry holds exactly two types") }
+                guard i < sig.count, sig[i] == UInt8(ascii: "}") else {
+                    throw invalid(sig, "a dict entry holds exactly two types")
+                }
                 i += 1
                 return .array(.dictEntry(key, value))
             }
@@ -185,7 +191,9 @@ public enum DBusSignature {
     }
 
     static func invalid(_ sig: [UInt8], _ why: String) -> SwrunError {
-        SwrunError(.system, "invalid D-Bus signature \(Quote.short(String(decoding: sig, as: UTF8.self))): \(why)", errno: DBusConnection.badMessageErrno)
+        SwrunError(
+            .system, "invalid D-Bus signature \(Quote.short(String(decoding: sig, as: UTF8.self))): \(why)",
+            errno: DBusConnection.badMessageErrno)
     }
 }
 
@@ -217,11 +225,15 @@ public enum DBusNames {
     public static func isName(_ s: String) -> Bool {
         let b = Array(s.utf8)
         guard !b.isEmpty, b.count <= 255 else { return false }
-        return b.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "-") }
+        return b.allSatisfy {
+            isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":")
+                || $0 == UInt8(ascii: "-")
+        }
     }
 
     static func isAlnum(_ c: UInt8) -> Bool {
-        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+            || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
     }
 }
 
@@ -244,7 +256,9 @@ struct DBusWriter {
         for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
     }
 
-    static func encodeError(_ why: String) -> SwrunError { SwrunError(.invalidConfig, "cannot encode D-Bus value: \(why)") }
+    static func encodeError(_ why: String) -> SwrunError {
+        SwrunError(.invalidConfig, "cannot encode D-Bus value: \(why)")
+    }
 
     mutating func putString(_ s: String) throws(SwrunError) {
         let b = Array(s.utf8)
@@ -278,11 +292,15 @@ struct DBusWriter {
         case .unixFD(let v): put(v)
         case .string(let s): try putString(s)
         case .objectPath(let s):
-            guard DBusNames.isObjectPath(s) else { throw DBusWriter.encodeError("invalid object path \(Quote.short(s))") }
+            guard DBusNames.isObjectPath(s) else {
+                throw DBusWriter.encodeError("invalid object path \(Quote.short(s))")
+            }
             try putString(s)
         case .signature(let s): try putSignature(s)
         case .bytes(let b):
-            guard b.count <= DBusLimits.maxArrayBytes else { throw DBusWriter.encodeError("byte array of \(b.count) bytes") }
+            guard b.count <= DBusLimits.maxArrayBytes else {
+                throw DBusWriter.encodeError("byte array of \(b.count) bytes")
+            }
             put(UInt32(b.count))
             bytes += b
         case .array(let element, let values):
@@ -476,7 +494,8 @@ public struct DBusMessage: Equatable, Sendable {
 
     /// Header field codes.
     enum Field: UInt8 {
-        case path = 1, interface = 2, member = 3, errorName = 4, replySerial = 5, destination = 6, sender = 7, signature = 8, unixFDs = 9
+        case path = 1, interface = 2, member = 3, errorName = 4, replySerial = 5, destination = 6, sender = 7,
+            signature = 8, unixFDs = 9
     }
 
     public var kind: Kind
@@ -495,9 +514,12 @@ public struct DBusMessage: Equatable, Sendable {
     public var signature: String
     public var body: [DBusValue]
 
-    public init(kind: Kind, flags: UInt8 = 0, serial: UInt32, path: String? = nil, interface: String? = nil, member: String? = nil,
-                errorName: String? = nil, replySerial: UInt32? = nil, destination: String? = nil, sender: String? = nil,
-                unixFDs: UInt32? = nil, body: [DBusValue] = []) {
+    public init(
+        kind: Kind, flags: UInt8 = 0, serial: UInt32, path: String? = nil, interface: String? = nil,
+        member: String? = nil,
+        errorName: String? = nil, replySerial: UInt32? = nil, destination: String? = nil, sender: String? = nil,
+        unixFDs: UInt32? = nil, body: [DBusValue] = []
+    ) {
         self.kind = kind
         self.flags = flags
         self.serial = serial
@@ -514,10 +536,13 @@ public struct DBusMessage: Equatable, Sendable {
     }
 
     /// A method call, as systemd's clients send it.
-    public static func methodCall(serial: UInt32, destination: String?, path: String, interface: String?, member: String,
-                                  body: [DBusValue] = [], flags: UInt8 = 0) -> DBusMessage {
-        DBusMessage(kind: .methodCall, flags: flags, serial: serial, path: path, interface: interface, member: member,
-                    destination: destination, body: body)
+    public static func methodCall(
+        serial: UInt32, destination: String?, path: String, interface: String?, member: String,
+        body: [DBusValue] = [], flags: UInt8 = 0
+    ) -> DBusMessage {
+        DBusMessage(
+            kind: .methodCall, flags: flags, serial: serial, path: path, interface: interface, member: member,
+            destination: destination, body: body)
     }
 
     /// For an error reply: its text (the body's first string), if any.
@@ -530,7 +555,8 @@ public struct DBusMessage: Equatable, Sendable {
 
     public static func == (a: DBusMessage, b: DBusMessage) -> Bool {
         a.kind == b.kind && a.flags == b.flags && a.serial == b.serial && a.path == b.path && a.interface == b.interface
-            && a.member == b.member && a.errorName == b.errorName && a.replySerial == b.replySerial && a.destination == b.destination
+            && a.member == b.member && a.errorName == b.errorName && a.replySerial == b.replySerial
+            && a.destination == b.destination
             && a.sender == b.sender && a.unixFDs == b.unixFDs && a.signature == b.signature && a.body == b.body
     }
 
@@ -545,9 +571,12 @@ public struct DBusMessage: Equatable, Sendable {
     /// `fieldOrder` keeps that for a message decoded from there.)
     var defaultOrder: [Field] {
         switch kind {
-        case .methodCall: return [.path, .member, .interface, .destination, .errorName, .replySerial, .unixFDs, .signature, .sender]
-        case .signal: return [.path, .interface, .member, .destination, .errorName, .replySerial, .unixFDs, .signature, .sender]
-        case .methodReturn, .error: return [.replySerial, .destination, .errorName, .path, .interface, .member, .unixFDs, .signature, .sender]
+        case .methodCall:
+            return [.path, .member, .interface, .destination, .errorName, .replySerial, .unixFDs, .signature, .sender]
+        case .signal:
+            return [.path, .interface, .member, .destination, .errorName, .replySerial, .unixFDs, .signature, .sender]
+        case .methodReturn, .error:
+            return [.replySerial, .destination, .errorName, .path, .interface, .member, .unixFDs, .signature, .sender]
         }
     }
 
@@ -567,7 +596,9 @@ public struct DBusMessage: Equatable, Sendable {
 
     func orderedFields() -> [(Field, DBusValue)] {
         var order: [Field] = []
-        for f in fieldOrder.compactMap({ Field(rawValue: $0) }) + defaultOrder where !order.contains(f) { order.append(f) }
+        for f in fieldOrder.compactMap({ Field(rawValue: $0) }) + defaultOrder where !order.contains(f) {
+            order.append(f)
+        }
         return order.compactMap { f in fieldValue(f).map { (f, $0) } }
     }
 
@@ -576,12 +607,19 @@ public struct DBusMessage: Equatable, Sendable {
     /// value does not match its declared type, a limit is passed.
     public func encode() throws(SwrunError) -> [UInt8] {
         try checkRequiredFields()
-        for (code, v) in [(Field.interface, interface), (.member, member), (.errorName, errorName), (.destination, destination), (.sender, sender)] {
-            if let v, !DBusNames.isName(v) { throw DBusWriter.encodeError("invalid header field \(code) \(Quote.short(v))") }
+        for (code, v) in [
+            (Field.interface, interface), (.member, member), (.errorName, errorName), (.destination, destination),
+            (.sender, sender),
+        ] {
+            if let v, !DBusNames.isName(v) {
+                throw DBusWriter.encodeError("invalid header field \(code) \(Quote.short(v))")
+            }
         }
         guard serial != 0 else { throw DBusWriter.encodeError("serial 0") }
         let bodySignature = body.map(\.signature).joinedText()
-        guard bodySignature == signature else { throw DBusWriter.encodeError("signature \(signature) does not match the body's \(bodySignature)") }
+        guard bodySignature == signature else {
+            throw DBusWriter.encodeError("signature \(signature) does not match the body's \(bodySignature)")
+        }
         _ = try DBusSignature.parse(Array(signature.utf8))
         var w = DBusWriter()
         w.bytes = [UInt8(ascii: "l"), kind.rawValue, flags, 1, 0, 0, 0, 0]
@@ -592,7 +630,9 @@ public struct DBusMessage: Equatable, Sendable {
         let bodyStart = w.bytes.count
         for v in body { try w.write(v) }
         let bodyLength = w.bytes.count - bodyStart
-        guard w.bytes.count <= DBusLimits.maxMessageBytes else { throw DBusWriter.encodeError("message of \(w.bytes.count) bytes") }
+        guard w.bytes.count <= DBusLimits.maxMessageBytes else {
+            throw DBusWriter.encodeError("message of \(w.bytes.count) bytes")
+        }
         w.patchUInt32(at: 4, UInt32(bodyLength))
         return w.bytes
     }
@@ -623,7 +663,9 @@ public struct DBusMessage: Equatable, Sendable {
         var seen: [UInt8] = []
         var signature = ""
         for f in fields {
-            guard case .structure(let pair) = f, pair.count == 2, case .byte(let code) = pair[0], case .variant(let v) = pair[1] else {
+            guard case .structure(let pair) = f, pair.count == 2, case .byte(let code) = pair[0],
+                case .variant(let v) = pair[1]
+            else {
                 throw r.malformed("header field")
             }
             guard !seen.contains(code) else { throw r.malformed("header field \(code) twice") }
@@ -671,7 +713,9 @@ public struct DBusMessage: Equatable, Sendable {
         case .signal: missing = path == nil ? "PATH" : interface == nil ? "INTERFACE" : member == nil ? "MEMBER" : nil
         }
         if let missing {
-            throw SwrunError(.system, "malformed D-Bus message: a \(kind) without its \(missing) header field", errno: DBusConnection.badMessageErrno)
+            throw SwrunError(
+                .system, "malformed D-Bus message: a \(kind) without its \(missing) header field",
+                errno: DBusConnection.badMessageErrno)
         }
     }
 }

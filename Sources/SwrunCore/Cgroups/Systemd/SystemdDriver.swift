@@ -32,9 +32,15 @@ final class SystemdDriver: CgroupDriver {
     init(layout: CgroupLayout, cgroupsPath: String?, id: String, rootless: Bool = false) throws(SwrunError) {
         guard layout.isPureV2, let h = layout.hierarchies.first else {
             if rootless {
-                throw SwrunError(.usage, "--systemd-cgroup: cannot use rootless systemd cgroups manager on cgroup v1 (this host mounts cgroup v1 hierarchies); run without --systemd-cgroup")
+                throw SwrunError(
+                    .usage,
+                    "--systemd-cgroup: cannot use rootless systemd cgroups manager on cgroup v1 (this host mounts cgroup v1 hierarchies); run without --systemd-cgroup"
+                )
             }
-            throw SwrunError(.usage, "--systemd-cgroup: swrun's systemd cgroup driver needs a pure cgroup v2 host (this one mounts cgroup v1 hierarchies); use the cgroupfs driver (no --systemd-cgroup)")
+            throw SwrunError(
+                .usage,
+                "--systemd-cgroup: swrun's systemd cgroup driver needs a pure cgroup v2 host (this one mounts cgroup v1 hierarchies); use the cgroupfs driver (no --systemd-cgroup)"
+            )
         }
         self.rootless = rootless
         let p = try SystemdProperties.placement(cgroupsPath: cgroupsPath, id: id, rootless: rootless)
@@ -43,7 +49,9 @@ final class SystemdDriver: CgroupDriver {
         var managerCgroup: String?
         if rootless {
             handle = CgroupHandle(driver: .systemd, rootless: true)
-            do { managerCgroup = try connect().managerControlGroup() } catch { throw error.wrapped("systemd cgroup driver (rootless)") }
+            do { managerCgroup = try connect().managerControlGroup() } catch {
+                throw error.wrapped("systemd cgroup driver (rootless)")
+            }
         }
         let path = try SystemdProperties.cgroupPath(p, managerCgroup: managerCgroup)
         // The cgroup2 mount may show a subtree only (swrun in a cgroup namespace): systemd's
@@ -54,13 +62,18 @@ final class SystemdDriver: CgroupDriver {
         } else if path.startsWithBytes(h.root + "/") {
             visible = String(path.dropFirst(h.root.utf8.count))
         } else {
-            throw SwrunError(.system, "--systemd-cgroup: the unit's cgroup \(path) is outside this process's view of cgroup2 (\(h.root))")
+            throw SwrunError(
+                .system,
+                "--systemd-cgroup: the unit's cgroup \(path) is outside this process's view of cgroup2 (\(h.root))")
         }
         let leaf = h.mountpoint + visible
-        if let m = managerCgroup { managerDir = h.mountpoint + (h.root == "/" ? m : String(m.dropFirst(h.root.utf8.count))) }
+        if let m = managerCgroup {
+            managerDir = h.mountpoint + (h.root == "/" ? m : String(m.dropFirst(h.root.utf8.count)))
+        }
         // The scope's cgroup is systemd's to make and remove; it is listed as made by swrun
         // so that a stop that left it behind (systemd gone) is finished by rmdir.
-        handle = CgroupHandle(driver: .systemd, leaves: [leaf], created: [leaf], unified: leaf, unit: p.unitName, rootless: rootless)
+        handle = CgroupHandle(
+            driver: .systemd, leaves: [leaf], created: [leaf], unified: leaf, unit: p.unitName, rootless: rootless)
     }
 
     /// The driver of an existing container, from its record.
@@ -104,8 +117,9 @@ final class SystemdDriver: CgroupDriver {
             return m
         } catch {
             if rootless {
-                throw error.wrapped("systemd cgroup driver: cannot reach the user's systemd instance (its session bus: $DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus; "
-                    + "a login session or loginctl enable-linger, and the dbus-user-session package, give one)")
+                throw error.wrapped(
+                    "systemd cgroup driver: cannot reach the user's systemd instance (its session bus: $DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus; "
+                        + "a login session or loginctl enable-linger, and the dbus-user-session package, give one)")
             }
             throw error.wrapped("systemd cgroup driver: cannot reach systemd (the system bus, /run/systemd/private)")
         }
@@ -117,7 +131,8 @@ final class SystemdDriver: CgroupDriver {
         if Files.exists(leaf) {
             let unit = handle.unit ?? ""
             disown()
-            throw SwrunError(.system, "systemd unit \(unit) already exists (its cgroup \(leaf) does): another container's?")
+            throw SwrunError(
+                .system, "systemd unit \(unit) already exists (its cgroup \(leaf) does): another container's?")
         }
         if let dir = managerDir { try checkDelegated(r, dir: dir) }
         let m = try connect()
@@ -135,8 +150,11 @@ final class SystemdDriver: CgroupDriver {
         for (field, controller) in ResourceApplier.requested(r) {
             let name = controller == "blkio" ? "io" : controller
             guard !available.contains(name) else { continue }
-            throw SwrunError(.invalidConfig, "linux.resources.\(field): the \(name) controller is not delegated to the user's systemd instance "
-                + "(\(dir) has \(available.isEmpty ? "none" : available.joinedText(" ")); user@.service's Delegate= gives more)")
+            throw SwrunError(
+                .invalidConfig,
+                "linux.resources.\(field): the \(name) controller is not delegated to the user's systemd instance "
+                    + "(\(dir) has \(available.isEmpty ? "none" : available.joinedText(" ")); user@.service's Delegate= gives more)"
+            )
         }
     }
 
@@ -152,10 +170,12 @@ final class SystemdDriver: CgroupDriver {
             throw SwrunError(.system, "systemd cgroup driver: adopt before create")
         }
         let m = try connect()
-        let properties = try SystemdProperties.unitProperties(p, pid: pid, unified: resources.unified, systemdVersion: version) + unitResources(converted)
+        let properties =
+            try SystemdProperties.unitProperties(p, pid: pid, unified: resources.unified, systemdVersion: version)
+            + unitResources(converted)
         do {
             try m.startUnit(unit, properties: properties)
-        } catch where error.errno == Errno.EEXIST {
+        } catch  where error.errno == Errno.EEXIST {
             disown()
             throw error.wrapped("systemd cgroup driver: start unit \(unit)")
         } catch {
@@ -165,7 +185,9 @@ final class SystemdDriver: CgroupDriver {
         // The limits only take effect if the init is where they are: systemd says the job
         // is done, the kernel says where the process is.
         guard CgroupfsTree.pids(leaf).contains(pid) else {
-            throw SwrunError(.system, "systemd cgroup driver: unit \(unit) started, but the container's init (pid \(pid)) is not in \(leaf)")
+            throw SwrunError(
+                .system,
+                "systemd cgroup driver: unit \(unit) started, but the container's init (pid \(pid)) is not in \(leaf)")
         }
         // What systemd does not manage, through cgroupfs (runc's Set: the unit's
         // properties, then fs2's writes), with the CPU quota as systemd rounded it.
@@ -190,14 +212,18 @@ final class SystemdDriver: CgroupDriver {
     /// as "none but the defaults".
     func update(_ r: LinuxResources) throws(SwrunError) {
         try ResourceCheck.validate(r, layout: CgroupLayout.pureV2, field: "resources")
-        guard let unit = handle.unit else { throw SwrunError(.system, "systemd cgroup driver: the container's record names no unit") }
+        guard let unit = handle.unit else {
+            throw SwrunError(.system, "systemd cgroup driver: the container's record names no unit")
+        }
         let m = try connect()
         if SystemdProperties.needsVersion(r) { version = try m.version() }
         let converted = try SystemdProperties.resourcesV2(r, systemdVersion: version)
         for w in converted.warnings { Log.warning(w) }
         let properties = unitResources(converted).filter { $0.name != "DevicePolicy" && $0.name != "DeviceAllow" }
         if !properties.isEmpty {
-            do { try m.setUnitProperties(unit, properties: properties) } catch { throw error.wrapped("systemd cgroup driver: set properties of \(unit)") }
+            do { try m.setUnitProperties(unit, properties: properties) } catch {
+                throw error.wrapped("systemd cgroup driver: set properties of \(unit)")
+            }
         }
         var r = r
         if let q = converted.cpuQuota { r.cpu?.quota = q }

@@ -36,11 +36,16 @@ public struct DBusErrorReply: Equatable, Sendable, CustomStringConvertible {
     public var errno: Int32 {
         switch name {
         case SystemdManager.unitExists: return Errno.EEXIST
-        case SystemdManager.noSuchUnit, "org.freedesktop.systemd1.NoSuchJob", "org.freedesktop.DBus.Error.UnknownObject",
-             "org.freedesktop.DBus.Error.ServiceUnknown": return Errno.ENOENT
-        case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": return Errno.EACCES
-        case "org.freedesktop.DBus.Error.InvalidArgs", "org.freedesktop.DBus.Error.PropertyReadOnly": return Errno.EINVAL
-        case "org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout": return DBusConnection.timedOutErrno
+        case SystemdManager.noSuchUnit, "org.freedesktop.systemd1.NoSuchJob",
+            "org.freedesktop.DBus.Error.UnknownObject",
+            "org.freedesktop.DBus.Error.ServiceUnknown":
+            return Errno.ENOENT
+        case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired":
+            return Errno.EACCES
+        case "org.freedesktop.DBus.Error.InvalidArgs", "org.freedesktop.DBus.Error.PropertyReadOnly":
+            return Errno.EINVAL
+        case "org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout":
+            return DBusConnection.timedOutErrno
         default: return Errno.EIO
         }
     }
@@ -70,7 +75,8 @@ public final class SystemdManager {
     public static let unitExists = "org.freedesktop.systemd1.UnitExists"
     public static let noSuchUnit = "org.freedesktop.systemd1.NoSuchUnit"
     /// The match rule for the one signal the driver waits for.
-    public static let jobRemovedMatch = "type='signal',sender='org.freedesktop.systemd1',path='/org/freedesktop/systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'"
+    public static let jobRemovedMatch =
+        "type='signal',sender='org.freedesktop.systemd1',path='/org/freedesktop/systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'"
 
     public let connection: DBusConnection
     /// Whether the peer is a message bus (Hello, AddMatch, sender and destination matter)
@@ -105,16 +111,21 @@ public final class SystemdManager {
     /// every byte (DBusConnection.transcript), the handshake included.
     /// `uid`: the uid to authenticate as (our effective uid by default; the outside one for
     /// a process in a user namespace: the bus checks it against what the kernel says of us).
-    public static func connect(socket: String, isBus: Bool, timeoutMilliseconds: Int = 30_000, uid: UInt32? = nil,
-                               transcript: ((_ sent: Bool, _ bytes: [UInt8]) -> Void)? = nil) throws(SwrunError) -> SystemdManager {
+    public static func connect(
+        socket: String, isBus: Bool, timeoutMilliseconds: Int = 30_000, uid: UInt32? = nil,
+        transcript: ((_ sent: Bool, _ bytes: [UInt8]) -> Void)? = nil
+    ) throws(SwrunError) -> SystemdManager {
         let deadline = Clock.monotonicMilliseconds() + timeoutMilliseconds
         let conn = try sys("connect to systemd") {
-            try DBusConnection.connect(path: socket, uid: uid ?? Creds.geteuid(), deadline: deadline, pipelineMessages: isBus, transcript: transcript)
+            try DBusConnection.connect(
+                path: socket, uid: uid ?? Creds.geteuid(), deadline: deadline, pipelineMessages: isBus,
+                transcript: transcript)
         }
         let m = SystemdManager(connection: conn, isBus: isBus, timeoutMilliseconds: timeoutMilliseconds)
         if isBus {
-            let hello = DBusMessage.methodCall(serial: conn.nextSerial(), destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus",
-                                               interface: "org.freedesktop.DBus", member: "Hello")
+            let hello = DBusMessage.methodCall(
+                serial: conn.nextSerial(), destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus",
+                interface: "org.freedesktop.DBus", member: "Hello")
             try m.send(hello, deadline: deadline)
             m.pipelined.append((hello.serial, "Hello"))
         }
@@ -131,10 +142,14 @@ public final class SystemdManager {
     /// calls answer a little faster on the private socket.
     public static func connectAsRoot(timeoutMilliseconds: Int = 30_000) throws(SwrunError) -> SystemdManager {
         do {
-            return try connect(socket: DBusConnection.systemBusSocket, isBus: true, timeoutMilliseconds: timeoutMilliseconds)
-        } catch where error.errno == Errno.ENOENT || error.errno == Errno.EACCES || error.errno == Errno.EPERM
-                    || error.errno == DBusConnection.connectionRefusedErrno {
-            return try connect(socket: DBusConnection.systemdPrivateSocket, isBus: false, timeoutMilliseconds: timeoutMilliseconds)
+            return try connect(
+                socket: DBusConnection.systemBusSocket, isBus: true, timeoutMilliseconds: timeoutMilliseconds)
+        } catch
+            where error.errno == Errno.ENOENT || error.errno == Errno.EACCES || error.errno == Errno.EPERM
+            || error.errno == DBusConnection.connectionRefusedErrno
+        {
+            return try connect(
+                socket: DBusConnection.systemdPrivateSocket, isBus: false, timeoutMilliseconds: timeoutMilliseconds)
         }
     }
 
@@ -142,9 +157,13 @@ public final class SystemdManager {
     /// $DBUS_SESSION_BUS_ADDRESS, or $XDG_RUNTIME_DIR/bus where that is unset; as the uid
     /// the bus knows us by (Identity.outsideUid: root in a user namespace is its owner
     /// outside).
-    public static func connectUser(identity: Identity = .current, timeoutMilliseconds: Int = 30_000) throws(SwrunError) -> SystemdManager {
-        let socket = try userBusSocket(address: Proc.getenv("DBUS_SESSION_BUS_ADDRESS"), runtimeDir: Proc.getenv("XDG_RUNTIME_DIR"))
-        return try connect(socket: socket, isBus: true, timeoutMilliseconds: timeoutMilliseconds, uid: identity.outsideUid)
+    public static func connectUser(identity: Identity = .current, timeoutMilliseconds: Int = 30_000) throws(SwrunError)
+        -> SystemdManager
+    {
+        let socket = try userBusSocket(
+            address: Proc.getenv("DBUS_SESSION_BUS_ADDRESS"), runtimeDir: Proc.getenv("XDG_RUNTIME_DIR"))
+        return try connect(
+            socket: socket, isBus: true, timeoutMilliseconds: timeoutMilliseconds, uid: identity.outsideUid)
     }
 
     /// The socket of a session bus address: the first "unix:path=..." of a D-Bus address
@@ -154,8 +173,11 @@ public final class SystemdManager {
     public static func userBusSocket(address: String?, runtimeDir: String?) throws(SwrunError) -> String {
         guard let address, !address.isEmpty else {
             guard let dir = runtimeDir, !dir.isEmpty else {
-                throw SwrunError(.system, "systemd cgroup driver (rootless): neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set: "
-                    + "the user's systemd instance cannot be found (a login session, or loginctl enable-linger, and the dbus-user-session package give one)")
+                throw SwrunError(
+                    .system,
+                    "systemd cgroup driver (rootless): neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set: "
+                        + "the user's systemd instance cannot be found (a login session, or loginctl enable-linger, and the dbus-user-session package give one)"
+                )
             }
             return dir + "/bus"
         }
@@ -166,7 +188,9 @@ public final class SystemdManager {
                 let b = Array(kv.dropFirst(5).utf8)
                 var i = 0
                 while i < b.count {
-                    if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
+                    if b[i] == UInt8(ascii: "%"), i + 2 < b.count,
+                        let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)
+                    {
                         out.append(v)
                         i += 3
                     } else {
@@ -177,15 +201,21 @@ public final class SystemdManager {
                 return String(decoding: out, as: UTF8.self)
             }
         }
-        throw SwrunError(.system, "systemd cgroup driver (rootless): DBUS_SESSION_BUS_ADDRESS \(Quote.short(address)) names no unix:path= socket")
+        throw SwrunError(
+            .system,
+            "systemd cgroup driver (rootless): DBUS_SESSION_BUS_ADDRESS \(Quote.short(address)) names no unix:path= socket"
+        )
     }
 
     /// The manager's own cgroup (its ControlGroup property: a user's instance runs in
     /// "/user.slice/user-1000.slice/user@1000.service"), which a user's units are below.
     public func managerControlGroup() throws(SwrunError) -> String {
-        let v = try property(path: SystemdManager.objectPath, interface: SystemdManager.managerInterface, "ControlGroup")
+        let v = try property(
+            path: SystemdManager.objectPath, interface: SystemdManager.managerInterface, "ControlGroup")
         guard case .string(let s) = v, s.startsWithBytes("/") else {
-            throw SwrunError(.system, "systemd's ControlGroup property: \(v), not a cgroup path", errno: DBusConnection.badMessageErrno)
+            throw SwrunError(
+                .system, "systemd's ControlGroup property: \(v), not a cgroup path",
+                errno: DBusConnection.badMessageErrno)
         }
         return s
     }
@@ -196,14 +226,18 @@ public final class SystemdManager {
 
     /// StartTransientUnit(name, mode, properties a(sv), aux a(sa(sv))) -> the job's path.
     /// Makes sure the job's end will be seen first (on a bus, an AddMatch sent ahead).
-    public func startTransientUnit(_ name: String, mode: String = "replace", properties: [SystemdProperty],
-                                   aux: [(name: String, properties: [SystemdProperty])] = []) throws(SwrunError) -> String {
+    public func startTransientUnit(
+        _ name: String, mode: String = "replace", properties: [SystemdProperty],
+        aux: [(name: String, properties: [SystemdProperty])] = []
+    ) throws(SwrunError) -> String {
         let deadline = self.deadline()
         try subscribe(deadline: deadline)
         let body: [DBusValue] = [
             .string(name), .string(mode),
             .array(element: "(sv)", properties.map(\.dbusValue)),
-            .array(element: "(sa(sv))", aux.map { .structure([.string($0.name), .array(element: "(sv)", $0.properties.map(\.dbusValue))]) }),
+            .array(
+                element: "(sa(sv))",
+                aux.map { .structure([.string($0.name), .array(element: "(sv)", $0.properties.map(\.dbusValue))]) }),
         ]
         let reply = try call("StartTransientUnit", body, context: "start unit \(name)", deadline: deadline)
         return try objectPathReply(reply, context: "start unit \(name)")
@@ -213,7 +247,8 @@ public final class SystemdManager {
     public func stopUnitJob(_ name: String, mode: String = "replace") throws(SwrunError) -> String {
         let deadline = self.deadline()
         try subscribe(deadline: deadline)
-        let reply = try call("StopUnit", [.string(name), .string(mode)], context: "stop unit \(name)", deadline: deadline)
+        let reply = try call(
+            "StopUnit", [.string(name), .string(mode)], context: "stop unit \(name)", deadline: deadline)
         return try objectPathReply(reply, context: "stop unit \(name)")
     }
 
@@ -226,7 +261,7 @@ public final class SystemdManager {
             if let i = removedJobs.firstIndex(where: { $0.job == job }) { return removedJobs.remove(at: i).result }
             do {
                 _ = try pump(awaiting: nil, deadline: deadline)
-            } catch where error.errno == DBusConnection.timedOutErrno {
+            } catch  where error.errno == DBusConnection.timedOutErrno {
                 throw SwrunError(.system, "timed out waiting for systemd job \(job) to finish", errno: error.errno)
             }
         }
@@ -234,9 +269,12 @@ public final class SystemdManager {
 
     /// SetUnitProperties(name, runtime, properties a(sv)): changes a unit's properties;
     /// `runtime` true (as runc) keeps them until the next boot only.
-    public func setUnitProperties(_ name: String, runtime: Bool = true, properties: [SystemdProperty]) throws(SwrunError) {
-        _ = try call("SetUnitProperties", [.string(name), .bool(runtime), .array(element: "(sv)", properties.map(\.dbusValue))],
-                     context: "set properties of unit \(name)", deadline: deadline())
+    public func setUnitProperties(_ name: String, runtime: Bool = true, properties: [SystemdProperty])
+        throws(SwrunError)
+    {
+        _ = try call(
+            "SetUnitProperties", [.string(name), .bool(runtime), .array(element: "(sv)", properties.map(\.dbusValue))],
+            context: "set properties of unit \(name)", deadline: deadline())
     }
 
     /// ResetFailedUnit(name). With `waitForReply` false the call goes out flagged
@@ -245,9 +283,11 @@ public final class SystemdManager {
         if waitForReply {
             _ = try call("ResetFailedUnit", [.string(name)], context: "reset failed unit \(name)", deadline: deadline())
         } else {
-            let m = DBusMessage.methodCall(serial: connection.nextSerial(), destination: SystemdManager.destination, path: SystemdManager.objectPath,
-                                           interface: SystemdManager.managerInterface, member: "ResetFailedUnit", body: [.string(name)],
-                                           flags: DBusMessage.noReplyExpected)
+            let m = DBusMessage.methodCall(
+                serial: connection.nextSerial(), destination: SystemdManager.destination,
+                path: SystemdManager.objectPath,
+                interface: SystemdManager.managerInterface, member: "ResetFailedUnit", body: [.string(name)],
+                flags: DBusMessage.noReplyExpected)
             try send(m, deadline: deadline())
         }
     }
@@ -267,17 +307,22 @@ public final class SystemdManager {
     /// process into a unit's cgroup through systemd (`exec` where the cgroup cannot be
     /// written). `subcgroup` is "" or an absolute path below the unit's cgroup.
     public func attachProcesses(unit name: String, subcgroup: String = "", pids: [UInt32]) throws(SwrunError) {
-        _ = try call("AttachProcessesToUnit", [.string(name), .string(subcgroup), .array(element: "u", pids.map { .uint32($0) })],
-                     context: "attach processes to unit \(name)", deadline: deadline())
+        _ = try call(
+            "AttachProcessesToUnit",
+            [.string(name), .string(subcgroup), .array(element: "u", pids.map { .uint32($0) })],
+            context: "attach processes to unit \(name)", deadline: deadline())
     }
 
     /// org.freedesktop.DBus.Properties.Get(interface, property) on `path`: the value,
     /// out of its variant.
     public func property(path: String, interface: String, _ name: String) throws(SwrunError) -> DBusValue {
-        let reply = try call(member: "Get", interface: SystemdManager.propertiesInterface, path: path,
-                             [.string(interface), .string(name)], context: "get property \(name) of \(path)", deadline: deadline())
+        let reply = try call(
+            member: "Get", interface: SystemdManager.propertiesInterface, path: path,
+            [.string(interface), .string(name)], context: "get property \(name) of \(path)", deadline: deadline())
         guard reply.body.count == 1, case .variant(let v) = reply.body[0] else {
-            throw SwrunError(.system, "get property \(name) of \(path): reply of type \(reply.signature), not v", errno: DBusConnection.badMessageErrno)
+            throw SwrunError(
+                .system, "get property \(name) of \(path): reply of type \(reply.signature), not v",
+                errno: DBusConnection.badMessageErrno)
         }
         return v
     }
@@ -291,7 +336,9 @@ public final class SystemdManager {
         }
         let v = try property(path: SystemdManager.unitObjectPath(name), interface: interface, "ControlGroup")
         guard case .string(let s) = v else {
-            throw SwrunError(.system, "ControlGroup of unit \(name): of type \(v.signature), not s", errno: DBusConnection.badMessageErrno)
+            throw SwrunError(
+                .system, "ControlGroup of unit \(name): of type \(v.signature), not s",
+                errno: DBusConnection.badMessageErrno)
         }
         return s
     }
@@ -310,14 +357,16 @@ public final class SystemdManager {
     /// otherwise it may be a failed leftover: reset it and try once more. A job that ends
     /// other than "done", or not within the timeout, resets the unit and fails, in runc's
     /// words.
-    public func startUnit(_ name: String, properties: [SystemdProperty], ignoreExisting: Bool = false) throws(SwrunError) {
+    public func startUnit(_ name: String, properties: [SystemdProperty], ignoreExisting: Bool = false)
+        throws(SwrunError)
+    {
         var retried = false
         var job = ""
         while true {
             do {
                 job = try startTransientUnit(name, properties: properties)
                 break
-            } catch where lastError?.name == SystemdManager.unitExists && error.errno == Errno.EEXIST {
+            } catch  where lastError?.name == SystemdManager.unitExists && error.errno == Errno.EEXIST {
                 if ignoreExisting { return }
                 if retried { throw error }
                 retried = true
@@ -327,7 +376,7 @@ public final class SystemdManager {
         let result: String
         do {
             result = try waitForJob(job)
-        } catch where error.errno == DBusConnection.timedOutErrno {
+        } catch  where error.errno == DBusConnection.timedOutErrno {
             try? resetFailedUnit(name, waitForReply: false)
             throw SwrunError(.system, "Timeout waiting for systemd to create \(name)", errno: error.errno)
         }
@@ -345,13 +394,13 @@ public final class SystemdManager {
         let job: String
         do {
             job = try stopUnitJob(name)
-        } catch where lastError?.name == SystemdManager.noSuchUnit {
+        } catch  where lastError?.name == SystemdManager.noSuchUnit {
             return
         }
         let result: String
         do {
             result = try waitForJob(job)
-        } catch where error.errno == DBusConnection.timedOutErrno {
+        } catch  where error.errno == DBusConnection.timedOutErrno {
             throw SwrunError(.system, "Timed out while waiting for systemd to remove \(name)", errno: error.errno)
         }
         if result != "done" { Log.warning("error removing unit `\(name)`: got `\(result)`. Continuing...") }
@@ -381,7 +430,10 @@ public final class SystemdManager {
 
     /// The interface that carries ControlGroup for a unit of this name's type.
     public static func cgroupInterface(ofUnit name: String) -> String? {
-        for (suffix, type) in [(".scope", "Scope"), (".slice", "Slice"), (".service", "Service"), (".socket", "Socket"), (".mount", "Mount"), (".swap", "Swap")] {
+        for (suffix, type) in [
+            (".scope", "Scope"), (".slice", "Slice"), (".service", "Service"), (".socket", "Socket"),
+            (".mount", "Mount"), (".swap", "Swap"),
+        ] {
             if name.utf8.count > suffix.utf8.count, name.utf8.reversed().starts(with: suffix.utf8.reversed()) {
                 return "org.freedesktop.systemd1." + type
             }
@@ -419,8 +471,9 @@ public final class SystemdManager {
     /// sends its signals to every connection: nothing to do.
     func subscribe(deadline: Int) throws(SwrunError) {
         guard isBus, !subscribed else { return }
-        let m = DBusMessage.methodCall(serial: connection.nextSerial(), destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus",
-                                       interface: "org.freedesktop.DBus", member: "AddMatch", body: [.string(SystemdManager.jobRemovedMatch)])
+        let m = DBusMessage.methodCall(
+            serial: connection.nextSerial(), destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus",
+            interface: "org.freedesktop.DBus", member: "AddMatch", body: [.string(SystemdManager.jobRemovedMatch)])
         try send(m, deadline: deadline)
         pipelined.append((m.serial, "AddMatch"))
         subscribed = true
@@ -433,10 +486,14 @@ public final class SystemdManager {
 
     /// A Manager method call; an error reply throws.
     func call(_ member: String, _ body: [DBusValue], context: String, deadline: Int) throws(SwrunError) -> DBusMessage {
-        try call(member: member, interface: SystemdManager.managerInterface, path: SystemdManager.objectPath, body, context: context, deadline: deadline)
+        try call(
+            member: member, interface: SystemdManager.managerInterface, path: SystemdManager.objectPath, body,
+            context: context, deadline: deadline)
     }
 
-    func call(member: String, interface: String, path: String, _ body: [DBusValue], context: String, deadline: Int) throws(SwrunError) -> DBusMessage {
+    func call(member: String, interface: String, path: String, _ body: [DBusValue], context: String, deadline: Int)
+        throws(SwrunError) -> DBusMessage
+    {
         switch try callReply(member: member, interface: interface, path: path, body, deadline: deadline) {
         case .success(let m): return m
         case .failure(let e): throw SystemdManager.error(e, context: context)
@@ -444,12 +501,17 @@ public final class SystemdManager {
     }
 
     func callReply(_ member: String, _ body: [DBusValue], deadline: Int) throws(SwrunError) -> Reply {
-        try callReply(member: member, interface: SystemdManager.managerInterface, path: SystemdManager.objectPath, body, deadline: deadline)
+        try callReply(
+            member: member, interface: SystemdManager.managerInterface, path: SystemdManager.objectPath, body,
+            deadline: deadline)
     }
 
-    func callReply(member: String, interface: String, path: String, _ body: [DBusValue], deadline: Int) throws(SwrunError) -> Reply {
-        let m = DBusMessage.methodCall(serial: connection.nextSerial(), destination: SystemdManager.destination, path: path,
-                                       interface: interface, member: member, body: body)
+    func callReply(member: String, interface: String, path: String, _ body: [DBusValue], deadline: Int)
+        throws(SwrunError) -> Reply
+    {
+        let m = DBusMessage.methodCall(
+            serial: connection.nextSerial(), destination: SystemdManager.destination, path: path,
+            interface: interface, member: member, body: body)
         lastError = nil
         try send(m, deadline: deadline)
         while true {
@@ -486,10 +548,12 @@ public final class SystemdManager {
             }
         case .signal:
             guard header.member == "JobRemoved", header.interface == SystemdManager.managerInterface,
-                  header.path == SystemdManager.objectPath, header.signature == "uoss" else { return nil }
+                header.path == SystemdManager.objectPath, header.signature == "uoss"
+            else { return nil }
             let m = try DBusMessage.decode(raw)
             guard m.body.count == 4, case .objectPath(let job) = m.body[1], case .string(let unit) = m.body[2],
-                  case .string(let result) = m.body[3] else { return nil }
+                case .string(let result) = m.body[3]
+            else { return nil }
             if removedJobs.count >= SystemdManager.maxRemembered { removedJobs.removeFirst() }
             removedJobs.append((job, unit, result))
         case .methodCall:
@@ -500,7 +564,8 @@ public final class SystemdManager {
 
     func objectPathReply(_ reply: DBusMessage, context: String) throws(SwrunError) -> String {
         guard reply.body.count == 1, case .objectPath(let p) = reply.body[0] else {
-            throw SwrunError(.system, "\(context): reply of type \(reply.signature), not o", errno: DBusConnection.badMessageErrno)
+            throw SwrunError(
+                .system, "\(context): reply of type \(reply.signature), not o", errno: DBusConnection.badMessageErrno)
         }
         return p
     }

@@ -53,12 +53,18 @@ public enum SystemdProperties {
     /// The slice is checked here (expandSlice) rather than at first use; a unit name with a
     /// slash (it would leave its directory) or a NUL is refused, where runc relies on
     /// securejoin to keep the path inside.
-    public static func placement(cgroupsPath: String?, id: String, rootless: Bool = false) throws(SwrunError) -> SystemdUnitPlacement {
+    public static func placement(cgroupsPath: String?, id: String, rootless: Bool = false) throws(SwrunError)
+        -> SystemdUnitPlacement
+    {
         var slice = "", prefix = "runc", name = id
         if let path = cgroupsPath, !path.isEmpty {
-            let parts = path.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            let parts = path.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map {
+                String(decoding: $0, as: UTF8.self)
+            }
             guard parts.count == 3 else {
-                throw SwrunError.config("expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got \(Quote.short(path)) instead")
+                throw SwrunError.config(
+                    "expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got \(Quote.short(path)) instead"
+                )
             }
             (slice, prefix, name) = (parts[0], parts[1], parts[2])
         }
@@ -105,7 +111,8 @@ public enum SystemdProperties {
     /// the user manager's own cgroup in front for a rootless container (runc reads it from
     /// the manager's ControlGroup property: "/user.slice/user-1000.slice/user@1000.service").
     /// v1's initPaths joins the same two under each controller's mount.
-    public static func cgroupPath(_ p: SystemdUnitPlacement, managerCgroup: String? = nil) throws(SwrunError) -> String {
+    public static func cgroupPath(_ p: SystemdUnitPlacement, managerCgroup: String? = nil) throws(SwrunError) -> String
+    {
         var parts: [String] = []
         for piece in [managerCgroup ?? "", try expandSlice(p.slice), p.unitName] {
             for c in piece.utf8.split(separator: UInt8(ascii: "/")) { parts.append(String(decoding: c, as: UTF8.self)) }
@@ -121,8 +128,10 @@ public enum SystemdProperties {
     /// made for later); accounting on for every controller (IOAccounting on v2,
     /// BlockIOAccounting on v1); DefaultDependencies=false. On v2, OOMPolicy follows
     /// unified "memory.oom.group" (systemd 253+; only settable at creation).
-    public static func unitProperties(_ p: SystemdUnitPlacement, pid: Int32?, cgroupV1: Bool = false,
-                                      unified: [String: String]? = nil, systemdVersion: Int = -1) throws(SwrunError) -> [SystemdProperty] {
+    public static func unitProperties(
+        _ p: SystemdUnitPlacement, pid: Int32?, cgroupV1: Bool = false,
+        unified: [String: String]? = nil, systemdVersion: Int = -1
+    ) throws(SwrunError) -> [SystemdProperty] {
         var props = [SystemdProperty("Description", .string("libcontainer container " + p.name))]
         if p.isSlice {
             props.append(SystemdProperty("Wants", .array(element: "s", [.string(p.slice)])))
@@ -131,7 +140,9 @@ public enum SystemdProperties {
             props.append(SystemdProperty("Delegate", .bool(true)))
         }
         if let pid { props.append(SystemdProperty("PIDs", .array(element: "u", [.uint32(UInt32(bitPattern: pid))]))) }
-        for name in ["MemoryAccounting", "CPUAccounting", cgroupV1 ? "BlockIOAccounting" : "IOAccounting", "TasksAccounting"] {
+        for name in [
+            "MemoryAccounting", "CPUAccounting", cgroupV1 ? "BlockIOAccounting" : "IOAccounting", "TasksAccounting",
+        ] {
             props.append(SystemdProperty(name, .bool(true)))
         }
         props.append(SystemdProperty("DefaultDependencies", .bool(false)))
@@ -142,10 +153,13 @@ public enum SystemdProperties {
     /// runc's Apply: unified "memory.oom.group" 0 is OOMPolicy=continue, 1 is kill, with
     /// systemd 253 or later (oomPolicySupportedVersion); another number is left to
     /// cgroupfs, a non-number is an error.
-    public static func oomPolicy(_ unified: [String: String]?, systemdVersion: Int) throws(SwrunError) -> SystemdProperty? {
+    public static func oomPolicy(_ unified: [String: String]?, systemdVersion: Int) throws(SwrunError)
+        -> SystemdProperty?
+    {
         guard let v = unified?["memory.oom.group"], systemdVersion >= 253 else { return nil }
         guard let n = parseUInt64(trim(v)) else {
-            throw SwrunError.config("unified resource \"memory.oom.group\" value conversion error: \(Quote.short(v)) is not a number")
+            throw SwrunError.config(
+                "unified resource \"memory.oom.group\" value conversion error: \(Quote.short(v)) is not a number")
         }
         switch n {
         case 0: return SystemdProperty("OOMPolicy", .string("continue"))
@@ -163,9 +177,13 @@ public enum SystemdProperties {
     /// syntax (char-MAJOR), which every systemd since 2018 reads.
     public static func needsVersion(_ r: LinuxResources?) -> Bool {
         guard let r else { return false }
-        if let c = r.cpu, (c.period ?? 0) != 0 || !(c.cpus ?? "").isEmpty || !(c.mems ?? "").isEmpty || c.idle == 1 { return true }
+        if let c = r.cpu, (c.period ?? 0) != 0 || !(c.cpus ?? "").isEmpty || !(c.mems ?? "").isEmpty || c.idle == 1 {
+            return true
+        }
         guard let u = r.unified else { return false }
-        return ["cpu.idle", "cpu.max", "cpu.weight", "cpuset.cpus", "cpuset.mems", "memory.oom.group"].contains { u[$0] != nil }
+        return ["cpu.idle", "cpu.max", "cpu.weight", "cpuset.cpus", "cpuset.mems", "memory.oom.group"].contains {
+            u[$0] != nil
+        }
     }
 
     /// runc's genV2ResourcesProperties (v2.go), for SetUnitProperties or for the start
@@ -173,7 +191,9 @@ public enum SystemdProperties {
     /// cpu.idle 1 on systemd 252+), the CPU quota, TasksMax, AllowedCPUs and
     /// AllowedMemoryNodes (systemd 244+), then the unified map. `io` adds swrun's IO
     /// properties (`ioProperties`), which runc does not send.
-    public static func resourcesV2(_ r: LinuxResources?, systemdVersion: Int, io: Bool = true) throws(SwrunError) -> SystemdResources {
+    public static func resourcesV2(_ r: LinuxResources?, systemdVersion: Int, io: Bool = true) throws(SwrunError)
+        -> SystemdResources
+    {
         var out = SystemdResources()
         let r = r ?? LinuxResources()
         let devices = try deviceProperties(DeviceFilter.rules(r.devices ?? []), systemdVersion: systemdVersion)
@@ -181,7 +201,9 @@ public enum SystemdProperties {
         out.warnings += devices.warnings
         let limit = r.memory?.limit ?? 0
         if limit != 0 { out.properties.append(SystemdProperty("MemoryMax", .uint64(bytes(limit)))) }
-        if let low = r.memory?.reservation, low != 0 { out.properties.append(SystemdProperty("MemoryLow", .uint64(bytes(low)))) }
+        if let low = r.memory?.reservation, low != 0 {
+            out.properties.append(SystemdProperty("MemoryLow", .uint64(bytes(low))))
+        }
         if let swap = try swapMax(swap: r.memory?.swap ?? 0, memory: limit) {
             out.properties.append(SystemdProperty("MemorySwapMax", .uint64(swap)))
         }
@@ -220,12 +242,18 @@ public enum SystemdProperties {
         let devices = try deviceProperties(DeviceFilter.rules(r.devices ?? []), systemdVersion: systemdVersion)
         out.properties += devices.properties
         out.warnings += devices.warnings
-        if let limit = r.memory?.limit, limit != 0 { out.properties.append(SystemdProperty("MemoryLimit", .uint64(bytes(limit)))) }
-        if let shares = r.cpu?.shares, shares != 0 { out.properties.append(SystemdProperty("CPUShares", .uint64(shares))) }
+        if let limit = r.memory?.limit, limit != 0 {
+            out.properties.append(SystemdProperty("MemoryLimit", .uint64(bytes(limit))))
+        }
+        if let shares = r.cpu?.shares, shares != 0 {
+            out.properties.append(SystemdProperty("CPUShares", .uint64(shares)))
+        }
         let quota = try cpuQuota(quota: r.cpu?.quota ?? 0, period: r.cpu?.period ?? 0, systemdVersion: systemdVersion)
         out.properties += quota.properties
         if quota.quota != (r.cpu?.quota ?? 0) { out.cpuQuota = quota.quota }
-        if let w = r.blockIO?.weight, w != 0 { out.properties.append(SystemdProperty("BlockIOWeight", .uint64(UInt64(w)))) }
+        if let w = r.blockIO?.weight, w != 0 {
+            out.properties.append(SystemdProperty("BlockIOWeight", .uint64(UInt64(w))))
+        }
         if let pids = r.pids, let tasks = tasksMax(pids.limit) { out.properties.append(tasks) }
         out.properties += try cpuset(cpus: r.cpu?.cpus, mems: r.cpu?.mems, systemdVersion: systemdVersion)
         return out
@@ -246,9 +274,13 @@ public enum SystemdProperties {
         if swap == -1 { return UInt64.max }
         if swap == 0 { return nil }
         if memory == -1 { return bytes(swap) }
-        if memory == 0 { throw SwrunError.config("linux.resources.memory.swap: unable to set swap limit without memory limit") }
+        if memory == 0 {
+            throw SwrunError.config("linux.resources.memory.swap: unable to set swap limit without memory limit")
+        }
         if memory < 0 { throw SwrunError.config("linux.resources.memory.limit: invalid memory value: \(memory)") }
-        if swap < memory { throw SwrunError.config("linux.resources.memory.swap: memory+swap limit should be >= memory limit") }
+        if swap < memory {
+            throw SwrunError.config("linux.resources.memory.swap: memory+swap limit should be >= memory limit")
+        }
         return UInt64(swap - memory)
     }
 
@@ -258,7 +290,9 @@ public enum SystemdProperties {
     /// whole 10 ms because systemd keeps CPUQuota as a whole percentage; the quota is then
     /// recomputed from the rounded value so that cgroupfs gets the same (returned as
     /// `quota`). Products that would overflow 64 bits are refused (runc's wrap).
-    public static func cpuQuota(quota: Int64, period: UInt64, systemdVersion: Int) throws(SwrunError) -> (properties: [SystemdProperty], quota: Int64) {
+    public static func cpuQuota(quota: Int64, period: UInt64, systemdVersion: Int) throws(SwrunError) -> (
+        properties: [SystemdProperty], quota: Int64
+    ) {
         var props: [SystemdProperty] = []
         var quota = quota
         if period != 0, systemdVersion >= 242 { props.append(SystemdProperty("CPUQuotaPeriodUSec", .uint64(period))) }
@@ -272,7 +306,9 @@ public enum SystemdProperties {
             if perSec % 10_000 != 0 {
                 perSec = (perSec / 10_000 + 1) * 10_000
                 let (q, over) = perSec.multipliedReportingOverflow(by: p)
-                guard !over, q / 1_000_000 <= UInt64(Int64.max) else { throw SwrunError.config("linux.resources.cpu.period: \(p) is too large") }
+                guard !over, q / 1_000_000 <= UInt64(Int64.max) else {
+                    throw SwrunError.config("linux.resources.cpu.period: \(p) is too large")
+                }
                 quota = Int64(q / 1_000_000)
             }
         }
@@ -292,12 +328,19 @@ public enum SystemdProperties {
     /// runc's addCpuset: AllowedCPUs and AllowedMemoryNodes from cpu.cpus and cpu.mems as
     /// RangeToBits byte masks, with systemd 244 or later (older ones: nothing, cgroupfs
     /// has them).
-    public static func cpuset(cpus: String?, mems: String?, systemdVersion: Int) throws(SwrunError) -> [SystemdProperty] {
+    public static func cpuset(cpus: String?, mems: String?, systemdVersion: Int) throws(SwrunError) -> [SystemdProperty]
+    {
         let cpus = cpus ?? "", mems = mems ?? ""
         guard !(cpus.isEmpty && mems.isEmpty), systemdVersion >= 244 else { return [] }
         var props: [SystemdProperty] = []
-        if !cpus.isEmpty { props.append(SystemdProperty("AllowedCPUs", .bytes(try rangeToBits(cpus, field: "linux.resources.cpu.cpus")))) }
-        if !mems.isEmpty { props.append(SystemdProperty("AllowedMemoryNodes", .bytes(try rangeToBits(mems, field: "linux.resources.cpu.mems")))) }
+        if !cpus.isEmpty {
+            props.append(
+                SystemdProperty("AllowedCPUs", .bytes(try rangeToBits(cpus, field: "linux.resources.cpu.cpus"))))
+        }
+        if !mems.isEmpty {
+            props.append(
+                SystemdProperty("AllowedMemoryNodes", .bytes(try rangeToBits(mems, field: "linux.resources.cpu.mems"))))
+        }
         return props
     }
 
@@ -311,9 +354,13 @@ public enum SystemdProperties {
     /// long as its highest set bit needs. Elements are trimmed and empty ones skipped;
     /// a bad number, a reversed range or an empty result is an error.
     public static func rangeToBits(_ s: String, field: String = "cpuset") throws(SwrunError) -> [UInt8] {
-        func fail(_ why: String) -> SwrunError { SwrunError.config("\(field) \(Quote.short(s)) conversion error: \(why)") }
+        func fail(_ why: String) -> SwrunError {
+            SwrunError.config("\(field) \(Quote.short(s)) conversion error: \(why)")
+        }
         func number(_ t: String) throws(SwrunError) -> Int {
-            guard let v = parseUInt64(t), v <= UInt64(UInt32.max) else { throw fail("invalid number \(Quote.short(t))") }
+            guard let v = parseUInt64(t), v <= UInt64(UInt32.max) else {
+                throw fail("invalid number \(Quote.short(t))")
+            }
             guard v <= UInt64(maxCPUIndex) else { throw fail("\(v) is larger than \(maxCPUIndex)") }
             return Int(v)
         }
@@ -352,10 +399,14 @@ public enum SystemdProperties {
     public static func ioProperties(_ b: LinuxBlockIO?) -> [SystemdProperty] {
         guard let b else { return [] }
         var props: [SystemdProperty] = []
-        if let w = b.weight, w != 0 { props.append(SystemdProperty("IOWeight", .uint64(CgroupConversions.ioWeight(blkio: w)))) }
+        if let w = b.weight, w != 0 {
+            props.append(SystemdProperty("IOWeight", .uint64(CgroupConversions.ioWeight(blkio: w))))
+        }
         let weights: [DBusValue] = (b.weightDevice ?? []).compactMap { d in
             guard let w = d.weight, w != 0 else { return nil }
-            return .structure([.string(blockDevicePath(d.major, d.minor)), .uint64(CgroupConversions.ioWeight(blkio: w))])
+            return .structure([
+                .string(blockDevicePath(d.major, d.minor)), .uint64(CgroupConversions.ioWeight(blkio: w)),
+            ])
         }
         if !weights.isEmpty { props.append(SystemdProperty("IODeviceWeight", .array(element: "(st)", weights))) }
         let limits: [(String, [LinuxThrottleDevice]?)] = [
@@ -364,7 +415,9 @@ public enum SystemdProperties {
         ]
         for (name, list) in limits {
             guard let list, !list.isEmpty else { continue }
-            let entries: [DBusValue] = list.map { .structure([.string(blockDevicePath($0.major, $0.minor)), .uint64($0.rate == 0 ? UInt64.max : $0.rate)]) }
+            let entries: [DBusValue] = list.map {
+                .structure([.string(blockDevicePath($0.major, $0.minor)), .uint64($0.rate == 0 ? UInt64.max : $0.rate)])
+            }
             props.append(SystemdProperty(name, .array(element: "(st)", entries)))
         }
         return props
@@ -388,7 +441,9 @@ public enum SystemdProperties {
     /// deny-all with a warning. Either way the eBPF filter swrun attaches itself enforces
     /// the exact rules.
     /// `rules` is the full list: the spec's and the defaults (DeviceFilter.rules).
-    public static func deviceProperties(_ rules: [LinuxDeviceCgroup], systemdVersion: Int) throws(SwrunError) -> (properties: [SystemdProperty], warnings: [String]) {
+    public static func deviceProperties(_ rules: [LinuxDeviceCgroup], systemdVersion: Int) throws(SwrunError) -> (
+        properties: [SystemdProperty], warnings: [String]
+    ) {
         let clear = SystemdProperty("DeviceAllow", .array(element: "(ss)", []))
         var emulator = DeviceEmulator()
         for (i, rule) in rules.enumerated() {
@@ -396,8 +451,10 @@ public enum SystemdProperties {
         }
         if emulator.defaultAllow {
             if emulator.rules.isEmpty { return ([clear, SystemdProperty("DevicePolicy", .string("auto"))], []) }
-            return ([clear, SystemdProperty("DevicePolicy", .string("strict"))],
-                    ["systemd doesn't support blacklist device rules -- applying temporary deny-all rule"])
+            return (
+                [clear, SystemdProperty("DevicePolicy", .string("strict"))],
+                ["systemd doesn't support blacklist device rules -- applying temporary deny-all rule"]
+            )
         }
         var warnings: [String] = []
         var allow: [DBusValue] = []
@@ -406,13 +463,16 @@ public enum SystemdProperties {
             let path: String
             if key.major < 0 {
                 guard key.minor < 0 else {
-                    warnings.append("systemd doesn't support '*:n' device rules -- temporarily ignoring rule: \(key.text) \(perms)")
+                    warnings.append(
+                        "systemd doesn't support '*:n' device rules -- temporarily ignoring rule: \(key.text) \(perms)")
                     continue
                 }
                 path = group + "-*"
             } else if key.minor < 0 {
                 guard systemdVersion >= 240 || systemdVersion < 0 else {
-                    warnings.append("systemd v\(systemdVersion) needs a /proc/devices group name for \(key.text) -- temporarily ignoring rule")
+                    warnings.append(
+                        "systemd v\(systemdVersion) needs a /proc/devices group name for \(key.text) -- temporarily ignoring rule"
+                    )
                     continue
                 }
                 path = group + "-" + Digits.decimal(key.major)
@@ -421,7 +481,12 @@ public enum SystemdProperties {
             }
             allow.append(.structure([.string(path), .string(perms)]))
         }
-        return ([clear, SystemdProperty("DevicePolicy", .string("strict")), SystemdProperty("DeviceAllow", .array(element: "(ss)", allow))], warnings)
+        return (
+            [
+                clear, SystemdProperty("DevicePolicy", .string("strict")),
+                SystemdProperty("DeviceAllow", .array(element: "(ss)", allow)),
+            ], warnings
+        )
     }
 
     // MARK: unified
@@ -435,7 +500,9 @@ public enum SystemdProperties {
     /// pids.max is TasksMax (0 becomes 1: systemd refuses 0). Other keys are left to
     /// cgroupfs. A key with a slash or without "controller." is an error, as is a value
     /// that is not a number where one is needed.
-    public static func unifiedProperties(_ unified: [String: String], systemdVersion: Int) throws(SwrunError) -> (properties: [SystemdProperty], warnings: [String]) {
+    public static func unifiedProperties(_ unified: [String: String], systemdVersion: Int) throws(SwrunError) -> (
+        properties: [SystemdProperty], warnings: [String]
+    ) {
         var props: [SystemdProperty] = [], warnings: [String] = []
         func bad(_ k: String, _ v: String) -> SwrunError {
             SwrunError.config("unified resource \(Quote.short(k)) value conversion error: \(Quote.short(v))")
@@ -443,7 +510,9 @@ public enum SystemdProperties {
         let idle = trim(unified["cpu.idle"] ?? "") == "1" && systemdVersion >= 252
         for k in unified.keys.sorted() {
             let v = trim(unified[k] ?? "")
-            guard !k.utf8.contains(UInt8(ascii: "/")) else { throw SwrunError.config("unified resource \(Quote.short(k)) must be a file name (no slashes)") }
+            guard !k.utf8.contains(UInt8(ascii: "/")) else {
+                throw SwrunError.config("unified resource \(Quote.short(k)) must be a file name (no slashes)")
+            }
             guard let dot = k.utf8.firstIndex(of: UInt8(ascii: ".")), dot != k.utf8.startIndex else {
                 throw SwrunError.config("unified resource \(Quote.short(k)) must be in the form CONTROLLER.PARAMETER")
             }
@@ -451,7 +520,9 @@ public enum SystemdProperties {
             case "cpu.idle":
                 if idle { props.append(SystemdProperty("CPUWeight", .uint64(0))) }
             case "cpu.max":
-                let fields = v.utf8.split(whereSeparator: { $0 == 32 || $0 == 9 || $0 == 10 }).map { String(decoding: $0, as: UTF8.self) }
+                let fields = v.utf8.split(whereSeparator: { $0 == 32 || $0 == 9 || $0 == 10 }).map {
+                    String(decoding: $0, as: UTF8.self)
+                }
                 guard fields.count == 1 || fields.count == 2 else { throw bad(k, v) }
                 var quota: Int64 = 0
                 var period: UInt64 = 100_000
@@ -473,14 +544,20 @@ public enum SystemdProperties {
                 props.append(SystemdProperty("CPUWeight", .uint64(n)))
             case "cpuset.cpus", "cpuset.mems":
                 let bits = try rangeToBits(v, field: "unified resource \(Quote.short(k))")
-                if systemdVersion >= 244 { props.append(SystemdProperty(k == "cpuset.cpus" ? "AllowedCPUs" : "AllowedMemoryNodes", .bytes(bits))) }
+                if systemdVersion >= 244 {
+                    props.append(
+                        SystemdProperty(k == "cpuset.cpus" ? "AllowedCPUs" : "AllowedMemoryNodes", .bytes(bits)))
+                }
             case "memory.high", "memory.low", "memory.min", "memory.max", "memory.swap.max":
                 var n = UInt64.max
                 if v != "max" {
                     guard let parsed = parseUInt64(v) else { throw bad(k, v) }
                     n = parsed
                 }
-                let names = ["memory.high": "MemoryHigh", "memory.low": "MemoryLow", "memory.min": "MemoryMin", "memory.max": "MemoryMax", "memory.swap.max": "MemorySwapMax"]
+                let names = [
+                    "memory.high": "MemoryHigh", "memory.low": "MemoryLow", "memory.min": "MemoryMin",
+                    "memory.max": "MemoryMax", "memory.swap.max": "MemorySwapMax",
+                ]
                 props.append(SystemdProperty(names[k] ?? "", .uint64(n)))
             case "pids.max":
                 var n = UInt64.max
@@ -506,7 +583,9 @@ public enum SystemdProperties {
     static func trim(_ s: String) -> String {
         let b = Array(s.utf8)
         func space(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
-        guard let first = b.firstIndex(where: { !space($0) }), let last = b.lastIndex(where: { !space($0) }) else { return "" }
+        guard let first = b.firstIndex(where: { !space($0) }), let last = b.lastIndex(where: { !space($0) }) else {
+            return ""
+        }
         return String(decoding: b[first...last], as: UTF8.self)
     }
 
@@ -584,12 +663,18 @@ struct DeviceEmulator {
             self = DeviceEmulator(defaultAllow: rule.allow, rules: [:])
             return
         }
-        guard type == "b" || type == "c" else { throw SwrunError.config("invalid cgroup device type \(Quote.short(type))") }
-        let key = Key(type: type.utf8.first ?? 0, major: (rule.major ?? -1) < 0 ? -1 : (rule.major ?? -1), minor: (rule.minor ?? -1) < 0 ? -1 : (rule.minor ?? -1))
+        guard type == "b" || type == "c" else {
+            throw SwrunError.config("invalid cgroup device type \(Quote.short(type))")
+        }
+        let key = Key(
+            type: type.utf8.first ?? 0, major: (rule.major ?? -1) < 0 ? -1 : (rule.major ?? -1),
+            minor: (rule.minor ?? -1) < 0 ? -1 : (rule.minor ?? -1))
         let perms = DeviceEmulator.bits(rule.access)
         // An allow in a deny-list, or a deny in an allow-list, removes an exception.
         if rule.allow == defaultAllow {
-            try remove(key, perms, what: rule.allow ? "unable to remove 'deny' exception" : "unable to remove 'allow' exception")
+            try remove(
+                key, perms,
+                what: rule.allow ? "unable to remove 'deny' exception" : "unable to remove 'allow' exception")
         } else {
             rules[key, default: 0] |= perms
             if rules[key] == 0 { rules[key] = nil }
@@ -597,11 +682,16 @@ struct DeviceEmulator {
     }
 
     mutating func remove(_ key: Key, _ perms: UInt8, what: String) throws(SwrunError) {
-        for partial in [Key(type: key.type, major: -1, minor: key.minor), Key(type: key.type, major: key.major, minor: -1), Key(type: key.type, major: -1, minor: -1)] {
+        for partial in [
+            Key(type: key.type, major: -1, minor: key.minor), Key(type: key.type, major: key.major, minor: -1),
+            Key(type: key.type, major: -1, minor: -1),
+        ] {
             guard partial != key else { continue }
             let held = rules[partial] ?? 0
             if held & perms != 0 {
-                throw SwrunError.config("\(what): requested rule [\(key.text) \(DeviceEmulator.text(perms))] not supported by devices cgroupv1 (cannot punch hole in existing wildcard rule [\(partial.text) \(DeviceEmulator.text(held))])")
+                throw SwrunError.config(
+                    "\(what): requested rule [\(key.text) \(DeviceEmulator.text(perms))] not supported by devices cgroupv1 (cannot punch hole in existing wildcard rule [\(partial.text) \(DeviceEmulator.text(held))])"
+                )
             }
         }
         let left = (rules[key] ?? 0) & ~perms

@@ -56,8 +56,10 @@ public enum V1Writes {
             if let v = d.leafWeight { w.append(CgroupWrite("blkio.leaf_weight_device", "\(d.major):\(d.minor) \(v)")) }
         }
         let throttles: [(String, [LinuxThrottleDevice]?)] = [
-            ("blkio.throttle.read_bps_device", b.throttleReadBpsDevice), ("blkio.throttle.write_bps_device", b.throttleWriteBpsDevice),
-            ("blkio.throttle.read_iops_device", b.throttleReadIOPSDevice), ("blkio.throttle.write_iops_device", b.throttleWriteIOPSDevice),
+            ("blkio.throttle.read_bps_device", b.throttleReadBpsDevice),
+            ("blkio.throttle.write_bps_device", b.throttleWriteBpsDevice),
+            ("blkio.throttle.read_iops_device", b.throttleReadIOPSDevice),
+            ("blkio.throttle.write_iops_device", b.throttleWriteIOPSDevice),
         ]
         for (file, devs) in throttles {
             for d in devs ?? [] { w.append(CgroupWrite(file, "\(d.major):\(d.minor) \(d.rate)")) }
@@ -104,7 +106,9 @@ public enum V1Writes {
 
     /// Writes for one v1 hierarchy, given the controllers mounted in it. `devices`: the
     /// device list is written (at create; `update` leaves it as create made it, as runc).
-    public static func writes(_ r: LinuxResources, controllers: [String], devices withDevices: Bool) throws(SwrunError) -> [CgroupWrite] {
+    public static func writes(_ r: LinuxResources, controllers: [String], devices withDevices: Bool) throws(SwrunError)
+        -> [CgroupWrite]
+    {
         var w: [CgroupWrite] = []
         for c in controllers {
             switch c {

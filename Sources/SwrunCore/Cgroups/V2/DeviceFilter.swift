@@ -9,27 +9,29 @@ public enum DeviceFilter {
         var code: UInt8, dst: UInt8, src: UInt8, off: Int16, imm: Int32
         var bytes: [UInt8] {
             let o = UInt16(bitPattern: off), i = UInt32(bitPattern: imm)
-            return [code, (src << 4) | dst, UInt8(o & 0xff), UInt8(o >> 8),
-                    UInt8(i & 0xff), UInt8((i >> 8) & 0xff), UInt8((i >> 16) & 0xff), UInt8(i >> 24)]
+            return [
+                code, (src << 4) | dst, UInt8(o & 0xff), UInt8(o >> 8),
+                UInt8(i & 0xff), UInt8((i >> 8) & 0xff), UInt8((i >> 16) & 0xff), UInt8(i >> 24),
+            ]
         }
     }
 
     // Opcodes (linux/bpf.h)
-    static let ldxw: UInt8 = 0x61        // BPF_LDX | BPF_MEM | BPF_W
-    static let and32K: UInt8 = 0x54      // BPF_ALU | BPF_AND | BPF_K
-    static let rsh32K: UInt8 = 0x74      // BPF_ALU | BPF_RSH | BPF_K
-    static let mov32X: UInt8 = 0xbc      // BPF_ALU | BPF_MOV | BPF_X
-    static let mov64K: UInt8 = 0xb7      // BPF_ALU64 | BPF_MOV | BPF_K
-    static let jneK: UInt8 = 0x55        // BPF_JMP | BPF_JNE | BPF_K
+    static let ldxw: UInt8 = 0x61 // BPF_LDX | BPF_MEM | BPF_W
+    static let and32K: UInt8 = 0x54 // BPF_ALU | BPF_AND | BPF_K
+    static let rsh32K: UInt8 = 0x74 // BPF_ALU | BPF_RSH | BPF_K
+    static let mov32X: UInt8 = 0xbc // BPF_ALU | BPF_MOV | BPF_X
+    static let mov64K: UInt8 = 0xb7 // BPF_ALU64 | BPF_MOV | BPF_K
+    static let jneK: UInt8 = 0x55 // BPF_JMP | BPF_JNE | BPF_K
     static let exit: UInt8 = 0x95
 
     static func accessBits(_ s: String?) -> Int32 {
         var bits: Int32 = 0
         for c in s ?? "rwm" {
             switch c {
-            case "m": bits |= 1   // BPF_DEVCG_ACC_MKNOD
-            case "r": bits |= 2   // BPF_DEVCG_ACC_READ
-            case "w": bits |= 4   // BPF_DEVCG_ACC_WRITE
+            case "m": bits |= 1 // BPF_DEVCG_ACC_MKNOD
+            case "r": bits |= 2 // BPF_DEVCG_ACC_READ
+            case "w": bits |= 4 // BPF_DEVCG_ACC_WRITE
             default: break
             }
         }
