@@ -42,7 +42,7 @@ DEPS := libseccomp-dev libcap-dev busybox-static pkg-config gcc libc6-dev iprout
 # Engines for the end-to-end tests (make e2e); uidmap for rootless Podman.
 E2E_DEPS := containerd docker.io podman bsdutils uidmap
 
-.PHONY: all deps e2e-deps build probe bundle demo test unit conformance vm-image vm-test fuzz e2e bench layout docs install deb clean lint
+.PHONY: all deps e2e-deps build probe bundle demo test unit conformance vm-image vm-test fuzz e2e bench layout docs install deb clean lint format
 
 all: build
 
@@ -86,6 +86,12 @@ lint:
 	@! grep -rnE '^import (Foundation|Dispatch)$$' Sources/ || (echo "Foundation/Dispatch imported in the runtime"; exit 1)
 	@! grep -rnE 'Task \{|async |await ' Sources/ || (echo "async code in the runtime"; exit 1)
 	@! grep -rnE 'try!' Sources/ || (echo "try! in the runtime"; exit 1)
+	@# The format (.swift-format: 4 spaces, 120 columns; what it cannot break, such as a
+	@# long string literal, may stay longer). `make format` applies it.
+	swift-format lint --strict -r --configuration .swift-format Sources Tests Fuzz Examples Package.swift
+
+format:
+	swift-format format -i -r --configuration .swift-format Sources Tests Fuzz Examples Package.swift
 
 # The test VM (docs/vm.md): Debian's kernel and a Debian 12 image with systemd, pure cgroup v2
 # and AppArmor, built once into $${SWRUN_VM_CACHE:-/var/cache/swrun-vm} and rebuilt when what
