@@ -45,7 +45,7 @@ for f in /usr/share/bash-completion/completions/swrun /usr/share/zsh/vendor-comp
     [ -f $f ] && ok "installed $f" || bad "missing $f"
 done
 got=$(bash -c '. /usr/share/bash-completion/completions/swrun; COMP_WORDS=(swrun ch); COMP_CWORD=1; _swrun; echo "${COMPREPLY[*]}"' 2>&1)
-[ "$got" = "check" ] && ok "bash completes 'swrun ch' to check" || bad "bash completion of 'swrun ch': $got"
+[ "$got" = "check checkpoint" ] && ok "bash completes 'swrun ch' to check and checkpoint" || bad "bash completion of 'swrun ch': $got"
 got=$(bash -c '. /usr/share/bash-completion/completions/swrun; COMP_WORDS=(swrun --root '$W'/state check --format ""); COMP_CWORD=5; _swrun; echo "${COMPREPLY[*]}"' 2>&1)
 [ "$got" = "text json" ] && ok "bash completes check --format" || bad "bash completion of check --format: $got"
 
