@@ -46,7 +46,10 @@ struct Node {
             out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: n % 10))
             n /= 10
         } while n > 0
-        return String(decoding: out.reversed(), as: UTF8.self)
+        // Reversed in place: String(decoding:) of a ReversedCollection is the generic path
+        // (a dynamic cast to _HasContiguousBytes and two more windows of runtime text).
+        out.reverse()
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A value quoted in an error, at most a few hundred bytes (on a UTF-8 boundary).

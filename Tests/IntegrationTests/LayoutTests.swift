@@ -37,7 +37,8 @@ struct LayoutTests {
     /// fail the build): the functions a `run` enters, recorded by layout/fntrace (a
     /// breakpoint on every function entry, one trap per function), fall in few 64 KB
     /// windows of .text, which is what the kernel maps around each fault. With a fresh
-    /// layout, `run` and its init touch about 26 windows; with the default one, 73. The bound
+    /// layout, `run` and its init touch about 31 windows (26 before the systemd driver,
+    /// rootless and checkpoint code); with the default one, 73. The bound
     /// sits half way: a rename, or a refactor of a few files, leaves a name or a dozen out of
     /// the order and costs a window each (a refactor of the cgroup code left 42), which
     /// `make bench` sees and `make layout` repairs; more than 50 means the order is gone or
@@ -70,6 +71,7 @@ struct LayoutTests {
             let end = address + max(byAddress[address] ?? 1, 1) - 1
             for w in ((address - text.start) >> 16)...((end - text.start) >> 16) { windows.insert(w) }
         }
+        print("layout: a run entered \(entered) functions in \(windows.count) 64 KB windows of .text")
         #expect(entered > 500, "the trace saw \(entered) functions")
         #expect(
             windows.count <= 50,

@@ -237,6 +237,8 @@ struct CoreTests {
             (error as? SwrunError)?.message == "process.capabilities.bounding: unknown capability \"CAP_BOGUS\""
         }
         #expect(RlimitNames.all["RLIMIT_NOFILE"] == 7 && RlimitNames.all.count == 16)
+        for (name, n) in RlimitNames.all { #expect(RlimitNames.number(name) == n, "\(name)") }
+        #expect(RlimitNames.number("RLIMIT_nofile") == nil && RlimitNames.number("NOFILE") == nil)
     }
 
     @Test func pathNormalization() {
@@ -308,6 +310,55 @@ struct StrictIDTests {
             "", "-1", "+1", " 1", "1 ", "0x10", "4294967295", "4294967294", "2147483648", "99999999999", "1a", "１",
         ] {
             #expect(Runtime.strictID(Substring(s)) == nil, "\(s)")
+        }
+    }
+}
+
+@Suite("uid_map and gid_map text")
+struct IDMapTextTests {
+    /// The kernel's format: right-aligned columns, one range per line.
+    @Test func parsesTheKernelsColumns() {
+        let text = "         0          0 4294967295\n"
+        #expect(IDMapText.parse(text) == [IDRange(containerID: 0, hostID: 0, size: 4_294_967_295)])
+        let two = "         0       1000          1\n         1     100000      65536\n"
+        #expect(
+            IDMapText.parse(two) == [
+                IDRange(containerID: 0, hostID: 1000, size: 1), IDRange(containerID: 1, hostID: 100_000, size: 65536),
+            ])
+        #expect(
+            IDMapText.outside(two, 0) == 1000 && IDMapText.outside(two, 5) == 100_004
+                && IDMapText.outside(two, 70000) == nil)
+    }
+
+    /// Lines that are not three decimal UInt32s are left out (an overflow, a sign, a fourth field).
+    @Test func leavesOutWhatIsNotARange() {
+        let text = "0 0 4294967296\n-1 0 1\n0 0 1 2\n0 x 1\n\n7 8 9"
+        #expect(IDMapText.parse(text) == [IDRange(containerID: 7, hostID: 8, size: 9)])
+        #expect(IDMapText.parse("") == [])
+    }
+}
+
+@Suite("ociVersion")
+struct OCIVersionTests {
+    @Test func acceptsWhatThisBuildImplements() throws {
+        for v in ["1.0.0", "1.0.2", "1.1.0", "1.2.1", "1.1.0-rc.1", "1.0.2-dev", "1.2.0+build.7", "1.0.0-rc+x-y"] {
+            try OCIVersion.check(v)
+        }
+    }
+
+    @Test func refusesNewerOlderAndMalformed() {
+        for v in ["1.3.0", "2.0.0", "0.9.9"] {
+            #expect(throws: SwrunError.self, "\(v)") { try OCIVersion.check(v) }
+        }
+        for v in [
+            "", "1", "1.0", "1.0.0.0", "v1.0.0", "1..0", "1.0.", ".1.0", "1.0.0000000001", "1.0.x", " 1.0.0", "-1.0.0",
+        ] {
+            do {
+                try OCIVersion.check(v)
+                Issue.record("\(Quote.short(v)) was accepted")
+            } catch {
+                #expect(error.message.contains("is not a version"), "\(v): \(error.message)")
+            }
         }
     }
 }

@@ -22,7 +22,8 @@ enum ResourceApplier {
                 "rootless: linux.resources.devices not applied (no device cgroup for an unprivileged user; devices are the host's nodes, bound)"
             )
         }
-        var handled: Set<String> = []
+        // Controller names: a dozen at most, arrays (a Set's storage is more text to map).
+        var handled: [String] = []
         for (controllers, dir) in v1 {
             var writes = try V1Writes.writes(r, controllers: controllers, devices: writeDevices)
             if controllers.contains("memory") {
@@ -33,14 +34,13 @@ enum ResourceApplier {
                 writes = try V1Writes.memory(r.memory, currentMemsw: memsw) + writes
             }
             try write(writes, dir)
-            handled.formUnion(controllers)
+            handled += controllers
         }
-        var available: Set<String> = []
+        var available: [String] = []
         if let dir = v2Dir {
-            available = Set(
-                ((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map {
-                    trimWhitespace($0)
-                })
+            available = ((try? Files.readString(dir + "/cgroup.controllers")) ?? "").split(separator: " ").map {
+                trimWhitespace($0)
+            }
             // runc: with checkBeforeUpdate, a new limit below the current usage is refused
             // instead of sending the container into the OOM killer.
             if r.memory?.checkBeforeUpdate == true, let limit = r.memory?.limit, limit > 0,
@@ -79,7 +79,7 @@ enum ResourceApplier {
     }
 
     /// `r` without what v1 hierarchies (`handled` controllers) already applied.
-    static func unhandled(_ r: LinuxResources, by handled: Set<String>) -> LinuxResources {
+    static func unhandled(_ r: LinuxResources, by handled: [String]) -> LinuxResources {
         var v2 = r
         if handled.contains("memory") { v2.memory = nil }
         if handled.contains("pids") { v2.pids = nil }

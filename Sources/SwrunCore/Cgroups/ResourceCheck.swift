@@ -10,6 +10,8 @@ enum ResourceCheck {
     {
         guard let r else { return }
         try Unsupported.resources(r, field: field)
+        // The field's name is built only for an error (an integer's description and an
+        // interpolation per rule are off the start path).
         for (i, d) in (r.devices ?? []).enumerated() { try device(d, field: "\(field).devices[\(i)]") }
         if let b = r.blockIO { try blockIO(b, field: field + ".blockIO") }
         for (i, h) in (r.hugepageLimits ?? []).enumerated() where !validPageSize(h.pageSize) {
@@ -29,24 +31,27 @@ enum ResourceCheck {
 
     /// A device rule: type a, b or c; access one or more of r, w, m; major and minor a
     /// 32-bit device number or -1 (or absent) for "any".
-    static func device(_ d: LinuxDeviceCgroup, field: String) throws(SwrunError) {
+    static func device(_ d: LinuxDeviceCgroup, field: @autoclosure () -> String) throws(SwrunError) {
         switch d.type ?? "a" {
         case "a", "b", "c", "": break
-        default: throw SwrunError.config("\(field).type: \(Quote.short(d.type ?? "")) is not a, b or c")
+        default: throw SwrunError.config("\(field()).type: \(Quote.short(d.type ?? "")) is not a, b or c")
         }
         if let access = d.access {
             guard !access.isEmpty,
                 access.utf8.allSatisfy({ $0 == UInt8(ascii: "r") || $0 == UInt8(ascii: "w") || $0 == UInt8(ascii: "m") }
                 )
             else {
-                throw SwrunError.config("\(field).access: \(Quote.short(access)) must be one or more of r, w and m")
+                throw SwrunError.config("\(field()).access: \(Quote.short(access)) must be one or more of r, w and m")
             }
         }
-        for (name, v) in [("major", d.major), ("minor", d.minor)] {
+        // Two checks, not a loop over an array of tuples (tuple metadata at run time).
+        func number(_ v: Int64?, _ name: String) throws(SwrunError) {
             if let v, v < -1 || v > Int64(UInt32.max) {
-                throw SwrunError.config("\(field).\(name): \(v) is out of range (-1 for any, or 0 to \(UInt32.max))")
+                throw SwrunError.config("\(field()).\(name): \(v) is out of range (-1 for any, or 0 to \(UInt32.max))")
             }
         }
+        try number(d.major, "major")
+        try number(d.minor, "minor")
     }
 
     /// Weights as the blkio controller takes them: 10 to 1000 (0 leaves them unset).

@@ -573,19 +573,20 @@ public enum PlanBuilder {
         if let size = p.consoleSize {
             plan.consoleSize = [UInt16(clamping: size.height), UInt16(clamping: size.width)]
         }
-        var seen: Set<String> = []
+        var seen: [String] = [] // sixteen names at most: no Set on the start path
         for (i, r) in (p.rlimits ?? []).enumerated() {
             try f.step {
-                let field = "process.rlimits[\(i)]"
-                guard let res = RlimitNames.all[r.type] else {
+                let field = "process.rlimits[" + Digits.decimal(i) + "]"
+                guard let res = RlimitNames.number(r.type) else {
                     throw SwrunError.config("\(field).type: unknown rlimit \(Quote.short(r.type))")
                 }
-                guard seen.insert(r.type).inserted else {
+                guard !seen.contains(r.type) else {
                     throw SwrunError.config("\(field): duplicate rlimit \(r.type)")
                 }
                 guard r.soft <= r.hard else {
                     throw SwrunError.config("\(field): soft limit \(r.soft) exceeds hard limit \(r.hard)")
                 }
+                seen.append(r.type)
                 plan.rlimits.append(RlimitOp(name: r.type, resource: res, soft: r.soft, hard: r.hard, field: field))
             }
         }

@@ -13,7 +13,8 @@ public enum CapabilityNames {
     ]
 
     public static func number(_ name: String) -> Int? {
-        let upper = name.uppercased()
+        // ASCII upper case by bytes (names are ASCII; uppercased() takes the Unicode path).
+        let upper = String(decoding: name.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
         let full = upper.startsWithBytes("CAP_") ? upper : "CAP_" + upper
         return all.firstIndex(of: full)
     }
@@ -31,6 +32,30 @@ public enum CapabilityNames {
 
 /// RLIMIT_* names, as the spec spells them.
 public enum RlimitNames {
+    /// The number of an RLIMIT_* name: a switch (the dictionary below is for listing; built
+    /// on the start path it mapped the standard library's dictionary code).
+    public static func number(_ name: String) -> Int32? {
+        switch name {
+        case "RLIMIT_CPU": return 0
+        case "RLIMIT_FSIZE": return 1
+        case "RLIMIT_DATA": return 2
+        case "RLIMIT_STACK": return 3
+        case "RLIMIT_CORE": return 4
+        case "RLIMIT_RSS": return 5
+        case "RLIMIT_NPROC": return 6
+        case "RLIMIT_NOFILE": return 7
+        case "RLIMIT_MEMLOCK": return 8
+        case "RLIMIT_AS": return 9
+        case "RLIMIT_LOCKS": return 10
+        case "RLIMIT_SIGPENDING": return 11
+        case "RLIMIT_MSGQUEUE": return 12
+        case "RLIMIT_NICE": return 13
+        case "RLIMIT_RTPRIO": return 14
+        case "RLIMIT_RTTIME": return 15
+        default: return nil
+        }
+    }
+
     public static let all: [String: Int32] = [
         "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
         "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,

@@ -84,11 +84,14 @@ public enum RootlessFlag: Sendable, Equatable {
 
 /// uid_map and gid_map text: "inside outside count" lines.
 public enum IDMapText {
+    /// By bytes: every create reads /proc/self/uid_map (Identity.current), and Character
+    /// walks over it would map more of the standard library's text on the start path.
     public static func parse(_ text: String) -> [IDRange] {
         var out: [IDRange] = []
-        for line in text.split(separator: "\n") {
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count == 3, let c = UInt32(f[0]), let h = UInt32(f[1]), let n = UInt32(f[2]) else { continue }
+        ByteText.forEachLine(Array(text.utf8)) { line in
+            let f = MountInfo.words(line, separator: UInt8(ascii: " "))
+            guard f.count == 3, let c = UserDB.decimal(f[0]), let h = UserDB.decimal(f[1]), let n = UserDB.decimal(f[2])
+            else { return }
             out.append(IDRange(containerID: c, hostID: h, size: n))
         }
         return out

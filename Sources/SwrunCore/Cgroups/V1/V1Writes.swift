@@ -96,10 +96,15 @@ public enum V1Writes {
     /// allowed, or denied, twice in a row is allowed once): dropped. The defaults and the
     /// config's own nodes repeat the spec's rules; order across runs is kept.
     static func withoutRepeats(_ writes: [CgroupWrite]) -> [CgroupWrite] {
-        var out: [CgroupWrite] = [], seen: Set<String> = [], file = ""
+        // A few dozen device rules at most: an array, not a Set (whose storage code would be
+        // mapped on the start path).
+        var out: [CgroupWrite] = [], seen: [String] = [], file = ""
         for w in writes {
             if w.file != file { file = w.file; seen = [] }
-            if seen.insert(w.value).inserted { out.append(w) }
+            if !seen.contains(w.value) {
+                seen.append(w.value)
+                out.append(w)
+            }
         }
         return out
     }
