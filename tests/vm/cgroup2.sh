@@ -174,13 +174,21 @@ if [ "$DRIVER" = systemd ]; then
 	(cd $B && $SW create s2) 2>/dev/null && bad "create with a missing executable succeeded" || true
 	[ "$(prop $u LoadState)" = not-found ] && [ ! -d $W/state/s2 ] && [ ! -d $C ] && ok "a failed create leaves no unit, cgroup or state" || bad "after a failed create: $(prop $u LoadState) $(ls $W/state)"
 
-	# A unit of the same name that is not ours (someone else's scope) is refused and left alone.
+	# A unit that exists already (someone else's scope) is joined, as runc joins it: the init
+	# goes into its cgroup and the limits onto the unit; delete leaves the unit and the
+	# processes that are not the container's.
 	systemd-run --quiet --scope --unit swrunvm-x /bin/sleep 120 &
 	for i in $(seq 1 50); do [ "$(prop swrunvm-x.scope ActiveState)" = active ] && break; sleep 0.1; done
-	config '["/bin/true"]' '{}' system.slice:swrunvm:x
-	err=$(cd $B && $SW run s3 2>&1) && bad "run into an existing scope succeeded" || true
-	case "$err" in *exists*) ok "an existing unit is refused: $(echo "$err" | tail -1 | cut -c1-120)" ;; *) bad "existing unit: '$err'" ;; esac
-	[ "$(prop swrunvm-x.scope ActiveState)" = active ] && ok "the other scope is untouched" || bad "the other scope: $(prop swrunvm-x.scope ActiveState)"
+	other=$(cat /sys/fs/cgroup/system.slice/swrunvm-x.scope/cgroup.procs 2>/dev/null | head -n1)
+	config '["/bin/sleep","60"]' '{"pids": {"limit": 41}}' system.slice:swrunvm:x
+	# (Its stdio to a file: the container would hold a $(...) pipe open for its 60 s.)
+	if (cd $B && $SW run -d s3 </dev/null >$W/s3.out 2>&1); then ok "run -d into an existing scope"; else bad "run into an existing scope: $(cat $W/s3.out)"; fi
+	p3=$($SW state s3 2>/dev/null | tr ',' '\n' | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+	[ "$(sed -n 's/^0:://p' /proc/$p3/cgroup 2>/dev/null)" = /system.slice/swrunvm-x.scope ] && ok "the init is in the existing scope" || bad "the init's cgroup: $(cat /proc/$p3/cgroup 2>&1); state: $($SW state s3 2>&1 | tr -d '\n'); scope procs: $(cat /sys/fs/cgroup/system.slice/swrunvm-x.scope/cgroup.procs 2>&1 | tr '\n' ' '); events: $(cat /sys/fs/cgroup/system.slice/swrunvm-x.scope/pids.events 2>&1)"
+	[ "$(prop swrunvm-x.scope TasksMax)" = 41 ] && [ "$(cat /sys/fs/cgroup/system.slice/swrunvm-x.scope/pids.max)" = 41 ] && ok "the limit is set on the existing unit (TasksMax=41)" || bad "TasksMax: $(prop swrunvm-x.scope TasksMax)"
+	$SW delete -f s3
+	[ "$(prop swrunvm-x.scope ActiveState)" = active ] && [ -n "$other" ] && kill -0 "$other" 2>/dev/null && ! kill -0 "$p3" 2>/dev/null && [ ! -d $W/state/s3 ] \
+		&& ok "delete -f kills the container, leaves the unit and its other process" || bad "after delete: scope $(prop swrunvm-x.scope ActiveState), other '$other', init $p3"
 	systemctl stop swrunvm-x.scope
 
 	# A slice of its own: systemd makes it (runc's expandSlice: swrunvm-t.slice is in swrunvm.slice).

@@ -36,6 +36,10 @@ public struct CgroupHandle: Equatable, Sendable {
     /// neither write v1 devices files nor attach a BPF program; its container's devices
     /// are the host's nodes, bound with the host's permissions), as runc ignores them.
     public var rootless: Bool
+    /// systemd: the unit existed before the container (runc joins an existing scope): the
+    /// container's init is placed in its cgroup and the config's limits are set on it, but
+    /// it is never stopped and its cgroup never removed by swrun, since it is not swrun's.
+    public var joinedUnit = false
 
     public init(
         driver: CgroupDriverKind, leaves: [String] = [], created: [String] = [], freezer: String? = nil,

@@ -88,6 +88,13 @@ enum Launcher {
             }
             let resources = spec.linux?.resources ?? LinuxResources()
             try cgroups.create(resources)
+            if cgroups.handle != record.cgroup {
+                // The driver found something not to be made but joined (an existing systemd
+                // unit): the record says so before the init exists, so that no teardown
+                // stops or removes what is not the container's.
+                record.cgroup = cgroups.handle
+                try store.save(record)
+            }
             plan.hookState = HookStateTemplate(Runtime.state(record, status: .created, pid: 0))
             let channel: SyncChannel
             let v2Left: String?

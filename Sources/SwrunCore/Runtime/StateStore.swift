@@ -147,6 +147,7 @@ extension ContainerRecord {
         members.append(("cgroupLeaves", strings(cgroup.leaves)))
         if !cgroup.skipped.isEmpty { members.append(("cgroupSkipped", strings(cgroup.skipped))) }
         if cgroup.rootless { members.append(("cgroupRootless", .bool(true))) }
+        if cgroup.joinedUnit { members.append(("systemdJoined", .bool(true))) }
         members.append(("cgroupCreated", strings(cgroup.created)))
         members.append(("poststart", .array(poststart.map { $0.json })))
         members.append(("poststop", .array(poststop.map { $0.json })))
@@ -167,7 +168,7 @@ extension ContainerRecord {
         var annotations: [String: String] = [:]
         var setupComplete = false, ownerUid: UInt32?
         var leaves: [String] = [], made: [String] = [], skipped: [String] = []
-        var cgroupRootless = false, rootless = false
+        var cgroupRootless = false, rootless = false, joinedUnit = false
         var driver: CgroupDriverKind?, freezer: String?, unified: String?, unit: String?
         var poststart: JValue?, poststop: JValue?
         try r.readMembers { (r, key) throws(SpecError) in
@@ -204,6 +205,7 @@ extension ContainerRecord {
             case "cgroupSkipped":
                 try r.readArray { r throws(SpecError) in if let s = try r.readStringIfAny() { skipped.append(s) } }
             case "cgroupRootless": cgroupRootless = try r.readBool()
+            case "systemdJoined": joinedUnit = try r.readBool()
             case "rootless": rootless = try r.readBool()
             // (A `where` clause would bind to the last pattern of a list only: one per case.)
             case "cgroupCreated" where listing, "poststart" where listing, "poststop" where listing: try r.skipValue()
@@ -240,6 +242,7 @@ extension ContainerRecord {
             driver: driver ?? .cgroupfsV1, leaves: leaves, created: made, freezer: freezer, unified: unified,
             unit: unit,
             skipped: skipped, rootless: cgroupRootless)
+        cgroup.joinedUnit = joinedUnit
         self.rootless = rootless
         self.poststart =
             try poststart.map { x throws(SpecError) in try SpecLoader.hooks(x, path: "state.json poststart") } ?? []

@@ -129,10 +129,14 @@ final class SystemdDriver: CgroupDriver {
 
     func create(_ r: LinuxResources) throws(SwrunError) {
         if Files.exists(leaf) {
-            let unit = handle.unit ?? ""
-            disown()
-            throw SwrunError(
-                .system, "systemd unit \(unit) already exists (its cgroup \(leaf) does): another container's?")
+            // The unit exists already: it is joined, as runc's startUnit takes "already
+            // exists" for done. The init is born in the unit's cgroup (placement, as for an
+            // exec) and the limits are set on the unit (adopt); the unit stays its owner's:
+            // swrun never stops it nor removes its cgroup (destroy).
+            handle.joinedUnit = true
+            handle.created = []
+            started = true
+            Log.debug("systemd cgroup driver: unit \(handle.unit ?? "") exists: joining it (\(leaf))")
         }
         if let dir = managerDir { try checkDelegated(r, dir: dir) }
         let m = try connect()
@@ -170,6 +174,26 @@ final class SystemdDriver: CgroupDriver {
             throw SwrunError(.system, "systemd cgroup driver: adopt before create")
         }
         let m = try connect()
+        if handle.joinedUnit {
+            // An existing unit: the init is in its cgroup (born there, or placed now), and
+            // the config's limits become the unit's properties and files, as runc's Set.
+            try cgroupfs.join(pid: pid, v2Left: v2Left)
+            guard CgroupfsTree.pids(leaf).contains(pid) else {
+                throw SwrunError(
+                    .system,
+                    "systemd cgroup driver: the container's init (pid \(pid)) is not in \(unit)'s cgroup \(leaf)")
+            }
+            let properties = unitResources(converted)
+            if !properties.isEmpty {
+                do { try m.setUnitProperties(unit, properties: properties) } catch {
+                    throw error.wrapped("systemd cgroup driver: set properties of the existing unit \(unit)")
+                }
+            }
+            var r = resources
+            if let q = converted.cpuQuota { r.cpu?.quota = q }
+            try ResourceApplier.apply(r, v1: [], v2: leaf, devices: !rootless)
+            return
+        }
         let properties =
             try SystemdProperties.unitProperties(p, pid: pid, unified: resources.unified, systemdVersion: version)
             + unitResources(converted)
@@ -240,8 +264,10 @@ final class SystemdDriver: CgroupDriver {
     /// its timeout), then the unit is stopped (systemd removes its cgroup; a unit already
     /// gone is fine), then anything systemd left is removed by rmdir.
     func destroy() throws(SwrunError) {
-        // Only a unit that is ours: a create that found the unit existing disowned it.
-        guard handle.unit != nil else { return }
+        // Only a unit that is ours: one that a create found existing was joined (or, in a
+        // race with its start, disowned), and is its owner's to stop. The container's own
+        // processes went with its init (Teardown, before this).
+        guard handle.unit != nil, !handle.joinedUnit else { return }
         if Files.exists(leaf) { CgroupfsTree.thawAndKill([leaf], v2Kill: leaf) }
         if let unit = handle.unit, started {
             let m = try connect()
