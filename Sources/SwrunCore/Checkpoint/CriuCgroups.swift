@@ -28,6 +28,11 @@ public enum CriuCgroups {
     {
         switch driver.handle.driver {
         case .systemd:
+            // An existing unit that is joined has a cgroup already: criu joins it first
+            // (adopt then sets the limits); a new scope is started with criu in it.
+            if driver.handle.joinedUnit {
+                for leaf in driver.handle.active { try CgroupfsTree.join(leaf, pid: pid) }
+            }
             try driver.adopt(pid: pid, v2Left: nil, resources: resources)
         case .cgroupfsV1, .cgroupfsV2:
             for leaf in driver.handle.active { try CgroupfsTree.join(leaf, pid: pid) }

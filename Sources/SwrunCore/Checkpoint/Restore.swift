@@ -86,6 +86,12 @@ extension Runtime {
             try store.save(record)
             try sys("save config") { try Files.writeNew(store.directory(id) + "/config.json", configBytes) }
             try cgroups.create(resources)
+            if cgroups.handle != record.cgroup {
+                // An existing systemd unit, joined (as create): recorded before criu runs, so
+                // that a failed restore's teardown leaves it alone.
+                record.cgroup = cgroups.handle
+                try store.save(record)
+            }
             // CRIU wants its root to be a mount point whose parent is not overmounted: the
             // rootfs is bound at <state>/criu-root (runc's criu-root), and the mount points the
             // config needs are made in the rootfs as create makes them.
