@@ -391,6 +391,15 @@ grep -q "swrun-criu-c7.scope\$" /proc/$pid/cgroup && ok "the restored init is in
 [ "$(systemctl show -p TasksMax --value swrun-criu-c7.scope)" = 77 ] && ok "the scope has the config's limit (TasksMax=77)" || bad "TasksMax: $(systemctl show -p TasksMax swrun-criu-c7.scope)"
 wait_until 20 at_least c7 $((before + 5)) && ok "the counter goes on ($before, then $(count c7))" || bad "counter after restore: $(count c7)"
 $SD delete -f c7 && ! systemctl is-active -q swrun-criu-c7.scope && ok "delete -f stops the scope" || bad "delete c7: scope $(systemctl is-active swrun-criu-c7.scope)"
+# The same images restored into a scope that exists already (someone else's): it is joined.
+systemd-run --quiet --scope --unit swrun-criu-c7 /bin/sleep 300 &
+wait_until 20 systemctl is-active -q swrun-criu-c7.scope
+other=$(head -n1 /sys/fs/cgroup/system.slice/swrun-criu-c7.scope/cgroup.procs 2>/dev/null)
+if RESTORER="$SD" restore_piped c7 $W/b7 --image-path $W/img7; then ok "restore into an existing scope"; else bad "restore c7 into an existing scope"; logs $W/img7; fi
+pid=$(pidof_c c7)
+grep -q "swrun-criu-c7.scope\$" /proc/$pid/cgroup 2>/dev/null && [ "$(systemctl show -p TasksMax --value swrun-criu-c7.scope)" = 77 ] && ok "restored into the existing scope, the limit set on it" || bad "joined restore: $(cat /proc/$pid/cgroup 2>&1); TasksMax $(systemctl show -p TasksMax --value swrun-criu-c7.scope)"
+$SD delete -f c7 && systemctl is-active -q swrun-criu-c7.scope && kill -0 "$other" 2>/dev/null && ok "delete -f leaves the existing scope and its own process" || bad "after delete: scope $(systemctl is-active swrun-criu-c7.scope), other '$other'"
+systemctl stop swrun-criu-c7.scope
 }
 
 # SWRUN_CRIU_TESTS: the tests to run (all by default; newid follows leave, record uses tty's bundle).
