@@ -48,12 +48,23 @@ do {
     var exec = ExecOptions()
     exec.args = ["/bin/sh", "-c", "echo exec in $(hostname); exit 3"]
     print("exec exit code: \(try runtime.exec(id, exec))")
-    try runtime.kill(id, signal: 9, all: false)
+    // events: stats every 20 ms until the container stops; it is killed after the first
+    // sample (killed before, it could be stopped before events saw it run).
     var samples = 0
+    var killFailure: SwrunError?
     try runtime.events(id, intervalMilliseconds: 20) { event in
-        if case .stats = event { samples += 1 }
+        if case .stats = event {
+            samples += 1
+            if samples == 1 {
+                do throws(SwrunError) { try runtime.kill(id, signal: 9, all: false) } catch {
+                    killFailure = error
+                    return false
+                }
+            }
+        }
         return true // until the container stops
     }
+    if let killFailure { throw killFailure }
     print("events until stopped: \(samples > 0 ? "stats seen" : "no stats"), now \(try runtime.state(id).status)")
     try runtime.delete(id, force: false)
 

@@ -138,6 +138,7 @@ final class Sandbox {
         root = dir + "/state"
         bundle = dir + "/bundle"
         cgroupParent = "swrun-tests-\(getpid())"
+        Sandbox.removeParentAtExit
         let fm = FileManager.default
         let rootfs = bundle + "/rootfs"
         for d in ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "data"] {
@@ -272,6 +273,15 @@ final class Sandbox {
         let r = swrun(["state", id])
         return ((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]) ?? [:]
     }
+
+    /// The tests' parent cgroup (swrun-tests-PID, made by swrun's first create below it) is
+    /// shared by every test of this process, so no test may remove it: it goes when the
+    /// process exits, in every hierarchy, once it is empty (rmdir removes nothing else).
+    static let removeParentAtExit: Void = {
+        atexit {
+            for dir in Sandbox.cgroupDirs(named: "swrun-tests-\(getpid())") { rmdir(dir) }
+        }
+    }()
 
     /// Directories under every cgroup hierarchy that hold `name` (to assert clean-up).
     static func cgroupDirs(named name: String) -> [String] {

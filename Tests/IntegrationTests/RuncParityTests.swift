@@ -115,7 +115,11 @@ struct RuncParityTests {
         // Meanwhile the container goes away by other means and the id is created again.
         let initPid = s.state(id)["pid"] as? Int32 ?? 0
         if initPid > 0 { kill(initPid, SIGKILL) }
-        try FileManager.default.moveItem(atPath: dir, toPath: s.dir + "/old-state")
+        // (Moved to a state root of its own, so that it can be deleted at the end: its
+        // cgroup would be left behind otherwise.)
+        let oldRoot = s.dir + "/old-root"
+        try FileManager.default.createDirectory(atPath: oldRoot, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: dir, toPath: oldRoot + "/" + id)
         s.freshCgroup(id + "b")
         try s.writeConfig()
         let again = s.swrun(["run", "-d", "--bundle", s.bundle, id])
@@ -127,7 +131,8 @@ struct RuncParityTests {
             s.state(id)["status"] as? String == "running", "the new container survived the stale delete: \(s.state(id))"
         )
         s.swrun(["delete", "-f", id])
-        try? FileManager.default.removeItem(atPath: s.dir + "/old-state")
+        #expect(Harness.run([Harness.binary, "--root", oldRoot, "delete", "--force", id]).code == 0)
+        #expect(Sandbox.cgroupDirs(named: id).isEmpty, "the first container's cgroup is gone too")
     }
 
     /// exec failures exit 255 with runc's "exec failed: " (clients and scripts test for it).
