@@ -127,10 +127,17 @@ public enum Proc {
         if stdin >= 0 { posix_spawn_file_actions_adddup2(&actions, stdin, 0) }
         if stdout >= 0 { posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
         if stderr >= 0 { posix_spawn_file_actions_adddup2(&actions, stderr, 2) }
+        return try spawn(path, args, env, actions: &actions)
+    }
+
+    /// posix_spawn with the caller's file actions. The child must not inherit swrun's
+    /// blocked or ignored signals: an empty mask and every signal's default disposition.
+    static func spawn(_ path: String, _ args: [String], _ env: [String], actions: inout posix_spawn_file_actions_t)
+        throws(SyscallError) -> Int32
+    {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
-        // The hook must not inherit swrun's blocked or ignored signals.
         var none = sigset_t()
         sigemptyset(&none)
         posix_spawnattr_setsigmask(&attr, &none)
@@ -199,25 +206,7 @@ public enum Proc {
                 posix_spawn_file_actions_addopen(&actions, Int32(i), "/dev/null", O_RDWR, 0)
             }
         }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attr, &none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let cargs = cStrings(args), cenv = cStrings(env)
-        defer {
-            freeCStrings(cargs, args.count)
-            freeCStrings(cenv, env.count)
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attr, cargs, cenv)
-        if rc != 0 { throw SyscallError("spawn", path, errno: rc) }
-        return pid
+        return try spawn(path, args, env, actions: &actions)
     }
 
     public static func pidfdOpen(_ pid: Int32) throws(SyscallError) -> OwnedFD {
