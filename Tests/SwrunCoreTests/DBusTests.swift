@@ -47,6 +47,8 @@ final class FakePeer: @unchecked Sendable {
     let path: String
     private let listenFD: Int32
     private var received: [UInt8] = []
+    /// Why the peer stopped before the client closed (the test fails with it).
+    private var problem: String?
     private let done = DispatchSemaphore(value: 0)
 
     init() throws {
@@ -75,9 +77,15 @@ final class FakePeer: @unchecked Sendable {
         let thread = Thread { [self] in
             defer { done.signal() }
             var p = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, 10_000) == 1 else { return }
+            guard poll(&p, 1, 10_000) == 1 else {
+                problem = "fake peer: no client connected within 10 s"
+                return
+            }
             let fd = accept(listenFD, nil, nil)
-            guard fd >= 0 else { return }
+            guard fd >= 0 else {
+                problem = "fake peer: accept: errno \(errno)"
+                return
+            }
             defer { close(fd) }
             var off = 0
             while off < script.count {
@@ -91,7 +99,10 @@ final class FakePeer: @unchecked Sendable {
             var buf = [UInt8](repeating: 0, count: 65536)
             while true {
                 var q = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&q, 1, 10_000) == 1 else { return }
+                guard poll(&q, 1, 10_000) == 1 else {
+                    problem = "fake peer: the client neither wrote nor closed within 10 s"
+                    return
+                }
                 let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 if n <= 0 { return }
                 received += buf[0..<n]
@@ -103,6 +114,7 @@ final class FakePeer: @unchecked Sendable {
     /// What the client sent, once it has closed.
     func finish() -> [UInt8] {
         done.wait()
+        if let problem { Issue.record(Comment(rawValue: problem)) }
         return received
     }
 }

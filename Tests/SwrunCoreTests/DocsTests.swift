@@ -95,8 +95,8 @@ struct DocsTests {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func bashCompletesVerbsFlagsValuesAndIds() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/bin/bash") else { return }
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/bash"), "needs bash"))
+    func bashCompletesVerbsFlagsValuesAndIds() throws {
         try withGenerated { dir in
             func complete(_ words: [String]) -> String {
                 let list = words.map { "'\($0)'" }.joined(separator: " ")
@@ -121,29 +121,32 @@ struct DocsTests {
         }
     }
 
-    @Test func zshAndFishScriptsParse() throws {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/zsh"), "needs zsh (make deps)"))
+    func zshScriptParses() throws {
         try withGenerated { dir in
-            if FileManager.default.isExecutableFile(atPath: "/usr/bin/zsh") {
-                let (rc, out) = sh(["/usr/bin/zsh", "-n", dir + "/_swrun"], path: dir + "/bin")
-                #expect(rc == 0, "zsh -n: \(out)")
-            }
-            if FileManager.default.isExecutableFile(atPath: "/usr/bin/fish") {
-                let (rc, out) = sh(["/usr/bin/fish", "--no-execute", dir + "/swrun.fish"], path: dir + "/bin")
-                #expect(rc == 0, "fish --no-execute: \(out)")
-                // fish completes without a terminal: complete -C.
-                let (_, ids) = sh(
-                    ["/usr/bin/fish", "-c", "source \(dir)/swrun.fish; complete -C 'swrun kill '"], path: dir + "/bin")
-                #expect(Set(ids.split(separator: "\n")) == ["web1", "db2"], "fish: \(ids)")
-                let (_, verbs) = sh(
-                    ["/usr/bin/fish", "-c", "source \(dir)/swrun.fish; complete -C 'swrun --root /x '"],
-                    path: dir + "/bin")
-                #expect(verbs.contains("check\t") && verbs.contains("create\t"), "fish: \(verbs)")
-            }
+            let (rc, out) = sh(["/usr/bin/zsh", "-n", dir + "/_swrun"], path: dir + "/bin")
+            #expect(rc == 0, "zsh -n: \(out)")
         }
     }
 
-    @Test func manPagesRenderWithoutWarnings() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/groff") else { return }
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/fish"), "needs fish (make deps)"))
+    func fishScriptParsesAndCompletes() throws {
+        try withGenerated { dir in
+            let (rc, out) = sh(["/usr/bin/fish", "--no-execute", dir + "/swrun.fish"], path: dir + "/bin")
+            #expect(rc == 0, "fish --no-execute: \(out)")
+            // fish completes without a terminal: complete -C.
+            let (_, ids) = sh(
+                ["/usr/bin/fish", "-c", "source \(dir)/swrun.fish; complete -C 'swrun kill '"], path: dir + "/bin")
+            #expect(Set(ids.split(separator: "\n")) == ["web1", "db2"], "fish: \(ids)")
+            let (_, verbs) = sh(
+                ["/usr/bin/fish", "-c", "source \(dir)/swrun.fish; complete -C 'swrun --root /x '"],
+                path: dir + "/bin")
+            #expect(verbs.contains("check\t") && verbs.contains("create\t"), "fish: \(verbs)")
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/groff"), "needs groff (make deps)"))
+    func manPagesRenderWithoutWarnings() throws {
         try withGenerated { dir in
             for (name, _) in Manual.pages() {
                 let (rc, out) = sh(
