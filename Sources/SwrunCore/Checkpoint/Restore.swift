@@ -334,12 +334,24 @@ struct RestoreMounts {
 
     /// Removes what was mounted, the latest first; the empty criu-root goes too.
     mutating func undo() {
-        if let rootfs, !binds.isEmpty, let safe = try? SafePath(rootPath: rootfs) {
-            for dest in binds.reversed() {
-                guard let fd = try? safe.open(dest) else { continue }
-                do { try Mount.umount("/proc/self/fd/\(fd.raw)", detach: true) } catch {
-                    Log.warning("restore: unmount \(rootfs)\(dest): \(error)")
+        if let rootfs, !binds.isEmpty {
+            // Each mount point is opened inside the rootfs (never resolved by string); one
+            // that cannot be reached is said, not skipped in silence: it stays mounted.
+            do {
+                let safe = try SafePath(rootPath: rootfs)
+                for dest in binds.reversed() {
+                    do {
+                        guard let fd = try safe.open(dest) else {
+                            Log.warning("restore: unmount \(rootfs)\(dest): it is gone")
+                            continue
+                        }
+                        try Mount.umount("/proc/self/fd/\(fd.raw)", detach: true)
+                    } catch {
+                        Log.warning("restore: unmount \(rootfs)\(dest): \(error)")
+                    }
                 }
+            } catch {
+                Log.warning("restore: unmount the bind mounts in \(rootfs) (\(binds.joinedText(", "))): \(error)")
             }
         }
         binds = []
